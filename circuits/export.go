@@ -34,13 +34,13 @@ type SnarkJSProof struct {
 }
 
 func g1JSON(p *bn254.G1Affine) [3]string {
-	return [3]string{p.X.String(), p.Y.String(), "1"}
+	return [3]string{fpDec(&p.X), fpDec(&p.Y), "1"}
 }
 
 func g2JSON(p *bn254.G2Affine) [3][2]string {
 	return [3][2]string{
-		{p.X.A0.String(), p.X.A1.String()},
-		{p.Y.A0.String(), p.Y.A1.String()},
+		{fpDec(&p.X.A0), fpDec(&p.X.A1)},
+		{fpDec(&p.Y.A0), fpDec(&p.Y.A1)},
 		{"1", "0"},
 	}
 }
@@ -71,7 +71,7 @@ func SnarkJSProofOf(id string, proof []byte) (*SnarkJSProof, error) {
 func SnarkJSPublic(inputs []fr.Element) []string {
 	out := make([]string, len(inputs))
 	for i := range inputs {
-		out[i] = inputs[i].String()
+		out[i] = Dec(inputs[i])
 	}
 	return out
 }
@@ -159,6 +159,13 @@ func VerifySnarkJS(vkJSON, proofJSON, publicJSON []byte) error {
 		return ErrInvalidProof
 	}
 	return nil
+}
+
+// fpDec writes a base-field element in canonical decimal (fp's String
+// abbreviates values near the modulus as negatives).
+func fpDec(e *fp.Element) string {
+	var b big.Int
+	return e.BigInt(&b).String()
 }
 
 func parseFp(s string) (fp.Element, error) {

@@ -1,6 +1,7 @@
 package circuits
 
 import (
+	"math/big"
 	"sync"
 	"testing"
 
@@ -129,3 +130,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	return f
 }
+
+type bigIntT = big.Int
+
+func one() *big.Int { return big.NewInt(1) }
