@@ -223,6 +223,9 @@ func Load(dir string) (*Keys, error) {
 		id  string
 		cir frontend.Circuit
 	}{{&k.pres, PresentationID, &PresentationCircuit{}}, {&k.holder, HolderID, &HolderCircuit{}}} {
+		if _, err := os.Stat(keyFile(dir, c.id, ".pk")); err != nil {
+			return nil, err
+		}
 		ccs, err := compile(c.cir)
 		if err != nil {
 			return nil, err
