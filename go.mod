@@ -2,7 +2,10 @@ module github.com/zkcred/zkcred
 
 go 1.26.8
 
-require github.com/consensys/gnark-crypto v0.21.0
+require (
+	github.com/consensys/gnark-crypto v0.21.0
+	github.com/mr-tron/base58 v1.2.0
+)
 
 require (
 	github.com/bits-and-blooms/bitset v1.24.6 // indirect
