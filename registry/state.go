@@ -49,7 +49,8 @@ func SchemaKey(id fr.Element) []byte { b := id.Bytes(); return append([]byte{Pre
 // CircuitKey returns the state key of a circuit record.
 func CircuitKey(id string) []byte { return append([]byte{PrefixCircuit}, id...) }
 
-func nonceKey(pub ed25519.PublicKey) []byte { return append([]byte{PrefixNonce}, pub...) }
+// NonceKey returns the state key of a signer's last nonce (8 bytes big-endian).
+func NonceKey(pub ed25519.PublicKey) []byte { return append([]byte{PrefixNonce}, pub...) }
 
 // Issuer is an issuer's registry record.
 type Issuer struct {
@@ -261,7 +262,7 @@ func (b *Builder) activeIssuer(tx *SignedTx) (*Issuer, error) {
 // Apply validates tx against the state and, only if it is valid, applies
 // it. A rejected transaction changes nothing.
 func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
-	nk := nonceKey(tx.Signer)
+	nk := NonceKey(tx.Signer)
 	last := uint64(0)
 	v, ok, err := b.Get(nk)
 	if err != nil {
