@@ -67,7 +67,6 @@ func openDB(dir string, opts Options) (*badger.DB, error) {
 	bo := badger.DefaultOptions(dir).
 		WithSyncWrites(true).
 		WithNumVersionsToKeep(1).
-		WithMemTableSize(128 << 20).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithReadOnly(opts.ReadOnly).
 		WithDetectConflicts(false)
