@@ -37,9 +37,10 @@ var ErrBadRequest = errors.New("bad request")
 // ErrUnavailable is returned when the node does not take transactions (503).
 var ErrUnavailable = errors.New("unavailable")
 
-// Submitter takes a transaction and returns its receipt once committed.
+// Submitter takes a decoded, signature-checked transaction and returns its
+// receipt once committed (node.Node).
 type Submitter interface {
-	Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt, error)
+	SubmitSigned(ctx context.Context, tx *registry.SignedTx) (*registry.Receipt, error)
 }
 
 // Options configure the API. The zero value is the default.
@@ -186,7 +187,7 @@ func (s *server) postTx(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.TxTimeout)
 	defer cancel()
-	rc, err := s.sub.Submit(ctx, st.Tx)
+	rc, err := s.sub.SubmitSigned(ctx, st)
 	if err != nil {
 		s.txs.WithLabelValues("rejected").Inc()
 		return err

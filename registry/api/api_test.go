@@ -24,11 +24,7 @@ type directSubmitter struct {
 	prod ed25519.PrivateKey
 }
 
-func (d *directSubmitter) Submit(_ context.Context, tx *registry.Tx) (*registry.Receipt, error) {
-	st, err := registry.VerifyTx(d.st.Genesis().ChainID, tx)
-	if err != nil {
-		return nil, err
-	}
+func (d *directSubmitter) SubmitSigned(_ context.Context, st *registry.SignedTx) (*registry.Receipt, error) {
 	latest := d.st.Latest()
 	b, _ := registry.NewBuilder(d.st.Genesis(), d.st, &latest)
 	rc, err := b.Apply(st)

@@ -154,6 +154,12 @@ func (n *Node) Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt, 
 	if err != nil {
 		return nil, err
 	}
+	return n.SubmitSigned(ctx, st)
+}
+
+// SubmitSigned is Submit for a transaction already decoded and checked by
+// registry.VerifyTx or registry.DecodeTx for this chain.
+func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*registry.Receipt, error) {
 	p := &pending{tx: st, done: make(chan result, 1)}
 	n.mu.Lock()
 	running := n.running
