@@ -278,3 +278,17 @@ func FuzzDecodeTx(f *testing.F) {
 		}
 	})
 }
+
+func TestBucketAppendJSON(t *testing.T) {
+	b := &Bucket{Height: 7, Root: circuits.F(circuits.U64(3)), Index: 9}
+	for i := range BucketSize {
+		b.Leaves = append(b.Leaves, circuits.F(circuits.LeafHash(circuits.U64(uint64(i)), circuits.U64(1))))
+	}
+	for i := range circuits.Depth - BucketBits {
+		b.Siblings = append(b.Siblings, circuits.F(circuits.ZeroHash(i)))
+	}
+	want, _ := json.Marshal(b)
+	if got := b.AppendJSON(nil); string(got) != string(want) {
+		t.Fatalf("AppendJSON differs from encoding/json:\n%s\n%s", got, want)
+	}
+}

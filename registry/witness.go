@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"math/big"
+	"strconv"
+
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -58,4 +61,40 @@ func (b *Bucket) Path(index uint64) (leaf fr.Element, siblings []fr.Element, err
 		return leaf, nil, fmt.Errorf("bucket %d does not lead to the root of block %d", b.Index, b.Height)
 	}
 	return leaf, siblings, nil
+}
+
+// AppendJSON appends the bucket's JSON encoding (the same as
+// encoding/json's) without reflection: a bucket holds 280 field elements
+// and the witness endpoint is the registry's hottest read.
+func (b *Bucket) AppendJSON(buf []byte) []byte {
+	var x big.Int
+	var eb [32]byte
+	field := func(f circuits.Field) {
+		e := f.El()
+		eb = e.Bytes()
+		buf = append(buf, '"')
+		buf = x.SetBytes(eb[:]).Append(buf, 10)
+		buf = append(buf, '"')
+	}
+	list := func(fs []circuits.Field) {
+		buf = append(buf, '[')
+		for i, f := range fs {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			field(f)
+		}
+		buf = append(buf, ']')
+	}
+	buf = append(buf, `{"height":`...)
+	buf = strconv.AppendUint(buf, b.Height, 10)
+	buf = append(buf, `,"root":`...)
+	field(b.Root)
+	buf = append(buf, `,"bucket":`...)
+	buf = strconv.AppendUint(buf, b.Index, 10)
+	buf = append(buf, `,"leaves":`...)
+	list(b.Leaves)
+	buf = append(buf, `,"siblings":`...)
+	list(b.Siblings)
+	return append(buf, '}')
 }
