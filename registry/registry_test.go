@@ -87,6 +87,9 @@ func TestAnchorRevokeAndTree(t *testing.T) {
 	for _, c := range cs {
 		ref.Append(circuits.LeafHash(uid, c.El()))
 	}
+	if got, want := f.c.Latest().CredRoot.El(), ref.Root(); !got.Equal(&want) {
+		t.Fatal("credential root of the first block differs from circuits.Tree")
+	}
 	hs := commitments(5, 2)
 	rc, err = f.c.Submit(f.tx(t, f.hosp, Anchor{Commitments: hs}))
 	if err != nil {
