@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/api"
+	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/store"
 )
 
@@ -19,6 +22,11 @@ import (
 // writes; a commitment counts once its block has committed. Transactions are
 // signed ahead of time, as issuers would do it on their own machines.
 func BenchmarkAnchor(b *testing.B) {
+	b.Run("inprocess", func(b *testing.B) { benchAnchor(b, false) })
+	b.Run("http", func(b *testing.B) { benchAnchor(b, true) })
+}
+
+func benchAnchor(b *testing.B, overHTTP bool) {
 	const issuers, perTx = 8, 2500
 	keys := make([]ed25519.PrivateKey, issuers)
 	var is []registry.RegisterIssuer
@@ -39,6 +47,13 @@ func BenchmarkAnchor(b *testing.B) {
 	n, _ := New(st, prod, Options{Heartbeat: -1})
 	n.Start()
 	defer n.Stop()
+	submit := n.Submit
+	if overHTTP {
+		srv := httptest.NewServer(api.New(st, n, api.Options{}))
+		defer srv.Close()
+		c, _ := client.New(srv.URL, client.Options{})
+		submit = c.Submit
+	}
 	// sign all transactions first
 	txsPer := max(1, b.N/(issuers*perTx)+1)
 	txs := make([][]*registry.Tx, issuers)
@@ -63,7 +78,7 @@ func BenchmarkAnchor(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for _, tx := range txs[w] {
-				if _, err := n.Submit(context.Background(), tx); err != nil {
+				if _, err := submit(context.Background(), tx); err != nil {
 					b.Error(err)
 					return
 				}

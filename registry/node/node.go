@@ -162,7 +162,7 @@ func (n *Node) Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt, 
 func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*registry.Receipt, error) {
 	p := &pending{tx: st, done: make(chan result, 1)}
 	n.mu.Lock()
-	running := n.running
+	running, stopped := n.running, n.done
 	n.mu.Unlock()
 	if !running {
 		return nil, ErrStopped
@@ -171,6 +171,8 @@ func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*regist
 	case n.in <- p:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-stopped:
+		return nil, ErrStopped
 	}
 	select {
 	case r := <-p.done:
@@ -178,6 +180,13 @@ func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*regist
 	case <-ctx.Done():
 		// the transaction may still commit; the caller can look it up
 		return nil, ctx.Err()
+	case <-stopped:
+		select {
+		case r := <-p.done: // committed in the last block
+			return r.rc, r.err
+		default:
+			return nil, ErrStopped
+		}
 	}
 }
 

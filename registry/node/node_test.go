@@ -17,6 +17,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
+	"github.com/zkcred/zkcred/registry/light"
 	"github.com/zkcred/zkcred/registry/store"
 )
 
@@ -191,6 +192,18 @@ func TestServiceEndToEnd(t *testing.T) {
 	hs, err := e.c.Headers(ctx, 0, 1000)
 	if err != nil || uint64(len(hs)) != after.Height+4 {
 		t.Fatalf("headers %d %v", len(hs), err)
+	}
+	// a light client follows the real registry and knows the latest root
+	lc, err := light.New(e.g, e.svc.URL, light.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lh, err := lc.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _, ok := lc.RootInfo(lh.CredRoot.El()); !ok || h != lh.Height {
+		t.Fatal("light client root lookup")
 	}
 	// the whole chain audits
 	if _, err := e.svc.Store.Audit(ctx, nil); err != nil {
