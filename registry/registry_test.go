@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math/big"
 	"testing"
 	"time"
 
@@ -287,11 +288,42 @@ func TestBucketAppendJSON(t *testing.T) {
 	for i := range BucketSize {
 		b.Leaves = append(b.Leaves, circuits.F(circuits.LeafHash(circuits.U64(uint64(i)), circuits.U64(1))))
 	}
+	b.Leaves[5] = circuits.F(fr.Element{})
+	b.Leaves[6] = circuits.F(circuits.U64(1e19))
+	b.Leaves[7] = circuits.F(circuits.U64(1e19 - 1))
 	for i := range circuits.Depth - BucketBits {
 		b.Siblings = append(b.Siblings, circuits.F(circuits.ZeroHash(i)))
 	}
 	want, _ := json.Marshal(b)
 	if got := b.AppendJSON(nil); string(got) != string(want) {
-		t.Fatalf("AppendJSON differs from encoding/json:\n%s\n%s", got, want)
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("AppendJSON differs from encoding/json at byte %d: %s | %s", i, got[max(0, i-90):i+5], want[max(0, i-90):i+5])
+			}
+		}
+		t.Fatalf("AppendJSON length %d, encoding/json %d", len(got), len(want))
+	}
+}
+
+// TestFormatElement checks the decimal writer against math/big, including
+// values near the modulus (which fr.Element.String writes as negatives).
+func TestFormatElement(t *testing.T) {
+	p := circuits.Modulus()
+	vals := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(1e18), new(big.Int).SetUint64(1e19 - 1), new(big.Int).SetUint64(1e19),
+		new(big.Int).Sub(p, big.NewInt(1)), new(big.Int).Sub(p, big.NewInt(65535)), new(big.Int).Lsh(big.NewInt(1), 253)}
+	for i := range 50 {
+		e := circuits.LeafHash(circuits.U64(uint64(i)), circuits.U64(2))
+		vals = append(vals, e.BigInt(new(big.Int)))
+	}
+	for _, v := range vals {
+		var e fr.Element
+		e.SetBigInt(v)
+		got := FormatElement(e)
+		if got != v.String() {
+			t.Fatalf("FormatElement(%s) = %s", v, got)
+		}
+		if back, err := circuits.ParseElement(got); err != nil || !back.Equal(&e) {
+			t.Fatalf("%s does not parse back: %v", got, err)
+		}
 	}
 }

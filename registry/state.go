@@ -321,7 +321,7 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 		if _, ok, err := b.Get(SchemaKey(id)); err != nil {
 			return nil, err
 		} else if ok {
-			return nil, fmt.Errorf("%w: %s", ErrSchemaExists, id.String())
+			return nil, fmt.Errorf("%w: %s", ErrSchemaExists, FormatElement(id))
 		}
 		rec, _ := json.Marshal(SchemaRecord{ID: circuits.F(id), Issuer: is.ID, Schema: s.Canonical(), Height: b.height})
 		b.set(SchemaKey(id), rec)

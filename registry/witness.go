@@ -1,7 +1,8 @@
 package registry
 
 import (
-	"math/big"
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 
 	"fmt"
@@ -67,13 +68,10 @@ func (b *Bucket) Path(index uint64) (leaf fr.Element, siblings []fr.Element, err
 // encoding/json's) without reflection: a bucket holds 280 field elements
 // and the witness endpoint is the registry's hottest read.
 func (b *Bucket) AppendJSON(buf []byte) []byte {
-	var x big.Int
-	var eb [32]byte
 	field := func(f circuits.Field) {
 		e := f.El()
-		eb = e.Bytes()
 		buf = append(buf, '"')
-		buf = x.SetBytes(eb[:]).Append(buf, 10)
+		buf = appendDecimal(buf, &e)
 		buf = append(buf, '"')
 	}
 	list := func(fs []circuits.Field) {
@@ -97,4 +95,44 @@ func (b *Bucket) AppendJSON(buf []byte) []byte {
 	buf = append(buf, `,"siblings":`...)
 	list(b.Siblings)
 	return append(buf, '}')
+}
+
+// FormatElement returns e's canonical decimal form (for URLs and logs).
+// Unlike fr.Element.String it never writes a value near the modulus as a
+// negative number.
+func FormatElement(e fr.Element) string { return string(appendDecimal(nil, &e)) }
+
+// appendDecimal appends e's canonical decimal form: the 256-bit value is
+// split into base-10^19 digits with 64-bit divisions.
+func appendDecimal(buf []byte, e *fr.Element) []byte {
+	b := e.Bytes()
+	var w [4]uint64 // most significant first
+	for i := range w {
+		w[i] = binary.BigEndian.Uint64(b[8*i:])
+	}
+	const base = 1e19
+	var digits [5]uint64 // least significant first
+	n := 0
+	for w != [4]uint64{} {
+		var r uint64
+		for i := range w {
+			w[i], r = bits.Div64(r, w[i], base)
+		}
+		digits[n] = r
+		n++
+	}
+	if n == 0 {
+		return append(buf, '0')
+	}
+	buf = strconv.AppendUint(buf, digits[n-1], 10)
+	for i := n - 2; i >= 0; i-- {
+		var tmp [19]byte
+		v := digits[i]
+		for j := 18; j >= 0; j-- {
+			tmp[j] = byte('0' + v%10)
+			v /= 10
+		}
+		buf = append(buf, tmp[:]...)
+	}
+	return buf
 }

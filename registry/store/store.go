@@ -314,7 +314,7 @@ func (s *Store) RootInfo(root fr.Element) (*registry.Header, error) {
 		return err
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, fmt.Errorf("%w: root %s was never published", registry.ErrNotFound, root.String())
+		return nil, fmt.Errorf("%w: root %s was never published", registry.ErrNotFound, registry.FormatElement(root))
 	}
 	if err != nil {
 		return nil, err
