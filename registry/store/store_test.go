@@ -83,8 +83,40 @@ func (k *kit) block(t testing.TB, s *Store, n int) {
 	}
 }
 
+// bucketBothWays reads a bucket through the sibling cache and through
+// badger alone, and checks that both agree and lead to the root.
+func bucketBothWays(t *testing.T, s *Store, i uint64) *registry.Bucket {
+	t.Helper()
+	cached, err := s.Bucket(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.upperAt += 1000 // as if a block committed after the snapshot
+	s.mu.Unlock()
+	direct, err := s.Bucket(i)
+	s.mu.Lock()
+	s.upperAt -= 1000
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cj, _ := json.Marshal(cached)
+	dj, _ := json.Marshal(direct)
+	if string(cj) != string(dj) {
+		t.Fatal("cached and direct buckets differ")
+	}
+	if _, _, err := cached.Path(i << registry.BucketBits); err != nil {
+		t.Fatal(err)
+	}
+	return cached
+}
+
 func TestReopenAndRead(t *testing.T) {
 	s, k := newStore(t, 3, 300)
+	bucketBothWays(t, s, 2) // cache kept up to date by Commit
+	k.block(t, s, 3000)
+	bucketBothWays(t, s, 5)
 	want := s.Latest()
 	s.Close()
 	s, err := Open(k.dir, Options{})
@@ -95,11 +127,8 @@ func TestReopenAndRead(t *testing.T) {
 	if got := s.Latest(); got != want {
 		t.Fatal("latest header not kept across reopen")
 	}
-	bk, err := s.Bucket(3) // leaves 768..1023: partly filled
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := bk.Path(800); err != nil {
+	bk := bucketBothWays(t, s, 15) // leaves 3840..4095: partly filled
+	if _, _, err := bk.Path(3850); err != nil {
 		t.Fatal(err)
 	}
 	if !bk.Leaves[255].IsZero() || bk.Leaves[0].IsZero() {
