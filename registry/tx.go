@@ -193,6 +193,9 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		return nil, malformed("payload: %v", err)
 	}
 	tx = &Tx{Payload: buf.Bytes(), Signature: tx.Signature}
+	if err := checkKeys(tx.Payload); err != nil {
+		return nil, malformed("payload: %v", err)
+	}
 	var p Payload
 	if err := strictUnmarshal(tx.Payload, &p); err != nil {
 		return nil, malformed("payload: %v", err)
@@ -383,4 +386,75 @@ func strictUnmarshal(b []byte, v any) error {
 		return errors.New("trailing data after JSON value")
 	}
 	return nil
+}
+
+// checkKeys rejects JSON whose objects repeat a key or use a key that is not
+// lowercase snake_case. encoding/json would take the last duplicate and
+// match keys case-insensitively; refusing both keeps one meaning per signed
+// payload for every JSON reader.
+func checkKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type frame struct {
+		obj     bool
+		keys    map[string]bool
+		wantKey bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		top := len(stack) - 1
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				if top >= 0 && stack[top].obj {
+					stack[top].wantKey = true
+				}
+				stack = append(stack, frame{obj: true, keys: map[string]bool{}, wantKey: true})
+			case '[':
+				if top >= 0 && stack[top].obj {
+					stack[top].wantKey = true
+				}
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:top]
+			}
+			continue
+		case string:
+			if top >= 0 && stack[top].obj && stack[top].wantKey {
+				if stack[top].keys[t] {
+					return fmt.Errorf("key %q repeated", truncate(t))
+				}
+				if !snakeKey(t) {
+					return fmt.Errorf("key %q is not lowercase snake_case", truncate(t))
+				}
+				stack[top].keys[t] = true
+				stack[top].wantKey = false
+				continue
+			}
+		}
+		if top >= 0 && stack[top].obj {
+			stack[top].wantKey = true
+		}
+	}
+}
+
+func snakeKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c == '_' || (i > 0 && c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
 }
