@@ -196,6 +196,13 @@ func TestAuditFindsTampering(t *testing.T) {
 			j, _ := json.Marshal(h)
 			set(t, s, headerKey(1), j)
 		}, "signature does not verify"},
+		{"root index points elsewhere", func(t *testing.T, s *Store, k *kit) {
+			h, _ := s.Header(2)
+			set(t, s, rootKey(h.CredRoot), u64(1))
+		}, "root index"},
+		{"latest height lowered", func(t *testing.T, s *Store, k *kit) {
+			set(t, s, keyLatest, u64(2))
+		}, "does not exist in the replay"}, // the state is ahead of the claimed latest block
 		{"producer signs a false root", func(t *testing.T, s *Store, k *kit) {
 			h, _ := s.Header(3)
 			h.CredRoot = circuits.F(circuits.U64(1))
@@ -206,8 +213,9 @@ func TestAuditFindsTampering(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, k := newStore(t, 3, 40)
-			defer s.Close()
 			tc.tamper(t, s, k)
+			s = reopen(t, s, k) // as audit runs: on a stopped registry
+			defer s.Close()
 			rep, err := s.Audit(ctx, nil)
 			if tc.want == "" {
 				if err != nil || rep.Blocks != 4 || rep.Leaves != 120 {
@@ -227,4 +235,14 @@ func set(t *testing.T, s *Store, k, v []byte) {
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func reopen(t *testing.T, s *Store, k *kit) *Store {
+	t.Helper()
+	s.Close()
+	s2, err := Open(k.dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s2
 }
