@@ -32,7 +32,7 @@ const (
 const (
 	MaxTxBytes      = 1 << 20 // encoded transaction
 	MaxAnchor       = 10000   // commitments per anchor transaction
-	MaxRevoke       = 10000   // leaves per revoke transaction
+	MaxRevoke       = 256     // leaves per revoke transaction (each rewrites up to 33 nodes)
 	MaxNameLen      = 200     // issuer display name, bytes
 	MaxKindLen      = 64      // issuer kind, bytes
 	MaxCircuitIDLen = 128
@@ -306,6 +306,16 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		return nil, malformed("unknown type %q", truncate(p.Type))
 	}
 	return st, nil
+}
+
+// Weight estimates the tree nodes a transaction writes, which bounds the
+// size of a block's one badger transaction: one per anchored leaf (appends
+// share their ancestors), Depth+1 per revoked leaf, one for anything else.
+func (st *SignedTx) Weight() int {
+	if r, ok := st.Body.(Revoke); ok {
+		return len(r.Leaves) * (circuits.Depth + 1)
+	}
+	return max(1, len(st.Leaves))
 }
 
 func decodeBody(b []byte, v any) error {

@@ -34,13 +34,13 @@ func newStore(t testing.TB, blocks, perBlock int) (*Store, *kit) {
 		t.Fatal(err)
 	}
 	k := &kit{dir: t.TempDir(), g: g, prod: prod, uni: uni}
-	if err := Init(k.dir, g, prod, Options{}); err != nil {
+	if err := Init(k.dir, g, prod, testOpts); err != nil {
 		t.Fatal(err)
 	}
-	if err := Init(k.dir, g, prod, Options{}); !errors.Is(err, ErrExists) {
+	if err := Init(k.dir, g, prod, testOpts); !errors.Is(err, ErrExists) {
 		t.Fatalf("second init: %v", err)
 	}
-	s, err := Open(k.dir, Options{})
+	s, err := Open(k.dir, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestReopenAndRead(t *testing.T) {
 	bucketBothWays(t, s, 5)
 	want := s.Latest()
 	s.Close()
-	s, err := Open(k.dir, Options{})
+	s, err := Open(k.dir, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestReopenAndRead(t *testing.T) {
 	if err := s.Commit(&registry.Block{Header: wrong}, nil); err == nil {
 		t.Fatal("commit out of order accepted")
 	}
-	if _, err := Open(t.TempDir(), Options{}); !errors.Is(err, ErrNotInitialised) {
+	if _, err := Open(t.TempDir(), testOpts); !errors.Is(err, ErrNotInitialised) {
 		t.Fatal("open of an empty dir", err)
 	}
 }
@@ -240,9 +240,15 @@ func set(t *testing.T, s *Store, k, v []byte) {
 func reopen(t *testing.T, s *Store, k *kit) *Store {
 	t.Helper()
 	s.Close()
-	s2, err := Open(k.dir, Options{})
+	s2, err := Open(k.dir, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s2
 }
+
+// testOpts keeps badger's memory small so the many stores of these tests
+// open quickly.
+var testOpts = Options{Badger: func(o badger.Options) badger.Options {
+	return o.WithMemTableSize(8 << 20).WithValueThreshold(64 << 10).WithBlockCacheSize(4 << 20)
+}}
