@@ -165,9 +165,25 @@ type SignedTx struct {
 	SignerID fr.Element // circuits.IssuerID(Signer)
 	Nonce    uint64
 	Body     Body
-	// Leaves holds, for an anchor, LeafHash(SignerID, C) of each commitment,
-	// computed at decoding so that the block builder does not have to.
+	// Leaves holds, for an anchor, LeafHash(SignerID, C) of each commitment
+	// once PrepareLeaves ran, so that the block builder does not have to.
 	Leaves []fr.Element
+}
+
+// PrepareLeaves computes an anchor's leaves. The node calls it on the
+// submitter's goroutine, after checking that the signer is an active
+// issuer, so that hashing runs in parallel and no unknown key can make the
+// registry hash.
+func (st *SignedTx) PrepareLeaves() {
+	a, ok := st.Body.(Anchor)
+	if !ok || len(st.Leaves) == len(a.Commitments) {
+		return
+	}
+	leaves := make([]fr.Element, len(a.Commitments))
+	for i, c := range a.Commitments {
+		leaves[i] = circuits.LeafHash(st.SignerID, c.El())
+	}
+	st.Leaves = leaves
 }
 
 // DecodeTx parses a transaction's JSON strictly and checks its signature
@@ -278,10 +294,6 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		if len(b.Commitments) > MaxAnchor {
 			return nil, fmt.Errorf("%w: %d commitments, limit %d", ErrTxTooLarge, len(b.Commitments), MaxAnchor)
 		}
-		st.Leaves = make([]fr.Element, len(b.Commitments))
-		for i, c := range b.Commitments {
-			st.Leaves[i] = circuits.LeafHash(st.SignerID, c.El())
-		}
 		st.Body = b
 	case TypeRevoke:
 		var b Revoke
@@ -312,10 +324,13 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 // size of a block's one badger transaction: one per anchored leaf (appends
 // share their ancestors), Depth+1 per revoked leaf, one for anything else.
 func (st *SignedTx) Weight() int {
-	if r, ok := st.Body.(Revoke); ok {
-		return len(r.Leaves) * (circuits.Depth + 1)
+	switch b := st.Body.(type) {
+	case Revoke:
+		return len(b.Leaves) * (circuits.Depth + 1)
+	case Anchor:
+		return len(b.Commitments)
 	}
-	return max(1, len(st.Leaves))
+	return 1
 }
 
 func decodeBody(b []byte, v any) error {

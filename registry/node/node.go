@@ -169,6 +169,14 @@ func (n *Node) Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt, 
 // SubmitSigned is Submit for a transaction already decoded and checked by
 // registry.VerifyTx or registry.DecodeTx for this chain.
 func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*registry.Receipt, error) {
+	if _, ok := st.Body.(registry.Anchor); ok {
+		// hash only for a signer that may anchor; Apply decides for good
+		if active, err := registry.ActiveIssuer(n.st, st); err != nil {
+			return nil, err
+		} else if active {
+			st.PrepareLeaves()
+		}
+	}
 	p := &pending{tx: st, done: make(chan result, 1)}
 	n.mu.Lock()
 	running, stopped := n.running, n.done

@@ -280,7 +280,11 @@ func TestBlockLimits(t *testing.T) {
 	var sizes []uint64
 	var mu sync.Mutex
 	n, _ := New(st, prod, Options{MaxBlockLeaves: 100, Interval: 30 * time.Millisecond, Heartbeat: -1,
-		OnCommit: func(h *registry.Header, _ int, _ time.Duration) { mu.Lock(); sizes = append(sizes, h.CredSize); mu.Unlock() }})
+		OnCommit: func(h *registry.Header, _ int, _ time.Duration) {
+			mu.Lock()
+			sizes = append(sizes, h.CredSize)
+			mu.Unlock()
+		}})
 	n.Start()
 	defer n.Stop()
 	ctx := context.Background()
