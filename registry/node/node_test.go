@@ -332,3 +332,26 @@ func TestBlockLimits(t *testing.T) {
 		prev = s
 	}
 }
+
+// TestUnknownSignerIsNotHashed checks that an anchor signed by a key that is
+// no issuer is rejected without the registry hashing its commitments.
+func TestUnknownSignerIsNotHashed(t *testing.T) {
+	e := start(t)
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	tx, _ := registry.NewTx(e.g.ChainID, stranger, 1, registry.Anchor{Commitments: cs(50, 1)})
+	st, err := registry.VerifyTx(e.g.ChainID, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Node.SubmitSigned(context.Background(), st); !errors.Is(err, registry.ErrUnknownIssuer) {
+		t.Fatalf("got %v", err)
+	}
+	if st.Leaves != nil {
+		t.Fatal("the stranger's commitments were hashed")
+	}
+	tx, _ = registry.NewTx(e.g.ChainID, e.uni, 1, registry.Anchor{Commitments: cs(50, 1)})
+	st, _ = registry.VerifyTx(e.g.ChainID, tx)
+	if _, err := e.svc.Node.SubmitSigned(context.Background(), st); err != nil || len(st.Leaves) != 50 {
+		t.Fatalf("issuer's anchor: %v, %d leaves", err, len(st.Leaves))
+	}
+}
