@@ -49,9 +49,9 @@ func TestParseDIDKeyRejects(t *testing.T) {
 	for _, s := range []string{
 		"",
 		"did:web:example.com",
-		"did:key:" + strings.TrimPrefix(w3cDID, "did:key:z"),     // no multibase prefix
-		w3cDID + "#" + strings.TrimPrefix(other.DID(), "did:key:"), // fragment names another key
-		w3cDID[:len(w3cDID)-2],                                    // truncated
+		"did:key:" + strings.TrimPrefix(w3cDID, "did:key:z"),                   // no multibase prefix
+		w3cDID + "#" + strings.TrimPrefix(other.DID(), "did:key:"),             // fragment names another key
+		w3cDID[:len(w3cDID)-2],                                                 // truncated
 		"did:key:z" + base58.Encode(append([]byte{0x12, 0x00}, k.Public()...)), // wrong codec
 		"did:key:z0OIl", // not base58
 	} {
