@@ -104,6 +104,15 @@ type Bundle struct {
 	Format     string          `json:"format"`
 	Credential json.RawMessage `json:"credential"`
 	Private    Private         `json:"private"`
+
+	raw []byte // the bundle's JSON, kept by the issuer that made it
+}
+
+func (b *Bundle) marshal() ([]byte, error) {
+	if b.raw != nil {
+		return b.raw, nil
+	}
+	return json.Marshal(b)
 }
 
 // CircuitCredential returns the commitment opening for the circuit.
@@ -269,6 +278,8 @@ type draft struct {
 	ValidFrom    time.Time        `json:"validFrom"`
 	ValidUntil   time.Time        `json:"validUntil"` // zero: none
 	Commitment   circuits.Field   `json:"commitment"`
+	SchemaID     circuits.Field   `json:"schemaId"`
+	Slots        []circuits.Field `json:"slots"`
 }
 
 func (d *draft) expiry() uint64 {
@@ -291,12 +302,12 @@ type Request struct {
 // *circuits.FieldError names the field.
 var ErrSubject = errors.New("invalid subject data")
 
-func newDraft(req Request, now time.Time) (*draft, error) {
+// newDraft validates a request and fixes its salt and commitment. sid is
+// req.Schema.ID(), which callers compute once per batch (it hashes the
+// schema's JSON); req.Schema must have been validated.
+func newDraft(req Request, sid fr.Element, now time.Time) (*draft, error) {
 	if req.Schema == nil {
 		return nil, fmt.Errorf("%w: no schema", ErrSubject)
-	}
-	if err := req.Schema.Validate(); err != nil {
-		return nil, err
 	}
 	slots, err := req.Schema.Encode(req.Subject)
 	if err != nil {
@@ -327,16 +338,20 @@ func newDraft(req Request, now time.Time) (*draft, error) {
 		ValidFrom:    from,
 		ValidUntil:   until,
 	}
-	cc := circuits.Credential{SchemaID: req.Schema.ID(), HolderCommit: req.HolderCommit, Expiry: d.expiry(), Salt: d.Salt.El(), Attrs: slots}
+	cc := circuits.Credential{SchemaID: sid, HolderCommit: req.HolderCommit, Expiry: d.expiry(), Salt: d.Salt.El(), Attrs: slots}
 	d.Commitment = circuits.F(cc.Commitment())
+	d.SchemaID = circuits.F(sid)
+	d.Slots = make([]circuits.Field, len(slots))
+	for i, e := range slots {
+		d.Slots[i] = circuits.F(e)
+	}
 	return d, nil
 }
 
 // sign builds and signs the credential of an anchored draft.
 func (d *draft) sign(k *Key, a Anchored, statusBase string) (*Bundle, error) {
-	slots, err := d.Schema.Encode(d.Subject)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSubject, err)
+	if len(d.Slots) != circuits.Slots {
+		return nil, fmt.Errorf("journaled draft %s has %d slots", d.CredentialID, len(d.Slots))
 	}
 	idx := strconv.FormatUint(a.LeafIndex, 10)
 	statusID := "urn:zkcred:leaf:" + idx
@@ -350,7 +365,7 @@ func (d *draft) sign(k *Key, a Anchored, statusBase string) (*Bundle, error) {
 		Name:             d.Schema.Name,
 		Issuer:           k.DID(),
 		ValidFrom:        d.ValidFrom.Format(time.RFC3339),
-		CredentialSchema: SchemaRef{ID: SchemaURN(d.Schema), Type: SchemaType},
+		CredentialSchema: SchemaRef{ID: schemaURNPrefix + d.SchemaID.String(), Type: SchemaType},
 		CredentialSubject: Subject{
 			HolderCommitment: d.HolderCommit.String(),
 			Claims:           d.Subject,
@@ -366,18 +381,14 @@ func (d *draft) sign(k *Key, a Anchored, statusBase string) (*Bundle, error) {
 	if !d.ValidUntil.IsZero() {
 		c.ValidUntil = d.ValidUntil.Format(time.RFC3339)
 	}
-	doc, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	signed, err := Sign(doc, k, d.ValidFrom)
+	signed, err := signCredential(&c, k, d.ValidFrom)
 	if err != nil {
 		return nil, err
 	}
 	p := Private{
 		CredentialID: d.CredentialID,
 		Schema:       d.Schema,
-		SchemaID:     circuits.F(d.Schema.ID()),
+		SchemaID:     d.SchemaID,
 		HolderCommit: d.HolderCommit,
 		Expiry:       d.expiry(),
 		Salt:         d.Salt,
@@ -386,10 +397,12 @@ func (d *draft) sign(k *Key, a Anchored, statusBase string) (*Bundle, error) {
 		LeafIndex:    a.LeafIndex,
 		BlockHeight:  a.Height,
 	}
-	for i, s := range slots {
-		p.Slots[i] = circuits.F(s)
+	copy(p.Slots[:], d.Slots)
+	b := &Bundle{Format: BundleFormat, Credential: signed, Private: p}
+	if b.raw, err = json.Marshal(b); err != nil {
+		return nil, err
 	}
-	return &Bundle{Format: BundleFormat, Credential: signed, Private: p}, nil
+	return b, nil
 }
 
 // normalizeSubject returns subject as it decodes from its own JSON with

@@ -94,6 +94,37 @@ func Sign(doc []byte, k *Key, created time.Time) ([]byte, error) {
 	return out, nil
 }
 
+// signCredential is Sign for a credential the issuer built itself: the
+// same proof, without re-parsing the document.
+func signCredential(c *Credential, k *Key, created time.Time) ([]byte, error) {
+	c.Proof = nil
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proof{
+		Type:               ProofType,
+		Cryptosuite:        Cryptosuite,
+		Created:            created.UTC().Truncate(time.Second).Format(time.RFC3339),
+		VerificationMethod: k.VerificationMethod(),
+		ProofPurpose:       AssertionMethod,
+		Context:            c.Context,
+	}
+	cfg, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	h, err := hashData(cfg, doc)
+	if err != nil {
+		return nil, err
+	}
+	p.ProofValue = "z" + base58.Encode(k.Sign(h))
+	c.Proof = p
+	out, err := json.Marshal(c)
+	c.Proof = nil
+	return out, err
+}
+
 // Verified describes a proof that verified.
 type Verified struct {
 	VerificationMethod string

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -95,12 +97,26 @@ func (e *RequestError) Unwrap() error { return e.Err }
 func (is *Issuer) IssueBatch(ctx context.Context, reqs []Request) ([]*Bundle, error) {
 	now := is.opts.Now()
 	drafts := make([]*draft, len(reqs))
+	errs := make([]error, len(reqs))
+	ids := map[*circuits.Schema]fr.Element{}
 	for i, r := range reqs {
-		d, err := newDraft(r, now)
+		if r.Schema == nil {
+			return nil, &RequestError{i, fmt.Errorf("%w: no schema", ErrSubject)}
+		}
+		if _, ok := ids[r.Schema]; !ok {
+			if err := r.Schema.Validate(); err != nil {
+				return nil, &RequestError{i, err}
+			}
+			ids[r.Schema] = r.Schema.ID()
+		}
+	}
+	parallel(len(reqs), func(i int) {
+		drafts[i], errs[i] = newDraft(reqs[i], ids[reqs[i].Schema], now)
+	})
+	for i, err := range errs {
 		if err != nil {
 			return nil, &RequestError{i, err}
 		}
-		drafts[i] = d
 	}
 	return is.anchorAndSign(ctx, &pendingEntry{ID: newUUID(), Drafts: drafts}, nil)
 }
@@ -171,12 +187,12 @@ func (is *Issuer) resume(ctx context.Context, e *pendingEntry, fin finalizer) ([
 		}
 	}
 	bundles := make([]*Bundle, len(e.Drafts))
-	for i, d := range e.Drafts {
-		b, err := d.sign(is.key, anchored[i], is.opts.StatusBase)
-		if err != nil {
-			return nil, err
-		}
-		bundles[i] = b
+	errs := make([]error, len(e.Drafts))
+	parallel(len(e.Drafts), func(i int) {
+		bundles[i], errs[i] = e.Drafts[i].sign(is.key, anchored[i], is.opts.StatusBase)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	err := is.store.db.Update(func(txn *badger.Txn) error {
 		for _, b := range bundles {
@@ -255,12 +271,7 @@ func (is *Issuer) Revoke(ctx context.Context, credentialIDs []string, leafIndice
 	}
 	err := is.store.db.Update(func(txn *badger.Txn) error {
 		for _, id := range ids {
-			var r credRecord
-			if err := getJSON(txn, []byte(pCred+id), &r); err != nil {
-				return err
-			}
-			r.Revoked = true
-			if err := setJSON(txn, []byte(pCred+id), r); err != nil {
+			if err := txn.Set([]byte(pRevoked+id), nil); err != nil {
 				return err
 			}
 		}
@@ -334,4 +345,29 @@ func (s *Store) Schemas() ([]*circuits.Schema, error) {
 		return nil
 	})
 	return out, err
+}
+
+// parallel runs f(0..n-1) on GOMAXPROCS goroutines.
+func parallel(n int, f func(i int)) {
+	w := min(runtime.GOMAXPROCS(0), n)
+	if w <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range w {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -244,8 +244,10 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode, sync bool) (err
 			os.Remove(tmp)
 		}
 	}()
-	if err = f.Chmod(perm); err != nil {
-		return err
+	if perm != 0o600 { // CreateTemp makes 0600 files
+		if err = f.Chmod(perm); err != nil {
+			return err
+		}
 	}
 	if _, err = f.Write(data); err != nil {
 		return err

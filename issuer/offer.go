@@ -210,7 +210,7 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 		return nil, fmt.Errorf("%w: %v", ErrHolderProof, err)
 	}
 	if rec.HolderCommit == "" {
-		d, err := newDraft(Request{Schema: rec.Schema, Subject: rec.Subject, HolderCommit: holderCommit, ValidUntil: rec.ValidUntil}, is.opts.Now())
+		d, err := newDraft(Request{Schema: rec.Schema, Subject: rec.Subject, HolderCommit: holderCommit, ValidUntil: rec.ValidUntil}, rec.Schema.ID(), is.opts.Now())
 		if err != nil {
 			return nil, err
 		}

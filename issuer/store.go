@@ -49,7 +49,8 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Key prefixes.
 const (
-	pCred    = "c/" // credential ID → credRecord
+	pCred    = "c/" // credential ID → Bundle JSON
+	pRevoked = "r/" // credential ID → "" once revoked
 	pLeaf    = "l/" // leaf index (8 bytes BE) → credential ID
 	pSchema  = "s/" // schema ID (decimal) → schema JSON
 	pOffer   = "o/" // offer ID → offerRecord
@@ -64,19 +65,13 @@ func leafKey(i uint64) []byte {
 	return k
 }
 
-// credRecord is one issued credential.
-type credRecord struct {
-	Bundle  *Bundle `json:"bundle"`
-	Revoked bool    `json:"revoked,omitempty"`
-}
-
 // pendingEntry is written before commitments go to the chain and deleted in
 // the transaction that records their credentials.
 type pendingEntry struct {
 	ID     string   `json:"id"`
 	Drafts []*draft `json:"drafts"`
 	// Exactly one of the following says what the credentials are for.
-	Job   string `json:"job,omitempty"`   // batch job; Rows parallel to Drafts
+	Job   string `json:"job,omitempty"` // batch job; Rows parallel to Drafts
 	Rows  []int  `json:"rows,omitempty"`
 	Offer string `json:"offer,omitempty"` // claimed offer
 }
@@ -101,7 +96,11 @@ func setJSON(txn *badger.Txn, key []byte, v any) error {
 }
 
 func (s *Store) putCredential(txn *badger.Txn, b *Bundle) error {
-	if err := setJSON(txn, []byte(pCred+b.Private.CredentialID), credRecord{Bundle: b}); err != nil {
+	raw, err := b.marshal()
+	if err != nil {
+		return err
+	}
+	if err := txn.Set([]byte(pCred+b.Private.CredentialID), raw); err != nil {
 		return err
 	}
 	return txn.Set(leafKey(b.Private.LeafIndex), []byte(b.Private.CredentialID))
@@ -110,12 +109,26 @@ func (s *Store) putCredential(txn *badger.Txn, b *Bundle) error {
 // Credential returns an issued credential's bundle and whether it was
 // revoked.
 func (s *Store) Credential(id string) (*Bundle, bool, error) {
-	var r credRecord
-	err := s.db.View(func(txn *badger.Txn) error { return getJSON(txn, []byte(pCred+id), &r) })
+	var b Bundle
+	revoked := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		if err := getJSON(txn, []byte(pCred+id), &b); err != nil {
+			return err
+		}
+		_, err := txn.Get([]byte(pRevoked + id))
+		if err == nil {
+			revoked = true
+			return nil
+		}
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("credential %s: %w", id, err)
 	}
-	return r.Bundle, r.Revoked, nil
+	return &b, revoked, nil
 }
 
 // CredentialAtLeaf returns the ID of the credential anchored at a leaf.
