@@ -139,6 +139,11 @@ func (is *Issuer) anchorAndSign(ctx context.Context, e *pendingEntry, fin finali
 			return nil
 		})
 	}
+	since, err := is.chain.Size(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: size: %w", ErrChain, err)
+	}
+	e.Since = since
 	if err := is.store.db.Update(func(txn *badger.Txn) error {
 		return setJSON(txn, []byte(pPending+e.ID), e)
 	}); err != nil {
@@ -158,7 +163,7 @@ func (is *Issuer) resume(ctx context.Context, e *pendingEntry, fin finalizer) ([
 	for start := 0; start < len(coms); start += is.opts.AnchorBatch {
 		end := min(start+is.opts.AnchorBatch, len(coms))
 		part := coms[start:end]
-		found, ok, err := is.chain.Lookup(ctx, part)
+		found, ok, err := is.chain.Lookup(ctx, part, e.Since)
 		if err != nil {
 			return nil, fmt.Errorf("%w: lookup: %w", ErrChain, err)
 		}
@@ -256,6 +261,7 @@ func (is *Issuer) Revoke(ctx context.Context, credentialIDs []string, leafIndice
 	}
 	seen := map[uint64]bool{}
 	var leaves []uint64
+	var refs []LeafRef
 	for _, id := range ids {
 		b, _, err := is.store.Credential(id)
 		if err != nil {
@@ -264,9 +270,10 @@ func (is *Issuer) Revoke(ctx context.Context, credentialIDs []string, leafIndice
 		if !seen[b.Private.LeafIndex] {
 			seen[b.Private.LeafIndex] = true
 			leaves = append(leaves, b.Private.LeafIndex)
+			refs = append(refs, LeafRef{b.Private.LeafIndex, b.Private.Commitment.El()})
 		}
 	}
-	if err := is.chain.Revoke(ctx, leaves); err != nil {
+	if err := is.chain.Revoke(ctx, refs); err != nil {
 		return nil, fmt.Errorf("%w: revoke: %w", ErrChain, err)
 	}
 	err := is.store.db.Update(func(txn *badger.Txn) error {

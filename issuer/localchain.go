@@ -153,8 +153,19 @@ func (c *LocalChain) Anchor(ctx context.Context, coms []fr.Element) ([]Anchored,
 	return out, nil
 }
 
+// Size implements Chain.
+func (c *LocalChain) Size(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := c.db.View(func(txn *badger.Txn) error {
+		var err error
+		n, err = getU64(txn, lcSize)
+		return err
+	})
+	return n, err
+}
+
 // Lookup implements Chain.
-func (c *LocalChain) Lookup(ctx context.Context, coms []fr.Element) ([]Anchored, []bool, error) {
+func (c *LocalChain) Lookup(ctx context.Context, coms []fr.Element, since uint64) ([]Anchored, []bool, error) {
 	out := make([]Anchored, len(coms))
 	ok := make([]bool, len(coms))
 	err := c.db.View(func(txn *badger.Txn) error {
@@ -166,21 +177,26 @@ func (c *LocalChain) Lookup(ctx context.Context, coms []fr.Element) ([]Anchored,
 			if err != nil {
 				return err
 			}
+			var a Anchored
 			if err := it.Value(func(b []byte) error {
-				out[i] = Anchored{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
+				a = Anchored{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
 				return nil
 			}); err != nil {
 				return err
 			}
-			ok[i] = true
+			if a.LeafIndex >= since {
+				out[i], ok[i] = a, true
+			}
 		}
 		return nil
 	})
 	return out, ok, err
 }
 
-// Revoke implements Chain: the leaves become 0 in a new block.
-func (c *LocalChain) Revoke(ctx context.Context, leaves []uint64) error {
+// Revoke implements Chain: the leaves become 0 in a new block. As on the
+// registry, a leaf can be revoked only with the commitment this issuer
+// anchored there.
+func (c *LocalChain) Revoke(ctx context.Context, leaves []LeafRef) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.db.Update(func(txn *badger.Txn) error {
@@ -190,10 +206,19 @@ func (c *LocalChain) Revoke(ctx context.Context, leaves []uint64) error {
 		}
 		m := make(map[uint64]fr.Element, len(leaves))
 		for _, l := range leaves {
-			if l >= size {
-				return fmt.Errorf("leaf %d was never anchored", l)
+			if l.Index >= size {
+				return fmt.Errorf("leaf %d was never anchored", l.Index)
 			}
-			m[l] = fr.Element{}
+			it, err := txn.Get(lcCommitKey(l.Commitment))
+			if err != nil {
+				return fmt.Errorf("leaf %d: commitment was not anchored here: %w", l.Index, err)
+			}
+			var idx uint64
+			it.Value(func(b []byte) error { idx = binary.BigEndian.Uint64(b); return nil })
+			if idx != l.Index {
+				return fmt.Errorf("leaf %d does not hold that commitment", l.Index)
+			}
+			m[l.Index] = fr.Element{}
 		}
 		if err := c.update(m, txn); err != nil {
 			return err

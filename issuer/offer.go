@@ -214,7 +214,11 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 		if err != nil {
 			return nil, err
 		}
-		e := &pendingEntry{ID: newUUID(), Drafts: []*draft{d}, Offer: id}
+		since, err := is.chain.Size(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: size: %w", ErrChain, err)
+		}
+		e := &pendingEntry{ID: newUUID(), Drafts: []*draft{d}, Offer: id, Since: since}
 		// Bind the offer to this holder and journal the draft in one
 		// transaction, before the chain sees the commitment.
 		err = is.store.db.Update(func(txn *badger.Txn) error {

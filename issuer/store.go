@@ -70,6 +70,7 @@ func leafKey(i uint64) []byte {
 type pendingEntry struct {
 	ID     string   `json:"id"`
 	Drafts []*draft `json:"drafts"`
+	Since  uint64   `json:"since"` // chain size before anchoring (Lookup bound)
 	// Exactly one of the following says what the credentials are for.
 	Job   string `json:"job,omitempty"` // batch job; Rows parallel to Drafts
 	Rows  []int  `json:"rows,omitempty"`

@@ -218,10 +218,11 @@ func (n noChain) RegisterSchema(context.Context, *circuits.Schema) error {
 func (n noChain) Anchor(context.Context, []fr.Element) ([]issuer.Anchored, error) {
 	return nil, n.err()
 }
-func (n noChain) Lookup(context.Context, []fr.Element) ([]issuer.Anchored, []bool, error) {
+func (n noChain) Lookup(context.Context, []fr.Element, uint64) ([]issuer.Anchored, []bool, error) {
 	return nil, nil, n.err()
 }
-func (n noChain) Revoke(context.Context, []uint64) error { return n.err() }
+func (n noChain) Size(context.Context) (uint64, error)           { return 0, n.err() }
+func (n noChain) Revoke(context.Context, []issuer.LeafRef) error { return n.err() }
 
 func issuerRegister(args []string) error {
 	fs := newFlags("issuer register")

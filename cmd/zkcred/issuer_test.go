@@ -191,7 +191,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 		leaves[b.Private.LeafIndex] = row
 		coms = append(coms, b.Private.Commitment.El())
 	}
-	_, found, err := chain.Lookup(context.Background(), coms)
+	_, found, err := chain.Lookup(context.Background(), coms, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
