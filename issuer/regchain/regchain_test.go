@@ -117,7 +117,10 @@ func TestIssueAnchorRevokeOnRegistry(t *testing.T) {
 			t.Fatal("leaf not under the latest header's root")
 		}
 		h, _ := e.cl.Header(ctx, b.Private.BlockHeight)
-		if h.CredSize <= b.Private.LeafIndex || (b.Private.BlockHeight > 0 && func() bool { p, _ := e.cl.Header(ctx, b.Private.BlockHeight-1); return p.CredSize > b.Private.LeafIndex }()) {
+		if h.CredSize <= b.Private.LeafIndex || (b.Private.BlockHeight > 0 && func() bool {
+			p, _ := e.cl.Header(ctx, b.Private.BlockHeight-1)
+			return p.CredSize > b.Private.LeafIndex
+		}()) {
 			t.Fatal("recorded height is not the anchoring block")
 		}
 	}
