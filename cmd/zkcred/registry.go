@@ -180,8 +180,3 @@ func registryAudit(args []string) error {
 	fmt.Printf("audit passed: %d blocks, %d transactions, %d leaves, %d state keys match the replay from genesis\n", rep.Blocks, rep.Txs, rep.Leaves, rep.StateKeys)
 	return nil
 }
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
