@@ -115,7 +115,7 @@ func (is *Issuer) RunBatch(ctx context.Context, o BatchOptions) (*BatchReport, e
 	sid := o.Schema.ID()
 	h := sha256.New()
 	h.Write(o.CSV)
-	h.Write([]byte("\x00" + sid.String() + "\x00" + out + "\x00" + o.ValidUntil.UTC().Format(time.RFC3339)))
+	h.Write([]byte("\x00" + circuits.Dec(sid) + "\x00" + out + "\x00" + o.ValidUntil.UTC().Format(time.RFC3339)))
 	job := hex.EncodeToString(h.Sum(nil))[:32]
 	rep := &BatchReport{Job: job, Rows: len(records), Rejections: []Rejection{}}
 	fw := newFileWriter()

@@ -28,7 +28,7 @@ func diplomaCSV(n int, holderCommits bool, bad map[int]string) []byte {
 		}
 		if holderCommits {
 			hc := circuits.HolderCommit(circuits.U64(uint64(i + 1)))
-			line += "," + hc.String()
+			line += "," + circuits.Dec(hc)
 		}
 		b.WriteString(line + "\n")
 	}

@@ -306,7 +306,7 @@ func (s *Store) PutSchema(sc *circuits.Schema) error {
 	}
 	id := sc.ID()
 	return s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set([]byte(pSchema+id.String()), sc.Canonical())
+		return txn.Set([]byte(pSchema+circuits.Dec(id)), sc.Canonical())
 	})
 }
 

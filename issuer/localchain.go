@@ -129,7 +129,7 @@ func (c *LocalChain) Anchor(ctx context.Context, coms []fr.Element) ([]Anchored,
 		for i, com := range coms {
 			idx := size + uint64(i)
 			if _, err := txn.Get(lcCommitKey(com)); err == nil {
-				return fmt.Errorf("commitment %s already anchored", com.String())
+				return fmt.Errorf("commitment %s already anchored", circuits.Dec(com))
 			}
 			leaves[idx] = circuits.LeafHash(c.issuerID, com)
 			v := binary.BigEndian.AppendUint64(nil, idx)

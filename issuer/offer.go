@@ -197,7 +197,7 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 	if rec.Delivered {
 		return nil, ErrOfferClaimed
 	}
-	if rec.HolderCommit != "" && rec.HolderCommit != holderCommit.String() {
+	if rec.HolderCommit != "" && rec.HolderCommit != circuits.Dec(holderCommit) {
 		return nil, ErrOfferClaimed
 	}
 	if is.opts.Now().After(rec.Expires) {
@@ -222,7 +222,7 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 		// Bind the offer to this holder and journal the draft in one
 		// transaction, before the chain sees the commitment.
 		err = is.store.db.Update(func(txn *badger.Txn) error {
-			rec.HolderCommit = holderCommit.String()
+			rec.HolderCommit = circuits.Dec(holderCommit)
 			rec.CredentialID = d.CredentialID
 			if err := setJSON(txn, []byte(pOffer+id), rec); err != nil {
 				return err

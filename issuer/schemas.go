@@ -51,7 +51,7 @@ func ExampleSchemaNames() []string {
 // "urn:zkcred:schema:" + its ID in decimal.
 func SchemaURN(s *circuits.Schema) string {
 	id := s.ID()
-	return schemaURNPrefix + id.String()
+	return schemaURNPrefix + circuits.Dec(id)
 }
 
 const schemaURNPrefix = "urn:zkcred:schema:"

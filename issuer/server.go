@@ -200,7 +200,7 @@ func (s *server) bind(c echo.Context, v any) error {
 
 func (s *server) issuerInfo(c echo.Context) error {
 	id := s.is.key.IssuerID()
-	return c.JSON(http.StatusOK, map[string]string{"did": s.is.key.DID(), "issuerId": id.String()})
+	return c.JSON(http.StatusOK, map[string]string{"did": s.is.key.DID(), "issuerId": circuits.Dec(id)})
 }
 
 func (s *server) schema(id string) (*circuits.Schema, error) {
@@ -334,9 +334,9 @@ func (s *server) getOffer(c echo.Context) error {
 		return err
 	}
 	sid := o.Schema.ID()
-	v := OfferView{ID: o.ID, Issuer: s.is.key.DID(), Schema: o.Schema, SchemaID: sid.String(), Expires: o.Expires.Format(time.RFC3339)}
+	v := OfferView{ID: o.ID, Issuer: s.is.key.DID(), Schema: o.Schema, SchemaID: circuits.Dec(sid), Expires: o.Expires.Format(time.RFC3339)}
 	ch := ClaimChallenge(id, tok)
-	v.Challenge = ch.String()
+	v.Challenge = circuits.Dec(ch)
 	if !o.ValidUntil.IsZero() {
 		v.ValidUntil = o.ValidUntil.Format(time.RFC3339)
 	}

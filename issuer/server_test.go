@@ -63,7 +63,7 @@ func newAPI(t *testing.T, opts Options) *apiEnv {
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	sid := d.ID()
-	return &apiEnv{env, srv, sid.String()}
+	return &apiEnv{env, srv, circuits.Dec(sid)}
 }
 
 func (a *apiEnv) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
@@ -138,7 +138,7 @@ func TestOfferClaimedOnce(t *testing.T) {
 		t.Fatalf("get with wrong token: %d %v", code, m)
 	}
 	challenge := ClaimChallenge(id, tok)
-	if view["challenge"] != challenge.String() {
+	if view["challenge"] != circuits.Dec(challenge) {
 		t.Fatal("offer view challenge differs")
 	}
 	secret, hc := holder()
@@ -172,7 +172,7 @@ func TestOfferClaimedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.CredentialSubject.HolderCommitment != hc.String() {
+	if c.CredentialSubject.HolderCommitment != circuits.Dec(hc) {
 		t.Fatal("credential is not bound to the claiming holder")
 	}
 	// Exactly once: the same holder, another holder, and GET all refuse now.
@@ -206,7 +206,7 @@ func TestAPIBadInput(t *testing.T) {
 	a := newAPI(t, Options{HolderProof: knowsSecret})
 	_, hc := holder()
 	issue := func(subject map[string]any, extra string) string {
-		m := map[string]any{"schemaId": a.sid, "subject": subject, "holderCommitment": hc.String()}
+		m := map[string]any{"schemaId": a.sid, "subject": subject, "holderCommitment": circuits.Dec(hc)}
 		b, _ := json.Marshal(m)
 		return strings.TrimSuffix(string(b), "}") + extra + "}"
 	}
@@ -240,7 +240,7 @@ func TestAPIBadInput(t *testing.T) {
 func TestAPIIssueAndRevoke(t *testing.T) {
 	a := newAPI(t, Options{HolderProof: knowsSecret})
 	_, hc := holder()
-	body, _ := json.Marshal(map[string]any{"schemaId": a.sid, "subject": diplomaSubject(), "holderCommitment": hc.String()})
+	body, _ := json.Marshal(map[string]any{"schemaId": a.sid, "subject": diplomaSubject(), "holderCommitment": circuits.Dec(hc)})
 	code, m := a.do(t, "POST", "/v1/credentials", adminToken, string(body))
 	if code != http.StatusCreated {
 		t.Fatalf("%d %v", code, m)

@@ -240,7 +240,7 @@ func issuerRegister(args []string) error {
 	info := map[string]string{
 		"did":       e.key.DID(),
 		"publicKey": base64.StdEncoding.EncodeToString(e.key.Public()),
-		"issuerId":  id.String(),
+		"issuerId":  circuits.Dec(id),
 	}
 	if e.cfg.Chain == chainLocal {
 		return printOut(c.json, info, "issuer %s\nissuer ID %s\nthe local chain accepts this issuer as it is: nothing to register\n", info["did"], info["issuerId"])
@@ -289,7 +289,7 @@ func issuerSchema(args []string) error {
 				return err
 			}
 			id := s.ID()
-			fmt.Printf("schema %s %s is valid; ID %s\n", s.Name, s.Version, id.String())
+			fmt.Printf("schema %s %s is valid; ID %s\n", s.Name, s.Version, circuits.Dec(id))
 			return nil
 		},
 		"define": func(args []string) error {
@@ -313,7 +313,7 @@ func issuerSchema(args []string) error {
 				return err
 			}
 			id := s.ID()
-			return printOut(c.json, map[string]string{"id": id.String(), "name": s.Name}, "defined %s; ID %s\n", s.Name, id.String())
+			return printOut(c.json, map[string]string{"id": circuits.Dec(id), "name": s.Name}, "defined %s; ID %s\n", s.Name, circuits.Dec(id))
 		},
 		"publish": func(args []string) error {
 			fs := newFlags("issuer schema publish")
@@ -336,7 +336,7 @@ func issuerSchema(args []string) error {
 				return err
 			}
 			id := s.ID()
-			return printOut(c.json, map[string]string{"id": id.String()}, "published %s; ID %s\n", s.Name, id.String())
+			return printOut(c.json, map[string]string{"id": circuits.Dec(id)}, "published %s; ID %s\n", s.Name, circuits.Dec(id))
 		},
 		"list": func(args []string) error {
 			fs := newFlags("issuer schema list")
@@ -358,7 +358,7 @@ func issuerSchema(args []string) error {
 			var rows []row
 			for _, s := range ss {
 				id := s.ID()
-				rows = append(rows, row{id.String(), s.Name, s.Version})
+				rows = append(rows, row{circuits.Dec(id), s.Name, s.Version})
 			}
 			if c.json {
 				return printOut(true, rows, "")

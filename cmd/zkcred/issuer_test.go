@@ -73,7 +73,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 			degree = "Diploma"
 		}
 		hc := circuits.HolderCommit(circuits.U64(uint64(i + 1)))
-		fmt.Fprintf(&csv, "Graduate %d,2000-01-01,%s,Physics,2026-06-30,3.50,true,%s\n", row, degree, hc.String())
+		fmt.Fprintf(&csv, "Graduate %d,2000-01-01,%s,Physics,2026-06-30,3.50,true,%s\n", row, degree, circuits.Dec(hc))
 	}
 	csvPath := filepath.Join(dir, "graduates.csv")
 	os.WriteFile(csvPath, []byte(csv.String()), 0o600)
