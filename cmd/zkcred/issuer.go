@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/issuer/regchain"
+	"github.com/zkcred/zkcred/registry/client"
 )
 
 func init() {
@@ -181,12 +184,24 @@ func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error
 		return nil, err
 	}
 	e := &env{cfg: cfg, key: k, store: st, close: func() { st.Close() }}
-	if needChain {
-		if cfg.Chain != chainLocal {
+	if needChain && cfg.Chain != chainLocal {
+		cl, err := client.New(cfg.Chain, client.Options{})
+		if err != nil {
 			st.Close()
-			return nil, usagef("until then, initialise an issuer with --chain local",
-				"anchoring on the registry at %s is not available in this build (no registry client yet)", cfg.Chain)
+			return nil, err
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		rc, err := regchain.New(ctx, cl, k)
+		cancel()
+		if err != nil {
+			st.Close()
+			return nil, usagef("is the registry running? check the URL in "+filepath.Join(c.dir, configFileName), "registry %s: %v", cfg.Chain, err)
+		}
+		e.chain = rc
+		if opts.StatusBase == "" {
+			opts.StatusBase = strings.TrimRight(cfg.Chain, "/") + "/v1"
+		}
+	} else if needChain {
 		lc, err := issuer.OpenLocalChain(filepath.Join(c.dir, "chain"), k.IssuerID())
 		if err != nil {
 			st.Close()
@@ -586,6 +601,7 @@ func issuerServe(args []string) error {
 	c.add(fs)
 	addr := fs.String("addr", "127.0.0.1:8480", "listen address")
 	publicURL := fs.String("public-url", "", "public base URL for claim links (default http://<addr>)")
+	keysDir := fs.String("keys", circuits.DefaultDataDir(), "circuit keys directory (the holder circuit's verifying key checks claims)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin bearer token (else $ZKCRED_ADMIN_TOKEN; generated and printed if neither)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -607,9 +623,11 @@ func issuerServe(args []string) error {
 	if *publicURL == "" {
 		*publicURL = "http://" + *addr
 	}
-	// No holder proof verifier is wired yet: claims answer 503 until the
-	// circuits package provides one.
-	e, err := openIssuer(c, true, issuer.Options{PublicURL: *publicURL})
+	hv, err := holderVerifier(*keysDir)
+	if err != nil {
+		return usagef("run 'zkcred setup' to make the circuit keys, or pass --keys DIR", "%v", err)
+	}
+	e, err := openIssuer(c, true, issuer.Options{PublicURL: *publicURL, HolderProof: hv.VerifyHolder})
 	if err != nil {
 		return err
 	}
@@ -635,4 +653,23 @@ func issuerServe(args []string) error {
 		return srv.Shutdown(sctx)
 	}
 	return nil
+}
+
+// holderVerifier reads the holder circuit's verifying key from a keys
+// directory written by 'zkcred setup'.
+func holderVerifier(dir string) (*circuits.Verifier, error) {
+	path := filepath.Join(dir, filepath.Base(circuits.HolderID)+".vk")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("holder verifying key: %w", err)
+	}
+	defer f.Close()
+	v, err := circuits.ReadVerifyingKey(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if v.CircuitID() != circuits.HolderID {
+		return nil, fmt.Errorf("%s is the key of %s, not %s", path, v.CircuitID(), circuits.HolderID)
+	}
+	return v, nil
 }
