@@ -270,3 +270,5 @@ func TestAPIIssueAndRevoke(t *testing.T) {
 		t.Fatal("context document differs")
 	}
 }
+
+func encodeB64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
