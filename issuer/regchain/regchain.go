@@ -107,10 +107,18 @@ func (ch *Chain) Anchor(ctx context.Context, coms []fr.Element) ([]issuer.Anchor
 	return out, nil
 }
 
-// Revoke implements issuer.Chain. Leaves already revoked are skipped.
+// Revoke implements issuer.Chain. Leaves already revoked (0) are skipped;
+// the registry checks that each other leaf holds H(issuerID, commitment).
 func (ch *Chain) Revoke(ctx context.Context, leaves []issuer.LeafRef) error {
 	body := registry.Revoke{}
+	latest, err := ch.c.Latest(ctx)
+	if err != nil {
+		return err
+	}
 	for _, l := range leaves {
+		if l.Index >= latest.CredSize {
+			return fmt.Errorf("%w: leaf %d was never anchored (tree size %d)", registry.ErrNotFound, l.Index, latest.CredSize)
+		}
 		b, err := ch.c.Witness(ctx, l.Index)
 		if err != nil {
 			return err

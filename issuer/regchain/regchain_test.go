@@ -13,6 +13,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/issuer/chaintest"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/api"
 	"github.com/zkcred/zkcred/registry/client"
@@ -184,4 +185,8 @@ func TestRecoveryDoesNotAnchorTwice(t *testing.T) {
 	if n, _ := e.st.CountCredentials(); n != 300 || after.CredSize != before.CredSize || before.CredSize != 300 {
 		t.Fatalf("%d credentials, registry size %d → %d", n, before.CredSize, after.CredSize)
 	}
+}
+
+func TestChainSuite(t *testing.T) {
+	chaintest.Run(t, newRegistry(t).chain)
 }
