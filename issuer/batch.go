@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -230,10 +231,12 @@ func (is *Issuer) RunBatch(ctx context.Context, o BatchOptions) (*BatchReport, e
 		// Offer files must be durable before the offers are recorded: a
 		// crash in between only loses offers that were never recorded.
 		writeBundles := func(bundles []*Bundle) error {
-			for i, b := range bundles {
-				if err := fw.writeJSON(filepath.Join(out, rowFile(draftRows[i], "credential")), b); err != nil {
-					return err
-				}
+			errs := make([]error, len(bundles))
+			parallel(len(bundles), func(i int) {
+				errs[i] = fw.writeJSON(filepath.Join(out, rowFile(draftRows[i], "credential")), bundles[i])
+			})
+			if err := errors.Join(errs...); err != nil {
+				return err
 			}
 			return fw.flush(out)
 		}
@@ -424,9 +427,16 @@ func rowSubject(s *circuits.Schema, header, rec []string, holderCol, row int) (m
 	return subject, hc, nil
 }
 
-// fileWriter writes row files without a sync each, then makes them durable
-// together (one syncfs on Linux).
-type fileWriter struct{ paths []string }
+// fileWriter writes row files in place, without a sync each, then makes
+// them durable together (one syncfs on Linux) before the rows they belong to
+// are recorded. A file torn by a crash belongs to a row that is either not
+// recorded yet (and is written again) or issued (and RunBatch rewrites every
+// issued row's file when it resumes), so no temporary file and rename is
+// needed per row.
+type fileWriter struct {
+	mu    sync.Mutex
+	paths []string
+}
 
 func newFileWriter() *fileWriter { return &fileWriter{} }
 
@@ -441,14 +451,18 @@ func (w *fileWriter) writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, b, 0o600, false); err != nil {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return err
 	}
+	w.mu.Lock()
 	w.paths = append(w.paths, path)
+	w.mu.Unlock()
 	return nil
 }
 
 func (w *fileWriter) flush(dir string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if len(w.paths) == 0 {
 		return nil
 	}
