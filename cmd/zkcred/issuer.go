@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,6 +25,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/issuer/regchain"
+	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 )
 
@@ -243,6 +245,8 @@ func issuerRegister(args []string) error {
 	fs := newFlags("issuer register")
 	var c commonFlags
 	c.add(fs)
+	name := fs.String("name", "", "the issuer's display name on the registry (e.g. \"University of Examples\")")
+	kind := fs.String("kind", "", "the issuer's kind (e.g. university, hospital)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -251,19 +255,22 @@ func issuerRegister(args []string) error {
 		return err
 	}
 	defer e.close()
-	id := e.key.IssuerID()
-	info := map[string]string{
-		"did":       e.key.DID(),
-		"publicKey": base64.StdEncoding.EncodeToString(e.key.Public()),
-		"issuerId":  circuits.Dec(id),
-	}
 	if e.cfg.Chain == chainLocal {
-		return printOut(c.json, info, "issuer %s\nissuer ID %s\nthe local chain accepts this issuer as it is: nothing to register\n", info["did"], info["issuerId"])
+		id := e.key.IssuerID()
+		fmt.Printf("issuer %s\nissuer ID %s\nthe local chain accepts this issuer as it is: nothing to register\n", e.key.DID(), circuits.Dec(id))
+		return nil
 	}
-	// Issuers are registered by the chain's governance keys: hand them this.
-	b, _ := json.MarshalIndent(info, "", "  ")
+	if *name == "" || *kind == "" {
+		return usagef("pass --name \"University of Examples\" --kind university", "--name and --kind are required")
+	}
+	// Issuers are registered by the registry's governance keys (in genesis,
+	// or a register_issuer transaction): this prints the entry they need.
+	entry := registry.RegisterIssuer{PubKey: hex.EncodeToString(e.key.Public()), Name: *name, Kind: *kind}
+	b, _ := json.MarshalIndent(entry, "", "  ")
 	fmt.Printf("%s\n", b)
-	fmt.Fprintf(os.Stderr, "send this to the registry's governance (%s) to register the issuer\n", e.cfg.Chain)
+	if !c.json {
+		fmt.Fprintf(os.Stderr, "give this entry to the governance of the registry at %s (a register_issuer transaction, or 'zkcred registry init --issuers')\n", e.cfg.Chain)
+	}
 	return nil
 }
 

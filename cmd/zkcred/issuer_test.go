@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/registry/client"
 )
 
 // buildZkcred builds this command into a temporary directory.
@@ -238,5 +240,105 @@ func TestIssuerCLIErrors(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "is the registry running?") {
 		t.Errorf("remote chain: %v\n%s", err, out)
+	}
+}
+
+// TestIssuerOnRegistry drives the binary against a real registry process:
+// the issuer's registration entry goes into the registry's genesis, then
+// schema publication, issuance, batch issuance and revocation go through
+// signed registry transactions.
+func TestIssuerOnRegistry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildZkcred(t)
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := append(os.Environ(), issuer.PassphraseEnv+"=pw")
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("%v: %v\n%s%s", args, err, out, stderr)
+		}
+		return string(out)
+	}
+	home := filepath.Join(dir, "hospital")
+	run("issuer", "init", "--dir", home, "--chain", "http://"+addr, "--scrypt-work-factor", "10")
+	entry := run("issuer", "register", "--dir", home, "--name", "Example Hospital", "--kind", "hospital", "--json")
+	issuers := filepath.Join(dir, "issuers.json")
+	os.WriteFile(issuers, []byte("["+entry+"]"), 0o600)
+	reg := filepath.Join(dir, "registry")
+	run("registry", "init", "--dir", reg, "--issuers", issuers)
+	srv := exec.Command(bin, "registry", "start", "--dir", reg, "--listen", addr, "--heartbeat", "-1s")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 200 {
+			t.Fatal("registry did not start")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	run("issuer", "schema", "publish", "--dir", home, "--schema", "vaccination")
+	subject := filepath.Join(dir, "subject.json")
+	os.WriteFile(subject, []byte(`{"name":"Bo Chen","birthDate":"2001-01-01","vaccine":"measles","dose":2,"vaccinationDate":"2025-03-01","lot":"MMR-1"}`), 0o600)
+	out := filepath.Join(dir, "bo.json")
+	run("issuer", "issue", "--dir", home, "--schema", "vaccination", "--subject", subject, "--holder-commitment", "777", "--out", out)
+	raw, _ := os.ReadFile(out)
+	b, err := issuer.ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+	// The registry holds the credential's leaf; after revocation it is 0.
+	cl, _ := client.New("http://"+addr, client.Options{})
+	ctx := context.Background()
+	leafOf := func() fr.Element {
+		w, err := cl.Witness(ctx, b.Private.LeafIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _, err := w.Path(b.Private.LeafIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if leafOf() != circuits.LeafHash(b.Private.IssuerID.El(), b.Private.Commitment.El()) {
+		t.Fatal("registry leaf is not the credential's")
+	}
+	run("issuer", "revoke", "--dir", home, "--id", b.Private.CredentialID)
+	if l := leafOf(); !l.IsZero() {
+		t.Fatal("leaf not revoked on the registry")
+	}
+	csvPath := filepath.Join(dir, "v.csv")
+	os.WriteFile(csvPath, []byte("name,birthDate,vaccine,dose,vaccinationDate,lot,holderCommitment\nA,2001-01-01,measles,1,2025-01-01,L1,5\nB,2001-01-01,flu,1,2025-01-01,L1,6\n"), 0o600)
+	var rep issuer.BatchReport
+	json.Unmarshal([]byte(run("issuer", "issue-batch", "--dir", home, "--schema", "vaccination", "--csv", csvPath, "--json")), &rep)
+	if rep.Issued != 1 || rep.Rejected != 1 || rep.Rejections[0].Field != "vaccine" {
+		t.Fatalf("batch on the registry: %+v", rep)
+	}
+	if h, _ := cl.Latest(ctx); h.CredSize != 2 {
+		t.Fatalf("registry holds %d leaves, want 2", h.CredSize)
 	}
 }
