@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,7 +10,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -272,3 +276,63 @@ func TestAPIIssueAndRevoke(t *testing.T) {
 }
 
 func encodeB64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func TestOfferExpiresAndConcurrentClaims(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	a := newAPI(t, Options{HolderProof: knowsSecret, Now: func() time.Time { return clock() }, OfferTTL: time.Hour})
+	ctx := context.Background()
+	link, err := a.is.CreateOffer(ctx, OfferRequest{Schema: ExampleSchemas()["diploma"], Subject: diplomaSubject()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Many holders race for one offer: exactly one gets the credential.
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			s, hc := holder()
+			b, _ := json.Marshal(ClaimBody{Token: link.Token, HolderCommitment: circuits.F(hc), Proof: proofFor(s, ClaimChallenge(link.ID, link.Token))})
+			req, _ := http.NewRequest("POST", a.srv.URL+"/v1/offers/"+link.ID+"/claim", bytes.NewReader(b))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusOK:
+				won.Add(1)
+			case http.StatusConflict:
+			default:
+				t.Errorf("claim answered %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d holders received the credential", won.Load())
+	}
+	if _, _, size, _ := a.chain.Root(); size != 1 {
+		t.Fatalf("%d leaves anchored", size)
+	}
+	// An offer past its lifetime can be neither opened nor claimed.
+	link2, _ := a.is.CreateOffer(ctx, OfferRequest{Schema: ExampleSchemas()["diploma"], Subject: diplomaSubject()})
+	clock = func() time.Time { return now.Add(2 * time.Hour) }
+	if code, m := a.do(t, "GET", "/v1/offers/"+link2.ID+"?token="+link2.Token, "", ""); code != http.StatusGone {
+		t.Fatalf("expired offer: %d %v", code, m)
+	}
+	s, hc := holder()
+	if _, err := a.is.Claim(ctx, link2.ID, link2.Token, hc, mustB64(proofFor(s, ClaimChallenge(link2.ID, link2.Token)))); !errors.Is(err, ErrOfferExpired) {
+		t.Fatalf("claim of expired offer: %v", err)
+	}
+}
+
+func mustB64(s string) []byte {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
