@@ -19,4 +19,9 @@
 // Issued credentials, offers and the batch journal live in one badger
 // database ([OpenStore]); every step that the chain sees is written ahead to
 // that journal, so a crash at any point never issues a credential twice.
+//
+// Chains: [LocalChain] keeps a single-issuer tree in a local badger database
+// (offline use, development, tests); package regchain anchors on the
+// registry chain through its HTTP API; package chaintest is the test suite
+// both pass. docs/issuer.md describes the formats.
 package issuer
