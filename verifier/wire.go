@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-
 	"github.com/zkcred/zkcred/circuits"
 )
 
