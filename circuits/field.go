@@ -60,6 +60,13 @@ func truncate(s string) string {
 	return s
 }
 
+// Dec returns the canonical decimal form of e. (fr.Element's String
+// abbreviates values near the modulus as negatives, which is not canonical.)
+func Dec(e fr.Element) string {
+	var b big.Int
+	return e.BigInt(&b).String()
+}
+
 // Field is a field element that crosses JSON boundaries as a canonical
 // decimal string.
 type Field fr.Element
@@ -71,15 +78,14 @@ func F(e fr.Element) Field { return Field(e) }
 func (f Field) El() fr.Element { return fr.Element(f) }
 
 // String returns the canonical decimal form.
-func (f Field) String() string { e := fr.Element(f); return e.String() }
+func (f Field) String() string { return Dec(fr.Element(f)) }
 
 // IsZero reports whether f is 0.
 func (f Field) IsZero() bool { e := fr.Element(f); return e.IsZero() }
 
 // MarshalJSON writes f as a decimal string.
 func (f Field) MarshalJSON() ([]byte, error) {
-	e := fr.Element(f)
-	return json.Marshal(e.String())
+	return json.Marshal(Dec(fr.Element(f)))
 }
 
 // UnmarshalJSON accepts only a JSON string holding a canonical decimal.

@@ -78,7 +78,7 @@ func NewPredicate(slot int, op string, values ...fr.Element) (Predicate, error) 
 	if RangeOp(op) {
 		for i, v := range values {
 			if !v.IsUint64() {
-				return p, fmt.Errorf("%w: %s operand %s does not fit in 64 bits", ErrPredicate, op, v.String())
+				return p, fmt.Errorf("%w: %s operand %s does not fit in 64 bits", ErrPredicate, op, Dec(v))
 			}
 			u[i] = v.Uint64()
 		}

@@ -340,7 +340,7 @@ func parseDecimal(s string, scale int) (uint64, error) {
 // as strings with Scale digits, enums as their value.
 func (a *Attribute) Decode(e fr.Element) (any, error) {
 	if a.Type == TypeString {
-		return e.String(), nil
+		return Dec(e), nil
 	}
 	if !e.IsUint64() {
 		return nil, fmt.Errorf("attribute %q: value does not fit in 64 bits", a.Name)

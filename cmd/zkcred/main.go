@@ -10,6 +10,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/consensys/gnark/logger"
 )
 
 // command is one subcommand. run receives the arguments after its name and
@@ -38,6 +40,7 @@ func usagef(hint, format string, a ...any) error {
 }
 
 func main() {
+	logger.Disable() // gnark's own logs; zkcred reports what matters itself
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 

@@ -1,0 +1,455 @@
+package circuits
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	gnark "github.com/consensys/gnark"
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	groth16 "github.com/consensys/gnark/backend/groth16/bn254"
+	cs "github.com/consensys/gnark/constraint/bn254"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
+)
+
+// Circuit identifiers, written in every key and proof header.
+const (
+	PresentationID = "zkcred/presentation/s16-d32-t8-p4-v8"
+	HolderID       = "zkcred/holder"
+)
+
+// File kinds and the header format version (SPEC.md, "Key and proof files").
+const (
+	kindProvingKey   byte = 1
+	kindVerifyingKey byte = 2
+	kindProof        byte = 3
+	formatVersion    byte = 1
+	magic                 = "ZKCRED"
+)
+
+// ProofSize is the size of a proof body: A (G1), B (G2), C (G1), compressed.
+const ProofSize = 32 + 64 + 32
+
+// Errors reading keys and proofs.
+var (
+	ErrFormat         = errors.New("not a zkcred key or proof, or another format version")
+	ErrWrongCircuit   = errors.New("key or proof is for another circuit")
+	ErrInvalidProof   = errors.New("proof does not verify")
+	ErrMalformedProof = fmt.Errorf("malformed proof: %w", ErrInvalidProof)
+)
+
+func writeHeader(w io.Writer, kind byte, circuit string) error {
+	var b bytes.Buffer
+	b.WriteString(magic)
+	b.WriteByte(kind)
+	b.WriteByte(formatVersion)
+	writeString := func(s string) {
+		binary.Write(&b, binary.BigEndian, uint16(len(s)))
+		b.WriteString(s)
+	}
+	writeString(circuit)
+	writeString(gnark.Version.String())
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// readHeader checks the header and returns the circuit id.
+func readHeader(r io.Reader, kind byte) (string, error) {
+	var fixed [len(magic) + 2]byte
+	if _, err := io.ReadFull(r, fixed[:]); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if string(fixed[:len(magic)]) != magic || fixed[len(magic)] != kind || fixed[len(magic)+1] != formatVersion {
+		return "", ErrFormat
+	}
+	readString := func() (string, error) {
+		var n uint16
+		if err := binary.Read(r, binary.BigEndian, &n); err != nil {
+			return "", fmt.Errorf("%w: %v", ErrFormat, err)
+		}
+		if n > 256 {
+			return "", ErrFormat
+		}
+		s := make([]byte, n)
+		if _, err := io.ReadFull(r, s); err != nil {
+			return "", fmt.Errorf("%w: %v", ErrFormat, err)
+		}
+		return string(s), nil
+	}
+	id, err := readString()
+	if err != nil {
+		return "", err
+	}
+	if _, err := readString(); err != nil { // gnark version, informative
+		return "", err
+	}
+	return id, nil
+}
+
+// circuitKeys are one circuit's constraint system and keys.
+type circuitKeys struct {
+	id  string
+	ccs *cs.R1CS
+	pk  *groth16.ProvingKey
+	vk  *groth16.VerifyingKey
+}
+
+// Keys hold the proving and verifying keys of zkcred's circuits.
+type Keys struct {
+	pres, holder circuitKeys
+}
+
+func compile(c frontend.Circuit) (*cs.R1CS, error) {
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
+	if err != nil {
+		return nil, err
+	}
+	return ccs.(*cs.R1CS), nil
+}
+
+// UnsafeSetupWarning is printed whenever development keys are made.
+const UnsafeSetupWarning = `WARNING: these Groth16 keys were made by one process, which knew the setup's
+toxic waste. Anyone holding it can forge proofs. Use them for development only;
+production keys come from a multi-party ceremony.`
+
+func setupCircuit(id string, c frontend.Circuit) (circuitKeys, error) {
+	ccs, err := compile(c)
+	if err != nil {
+		return circuitKeys{}, fmt.Errorf("compile %s: %w", id, err)
+	}
+	var pk groth16.ProvingKey
+	var vk groth16.VerifyingKey
+	if err := groth16.Setup(ccs, &pk, &vk); err != nil {
+		return circuitKeys{}, fmt.Errorf("setup %s: %w", id, err)
+	}
+	return circuitKeys{id: id, ccs: ccs, pk: &pk, vk: &vk}, nil
+}
+
+// Setup makes fresh development keys in memory (single party: unsafe).
+func Setup() (*Keys, error) {
+	pres, err := setupCircuit(PresentationID, &PresentationCircuit{})
+	if err != nil {
+		return nil, err
+	}
+	holder, err := setupCircuit(HolderID, &HolderCircuit{})
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{pres: pres, holder: holder}, nil
+}
+
+// DefaultDataDir is where keys are cached unless told otherwise:
+// $ZKCRED_HOME, else the user cache directory's zkcred/keys.
+func DefaultDataDir() string {
+	if d := os.Getenv("ZKCRED_HOME"); d != "" {
+		return filepath.Join(d, "keys")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "zkcred", "keys")
+	}
+	return filepath.Join(os.TempDir(), "zkcred", "keys")
+}
+
+func keyFile(dir, id, ext string) string {
+	return filepath.Join(dir, filepath.Base(id)+ext)
+}
+
+// LoadOrSetup loads cached keys from dir, or makes development keys, caches
+// them there and prints UnsafeSetupWarning and progress to progress (which
+// may be nil).
+func LoadOrSetup(dir string, progress io.Writer) (*Keys, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
+	if k, err := Load(dir); err == nil {
+		return k, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(progress, "cached keys in %s unusable (%v); making new ones\n", dir, err)
+	}
+	fmt.Fprintf(progress, "making development keys for %s and %s...\n", PresentationID, HolderID)
+	start := time.Now()
+	k, err := Setup()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "keys made in %v\n%s\n", time.Since(start).Round(time.Millisecond), UnsafeSetupWarning)
+	if err := k.Save(dir); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Save writes the keys to dir atomically (proving key as a raw dump for fast
+// loading, verifying key compressed).
+func (k *Keys) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, c := range []circuitKeys{k.pres, k.holder} {
+		if err := writeFileAtomic(keyFile(dir, c.id, ".pk"), func(w io.Writer) error {
+			if err := writeHeader(w, kindProvingKey, c.id); err != nil {
+				return err
+			}
+			return c.pk.WriteDump(w)
+		}); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(keyFile(dir, c.id, ".vk"), func(w io.Writer) error {
+			return (&Verifier{id: c.id, vk: c.vk}).Write(w)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Load reads keys saved by Save; a missing file is reported with
+// os.ErrNotExist.
+func Load(dir string) (*Keys, error) {
+	var k Keys
+	for _, c := range []struct {
+		dst *circuitKeys
+		id  string
+		cir frontend.Circuit
+	}{{&k.pres, PresentationID, &PresentationCircuit{}}, {&k.holder, HolderID, &HolderCircuit{}}} {
+		if _, err := os.Stat(keyFile(dir, c.id, ".pk")); err != nil {
+			return nil, err
+		}
+		ccs, err := compile(c.cir)
+		if err != nil {
+			return nil, err
+		}
+		pk, err := readProvingKey(keyFile(dir, c.id, ".pk"), c.id)
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.Open(keyFile(dir, c.id, ".vk"))
+		if err != nil {
+			return nil, err
+		}
+		v, err := ReadVerifyingKey(bufio.NewReader(f))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", keyFile(dir, c.id, ".vk"), err)
+		}
+		if v.id != c.id {
+			return nil, fmt.Errorf("%s: %w", keyFile(dir, c.id, ".vk"), ErrWrongCircuit)
+		}
+		if len(v.vk.G1.K) != ccs.GetNbPublicVariables() || len(pk.G1.A) == 0 {
+			return nil, fmt.Errorf("%s: keys do not match the circuit", c.id)
+		}
+		*c.dst = circuitKeys{id: c.id, ccs: ccs, pk: pk, vk: v.vk}
+	}
+	return &k, nil
+}
+
+func readProvingKey(path, id string) (*groth16.ProvingKey, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	got, err := readHeader(r, kindProvingKey)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if got != id {
+		return nil, fmt.Errorf("%s: %w", path, ErrWrongCircuit)
+	}
+	var pk groth16.ProvingKey
+	if err := pk.ReadDump(r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &pk, nil
+}
+
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(w); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Constraints returns the presentation circuit's constraint count.
+func (k *Keys) Constraints() int { return k.pres.ccs.GetNbConstraints() }
+
+// Verifier returns the presentation verifier.
+func (k *Keys) Verifier() *Verifier { return &Verifier{id: k.pres.id, vk: k.pres.vk} }
+
+// HolderVerifier returns the verifier of holder proofs.
+func (k *Keys) HolderVerifier() *Verifier { return &Verifier{id: k.holder.id, vk: k.holder.vk} }
+
+// ProvingKeyBytes returns the size of the presentation proving key as saved.
+func (k *Keys) ProvingKeyBytes() int64 {
+	var n countWriter
+	k.pres.pk.WriteDump(&n)
+	return int64(n)
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// Prove proves a presentation. It checks the witness natively first and
+// returns that error (wrapping ErrUnprovable) instead of a failed proof.
+func (k *Keys) Prove(w *Witness) ([]byte, *Public, error) {
+	if err := w.Check(); err != nil {
+		return nil, nil, err
+	}
+	pub := w.Public()
+	proof, err := k.pres.prove(w.assignment())
+	return proof, pub, err
+}
+
+func (c *circuitKeys) prove(assignment frontend.Circuit) ([]byte, error) {
+	wit, err := frontend.NewWitness(assignment, ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, err
+	}
+	p, err := groth16.Prove(c.ccs, c.pk, wit)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnprovable, err)
+	}
+	return encodeProof(c.id, p), nil
+}
+
+func encodeProof(id string, p *groth16.Proof) []byte {
+	var b bytes.Buffer
+	writeHeader(&b, kindProof, id)
+	a, bb, c := p.Ar.Bytes(), p.Bs.Bytes(), p.Krs.Bytes()
+	b.Write(a[:])
+	b.Write(bb[:])
+	b.Write(c[:])
+	return b.Bytes()
+}
+
+// DecodeProof parses a proof for the circuit id, checking every point is on
+// the curve and in the right subgroup.
+func DecodeProof(id string, b []byte) (*groth16.Proof, error) {
+	r := bytes.NewReader(b)
+	got, err := readHeader(r, kindProof)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedProof, err)
+	}
+	if got != id {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedProof, ErrWrongCircuit)
+	}
+	rest := b[len(b)-r.Len():]
+	if len(rest) != ProofSize {
+		return nil, fmt.Errorf("%w: body is %d bytes, want %d", ErrMalformedProof, len(rest), ProofSize)
+	}
+	var p groth16.Proof
+	if _, err := p.Ar.SetBytes(rest[:32]); err != nil {
+		return nil, fmt.Errorf("%w: A: %v", ErrMalformedProof, err)
+	}
+	if _, err := p.Bs.SetBytes(rest[32:96]); err != nil {
+		return nil, fmt.Errorf("%w: B: %v", ErrMalformedProof, err)
+	}
+	if _, err := p.Krs.SetBytes(rest[96:]); err != nil {
+		return nil, fmt.Errorf("%w: C: %v", ErrMalformedProof, err)
+	}
+	if !p.Ar.IsInSubGroup() || !p.Bs.IsInSubGroup() || !p.Krs.IsInSubGroup() {
+		return nil, fmt.Errorf("%w: point outside the subgroup", ErrMalformedProof)
+	}
+	return &p, nil
+}
+
+// Verifier checks proofs of one circuit against its verifying key.
+type Verifier struct {
+	id string
+	vk *groth16.VerifyingKey
+}
+
+// ReadVerifyingKey reads a verifying key file written by Verifier.Write.
+func ReadVerifyingKey(r io.Reader) (*Verifier, error) {
+	id, err := readHeader(r, kindVerifyingKey)
+	if err != nil {
+		return nil, err
+	}
+	var vk groth16.VerifyingKey
+	if _, err := vk.ReadFrom(r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if len(vk.CommitmentKeys) != 0 {
+		return nil, fmt.Errorf("%w: verifying key uses gnark commitments", ErrFormat)
+	}
+	return &Verifier{id: id, vk: &vk}, nil
+}
+
+// Write writes the verifying key behind a zkcred header.
+func (v *Verifier) Write(w io.Writer) error {
+	if err := writeHeader(w, kindVerifyingKey, v.id); err != nil {
+		return err
+	}
+	_, err := v.vk.WriteTo(w)
+	return err
+}
+
+// CircuitID returns the circuit the key belongs to.
+func (v *Verifier) CircuitID() string { return v.id }
+
+// Hash returns the hex SHA-256 of the verifying key in gnark's compressed
+// encoding (no header): the value published on the chain.
+func (v *Verifier) Hash() string {
+	h := sha256.New()
+	v.vk.WriteTo(h)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// NbPublic returns the number of public inputs.
+func (v *Verifier) NbPublic() int { return len(v.vk.G1.K) - 1 }
+
+// Verify checks a presentation proof against its public statement.
+func (v *Verifier) Verify(proof []byte, pub *Public) error {
+	if v.id != PresentationID {
+		return ErrWrongCircuit
+	}
+	return v.verifyVector(proof, pub.Vector())
+}
+
+func (v *Verifier) verifyVector(proof []byte, inputs []fr.Element) error {
+	p, err := DecodeProof(v.id, proof)
+	if err != nil {
+		return err
+	}
+	if len(inputs) != v.NbPublic() {
+		return fmt.Errorf("%w: %d public inputs, want %d", ErrInvalidProof, len(inputs), v.NbPublic())
+	}
+	if err := groth16.Verify(p, v.vk, inputs); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidProof, err)
+	}
+	return nil
+}
+
+// pairing-friendly helpers used by batch verification and exports.
+var _ = bn254.ID

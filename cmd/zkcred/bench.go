@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/zkcred/zkcred/circuits"
+)
+
+func init() {
+	register("bench", "measure the circuit: constraints, prove and verify times, sizes", runBench)
+}
+
+func runBench(args []string) error {
+	return subcommands("bench", args, map[string]func([]string) error{"circuit": benchCircuit})
+}
+
+// circuitBench is the JSON that `zkcred bench circuit --json` prints.
+type circuitBench struct {
+	Constraints   int     `json:"constraints"`
+	PublicInputs  int     `json:"public_inputs"`
+	ProveMS       float64 `json:"prove_ms"`
+	VerifyMS      float64 `json:"verify_ms"`
+	BatchVerifyMS float64 `json:"batch64_verify_ms_per_proof"`
+	PKBytes       int64   `json:"pk_bytes"`
+	ProofBytes    int     `json:"proof_bytes"`
+	Proofs        int     `json:"proofs"`
+	Verifies      int     `json:"verifies"`
+	CPUs          int     `json:"cpus"`
+}
+
+func benchCircuit(args []string) error {
+	fs := newFlags("bench circuit")
+	dir := fs.String("keys", circuits.DefaultDataDir(), "key directory")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	export := fs.String("export", "", "write verification_key.json, proof.json, public.json (snarkjs) and Verifier.sol here")
+	nProve := fs.Int("proofs", 10, "proofs to time (median reported; at least 10)")
+	nVerify := fs.Int("verifies", 100, "verifications to time (median reported; at least 100)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *nProve < 10 || *nVerify < 100 {
+		return usagef("use --proofs ≥ 10 and --verifies ≥ 100", "too few runs for a median")
+	}
+	progress := progressWriter(*asJSON)
+	keys, err := circuits.LoadOrSetup(*dir, progress)
+	if err != nil {
+		return err
+	}
+	w, err := circuits.SampleWitness()
+	if err != nil {
+		return err
+	}
+	var proofs [][]byte
+	var pubs []*circuits.Public
+	var proveTimes []time.Duration
+	for i := range *nProve {
+		w.Nonce = circuits.RandomBytes31()
+		start := time.Now()
+		p, pub, err := keys.Prove(w)
+		if err != nil {
+			return err
+		}
+		proveTimes = append(proveTimes, time.Since(start))
+		proofs, pubs = append(proofs, p), append(pubs, pub)
+		fmt.Fprintf(progress, "\rproving %d/%d", i+1, *nProve)
+	}
+	fmt.Fprintln(progress)
+	v := keys.Verifier()
+	var verifyTimes []time.Duration
+	for i := range *nVerify {
+		start := time.Now()
+		if err := v.Verify(proofs[i%len(proofs)], pubs[i%len(pubs)]); err != nil {
+			return err
+		}
+		verifyTimes = append(verifyTimes, time.Since(start))
+	}
+	// Batch of 64 (proofs repeat; each gets its own random coefficient).
+	bp, bpub := make([][]byte, 64), make([]*circuits.Public, 64)
+	for i := range bp {
+		bp[i], bpub[i] = proofs[i%len(proofs)], pubs[i%len(pubs)]
+	}
+	var batchTimes []time.Duration
+	for range 5 {
+		start := time.Now()
+		for _, err := range v.VerifyBatch(bp, bpub) {
+			if err != nil {
+				return err
+			}
+		}
+		batchTimes = append(batchTimes, time.Since(start)/64)
+	}
+	res := circuitBench{
+		Constraints: keys.Constraints(), PublicInputs: v.NbPublic(),
+		ProveMS: ms(median(proveTimes)), VerifyMS: ms(median(verifyTimes)),
+		BatchVerifyMS: ms(median(batchTimes)),
+		PKBytes:       keys.ProvingKeyBytes(), ProofBytes: len(proofs[0]),
+		Proofs: *nProve, Verifies: *nVerify, CPUs: numCPU(),
+	}
+	if *export != "" {
+		if err := exportVerifier(*export, v); err != nil {
+			return err
+		}
+		sp, err := circuits.SnarkJSProofOf(circuits.PresentationID, proofs[0])
+		if err != nil {
+			return err
+		}
+		if err := writeJSONFile(filepath.Join(*export, "proof.json"), sp); err != nil {
+			return err
+		}
+		if err := writeJSONFile(filepath.Join(*export, "public.json"), circuits.SnarkJSPublic(pubs[0].Vector())); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
+	fmt.Printf("constraints     %d\npublic inputs   %d\nprove (median)  %.1f ms over %d\nverify (median) %.3f ms over %d\nbatch of 64     %.3f ms per proof\nproving key     %.2f MB\nproof           %d bytes\n",
+		res.Constraints, res.PublicInputs, res.ProveMS, res.Proofs, res.VerifyMS, res.Verifies, res.BatchVerifyMS, float64(res.PKBytes)/1e6, res.ProofBytes)
+	return nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
