@@ -267,10 +267,14 @@ func (w *wallet) statement(t testing.TB, r *Request, root fr.Element, height uin
 	return pub
 }
 
-// present makes the presentation for pub (a fake proof over its vector).
-func (w *wallet) present(r *Request, pub *circuits.Public) *Presentation {
+// present makes the presentation for pub, with a hashProofs proof unless
+// one is given.
+func (w *wallet) present(r *Request, pub *circuits.Public, proof ...[]byte) *Presentation {
 	p := &Presentation{RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),
 		Proof: statementDigest(pub), Nullifier: circuits.F(pub.Nullifier)}
+	if len(proof) > 0 {
+		p.Proof = proof[0]
+	}
 	for i, a := range r.Attributes {
 		if pub.Query.Disclose&(1<<i) != 0 {
 			if p.Disclosed == nil {
