@@ -48,13 +48,15 @@ type Store struct {
 
 // Open opens (or creates) the store in dir ("" with InMemory).
 func Open(dir string, o Options) (*Store, error) {
-	bo := badger.DefaultOptions(dir).WithLogger(nil).WithSyncWrites(o.SyncWrites)
-	if o.InMemory {
-		bo = bo.WithInMemory(true).WithDir("").WithValueDir("")
-	}
 	// Small values, many keys: keep memory modest on small machines.
-	bo = bo.WithNumMemtables(2).WithNumLevelZeroTables(2).WithNumLevelZeroTablesStall(4).
+	bo := badger.DefaultOptions(dir).WithLogger(nil).WithSyncWrites(o.SyncWrites).
+		WithNumMemtables(2).WithNumLevelZeroTables(2).WithNumLevelZeroTablesStall(4).
 		WithMemTableSize(16 << 20).WithValueThreshold(1 << 10)
+	if o.InMemory {
+		// No value log in memory: every value (a request with a full trust
+		// list is tens of kilobytes) stays in the LSM tree.
+		bo = bo.WithInMemory(true).WithDir("").WithValueDir("").WithValueThreshold(1 << 20)
+	}
 	if o.Badger != nil {
 		bo = o.Badger(bo)
 	}

@@ -136,3 +136,26 @@ func TestExpiryAndPersistence(t *testing.T) {
 		t.Fatalf("used nonce forgotten after reopen: %v", err)
 	}
 }
+
+// TestLargeValues: a request with a full 256-issuer trust list is tens of
+// kilobytes, on disk and in memory.
+func TestLargeValues(t *testing.T) {
+	for _, o := range []Options{{}, {InMemory: true}} {
+		dir := t.TempDir()
+		if o.InMemory {
+			dir = ""
+		}
+		s, err := Open(dir, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		big := make([]byte, 64<<10)
+		if err := s.PutRequest("r", big, time.Hour); err != nil {
+			t.Fatalf("in memory %v: %v", o.InMemory, err)
+		}
+		if got, err := s.Request("r"); err != nil || len(got) != len(big) {
+			t.Fatalf("in memory %v: %d bytes, %v", o.InMemory, len(got), err)
+		}
+		s.Close()
+	}
+}
