@@ -100,15 +100,57 @@ type Server struct {
 
 	mu    sync.Mutex
 	cache map[string]*issued
+	ids   sync.Map // audience and scope strings → their field IDs
 }
 
 // issued is a request as the verifier keeps it, with its parsed query.
 type issued struct {
-	req   *Request
-	query circuits.Query
-	trust fr.Element
-	nonce [32]byte
-	scope fr.Element
+	req      *Request
+	query    circuits.Query
+	trust    fr.Element
+	nonce    [32]byte
+	scope    fr.Element
+	audience fr.Element
+}
+
+type idKey struct {
+	tag uint64
+	s   string
+}
+
+// hashID memoises AudienceID and ScopeID: a request's strings come from
+// the server's options and policies, so there are few of them.
+func (s *Server) hashID(tag uint64, str string) fr.Element {
+	k := idKey{tag, str}
+	if v, ok := s.ids.Load(k); ok {
+		return v.(fr.Element)
+	}
+	var e fr.Element
+	if tag == circuits.TagAudience {
+		e = circuits.AudienceID(str)
+	} else {
+		e = circuits.ScopeID(str)
+	}
+	s.ids.Store(k, e)
+	return e
+}
+
+func (s *Server) remember(r *Request) (*issued, error) {
+	q, err := r.Query.Query()
+	if err != nil {
+		return nil, fmt.Errorf("stored request %s: %w", r.ID, err)
+	}
+	is := &issued{req: r, query: q, trust: r.TrustList.Root.El(),
+		scope: s.hashID(circuits.TagScope, r.Scope), audience: s.hashID(circuits.TagAudience, r.Audience)}
+	n := r.Nonce.El()
+	is.nonce = n.Bytes()
+	s.mu.Lock()
+	if len(s.cache) >= maxCache {
+		clear(s.cache)
+	}
+	s.cache[r.ID] = is
+	s.mu.Unlock()
+	return is, nil
 }
 
 const maxCache = 1 << 14
@@ -218,7 +260,7 @@ func (s *Server) CreateRequest(name string) (*Request, error) {
 		Policy:     pol.Name,
 		Nonce:      circuits.F(circuits.RandomBytes31()),
 		Audience:   s.opts.Audience,
-		AudienceID: circuits.F(circuits.AudienceID(s.opts.Audience)),
+		AudienceID: circuits.F(s.hashID(circuits.TagAudience, s.opts.Audience)),
 		Now:        uint64(now.Unix()),
 		Expires:    uint64(now.Add(time.Duration(pol.RequestTTL)).Unix()),
 		SchemaID:   circuits.F(pol.schemaID),
@@ -228,7 +270,7 @@ func (s *Server) CreateRequest(name string) (*Request, error) {
 		Predicates: plain,
 		Query:      WireQuery(q),
 		Scope:      pol.Scope,
-		ScopeID:    circuits.F(circuits.ScopeID(pol.Scope)),
+		ScopeID:    circuits.F(s.hashID(circuits.TagScope, pol.Scope)),
 		MaxRootAge: uint64(time.Duration(pol.MaxRootAge) / time.Second),
 		SubmitURL:  strings.TrimRight(s.opts.PublicURL, "/") + "/v1/requests/" + id + "/presentations",
 	}
@@ -240,6 +282,10 @@ func (s *Server) CreateRequest(name string) (*Request, error) {
 		return nil, err
 	}
 	if err := s.db.PutRequest(id, doc, s.ttl(r, now)); err != nil {
+		return nil, err
+	}
+	cp := *r // the caller may change r; the verifier keeps its own copy
+	if _, err := s.remember(&cp); err != nil {
 		return nil, err
 	}
 	s.metrics.created.Inc()
@@ -282,20 +328,7 @@ func (s *Server) load(id string) (*issued, error) {
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, fmt.Errorf("stored request %s: %w", id, err)
 	}
-	q, err := r.Query.Query()
-	if err != nil {
-		return nil, fmt.Errorf("stored request %s: %w", id, err)
-	}
-	is = &issued{req: &r, query: q, trust: r.TrustList.Root.El(), scope: circuits.ScopeID(r.Scope)}
-	n := r.Nonce.El()
-	is.nonce = n.Bytes()
-	s.mu.Lock()
-	if len(s.cache) >= maxCache {
-		clear(s.cache)
-	}
-	s.cache[id] = is
-	s.mu.Unlock()
-	return is, nil
+	return s.remember(&r)
 }
 
 func (s *Server) expired(is *issued) bool { return uint64(s.clock().Unix()) > is.req.Expires }
@@ -309,7 +342,8 @@ func (s *Server) Request(id string) (*Request, error) {
 	if s.expired(is) {
 		return nil, fmt.Errorf("%w: %s expired at %s", ErrRequestExpired, id, time.Unix(int64(is.req.Expires), 0).UTC().Format(time.RFC3339))
 	}
-	return is.req, nil
+	cp := *is.req
+	return &cp, nil
 }
 
 // Result returns the state of a request: pending, verified (with the
@@ -434,7 +468,7 @@ func (s *Server) prepare(pathID string, p *Presentation) (*issued, *candidate, e
 		SchemaID:  r.SchemaID.El(),
 		Now:       r.Now,
 		Nonce:     r.Nonce.El(),
-		Audience:  circuits.AudienceID(r.Audience),
+		Audience:  is.audience,
 		Scope:     is.scope,
 		Nullifier: nf,
 		Query:     is.query,
