@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/zkcred/zkcred/circuits"
 )
 
 // fuzzHandler posts body to the path and fails on a 5xx, a panic (the
@@ -129,6 +132,53 @@ func FuzzPresentationRoundTrip(f *testing.F) {
 		b2, _ := json.Marshal(q)
 		if !bytes.Equal(b, b2) {
 			t.Fatalf("round trip changed:\n%s\n%s", b, b2)
+		}
+	})
+}
+
+// FuzzParseConfig: any configuration either parses into valid policies or
+// is refused with an error; never a panic.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(testConfig(circuits.U64(42))))
+	f.Add([]byte(policyJSON(`,"predicates":[{"attribute":"birthDate","op":"age_under","years":1}]`)))
+	f.Add([]byte(policyJSON(`,"predicates":[{"attribute":"graduated","op":"within_days","days":100000}]`)))
+	f.Add([]byte(`{"audience":"a","policies":[null]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg, err := ParseConfig(b)
+		if err != nil {
+			return
+		}
+		for _, p := range cfg.Policies {
+			if _, _, err := p.compile(time.Now()); err != nil {
+				t.Fatalf("policy %q valid at load, not at request time: %v", p.Name, err)
+			}
+		}
+	})
+}
+
+// FuzzParseRequest: a request a wallet accepts round-trips.
+func FuzzParseRequest(f *testing.F) {
+	e := newEnv(f, nil)
+	for _, pol := range []string{"hire", "vote"} {
+		b, _ := json.Marshal(e.newRequest(pol))
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseRequest(b)
+		if err != nil {
+			return
+		}
+		b1, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := ParseRequest(b1)
+		if err != nil {
+			t.Fatalf("re-parse: %v\n%s", err, b1)
+		}
+		b2, _ := json.Marshal(r2)
+		if !bytes.Equal(b1, b2) {
+			t.Fatalf("round trip changed:\n%s\n%s", b1, b2)
 		}
 	})
 }

@@ -2,8 +2,11 @@ package verifier
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
 )
@@ -366,5 +369,27 @@ func TestCreateRequestErrors(t *testing.T) {
 	e.clock.Add(time.Hour)
 	if st, eb := e.do("GET", "/v1/requests/"+r.ID, nil, nil); st != 410 || eb.Code != "request_expired" {
 		t.Fatalf("expired fetch: %d %+v", st, eb)
+	}
+}
+
+// TestFullTrustList: a kind with 256 active issuers fills the trust list;
+// 257 do not fit and creating a request says so.
+func TestFullTrustList(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := []fr.Element{e.issuer}
+	for len(ids) < 1<<circuits.TrustDepth {
+		ids = append(ids, circuits.RandomElement())
+	}
+	e.chain.issuers["university"] = ids
+	r := e.newRequest("vote")
+	if len(r.TrustList.Issuers) != 256 {
+		t.Fatalf("%d issuers", len(r.TrustList.Issuers))
+	}
+	if st, eb, _ := e.submit(r, e.honest(e.alice(), r)); st != 200 {
+		t.Fatalf("presentation against a full trust list: %d %+v", st, eb)
+	}
+	e.chain.issuers["university"] = append(ids, circuits.RandomElement())
+	if st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil); st != 503 || !strings.Contains(eb.Error, "257") {
+		t.Fatalf("257 issuers: %d %+v", st, eb)
 	}
 }
