@@ -657,7 +657,8 @@ func (s *Server) verify(p *Presentation) (*Result, error) {
 
 // VerifyBatch verifies many presentations with one batched pairing check
 // and the semantics of Verify for each. Verdicts are per item and in
-// order; an item that fails any check fails alone.
+// order; an item that fails any check fails alone. Nil items (rejected by
+// the caller, e.g. unparsable) get a zero Result for the caller to fill.
 func (s *Server) VerifyBatch(ps []*Presentation) []Result {
 	start := time.Now()
 	out := make([]Result, len(ps))
@@ -695,6 +696,9 @@ func (s *Server) VerifyBatch(ps []*Presentation) []Result {
 	}
 	s.metrics.batch(len(ps), time.Since(start))
 	for i := range out {
+		if ps[i] == nil {
+			continue // counted by the caller that rejected it
+		}
 		var err error
 		if out[i].Status != StatusVerified {
 			err = errors.New(out[i].Code)
