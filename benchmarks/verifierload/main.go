@@ -140,7 +140,12 @@ func run() error {
 			return call{"/v1/verify/batch", bodies[i], sizes[i]}
 		}))
 	}
-	unknownRoot := bytes.Replace(bad, []byte(`"root":"`), []byte(`"root":"1`), 1)
+	var ur verifier.Presentation
+	if err := json.Unmarshal(bad, &ur); err != nil {
+		return err
+	}
+	ur.Root = circuits.F(circuits.U64(7)) // no block published it
+	unknownRoot, _ := json.Marshal(ur)
 	malformed := append(slices.Clone(bad[:len(bad)-1]), []byte(`,"extra":1}`)...)
 	mix := []call{
 		{"/v1/verify", bad, 1}, {"/v1/verify", bad, 1}, {"/v1/verify", bad, 1}, {"/v1/verify", bad, 1},
