@@ -24,6 +24,8 @@ type Config struct {
 	MaxBodyBytes int64 `json:"maxBodyBytes,omitempty"`
 	// MaxBatch bounds presentations per batch call (0: default).
 	MaxBatch int `json:"maxBatch,omitempty"`
+	// CreateToken, if set, is the bearer token POST /v1/requests needs.
+	CreateToken string `json:"createToken,omitempty"`
 }
 
 // ParseConfig decodes a configuration strictly and validates every policy,
@@ -73,5 +75,6 @@ func (c *Config) Options() Options {
 		RateBurst:      c.RateBurst,
 		MaxBody:        c.MaxBodyBytes,
 		MaxBatch:       c.MaxBatch,
+		CreateToken:    c.CreateToken,
 	}
 }

@@ -71,6 +71,9 @@ var (
 	ErrNonceUsed = fmt.Errorf("nonce already used: %w", ErrConflict)
 	// ErrNullifierSeen (409): the nullifier was already seen in this scope.
 	ErrNullifierSeen = fmt.Errorf("nullifier already seen in scope: %w", ErrConflict)
+	// ErrUnauthorized (401): creating requests needs the configured bearer
+	// token.
+	ErrUnauthorized = errors.New("unauthorized")
 	// ErrRateLimited (429): too many requests from this client.
 	ErrRateLimited = errors.New("rate limit exceeded")
 	// ErrIssuers (503): the active issuers of a kind could not be listed.
@@ -99,6 +102,7 @@ var errorCodes = []struct {
 	{ErrNonceUsed, http.StatusConflict, "nonce_used"},
 	{ErrNullifierSeen, http.StatusConflict, "nullifier_seen"},
 	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
+	{ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
 	{ErrIssuers, http.StatusServiceUnavailable, "issuers_unavailable"},
 	{ErrBadInput, http.StatusBadRequest, "bad_input"},
 	{ErrNotFound, http.StatusNotFound, "not_found"},

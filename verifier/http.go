@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"crypto/subtle"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -143,6 +144,12 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 }
 
 func (s *Server) hCreate(c echo.Context) error {
+	if s.opts.CreateToken != "" {
+		got, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.CreateToken)) != 1 {
+			return fmt.Errorf("%w: creating requests needs the verifier's bearer token", ErrUnauthorized)
+		}
+	}
 	b, err := readBody(c, s.opts.MaxBody)
 	if err != nil {
 		return err

@@ -185,3 +185,33 @@ func TestHealthMetricsAndUnknownRoutes(t *testing.T) {
 		t.Fatalf("wrong method: %d %+v", st, eb)
 	}
 }
+
+func TestCreateToken(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.CreateToken = "s3cret" })
+	for _, auth := range []string{"", "Bearer wrong", "s3cret", "Bearer s3cret2", "bearer s3cret"} {
+		req, _ := http.NewRequest("POST", e.http.URL+"/v1/requests", strings.NewReader(`{"policy":"hire"}`))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := e.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb errorBody
+		json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || eb.Code != "unauthorized" {
+			t.Fatalf("auth %q: %d %+v", auth, resp.StatusCode, eb)
+		}
+	}
+	req, _ := http.NewRequest("POST", e.http.URL+"/v1/requests", strings.NewReader(`{"policy":"hire"}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("with the token: %d", resp.StatusCode)
+	}
+}

@@ -75,6 +75,11 @@ type Options struct {
 	// late presentation is told "expired" rather than "unknown".
 	Retention time.Duration
 
+	// CreateToken, if set, is required as "Authorization: Bearer <token>"
+	// on POST /v1/requests, so that only the relying party's own backend
+	// issues requests (and fills the store).
+	CreateToken string
+
 	// HTTP hardening.
 	MaxBody  int64 // default DefaultMaxBody; a batch may be MaxBatch times larger
 	MaxBatch int   // default DefaultMaxBatch

@@ -33,10 +33,12 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -57,6 +59,20 @@ type phase struct {
 	P99ms     float64        `json:"p99ms"`
 	Outcomes  map[string]int `json:"outcomes"`
 	Rate      float64        `json:"targetRate,omitempty"`
+	// CPUms is the process CPU time (server and load generator, user and
+	// system) per item: what the machine spends on one presentation,
+	// independent of other load on it. Capacity ≈ CPUs × 1000 / CPUms.
+	CPUms    float64 `json:"cpuMsPerItem"`
+	Capacity float64 `json:"capacityPerSecond"`
+}
+
+// cpuTime returns the process's user plus system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type report struct {
@@ -83,6 +99,7 @@ func run() error {
 	conc := flag.Int("concurrency", 2*runtime.GOMAXPROCS(0), "concurrent clients")
 	rate := flag.Float64("rate", 0, "mixed phase: calls per second (0: as fast as possible)")
 	asJSON := flag.Bool("json", false, "print JSON")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load phases to this file")
 	flag.Parse()
 	logger.Disable() // gnark logs every proof and verification
 	if *nValid < 1 || *nValid > 5000 || *conc < 1 || *conc > 256 || *maxOps < 1 || *duration <= 0 || *duration > 10*time.Minute || *batch < 0 || *batch > 256 {
@@ -124,6 +141,17 @@ func run() error {
 	rep := report{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Concurrency: *conc,
 		ProveMs: float64(time.Since(start).Milliseconds()) / float64(need+1)}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	single, forBatch := valid[:*nValid], valid[*nValid:]
 	rep.Phases = append(rep.Phases, h.drive("valid (one per call)", len(single), 0, time.Hour, func(i int) call {
 		return call{"/v1/verify", single[i], 1}
@@ -161,10 +189,11 @@ func run() error {
 	}
 	fmt.Printf("verifier load: %d CPUs, GOMAXPROCS %d, %d concurrent clients, proving %.0f ms each\n",
 		rep.CPUs, rep.GOMAXPROCS, rep.Concurrency, rep.ProveMs)
-	fmt.Printf("%-36s %7s %7s %8s %10s %8s %8s %8s  %s\n", "phase", "calls", "items", "secs", "items/s", "p50 ms", "p90 ms", "p99 ms", "outcomes")
+	fmt.Printf("%-34s %6s %6s %6s %8s %7s %7s %7s %8s %9s  %s\n", "phase", "calls", "items", "secs", "items/s", "p50 ms", "p90 ms", "p99 ms", "cpu ms/i", "capacity", "outcomes")
 	for _, p := range rep.Phases {
-		fmt.Printf("%-36s %7d %7d %8.2f %10.0f %8.2f %8.2f %8.2f  %v\n", p.Name, p.Ops, p.Items, p.Seconds, p.PerSecond, p.P50ms, p.P90ms, p.P99ms, p.Outcomes)
+		fmt.Printf("%-34s %6d %6d %6.2f %8.0f %7.2f %7.2f %7.2f %8.3f %9.0f  %v\n", p.Name, p.Ops, p.Items, p.Seconds, p.PerSecond, p.P50ms, p.P90ms, p.P99ms, p.CPUms, p.Capacity, p.Outcomes)
 	}
+	fmt.Println("capacity = CPUs / (process CPU time per item): items per second the machine could check if this process had it to itself")
 	return nil
 }
 
@@ -330,6 +359,7 @@ func (h *harness) drive(name string, n int, rate float64, d time.Duration, next 
 		ctr      atomic.Int64
 	)
 	start := time.Now()
+	cpu0 := cpuTime()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
 	for range conc {
@@ -369,6 +399,7 @@ func (h *harness) drive(name string, n int, rate float64, d time.Duration, next 
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := cpuTime() - cpu0
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 {
 		if len(lat) == 0 {
@@ -378,7 +409,9 @@ func (h *harness) drive(name string, n int, rate float64, d time.Duration, next 
 	}
 	return phase{Name: name, Ops: len(lat), Items: int(items), Seconds: el.Seconds(),
 		PerSecond: float64(items) / el.Seconds(), P50ms: pct(0.50), P90ms: pct(0.90), P99ms: pct(0.99),
-		Outcomes: outcomes, Rate: rate}
+		Outcomes: outcomes, Rate: rate,
+		CPUms:    float64(cpu.Microseconds()) / 1000 / float64(max(items, 1)),
+		Capacity: float64(runtime.NumCPU()) * float64(items) / cpu.Seconds()}
 }
 
 // post sends one call and counts outcomes (per item for batches).
