@@ -50,9 +50,25 @@ func (h hashProofs) VerifyBatch(proofs [][]byte, pubs []*circuits.Public) []erro
 
 // fakeChain stands in for the registry light client.
 type fakeChain struct {
-	mu      sync.Mutex
-	roots   map[fr.Element]rootInfo
-	issuers map[string][]fr.Element
+	mu       sync.Mutex
+	roots    map[fr.Element]rootInfo // latest block per root
+	byHeight map[uint64]fr.Element
+	issuers  map[string][]fr.Element
+}
+
+func (c *fakeChain) RootAt(h uint64) (fr.Element, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.byHeight[h]
+	return r, ok
+}
+
+// publish adds a block at height with an existing root.
+func (c *fakeChain) publish(root fr.Element, height uint64, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roots[root] = rootInfo{height, t}
+	c.byHeight[height] = root
 }
 
 type rootInfo struct {
@@ -82,6 +98,10 @@ func (c *fakeChain) addRoot(height uint64, t time.Time) fr.Element {
 	defer c.mu.Unlock()
 	r := circuits.RandomElement()
 	c.roots[r] = rootInfo{height, t}
+	if c.byHeight == nil {
+		c.byHeight = map[uint64]fr.Element{}
+	}
+	c.byHeight[height] = r
 	return r
 }
 

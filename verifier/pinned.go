@@ -51,10 +51,13 @@ func (p *Pinned) index() error {
 	p.byRoot = make(map[circuits.Field]PinnedRoot, len(p.Roots))
 	heights := map[uint64]bool{}
 	for _, r := range p.Roots {
-		if _, dup := p.byRoot[r.Root]; dup || heights[r.Height] {
-			return fmt.Errorf("%w: root %s or height %d listed twice", ErrMalformed, r.Root, r.Height)
+		if heights[r.Height] {
+			return fmt.Errorf("%w: height %d listed twice", ErrMalformed, r.Height)
 		}
-		p.byRoot[r.Root], heights[r.Height] = r, true
+		heights[r.Height] = true
+		if prev, ok := p.byRoot[r.Root]; !ok || r.Height > prev.Height {
+			p.byRoot[r.Root] = r // RootInfo names the latest block with the root
+		}
 	}
 	return nil
 }
@@ -63,6 +66,16 @@ func (p *Pinned) index() error {
 func (p *Pinned) RootInfo(root fr.Element) (uint64, time.Time, bool) {
 	r, ok := p.byRoot[circuits.F(root)]
 	return r.Height, r.Time, ok
+}
+
+// RootAt implements RootsAt.
+func (p *Pinned) RootAt(height uint64) (fr.Element, bool) {
+	for _, r := range p.Roots {
+		if r.Height == height {
+			return r.Root.El(), true
+		}
+	}
+	return fr.Element{}, false
 }
 
 // Issuers implements IssuerLister.

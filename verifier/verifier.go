@@ -33,6 +33,14 @@ type Roots interface {
 	RootInfo(root fr.Element) (height uint64, t time.Time, ok bool)
 }
 
+// RootsAt is implemented by Roots that also know the credential root of
+// the block at a height. A root often stays the same over many blocks
+// (blocks without anchoring or revocation); RootInfo names the latest of
+// them, and RootsAt lets a presentation name any earlier one.
+type RootsAt interface {
+	RootAt(height uint64) (root fr.Element, ok bool)
+}
+
 // IssuerLister lists the IDs of the active issuers of a kind (for
 // policies that accept "all registered universities").
 type IssuerLister interface {
@@ -428,9 +436,12 @@ func (s *Server) prepare(pathID string, p *Presentation) (*issued, *candidate, e
 	if !ok {
 		return is, nil, fmt.Errorf("%w: %s is not a root of any verified block", ErrUnknownRoot, p.Root)
 	}
-	if height != p.Height {
-		return is, nil, fmt.Errorf("%w: root %s is at height %d, not %d", ErrRootHeight, p.Root, height, p.Height)
+	if height != p.Height && !s.rootAt(p.Height, root) {
+		return is, nil, fmt.Errorf("%w: root %s is not the root of block %d (it is block %d's)", ErrRootHeight, p.Root, p.Height, height)
 	}
+	// The root was the current state at t (the latest block publishing it),
+	// so t is what bounds the revocation latency.
+	height = p.Height
 	maxAge := time.Duration(r.MaxRootAge) * time.Second
 	if age := now.Sub(t); age > maxAge {
 		return is, nil, fmt.Errorf("%w: block %d is %s old, the policy accepts at most %s", ErrRootTooOld, height, age.Truncate(time.Second), maxAge)
@@ -480,6 +491,17 @@ func (s *Server) prepare(pathID string, p *Presentation) (*issued, *candidate, e
 		Disclosed: disclosed,
 	}
 	return is, c, nil
+}
+
+// rootAt reports whether the block at height (an earlier one than the
+// latest with the same root) published root.
+func (s *Server) rootAt(height uint64, root fr.Element) bool {
+	ra, ok := s.opts.Roots.(RootsAt)
+	if !ok {
+		return false
+	}
+	r, ok := ra.RootAt(height)
+	return ok && r == root
 }
 
 func slicesContains(s []string, x string) bool {

@@ -393,3 +393,27 @@ func TestFullTrustList(t *testing.T) {
 		t.Fatalf("257 issuers: %d %+v", st, eb)
 	}
 }
+
+// TestRootRepublished: blocks without credential changes publish the same
+// root again. A presentation may name any block with its root, and its age
+// counts from the latest such block.
+func TestRootRepublished(t *testing.T) {
+	e := newEnv(t, nil)
+	alice := e.alice()
+	old := e.chain.addRoot(50, e.clock.Now().Add(-3*time.Hour))
+	// Too old while block 50 is the only one with this root...
+	r := e.newRequest("hire")
+	if st, eb, _ := e.submit(r, alice.present(r, alice.statement(t, r, old, 50))); st != 422 || eb.Code != "root_too_old" {
+		t.Fatalf("stale root: %d %+v", st, eb)
+	}
+	// ...fresh once block 120 publishes it again (nothing was revoked since).
+	e.chain.publish(old, 120, e.clock.Now().Add(-time.Minute))
+	if st, eb, _ := e.submit(r, alice.present(r, alice.statement(t, r, old, 50))); st != 200 {
+		t.Fatalf("root republished: %d %+v", st, eb)
+	}
+	// A height that published another root is still refused.
+	r2 := e.newRequest("hire")
+	if st, eb, _ := e.submit(r2, alice.present(r2, alice.statement(t, r2, old, 100))); st != 422 || eb.Code != "root_height_mismatch" {
+		t.Fatalf("height of another root: %d %+v", st, eb)
+	}
+}
