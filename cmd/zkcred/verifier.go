@@ -10,8 +10,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/light"
 	"github.com/zkcred/zkcred/verifier"
 )
 
@@ -26,7 +29,7 @@ func runVerifier(args []string) error {
 	})
 }
 
-const verifierServeUsage = "zkcred verifier serve --config verifier.json --roots roots.json [--addr 127.0.0.1:8090] [--data DIR] [--keys DIR | --vk FILE] [--json]"
+const verifierServeUsage = "zkcred verifier serve --config verifier.json (--registry URL --genesis genesis.json | --roots roots.json) [--addr 127.0.0.1:8090] [--data DIR] [--keys DIR | --vk FILE] [--json]"
 
 func defaultVerifierData() string {
 	if d := os.Getenv("ZKCRED_HOME"); d != "" {
@@ -78,7 +81,10 @@ func runVerifierServe(args []string) error {
 	data := fs.String("data", defaultVerifierData(), "badger directory for requests, nonces, nullifiers and results")
 	keys := fs.String("keys", circuits.DefaultDataDir(), "key directory made by 'zkcred setup'")
 	vk := fs.String("vk", "", "verifying key file (instead of --keys)")
-	roots := fs.String("roots", "", "roots file: verified roots (root, height, time) and issuers per kind")
+	regURL := fs.String("registry", "", "registry URL to follow with the light client")
+	genesis := fs.String("genesis", "", "the registry's genesis.json (trusted; never fetched)")
+	headers := fs.String("headers", "", "file keeping verified headers across restarts (default: in --data)")
+	roots := fs.String("roots", "", "instead of a registry: roots file of pinned roots (root, height, time) and issuers per kind")
 	sync := fs.Bool("sync", false, "sync every acceptance to disk before answering")
 	asJSON := fs.Bool("json", false, "print the listening address as JSON and log JSON")
 	if err := fs.Parse(args); err != nil {
@@ -95,29 +101,40 @@ func runVerifierServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *roots == "" {
-		return usagef(verifierServeUsage, "--roots is required: the verifier accepts only roots it has verified")
-	}
-	rb, err := os.ReadFile(*roots)
-	if err != nil {
-		return usagef("pass a roots file (docs/verifier.md, \"Roots file\")", "read roots: %v", err)
-	}
-	pinned, err := verifier.ParsePinned(rb)
-	if err != nil {
-		return usagef("see docs/verifier.md, \"Roots file\"", "%s: %v", *roots, err)
-	}
 	var handler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
 	if *asJSON {
 		handler = slog.NewJSONHandler(os.Stderr, nil)
 	}
 	log := slog.New(handler)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	o := cfg.Options()
 	o.Dir = *data
 	o.Proofs = pv
-	o.Roots = pinned
-	o.Issuers = pinned
 	o.Logger = log
 	o.Store.SyncWrites = *sync
+	switch {
+	case *regURL != "" && *roots == "":
+		lc, err := followRegistry(ctx, *regURL, *genesis, *headers, *data, log)
+		if err != nil {
+			return err
+		}
+		defer lc.Close()
+		o.Roots = verifier.LightRoots{Client: lc}
+		o.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
+	case *roots != "" && *regURL == "":
+		rb, err := os.ReadFile(*roots)
+		if err != nil {
+			return usagef("pass a roots file (docs/verifier.md, \"Roots file\")", "read roots: %v", err)
+		}
+		pinned, err := verifier.ParsePinned(rb)
+		if err != nil {
+			return usagef("see docs/verifier.md, \"Roots file\"", "%s: %v", *roots, err)
+		}
+		o.Roots, o.Issuers = pinned, pinned
+	default:
+		return usagef(verifierServeUsage, "give either --registry (with --genesis) or --roots: the verifier accepts only roots it has verified")
+	}
 	srv, err := verifier.New(o)
 	if err != nil {
 		return err
@@ -132,9 +149,50 @@ func runVerifierServe(args []string) error {
 	} else {
 		fmt.Printf("verifier listening on http://%s (policies: %v)\n", ln.Addr(), srv.Policies())
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return srv.Serve(ctx, ln)
+}
+
+// followRegistry starts a light client on the registry: it checks every
+// header against the given genesis, syncs once before serving, and keeps
+// syncing in the background until ctx ends.
+func followRegistry(ctx context.Context, url, genesisPath, headers, data string, log *slog.Logger) (*light.Client, error) {
+	if genesisPath == "" {
+		return nil, usagef("pass the genesis.json the registry operator published", "--registry needs --genesis")
+	}
+	gb, err := os.ReadFile(genesisPath)
+	if err != nil {
+		return nil, usagef("pass the genesis.json from 'zkcred registry init'", "read genesis: %v", err)
+	}
+	g, err := registry.ParseGenesis(gb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", genesisPath, err)
+	}
+	if headers == "" {
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			return nil, err
+		}
+		headers = filepath.Join(data, "headers.jsonl")
+	}
+	lc, err := light.New(g, url, light.Options{Path: headers})
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	h, err := lc.Sync(sctx)
+	if err != nil {
+		lc.Close()
+		return nil, usagef("is the registry running at "+url+"?", "sync headers: %v", err)
+	}
+	log.Info("light client synced", "registry", url, "height", h.Height)
+	go func() {
+		err := lc.Run(ctx, 0, func(err error) { log.Warn("light client sync", "err", err) })
+		if err != nil && ctx.Err() == nil {
+			// A fork, rollback or bad header: stop trusting new roots and say so.
+			log.Error("light client stopped: registry misbehaved; restart after investigating", "err", err)
+		}
+	}()
+	return lc, nil
 }
 
 func loadProofVerifier(keysDir, vkPath string) (verifier.ProofVerifier, error) {
