@@ -88,6 +88,12 @@ type Options struct {
 	// issues requests (and fills the store).
 	CreateToken string
 
+	// CoalesceProofs, if above 1, verifies the proofs of concurrent
+	// presentations together in batches of up to this many (one
+	// random-linear-combination check, as /v1/verify/batch does). Under
+	// light load proofs are still checked one at a time, at once.
+	CoalesceProofs int
+
 	// HTTP hardening.
 	MaxBody  int64 // default DefaultMaxBody; a batch may be MaxBatch times larger
 	MaxBatch int   // default DefaultMaxBatch
@@ -110,6 +116,8 @@ type Server struct {
 	clock    func() time.Time
 	log      *slog.Logger
 	metrics  *metrics
+
+	coalesce *coalescer
 
 	mu    sync.Mutex
 	cache map[string]*issued
@@ -225,11 +233,20 @@ func New(o Options) (*Server, error) {
 	}
 	s.db = db
 	s.metrics = newMetrics()
+	if o.CoalesceProofs > 1 {
+		s.coalesce = newCoalescer(o.Proofs, o.CoalesceProofs)
+	}
 	return s, nil
 }
 
-// Close closes the store.
-func (s *Server) Close() error { return s.db.Close() }
+// Close stops the proof coalescer and closes the store. Stop serving
+// first (Serve returns after a graceful shutdown).
+func (s *Server) Close() error {
+	if s.coalesce != nil {
+		s.coalesce.close()
+	}
+	return s.db.Close()
+}
 
 // Policies returns the configured policy names in configuration order.
 func (s *Server) Policies() []string { return append([]string(nil), s.order...) }
@@ -529,44 +546,38 @@ func (s *Server) checkNonce(is *issued, d []byte) error {
 	return fmt.Errorf("%w: request %s was already answered by another presentation", ErrNonceUsed, is.req.ID)
 }
 
-// verifyProof calls the Groth16 verifier, turning a panic on hostile bytes
-// into a rejection.
-func (s *Server) verifyProof(c *candidate) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: verifier failed on the proof bytes: %v", ErrProofInvalid, r)
-		}
-	}()
-	if e := s.opts.Proofs.Verify(c.pres.Proof, &c.pub); e != nil {
-		return fmt.Errorf("%w: %v", ErrProofInvalid, e)
+// verifyProof calls the Groth16 verifier (through the coalescer when
+// enabled), turning a panic on hostile bytes into a rejection.
+func (s *Server) verifyProof(c *candidate) error {
+	var err error
+	if s.coalesce != nil {
+		err = s.coalesce.verify(c.pres.Proof, &c.pub)
+	} else {
+		err = safeVerify(s.opts.Proofs, c.pres.Proof, &c.pub)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrProofInvalid, err)
 	}
 	return nil
 }
 
-func (s *Server) verifyBatch(cs []*candidate) (errs []error) {
-	defer func() {
-		if r := recover(); r != nil {
-			// Fall back to one by one: a single hostile proof must not
-			// fail the others.
-			errs = make([]error, len(cs))
-			for i, c := range cs {
-				errs[i] = s.verifyProof(c)
-			}
-		}
-	}()
+// verifyBatch checks the candidates of one batch call together.
+func (s *Server) verifyBatch(cs []*candidate) []error {
 	proofs := make([][]byte, len(cs))
 	pubs := make([]*circuits.Public, len(cs))
 	for i, c := range cs {
 		proofs[i], pubs[i] = c.pres.Proof, &c.pub
 	}
-	out := s.opts.Proofs.VerifyBatch(proofs, pubs)
-	if len(out) != len(cs) {
-		panic(fmt.Sprintf("VerifyBatch returned %d verdicts for %d proofs", len(out), len(cs)))
-	}
-	errs = make([]error, len(cs))
-	for i, e := range out {
-		if e != nil {
-			errs[i] = fmt.Errorf("%w: %v", ErrProofInvalid, e)
+	out, ok := safeVerifyBatch(s.opts.Proofs, proofs, pubs)
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		if !ok {
+			// A single hostile proof must not fail the others.
+			errs[i] = s.verifyProof(c)
+			continue
+		}
+		if out[i] != nil {
+			errs[i] = fmt.Errorf("%w: %v", ErrProofInvalid, out[i])
 		}
 	}
 	return errs
