@@ -79,6 +79,7 @@ type report struct {
 	CPUs        int     `json:"cpus"`
 	GOMAXPROCS  int     `json:"gomaxprocs"`
 	Concurrency int     `json:"concurrency"`
+	Coalesce    int     `json:"coalesceProofs"`
 	ProveMs     float64 `json:"proveMsEach"`
 	Phases      []phase `json:"phases"`
 }
@@ -99,6 +100,7 @@ func run() error {
 	conc := flag.Int("concurrency", 2*runtime.GOMAXPROCS(0), "concurrent clients")
 	rate := flag.Float64("rate", 0, "mixed phase: calls per second (0: as fast as possible)")
 	asJSON := flag.Bool("json", false, "print JSON")
+	coalesce := flag.Int("coalesce", 0, "server option CoalesceProofs: batch concurrent proofs up to this many (0: off)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load phases to this file")
 	flag.Parse()
 	logger.Disable() // gnark logs every proof and verification
@@ -114,7 +116,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	h, err := newHarness(keys, *conc)
+	if *coalesce < 0 || *coalesce > 256 {
+		return fmt.Errorf("--coalesce must be 0..256")
+	}
+	h, err := newHarness(keys, *conc, *coalesce)
 	if err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	rep := report{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Concurrency: *conc,
+	rep := report{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Concurrency: *conc, Coalesce: *coalesce,
 		ProveMs: float64(time.Since(start).Milliseconds()) / float64(need+1)}
 
 	if *cpuProfile != "" {
@@ -187,8 +192,8 @@ func run() error {
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(rep)
 	}
-	fmt.Printf("verifier load: %d CPUs, GOMAXPROCS %d, %d concurrent clients, proving %.0f ms each\n",
-		rep.CPUs, rep.GOMAXPROCS, rep.Concurrency, rep.ProveMs)
+	fmt.Printf("verifier load: %d CPUs, GOMAXPROCS %d, %d concurrent clients, coalesce %d, proving %.0f ms each\n",
+		rep.CPUs, rep.GOMAXPROCS, rep.Concurrency, rep.Coalesce, rep.ProveMs)
 	fmt.Printf("%-34s %6s %6s %6s %8s %7s %7s %7s %8s %9s  %s\n", "phase", "calls", "items", "secs", "items/s", "p50 ms", "p90 ms", "p99 ms", "cpu ms/i", "capacity", "outcomes")
 	for _, p := range rep.Phases {
 		fmt.Printf("%-34s %6d %6d %6.2f %8.0f %7.2f %7.2f %7.2f %8.3f %9.0f  %v\n", p.Name, p.Ops, p.Items, p.Seconds, p.PerSecond, p.P50ms, p.P90ms, p.P99ms, p.CPUms, p.Capacity, p.Outcomes)
@@ -232,7 +237,7 @@ const schemaJSON = `{"name":"diploma","version":"1","attributes":[
  {"name":"fullName","type":"string"},{"name":"degree","type":"enum","values":["BSc","MSc","PhD"]},
  {"name":"birthDate","type":"date"},{"name":"gpa","type":"decimal","scale":2},{"name":"graduated","type":"date"}]}`
 
-func newHarness(keys *circuits.Keys, conc int) (*harness, error) {
+func newHarness(keys *circuits.Keys, conc, coalesce int) (*harness, error) {
 	schema, err := circuits.ParseSchema([]byte(schemaJSON))
 	if err != nil {
 		return nil, err
@@ -269,6 +274,7 @@ func newHarness(keys *circuits.Keys, conc int) (*harness, error) {
 	}
 	o := cfg.Options()
 	o.Dir, o.Proofs, o.Roots, o.RateLimit, o.MaxBatch = h.dir, keys.Verifier(), pinned, -1, 256
+	o.CoalesceProofs = coalesce
 	if h.srv, err = verifier.New(o); err != nil {
 		os.RemoveAll(h.dir)
 		return nil, err
