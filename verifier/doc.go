@@ -1,0 +1,27 @@
+// Package verifier is zkcred's relying-party service: it issues
+// presentation requests under configured policies and checks the
+// presentations that answer them.
+//
+// A verifier never trusts a public input sent by the holder. For every
+// presentation it rebuilds the whole public statement (circuits.Public)
+// from its own state: the request it stored (nonce, audience, now, schema,
+// trust-list root, query, scope), its light client's verified roots (the
+// root's height and age), and only then takes the disclosed values and the
+// nullifier from the presentation, which the proof binds. Checks run
+// cheapest first and each failure has its own sentinel error and HTTP
+// status (errors.go); the Groth16 pairing check comes last, and a
+// verified presentation uses up its nonce (and its nullifier in the
+// policy's scope) in one badger transaction.
+//
+// Use:
+//
+//	cfg, _ := verifier.ParseConfig(policyFile)
+//	o := cfg.Options()
+//	o.Dir, o.Proofs, o.Roots, o.Issuers = dataDir, keys.Verifier(), lightClient, lightClient
+//	srv, _ := verifier.New(o)
+//	defer srv.Close()
+//	go srv.Serve(ctx, listener)          // or http.Handler: srv.Handler()
+//
+// The wire formats and endpoints are described in docs/verifier.md and
+// served as OpenAPI 3 at /openapi.json.
+package verifier
