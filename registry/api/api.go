@@ -1,0 +1,437 @@
+package api
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/store"
+)
+
+// Limits and timeouts.
+const (
+	MaxBodyBytes      = registry.MaxTxBytes + 4096
+	MaxRange          = 1000
+	DefaultTxTimeout  = 30 * time.Second
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = DefaultTxTimeout + 10*time.Second
+	IdleTimeout       = 120 * time.Second
+)
+
+// ErrBadRequest is returned for a malformed path or query parameter (400).
+var ErrBadRequest = errors.New("bad request")
+
+// ErrUnavailable is returned when the node does not take transactions (503).
+var ErrUnavailable = errors.New("unavailable")
+
+// Submitter takes a transaction and returns its receipt once committed.
+type Submitter interface {
+	Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt, error)
+}
+
+// Options configure the API. The zero value is the default.
+type Options struct {
+	// Logger logs internal errors; nil discards.
+	Logger *slog.Logger
+	// TxTimeout bounds how long POST /v1/tx waits for its block (DefaultTxTimeout).
+	TxTimeout time.Duration
+	// Unavailable maps errors of the submitter to 503 (e.g. node.ErrStopped).
+	Unavailable []error
+}
+
+// Error is the JSON body of every error answer.
+type Error struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+type server struct {
+	st   *store.Store
+	sub  Submitter
+	opts Options
+
+	requests *prometheus.HistogramVec
+	txs      *prometheus.CounterVec
+}
+
+// New returns the HTTP handler for a store and a submitter (nil makes the
+// API read-only).
+func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.TxTimeout <= 0 {
+		opts.TxTimeout = DefaultTxTimeout
+	}
+	s := &server{st: st, sub: sub, opts: opts}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "zkcred_registry_http_request_seconds", Help: "HTTP request latency by route and status.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .05, .1, .5, 1, 5},
+	}, []string{"route", "status"})
+	s.txs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "zkcred_registry_txs_total", Help: "Submitted transactions by type and outcome.",
+	}, []string{"outcome"})
+	reg.MustRegister(s.requests, s.txs,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zkcred_registry_height", Help: "Latest block height."},
+			func() float64 { h := st.Latest(); return float64(h.Height) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zkcred_registry_leaves", Help: "Credential leaves anchored."},
+			func() float64 { h := st.Latest(); return float64(h.CredSize) }))
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.recover, s.observe)
+	e.GET("/healthz", func(c echo.Context) error {
+		h := st.Latest()
+		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "height": h.Height})
+	})
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	v := e.Group("/v1")
+	v.POST("/tx", s.postTx)
+	v.GET("/genesis", func(c echo.Context) error { return c.JSON(http.StatusOK, st.Genesis()) })
+	v.GET("/headers/latest", func(c echo.Context) error { h := st.Latest(); return c.JSON(http.StatusOK, h) })
+	v.GET("/headers/:height", s.getHeader)
+	v.GET("/headers", s.getHeaders)
+	v.GET("/blocks/latest", func(c echo.Context) error { return s.block(c, st.Latest().Height) })
+	v.GET("/blocks/:height", func(c echo.Context) error {
+		h, err := uintParam(c.Param("height"), "height")
+		if err != nil {
+			return err
+		}
+		return s.block(c, h)
+	})
+	v.GET("/issuers", s.getIssuers)
+	v.GET("/issuers/:id", s.getIssuer)
+	v.GET("/schemas/:id", s.getSchema)
+	v.GET("/circuits", func(c echo.Context) error {
+		cs, err := st.Circuits()
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, cs)
+	})
+	v.GET("/accounts/:pubkey", s.getAccount)
+	v.GET("/witness/:bucket", s.getWitness)
+	v.GET("/roots/:root", s.getRoot)
+	return e
+}
+
+// NewServer wraps a handler in an http.Server with zkcred's timeouts.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: 64 << 10}
+}
+
+func badRequest(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, a...))
+}
+
+func uintParam(s, name string) (uint64, error) {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || (len(s) > 1 && s[0] == '0') {
+		return 0, badRequest("%s %q is not a decimal integer", name, truncate(s))
+	}
+	return v, nil
+}
+
+func fieldParam(s, name string) (circuits.Field, error) {
+	e, err := circuits.ParseElement(s)
+	if err != nil {
+		return circuits.Field{}, badRequest("%s: %v", name, err)
+	}
+	return circuits.F(e), nil
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}
+
+func (s *server) postTx(c echo.Context) error {
+	if s.sub == nil {
+		return fmt.Errorf("%w: this registry is read-only", ErrUnavailable)
+	}
+	if ct := c.Request().Header.Get("Content-Type"); ct != "" && ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
+		return &echo.HTTPError{Code: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, MaxBodyBytes))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return fmt.Errorf("%w: body over %d bytes", registry.ErrTxTooLarge, MaxBodyBytes)
+		}
+		return badRequest("reading body: %v", err)
+	}
+	st, err := registry.DecodeTx(s.st.Genesis().ChainID, body)
+	if err != nil {
+		s.txs.WithLabelValues("rejected").Inc()
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.TxTimeout)
+	defer cancel()
+	rc, err := s.sub.Submit(ctx, st.Tx)
+	if err != nil {
+		s.txs.WithLabelValues("rejected").Inc()
+		return err
+	}
+	s.txs.WithLabelValues("committed").Inc()
+	return c.JSON(http.StatusOK, rc)
+}
+
+func (s *server) getHeader(c echo.Context) error {
+	h, err := uintParam(c.Param("height"), "height")
+	if err != nil {
+		return err
+	}
+	hd, err := s.st.Header(h)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, hd)
+}
+
+func (s *server) getHeaders(c echo.Context) error {
+	q := c.QueryParams()
+	for k := range q {
+		if k != "from" && k != "to" {
+			return badRequest("unknown query parameter %q (from, to)", truncate(k))
+		}
+	}
+	from, err := uintParam(c.QueryParam("from"), "from")
+	if err != nil {
+		return err
+	}
+	to := s.st.Latest().Height
+	if q.Has("to") {
+		if to, err = uintParam(c.QueryParam("to"), "to"); err != nil {
+			return err
+		}
+	}
+	if to < from {
+		return badRequest("to %d is below from %d", to, from)
+	}
+	hs, err := s.st.Headers(from, to, MaxRange)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, hs)
+}
+
+func (s *server) block(c echo.Context, h uint64) error {
+	b, err := s.st.Block(h)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, b)
+}
+
+func (s *server) getIssuers(c echo.Context) error {
+	q := c.QueryParams()
+	for k := range q {
+		if k != "kind" && k != "active" {
+			return badRequest("unknown query parameter %q (kind, active)", truncate(k))
+		}
+	}
+	var active *bool
+	if q.Has("active") {
+		b, err := strconv.ParseBool(q.Get("active"))
+		if err != nil {
+			return badRequest("active must be true or false")
+		}
+		active = &b
+	}
+	is, err := s.st.Issuers(q.Get("kind"), active)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, is)
+}
+
+func (s *server) getIssuer(c echo.Context) error {
+	id, err := fieldParam(c.Param("id"), "issuer id")
+	if err != nil {
+		return err
+	}
+	is, err := s.st.Issuer(id.El())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, is)
+}
+
+func (s *server) getSchema(c echo.Context) error {
+	id, err := fieldParam(c.Param("id"), "schema id")
+	if err != nil {
+		return err
+	}
+	r, err := s.st.Schema(id.El())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+// Account is a signer's replay-protection state.
+type Account struct {
+	PubKey    string `json:"pubkey"`
+	LastNonce uint64 `json:"last_nonce"`
+}
+
+func (s *server) getAccount(c echo.Context) error {
+	pub, err := registry.ParsePubKey(c.Param("pubkey"))
+	if err != nil {
+		return badRequest("pubkey: %v", err)
+	}
+	v, ok, err := s.st.Get(registry.NonceKey(pub))
+	if err != nil {
+		return err
+	}
+	a := Account{PubKey: hex.EncodeToString(pub)}
+	if ok && len(v) == 8 {
+		a.LastNonce = uint64(v[0])<<56 | uint64(v[1])<<48 | uint64(v[2])<<40 | uint64(v[3])<<32 | uint64(v[4])<<24 | uint64(v[5])<<16 | uint64(v[6])<<8 | uint64(v[7])
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+func (s *server) getWitness(c echo.Context) error {
+	b, err := uintParam(c.Param("bucket"), "bucket")
+	if err != nil {
+		return err
+	}
+	bk, err := s.st.Bucket(b)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, bk)
+}
+
+// RootInfo answers a root lookup.
+type RootInfo struct {
+	Root   circuits.Field  `json:"root"`
+	Height uint64          `json:"height"`
+	Time   int64           `json:"time"`
+	Header registry.Header `json:"header"`
+}
+
+func (s *server) getRoot(c echo.Context) error {
+	r, err := fieldParam(c.Param("root"), "root")
+	if err != nil {
+		return err
+	}
+	h, err := s.st.RootInfo(r.El())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, RootInfo{Root: r, Height: h.Height, Time: h.Time, Header: *h})
+}
+
+func (s *server) recover(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.opts.Logger.Error("panic in handler", "path", c.Path(), "panic", r)
+				err = fmt.Errorf("internal error")
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.requests.WithLabelValues(route, strconv.Itoa(c.Response().Status)).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}
+
+// status maps an error to its HTTP status and code.
+func (s *server) status(err error) (int, string) {
+	for _, u := range s.opts.Unavailable {
+		if errors.Is(err, u) {
+			return http.StatusServiceUnavailable, "unavailable"
+		}
+	}
+	switch {
+	case errors.Is(err, ErrBadRequest):
+		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, registry.ErrInvalidTx):
+		return http.StatusBadRequest, "invalid_tx"
+	case errors.Is(err, registry.ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, registry.ErrConflict):
+		return http.StatusConflict, "conflict"
+	case errors.Is(err, registry.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, registry.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, "unavailable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "timeout"
+	case errors.Is(err, context.Canceled):
+		return 499, "canceled"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+func (s *server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, name := s.status(err)
+	msg := err.Error()
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+		msg = fmt.Sprint(he.Message)
+		name = http.StatusText(code)
+		switch code {
+		case http.StatusNotFound:
+			name, msg = "not_found", "no such endpoint: "+c.Request().URL.Path
+		case http.StatusMethodNotAllowed:
+			name = "method_not_allowed"
+		case http.StatusUnsupportedMediaType:
+			name = "unsupported_media_type"
+		}
+	}
+	if code >= 500 {
+		s.opts.Logger.Error("request failed", "path", c.Request().URL.Path, "err", err)
+		if code == http.StatusInternalServerError {
+			msg = "internal error"
+		}
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(code)
+		return
+	}
+	c.JSON(code, Error{Error: msg, Code: name})
+}

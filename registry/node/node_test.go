@@ -1,0 +1,245 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/client"
+	"github.com/zkcred/zkcred/registry/store"
+)
+
+type env struct {
+	svc      *Service
+	c        *client.Client
+	g        *registry.Genesis
+	gov, uni ed25519.PrivateKey
+	hosp     ed25519.PrivateKey
+	dir      string
+}
+
+func pubHex(k ed25519.PrivateKey) string { return hex.EncodeToString(k.Public().(ed25519.PublicKey)) }
+
+func start(t *testing.T) *env {
+	t.Helper()
+	_, uni, _ := ed25519.GenerateKey(nil)
+	_, hosp, _ := ed25519.GenerateKey(nil)
+	g, gov, prod, err := registry.NewGenesis("node-test", time.Now(),
+		registry.RegisterIssuer{PubKey: pubHex(uni), Name: "Uni", Kind: "university"},
+		registry.RegisterIssuer{PubKey: pubHex(hosp), Name: "Hospital", Kind: "hospital"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := store.Init(dir, g, prod, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := Start(dir, prod, ln, ServiceOptions{Node: Options{Interval: 5 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	c, _ := client.New(svc.URL, client.Options{})
+	return &env{svc: svc, c: c, g: g, gov: gov, uni: uni, hosp: hosp, dir: dir}
+}
+
+func (e *env) signer(t *testing.T, k ed25519.PrivateKey) *client.Signer {
+	s, err := e.c.NewSigner(context.Background(), e.g.ChainID, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func cs(n int, seed uint64) []circuits.Field {
+	out := make([]circuits.Field, n)
+	for i := range out {
+		out[i] = circuits.F(circuits.U64(seed<<32 + uint64(i) + 1))
+	}
+	return out
+}
+
+func TestServiceEndToEnd(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	uni, hosp := e.signer(t, e.uni), e.signer(t, e.hosp)
+	var wg sync.WaitGroup
+	var rcs [2]*registry.Receipt
+	var errs [2]error
+	commit := [2][]circuits.Field{cs(300, 1), cs(20, 2)}
+	wg.Add(2)
+	go func() { defer wg.Done(); rcs[0], errs[0] = uni.Do(ctx, registry.Anchor{Commitments: commit[0]}) }()
+	go func() { defer wg.Done(); rcs[1], errs[1] = hosp.Do(ctx, registry.Anchor{Commitments: commit[1]}) }()
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs)
+	}
+	// every acknowledged leaf is at its index, and its path leads to a
+	// published root
+	for k, signer := range []ed25519.PrivateKey{e.uni, e.hosp} {
+		id := circuits.IssuerID(signer.Public().(ed25519.PublicKey))
+		for i, idx := range rcs[k].Indices() {
+			if i%97 != 0 {
+				continue
+			}
+			b, err := e.c.Witness(ctx, idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf, path, err := b.Path(idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := circuits.LeafHash(id, commit[k][i].El()); !leaf.Equal(&want) {
+				t.Fatalf("leaf %d is not the anchored commitment", idx)
+			}
+			if len(path) != circuits.Depth {
+				t.Fatal("path length")
+			}
+			ri, err := e.c.RootInfo(ctx, b.Root.El())
+			if err != nil || ri.Height != b.Height {
+				t.Fatalf("root lookup: %v %+v", err, ri)
+			}
+		}
+	}
+	// revoke one of the hospital's leaves
+	idx := rcs[1].FirstLeaf + 3
+	if _, err := hosp.Do(ctx, registry.Revoke{Leaves: []registry.RevokeLeaf{{Index: idx, Commitment: commit[1][3]}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := e.c.Witness(ctx, idx)
+	if leaf, _, err := b.Path(idx); err != nil || !leaf.IsZero() {
+		t.Fatalf("revoked leaf: %v %v", leaf, err)
+	}
+
+	// authorisation negatives over HTTP: status, code, nothing changes
+	before, _ := e.c.Latest(ctx)
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	for name, tc := range map[string]struct {
+		k    ed25519.PrivateKey
+		body registry.Body
+		want error
+	}{
+		"stranger anchors":     {stranger, registry.Anchor{Commitments: cs(1, 3)}, registry.ErrForbidden},
+		"uni revokes hospital": {e.uni, registry.Revoke{Leaves: []registry.RevokeLeaf{{Index: rcs[1].FirstLeaf, Commitment: commit[1][0]}}}, registry.ErrForbidden},
+		"issuer registers":     {e.uni, registry.RegisterIssuer{PubKey: pubHex(stranger), Name: "X", Kind: "university"}, registry.ErrForbidden},
+	} {
+		_, err := e.signer(t, tc.k).Do(ctx, tc.body)
+		var ae *client.APIError
+		if !errors.Is(err, tc.want) || !errors.As(err, &ae) || ae.Code != "forbidden" || ae.Message == "" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// replay of an accepted transaction
+	tx, _ := registry.NewTx(e.g.ChainID, e.hosp, 1, registry.Anchor{Commitments: cs(1, 4)})
+	if _, err := e.c.Submit(ctx, tx); !errors.Is(err, registry.ErrConflict) {
+		t.Errorf("replay: %v", err)
+	}
+	after, _ := e.c.Latest(ctx)
+	if after.CredSize != before.CredSize || after.CredRoot != before.CredRoot || after.IssuerRoot != before.IssuerRoot {
+		t.Fatal("a rejected transaction changed the state")
+	}
+
+	// governance: deactivate, filter issuers
+	gov := e.signer(t, e.gov)
+	if _, err := gov.Do(ctx, registry.DeactivateIssuer{PubKey: pubHex(e.hosp)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hosp.Do(ctx, registry.Anchor{Commitments: cs(1, 5)}); !errors.Is(err, registry.ErrForbidden) {
+		t.Fatalf("deactivated issuer anchored: %v", err)
+	}
+	act := true
+	is, err := e.c.Issuers(ctx, client.IssuerFilter{Active: &act})
+	if err != nil || len(is) != 1 || is[0].Kind != "university" {
+		t.Fatalf("active issuers %v %v", is, err)
+	}
+	if is, _ := e.c.Issuers(ctx, client.IssuerFilter{Kind: "hospital"}); len(is) != 1 || is[0].Active {
+		t.Fatalf("hospitals %v", is)
+	}
+	one, err := e.c.Issuer(ctx, is[0].ID.El())
+	if err != nil || one.DID == "" || !strings.HasPrefix(one.DID, "did:key:z6Mk") {
+		t.Fatalf("issuer %+v %v", one, err)
+	}
+	rc, err := uni.Do(ctx, registry.PublishSchema{Schema: json.RawMessage(`{"name":"diploma","version":"1","attributes":[{"name":"gpa","type":"decimal","scale":2}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := e.c.Schema(ctx, rc.SchemaID.El()); err != nil || s.Issuer != *rc.IssuerID {
+		t.Fatalf("schema %v", err)
+	}
+	if _, err := gov.Do(ctx, registry.PublishCircuit{Circuit: "present-v1", VKHash: strings.Repeat("ab", 32)}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := e.c.Circuits(ctx); err != nil || len(c) != 1 || c[0].VKHash != strings.Repeat("ab", 32) {
+		t.Fatalf("circuits %v %v", c, err)
+	}
+	hs, err := e.c.Headers(ctx, 0, 1000)
+	if err != nil || uint64(len(hs)) != after.Height+4 {
+		t.Fatalf("headers %d %v", len(hs), err)
+	}
+	// the whole chain audits
+	if _, err := e.svc.Store.Audit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHTTPErrors checks that bad requests get JSON 4xx answers.
+func TestHTTPErrors(t *testing.T) {
+	e := start(t)
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"GET", "/v1/headers/abc", "", 400},
+		{"GET", "/v1/headers/007", "", 400},
+		{"GET", "/v1/headers/99999", "", 404},
+		{"GET", "/v1/headers?from=5&to=1", "", 400},
+		{"GET", "/v1/headers?from=0&x=1", "", 400},
+		{"GET", "/v1/witness/99999999999", "", 404},
+		{"GET", "/v1/roots/" + circuits.Modulus().String(), "", 400},
+		{"GET", "/v1/roots/12345", "", 404},
+		{"GET", "/v1/issuers?active=maybe", "", 400},
+		{"GET", "/v1/issuers/1", "", 404},
+		{"GET", "/v1/accounts/xyz", "", 400},
+		{"GET", "/v1/nothing", "", 404},
+		{"DELETE", "/v1/tx", "", 405},
+		{"POST", "/v1/tx", `{"payload":{}}`, 400},
+		{"POST", "/v1/tx", `{"payload":1,"signature":"x"} trailing`, 400},
+		{"POST", "/v1/tx", strings.Repeat(" ", 2<<20), 413},
+	} {
+		req, _ := http.NewRequest(tc.method, e.svc.URL+tc.path, strings.NewReader(tc.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var je struct{ Error, Code string }
+		if resp.StatusCode != tc.status || json.Unmarshal(b, &je) != nil || je.Error == "" || je.Code == "" {
+			t.Errorf("%s %s: %d %s, want %d with a JSON error", tc.method, tc.path, resp.StatusCode, b, tc.status)
+		}
+	}
+	resp, err := http.Get(e.svc.URL + "/metrics")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatal("metrics", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "zkcred_registry_height") {
+		t.Fatal("metrics lack the height gauge")
+	}
+}

@@ -1,0 +1,459 @@
+package registry
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/zkcred/zkcred/circuits"
+)
+
+// IssuerDepth is the depth of the issuer-registry tree (2^20 issuers).
+const IssuerDepth = 20
+
+// Reader reads the committed state. A missing key is reported with ok false.
+type Reader interface {
+	Get(key []byte) (value []byte, ok bool, err error)
+}
+
+// State key layout. Every key starts with one prefix byte.
+const (
+	PrefixCredNode   byte = 'n' // 'n' level(1) index(8): 32-byte credential tree node
+	PrefixIssuerNode byte = 'i' // 'i' level(1) index(8): 32-byte issuer tree node
+	PrefixIssuer     byte = 'I' // 'I' issuerID(32): Issuer JSON
+	PrefixSchema     byte = 'S' // 'S' schemaID(32): SchemaRecord JSON
+	PrefixCircuit    byte = 'C' // 'C' circuit id: CircuitRecord JSON
+	PrefixNonce      byte = 'q' // 'q' pubkey(32): last nonce (8)
+	PrefixIssuerIdx  byte = 'x' // 'x' index(8): issuerID(32)
+)
+
+// NodeKey returns the state key of a tree node.
+func NodeKey(prefix byte, level int, index uint64) []byte {
+	k := make([]byte, 10)
+	k[0] = prefix
+	k[1] = byte(level)
+	binary.BigEndian.PutUint64(k[2:], index)
+	return k
+}
+
+// IssuerKey returns the state key of an issuer record.
+func IssuerKey(id fr.Element) []byte { b := id.Bytes(); return append([]byte{PrefixIssuer}, b[:]...) }
+
+// SchemaKey returns the state key of a schema record.
+func SchemaKey(id fr.Element) []byte { b := id.Bytes(); return append([]byte{PrefixSchema}, b[:]...) }
+
+// CircuitKey returns the state key of a circuit record.
+func CircuitKey(id string) []byte { return append([]byte{PrefixCircuit}, id...) }
+
+// NonceKey returns the state key of a signer's last nonce (8 bytes big-endian).
+func NonceKey(pub ed25519.PublicKey) []byte { return append([]byte{PrefixNonce}, pub...) }
+
+// Issuer is an issuer's registry record.
+type Issuer struct {
+	ID         circuits.Field `json:"id"` // circuits.IssuerID(pubkey)
+	PubKey     string         `json:"pubkey"`
+	DID        string         `json:"did"`
+	Name       string         `json:"name"`
+	Kind       string         `json:"kind"`
+	Active     bool           `json:"active"`
+	Index      uint64         `json:"index"` // leaf index in the issuer tree
+	Registered uint64         `json:"registered"`
+	Updated    uint64         `json:"updated"`
+}
+
+// Leaf returns the issuer-tree leaf: HashBytes(TagBytes, "zkcred-issuer/v1\0"
+// || compact JSON of the record).
+func (is *Issuer) Leaf() fr.Element {
+	b, _ := json.Marshal(is)
+	return circuits.HashBytes(circuits.TagBytes, append([]byte("zkcred-issuer/v1\x00"), b...))
+}
+
+// SchemaRecord is a published schema.
+type SchemaRecord struct {
+	ID     circuits.Field  `json:"id"`
+	Issuer circuits.Field  `json:"issuer"`
+	Schema json.RawMessage `json:"schema"` // canonical JSON
+	Height uint64          `json:"height"`
+}
+
+// CircuitRecord is a circuit's published verifying-key hash.
+type CircuitRecord struct {
+	Circuit string `json:"circuit"`
+	VKHash  string `json:"vk_hash"`
+	Height  uint64 `json:"height"`
+}
+
+// Receipt tells a submitter what its transaction did.
+type Receipt struct {
+	TxHash Hash   `json:"tx_hash"`
+	Type   string `json:"type"`
+	Height uint64 `json:"height"` // block that holds the transaction
+	// FirstLeaf and Count give the leaf indices of an anchor: FirstLeaf,
+	// FirstLeaf+1, ... in the order of the commitments.
+	FirstLeaf uint64          `json:"first_leaf,omitempty"`
+	Count     int             `json:"count,omitempty"`
+	IssuerID  *circuits.Field `json:"issuer_id,omitempty"`
+	SchemaID  *circuits.Field `json:"schema_id,omitempty"`
+}
+
+// Indices returns the leaf indices of an anchor receipt.
+func (r *Receipt) Indices() []uint64 {
+	out := make([]uint64, r.Count)
+	for i := range out {
+		out[i] = r.FirstLeaf + uint64(i)
+	}
+	return out
+}
+
+// Builder applies transactions on top of a committed state to form the next
+// block. It buffers every write; Finish returns them with the header.
+type Builder struct {
+	g      *Genesis
+	r      Reader
+	height uint64
+	prev   Hash
+	prevT  int64
+
+	writes     map[string][]byte
+	credLeaves map[uint64]fr.Element
+	credSize   uint64
+	issLeaves  map[uint64]fr.Element
+	issCount   uint64
+	txs        []*Tx
+	hashes     [][32]byte
+}
+
+// NewBuilder starts block prev.Height+1 on state r, which must be the state
+// after prev. With prev nil it starts block 0 and applies the genesis
+// issuers.
+func NewBuilder(g *Genesis, r Reader, prev *Header) (*Builder, error) {
+	b := &Builder{g: g, r: r, writes: map[string][]byte{}, credLeaves: map[uint64]fr.Element{}, issLeaves: map[uint64]fr.Element{}}
+	if prev == nil {
+		b.prev = g.Hash()
+		b.prevT = g.Time
+		for _, is := range g.Issuers {
+			if err := b.registerIssuer(is); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	b.height = prev.Height + 1
+	b.prev = prev.Hash()
+	b.prevT = prev.Time
+	b.credSize = prev.CredSize
+	b.issCount = prev.IssuerCount
+	return b, nil
+}
+
+// Height returns the height of the block being built.
+func (b *Builder) Height() uint64 { return b.height }
+
+// Pending returns the number of transactions applied so far.
+func (b *Builder) Pending() int { return len(b.txs) }
+
+// Get reads through the buffered writes to the committed state.
+func (b *Builder) Get(key []byte) ([]byte, bool, error) {
+	if v, ok := b.writes[string(key)]; ok {
+		return v, true, nil
+	}
+	return b.r.Get(key)
+}
+
+func (b *Builder) set(key []byte, v []byte) { b.writes[string(key)] = v }
+
+// nodeReader reads a tree's nodes, seeing leaves set in this block.
+type nodeReader struct {
+	b      *Builder
+	prefix byte
+}
+
+func (n nodeReader) Node(level int, index uint64) (fr.Element, bool, error) {
+	var e fr.Element
+	v, ok, err := n.b.Get(NodeKey(n.prefix, level, index))
+	if err != nil || !ok {
+		return e, ok, err
+	}
+	if len(v) != 32 {
+		return e, false, fmt.Errorf("tree node %c/%d/%d: %d bytes", n.prefix, level, index, len(v))
+	}
+	e.SetBytes(v)
+	return e, true, nil
+}
+
+func (b *Builder) leaf(index uint64) (fr.Element, error) {
+	if v, ok := b.credLeaves[index]; ok {
+		return v, nil
+	}
+	v, ok, err := nodeReader{b, PrefixCredNode}.Node(0, index)
+	if !ok && err == nil {
+		return circuits.ZeroHash(0), nil
+	}
+	return v, err
+}
+
+func (b *Builder) getIssuer(id fr.Element) (*Issuer, error) {
+	v, ok, err := b.Get(IssuerKey(id))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, nil
+	}
+	var is Issuer
+	if err := json.Unmarshal(v, &is); err != nil {
+		return nil, fmt.Errorf("issuer record: %w", err)
+	}
+	return &is, nil
+}
+
+func (b *Builder) putIssuer(is *Issuer) {
+	v, _ := json.Marshal(is)
+	b.set(IssuerKey(is.ID.El()), v)
+	b.issLeaves[is.Index] = is.Leaf()
+}
+
+func (b *Builder) registerIssuer(r RegisterIssuer) error {
+	pub, err := ParsePubKey(r.PubKey)
+	if err != nil {
+		return malformed("pubkey: %v", err)
+	}
+	id := circuits.IssuerID(pub)
+	old, err := b.getIssuer(id)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		return fmt.Errorf("%w: %s", ErrIssuerExists, r.PubKey)
+	}
+	if b.issCount >= 1<<IssuerDepth {
+		return ErrTreeFull
+	}
+	is := &Issuer{ID: circuits.F(id), PubKey: r.PubKey, DID: DIDKey(pub), Name: r.Name, Kind: r.Kind, Active: true,
+		Index: b.issCount, Registered: b.height, Updated: b.height}
+	b.issCount++
+	idx := make([]byte, 8)
+	binary.BigEndian.PutUint64(idx, is.Index)
+	ib := id.Bytes()
+	b.set(append([]byte{PrefixIssuerIdx}, idx...), ib[:])
+	b.putIssuer(is)
+	return nil
+}
+
+// activeIssuer returns the signer's issuer record if it may act.
+func (b *Builder) activeIssuer(tx *SignedTx) (*Issuer, error) {
+	is, err := b.getIssuer(tx.SignerID)
+	if err != nil {
+		return nil, err
+	}
+	if is == nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownIssuer, hex.EncodeToString(tx.Signer))
+	}
+	if !is.Active {
+		return nil, fmt.Errorf("%w: %s (%s)", ErrIssuerInactive, is.Name, is.PubKey)
+	}
+	return is, nil
+}
+
+// Apply validates tx against the state and, only if it is valid, applies
+// it. A rejected transaction changes nothing.
+func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
+	nk := NonceKey(tx.Signer)
+	last := uint64(0)
+	v, ok, err := b.Get(nk)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		last = binary.BigEndian.Uint64(v)
+	}
+	if tx.Nonce <= last {
+		return nil, fmt.Errorf("%w: nonce %d, last %d", ErrReplay, tx.Nonce, last)
+	}
+	rc := &Receipt{TxHash: tx.Hash, Type: tx.Type, Height: b.height}
+	switch body := tx.Body.(type) {
+	case RegisterIssuer, UpdateIssuer, DeactivateIssuer, PublishCircuit:
+		if !b.g.isGovernance(tx.Signer) {
+			return nil, fmt.Errorf("%w: %s", ErrNotGovernance, hex.EncodeToString(tx.Signer))
+		}
+		switch body := body.(type) {
+		case RegisterIssuer:
+			if err := b.registerIssuer(body); err != nil {
+				return nil, err
+			}
+			pub, _ := ParsePubKey(body.PubKey)
+			id := circuits.F(circuits.IssuerID(pub))
+			rc.IssuerID = &id
+		case UpdateIssuer:
+			is, err := b.issuerByKey(body.PubKey)
+			if err != nil {
+				return nil, err
+			}
+			is.Name, is.Kind, is.Active, is.Updated = body.Name, body.Kind, body.Active, b.height
+			b.putIssuer(is)
+			rc.IssuerID = &is.ID
+		case DeactivateIssuer:
+			is, err := b.issuerByKey(body.PubKey)
+			if err != nil {
+				return nil, err
+			}
+			is.Active, is.Updated = false, b.height
+			b.putIssuer(is)
+			rc.IssuerID = &is.ID
+		case PublishCircuit:
+			rec, _ := json.Marshal(CircuitRecord{Circuit: body.Circuit, VKHash: body.VKHash, Height: b.height})
+			b.set(CircuitKey(body.Circuit), rec)
+		}
+	case PublishSchema:
+		is, err := b.activeIssuer(tx)
+		if err != nil {
+			return nil, err
+		}
+		s, err := circuits.ParseSchema(body.Schema)
+		if err != nil {
+			return nil, malformed("schema: %v", err)
+		}
+		id := s.ID()
+		if _, ok, err := b.Get(SchemaKey(id)); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, fmt.Errorf("%w: %s", ErrSchemaExists, id.String())
+		}
+		rec, _ := json.Marshal(SchemaRecord{ID: circuits.F(id), Issuer: is.ID, Schema: s.Canonical(), Height: b.height})
+		b.set(SchemaKey(id), rec)
+		fid := circuits.F(id)
+		rc.SchemaID = &fid
+		rc.IssuerID = &is.ID
+	case Anchor:
+		is, err := b.activeIssuer(tx)
+		if err != nil {
+			return nil, err
+		}
+		n := uint64(len(body.Commitments))
+		if b.credSize+n > 1<<circuits.Depth {
+			return nil, ErrTreeFull
+		}
+		leaves := tx.Leaves
+		if len(leaves) != len(body.Commitments) {
+			leaves = make([]fr.Element, n)
+			for i, c := range body.Commitments {
+				leaves[i] = circuits.LeafHash(tx.SignerID, c.El())
+			}
+		}
+		rc.FirstLeaf, rc.Count = b.credSize, len(leaves)
+		for i, l := range leaves {
+			b.credLeaves[b.credSize+uint64(i)] = l
+		}
+		b.credSize += n
+		rc.IssuerID = &is.ID
+	case Revoke:
+		is, err := b.activeIssuer(tx)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range body.Leaves {
+			if l.Index >= b.credSize {
+				return nil, fmt.Errorf("%w: leaf %d not anchored (tree size %d)", ErrNotFound, l.Index, b.credSize)
+			}
+			cur, err := b.leaf(l.Index)
+			if err != nil {
+				return nil, err
+			}
+			if cur.IsZero() {
+				return nil, fmt.Errorf("%w: leaf %d", ErrAlreadyRevoked, l.Index)
+			}
+			want := circuits.LeafHash(tx.SignerID, l.Commitment.El())
+			if !cur.Equal(&want) {
+				return nil, fmt.Errorf("%w: leaf %d", ErrNotLeafOwner, l.Index)
+			}
+		}
+		for _, l := range body.Leaves {
+			b.credLeaves[l.Index] = fr.Element{}
+		}
+		rc.IssuerID = &is.ID
+	default:
+		return nil, malformed("unsupported body %T", body)
+	}
+	nv := make([]byte, 8)
+	binary.BigEndian.PutUint64(nv, tx.Nonce)
+	b.set(nk, nv)
+	b.txs = append(b.txs, tx.Tx)
+	b.hashes = append(b.hashes, tx.Hash)
+	return rc, nil
+}
+
+func (b *Builder) issuerByKey(pubHex string) (*Issuer, error) {
+	pub, err := ParsePubKey(pubHex)
+	if err != nil {
+		return nil, malformed("pubkey: %v", err)
+	}
+	is, err := b.getIssuer(circuits.IssuerID(pub))
+	if err != nil {
+		return nil, err
+	}
+	if is == nil {
+		return nil, fmt.Errorf("%w: issuer %s", ErrNotFound, pubHex)
+	}
+	return is, nil
+}
+
+// Finish computes the roots and returns the unsigned header, the block's
+// transactions and every state write (tree nodes included). t is the block
+// time; it is raised to the previous block's time if earlier.
+func (b *Builder) Finish(t int64) (*Header, []*Tx, map[string][]byte, error) {
+	if t < b.prevT {
+		t = b.prevT
+	}
+	credRoot, err := b.updateTree(PrefixCredNode, circuits.Depth, b.credLeaves)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	issRoot, err := b.updateTree(PrefixIssuerNode, IssuerDepth, b.issLeaves)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	h := &Header{ChainID: b.g.ChainID, Height: b.height, PrevHash: b.prev, Time: t,
+		TxRoot: TxRoot(b.hashes), TxCount: uint32(len(b.txs)),
+		CredRoot: circuits.F(credRoot), CredSize: b.credSize,
+		IssuerRoot: circuits.F(issRoot), IssuerCount: b.issCount}
+	txs := b.txs
+	if txs == nil {
+		txs = []*Tx{}
+	}
+	return h, txs, b.writes, nil
+}
+
+func (b *Builder) updateTree(prefix byte, depth int, leaves map[uint64]fr.Element) (fr.Element, error) {
+	nr := nodeReader{b, prefix}
+	if len(leaves) == 0 {
+		v, ok, err := nr.Node(depth, 0)
+		if !ok && err == nil {
+			return circuits.ZeroHash(depth), nil
+		}
+		return v, err
+	}
+	nodes, err := UpdateTree(nr, depth, leaves)
+	if err != nil {
+		return fr.Element{}, err
+	}
+	for k, v := range nodes {
+		vb := v.Bytes()
+		b.set(NodeKey(prefix, k.Level, k.Index), vb[:])
+	}
+	return nodes[circuits.NodeKey{Level: depth, Index: 0}], nil
+}
+
+// SortedKeys returns the keys of a write set in order (for deterministic
+// iteration by storage and audit).
+func SortedKeys(w map[string][]byte) []string {
+	ks := make([]string, 0, len(w))
+	for k := range w {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

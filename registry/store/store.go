@@ -1,0 +1,478 @@
+package store
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/registry"
+)
+
+// Errors.
+var (
+	// ErrNotInitialised: the directory holds no registry (CLI hint: run init).
+	ErrNotInitialised = errors.New("no registry in this directory")
+	// ErrExists: Init on a directory that already holds a registry.
+	ErrExists = errors.New("a registry already exists in this directory")
+	// ErrAudit wraps every discrepancy that Audit finds.
+	ErrAudit = errors.New("audit failed")
+)
+
+// Options configure a store. The zero value is the default.
+type Options struct {
+	// Logger receives badger's warnings and errors; nil discards them.
+	Logger *slog.Logger
+	// Badger, when set, adjusts badger's options (after zkcred's defaults);
+	// SyncWrites stays on whatever it returns.
+	Badger func(badger.Options) badger.Options
+	// ReadOnly opens the database without writing (status, audit of a copy).
+	ReadOnly bool
+}
+
+// Store is a registry chain in badger.
+type Store struct {
+	db      *badger.DB
+	genesis *registry.Genesis
+
+	mu     sync.RWMutex
+	latest registry.Header
+}
+
+var (
+	keyGenesis = []byte("mgenesis")
+	keyLatest  = []byte("mlatest")
+)
+
+func u64(x uint64) []byte { return binary.BigEndian.AppendUint64(nil, x) }
+
+func headerKey(h uint64) []byte { return append([]byte{'h'}, u64(h)...) }
+func blockKey(h uint64) []byte  { return append([]byte{'b'}, u64(h)...) }
+func rootKey(r circuits.Field) []byte {
+	e := r.El()
+	b := e.Bytes()
+	return append([]byte{'r'}, b[:]...)
+}
+func stateKey(k []byte) []byte { return append([]byte{'s'}, k...) }
+
+func openDB(dir string, opts Options) (*badger.DB, error) {
+	bo := badger.DefaultOptions(dir).
+		WithSyncWrites(true).
+		WithNumVersionsToKeep(1).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithReadOnly(opts.ReadOnly).
+		WithDetectConflicts(false)
+	if opts.Badger != nil {
+		bo = opts.Badger(bo)
+	}
+	return badger.Open(bo)
+}
+
+// Init creates a registry in dir: the genesis and block 0, signed by the
+// producer key.
+func Init(dir string, g *registry.Genesis, producer ed25519.PrivateKey, opts Options) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	if !producer.Public().(ed25519.PublicKey).Equal(g.ProducerKey()) {
+		return errors.New("producer key does not match the genesis producer")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	db, err := openDB(dir, opts)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	err = db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(keyGenesis)
+		return err
+	})
+	if err == nil {
+		return fmt.Errorf("%w: %s", ErrExists, dir)
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	b, err := registry.NewBuilder(g, emptyReader{}, nil)
+	if err != nil {
+		return err
+	}
+	h, txs, w, err := b.Finish(g.Time)
+	if err != nil {
+		return err
+	}
+	h.Sign(producer)
+	gj, _ := json.Marshal(g)
+	s := &Store{db: db, genesis: g}
+	return s.commit(&registry.Block{Header: *h, Txs: txs}, w, gj)
+}
+
+type emptyReader struct{}
+
+func (emptyReader) Get([]byte) ([]byte, bool, error) { return nil, false, nil }
+
+// Open opens the registry in dir. It reads the genesis and the latest
+// header only.
+func Open(dir string, opts Options) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotInitialised, dir)
+	}
+	db, err := openDB(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db}
+	err = db.View(func(txn *badger.Txn) error {
+		gj, err := get(txn, keyGenesis)
+		if err != nil {
+			return err
+		}
+		if s.genesis, err = registry.ParseGenesis(gj); err != nil {
+			return err
+		}
+		hb, err := get(txn, keyLatest)
+		if err != nil {
+			return err
+		}
+		hj, err := get(txn, headerKey(binary.BigEndian.Uint64(hb)))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(hj, &s.latest)
+	})
+	if err != nil {
+		db.Close()
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, fmt.Errorf("%w: %s", ErrNotInitialised, dir)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func get(txn *badger.Txn, k []byte) ([]byte, error) {
+	it, err := txn.Get(k)
+	if err != nil {
+		return nil, err
+	}
+	return it.ValueCopy(nil)
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Genesis returns the chain's genesis.
+func (s *Store) Genesis() *registry.Genesis { return s.genesis }
+
+// Latest returns the latest committed header.
+func (s *Store) Latest() registry.Header {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.latest
+}
+
+// Get reads a state key at the latest height (registry.Reader).
+func (s *Store) Get(key []byte) ([]byte, bool, error) {
+	var v []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		v, err = get(txn, stateKey(key))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	return v, err == nil, err
+}
+
+// Commit stores the block that follows the latest one together with its
+// state writes, in one synced badger transaction.
+func (s *Store) Commit(blk *registry.Block, writes map[string][]byte) error {
+	s.mu.RLock()
+	want := s.latest.Height + 1
+	s.mu.RUnlock()
+	if blk.Header.Height != want {
+		return fmt.Errorf("commit block %d: next height is %d", blk.Header.Height, want)
+	}
+	return s.commit(blk, writes, nil)
+}
+
+func (s *Store) commit(blk *registry.Block, writes map[string][]byte, genesis []byte) error {
+	hj, err := json.Marshal(blk.Header)
+	if err != nil {
+		return err
+	}
+	tj, err := json.Marshal(blk.Txs)
+	if err != nil {
+		return err
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	set := func(k, v []byte) error {
+		if err := txn.Set(k, v); err != nil {
+			return fmt.Errorf("block %d: %w", blk.Header.Height, err)
+		}
+		return nil
+	}
+	for k, v := range writes {
+		if err := set(stateKey([]byte(k)), v); err != nil {
+			return err
+		}
+	}
+	h := blk.Header.Height
+	if genesis != nil {
+		if err := set(keyGenesis, genesis); err != nil {
+			return err
+		}
+	}
+	for _, kv := range [][2][]byte{{headerKey(h), hj}, {blockKey(h), tj}, {rootKey(blk.Header.CredRoot), u64(h)}, {keyLatest, u64(h)}} {
+		if err := set(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("commit block %d: %w", h, err)
+	}
+	s.mu.Lock()
+	s.latest = blk.Header
+	s.mu.Unlock()
+	return nil
+}
+
+// Header returns the header at a height.
+func (s *Store) Header(h uint64) (*registry.Header, error) {
+	var hd registry.Header
+	err := s.db.View(func(txn *badger.Txn) error {
+		b, err := get(txn, headerKey(h))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &hd)
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("%w: block %d", registry.ErrNotFound, h)
+	}
+	return &hd, err
+}
+
+// Headers returns the headers from..to inclusive that exist, at most max.
+func (s *Store) Headers(from, to uint64, max int) ([]registry.Header, error) {
+	out := []registry.Header{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: []byte{'h'}})
+		defer it.Close()
+		for it.Seek(headerKey(from)); it.Valid() && len(out) < max; it.Next() {
+			if binary.BigEndian.Uint64(it.Item().Key()[1:]) > to {
+				break
+			}
+			var hd registry.Header
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &hd) }); err != nil {
+				return err
+			}
+			out = append(out, hd)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Block returns the block at a height.
+func (s *Store) Block(h uint64) (*registry.Block, error) {
+	hd, err := s.Header(h)
+	if err != nil {
+		return nil, err
+	}
+	blk := &registry.Block{Header: *hd}
+	err = s.db.View(func(txn *badger.Txn) error {
+		b, err := get(txn, blockKey(h))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &blk.Txs)
+	})
+	return blk, err
+}
+
+// RootInfo returns the latest header whose credential root is root.
+func (s *Store) RootInfo(root fr.Element) (*registry.Header, error) {
+	var h uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		b, err := get(txn, rootKey(circuits.F(root)))
+		if err == nil {
+			h = binary.BigEndian.Uint64(b)
+		}
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("%w: root %s was never published", registry.ErrNotFound, root.String())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Header(h)
+}
+
+// Bucket reads a witness bucket at the latest height in one consistent
+// snapshot.
+func (s *Store) Bucket(index uint64) (*registry.Bucket, error) {
+	if index >= 1<<(circuits.Depth-registry.BucketBits) {
+		return nil, fmt.Errorf("%w: bucket %d outside the tree", registry.ErrNotFound, index)
+	}
+	bk := &registry.Bucket{Index: index, Leaves: make([]circuits.Field, registry.BucketSize), Siblings: make([]circuits.Field, circuits.Depth-registry.BucketBits)}
+	err := s.db.View(func(txn *badger.Txn) error {
+		hb, err := get(txn, keyLatest)
+		if err != nil {
+			return err
+		}
+		var hd registry.Header
+		hj, err := get(txn, headerKey(binary.BigEndian.Uint64(hb)))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(hj, &hd); err != nil {
+			return err
+		}
+		bk.Height, bk.Root = hd.Height, hd.CredRoot
+		first := index << registry.BucketBits
+		prefix := stateKey([]byte{registry.PrefixCredNode, 0})
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
+		defer it.Close()
+		start := stateKey(registry.NodeKey(registry.PrefixCredNode, 0, first))
+		for it.Seek(start); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			i := binary.BigEndian.Uint64(k[len(prefix):])
+			if i >= first+registry.BucketSize {
+				break
+			}
+			if err := it.Item().Value(func(v []byte) error { return setField(&bk.Leaves[i-first], v) }); err != nil {
+				return err
+			}
+		}
+		for l := registry.BucketBits; l < circuits.Depth; l++ {
+			sib := (first >> uint(l)) ^ 1
+			v, err := get(txn, stateKey(registry.NodeKey(registry.PrefixCredNode, l, sib)))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				bk.Siblings[l-registry.BucketBits] = circuits.F(circuits.ZeroHash(l))
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := setField(&bk.Siblings[l-registry.BucketBits], v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return bk, err
+}
+
+func setField(f *circuits.Field, v []byte) error {
+	e, err := circuits.ElementFromBytes(v)
+	if err != nil {
+		return fmt.Errorf("stored node: %w", err)
+	}
+	*f = circuits.F(e)
+	return nil
+}
+
+// Issuers returns the issuers in registration order, filtered by kind (if
+// not empty) and by active state (if active is not nil).
+func (s *Store) Issuers(kind string, active *bool) ([]registry.Issuer, error) {
+	out := []registry.Issuer{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: stateKey([]byte{registry.PrefixIssuerIdx})})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			id, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			v, err := get(txn, stateKey(append([]byte{registry.PrefixIssuer}, id...)))
+			if err != nil {
+				return err
+			}
+			var is registry.Issuer
+			if err := json.Unmarshal(v, &is); err != nil {
+				return err
+			}
+			if (kind == "" || is.Kind == kind) && (active == nil || is.Active == *active) {
+				out = append(out, is)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Issuer returns one issuer by ID.
+func (s *Store) Issuer(id fr.Element) (*registry.Issuer, error) {
+	var is registry.Issuer
+	if err := s.getJSON(registry.IssuerKey(id), &is, "issuer"); err != nil {
+		return nil, err
+	}
+	return &is, nil
+}
+
+// Schema returns a published schema by ID.
+func (s *Store) Schema(id fr.Element) (*registry.SchemaRecord, error) {
+	var r registry.SchemaRecord
+	if err := s.getJSON(registry.SchemaKey(id), &r, "schema"); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Circuits returns every published circuit verifying-key hash.
+func (s *Store) Circuits() ([]registry.CircuitRecord, error) {
+	out := []registry.CircuitRecord{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: stateKey([]byte{registry.PrefixCircuit})})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var r registry.CircuitRecord
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) getJSON(key []byte, v any, what string) error {
+	b, ok, err := s.Get(key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s", registry.ErrNotFound, what)
+	}
+	return json.Unmarshal(b, v)
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Error(fmt.Sprintf(f, a...))
+	}
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Warn(fmt.Sprintf(f, a...))
+	}
+}
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}

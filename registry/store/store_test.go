@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/registry"
+)
+
+type kit struct {
+	dir  string
+	g    *registry.Genesis
+	prod ed25519.PrivateKey
+	uni  ed25519.PrivateKey
+	n    uint64
+}
+
+// newStore makes a store with a few anchoring blocks, produced the way the
+// node does (builder on the store, then Commit).
+func newStore(t testing.TB, blocks, perBlock int) (*Store, *kit) {
+	t.Helper()
+	_, uni, _ := ed25519.GenerateKey(nil)
+	g, _, prod, err := registry.NewGenesis("store-test", time.Unix(1700000000, 0),
+		registry.RegisterIssuer{PubKey: hex.EncodeToString(uni.Public().(ed25519.PublicKey)), Name: "Uni", Kind: "university"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &kit{dir: t.TempDir(), g: g, prod: prod, uni: uni}
+	if err := Init(k.dir, g, prod, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Init(k.dir, g, prod, Options{}); !errors.Is(err, ErrExists) {
+		t.Fatalf("second init: %v", err)
+	}
+	s, err := Open(k.dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range blocks {
+		k.block(t, s, perBlock)
+	}
+	return s, k
+}
+
+func (k *kit) block(t testing.TB, s *Store, n int) {
+	latest := s.Latest()
+	b, err := registry.NewBuilder(s.Genesis(), s, &latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n > 0 {
+		m := min(n, registry.MaxAnchor)
+		cs := make([]circuits.Field, m)
+		for i := range cs {
+			cs[i] = circuits.F(circuits.U64(latest.CredSize + uint64(n-i)*7919 + 1))
+		}
+		n -= m
+		k.n++
+		tx, _ := registry.NewTx(k.g.ChainID, k.uni, k.n, registry.Anchor{Commitments: cs})
+		st, err := registry.VerifyTx(k.g.ChainID, tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Apply(st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, txs, w, err := b.Finish(latest.Time + 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Sign(k.prod)
+	if err := s.Commit(&registry.Block{Header: *h, Txs: txs}, w); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReopenAndRead(t *testing.T) {
+	s, k := newStore(t, 3, 300)
+	want := s.Latest()
+	s.Close()
+	s, err := Open(k.dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Latest(); got != want {
+		t.Fatal("latest header not kept across reopen")
+	}
+	bk, err := s.Bucket(3) // leaves 768..1023: partly filled
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := bk.Path(800); err != nil {
+		t.Fatal(err)
+	}
+	if !bk.Leaves[255].IsZero() || bk.Leaves[0].IsZero() {
+		t.Fatal("bucket leaves")
+	}
+	hd, err := s.RootInfo(want.CredRoot.El())
+	if err != nil || hd.Height != want.Height {
+		t.Fatal("root lookup", err)
+	}
+	if _, err := s.RootInfo(circuits.U64(3)); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatal("unknown root", err)
+	}
+	hs, _ := s.Headers(1, 2, 10)
+	if len(hs) != 2 || hs[0].Height != 1 {
+		t.Fatal("headers range")
+	}
+	wrong := want
+	wrong.Height += 5
+	if err := s.Commit(&registry.Block{Header: wrong}, nil); err == nil {
+		t.Fatal("commit out of order accepted")
+	}
+	if _, err := Open(t.TempDir(), Options{}); !errors.Is(err, ErrNotInitialised) {
+		t.Fatal("open of an empty dir", err)
+	}
+}
+
+func TestAuditFindsTampering(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		tamper func(t *testing.T, s *Store, k *kit)
+		want   string
+	}{
+		{"untouched", func(*testing.T, *Store, *kit) {}, ""},
+		{"tree node changed", func(t *testing.T, s *Store, k *kit) {
+			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 5)), make([]byte, 32))
+		}, "differs from the replay"},
+		{"inner node changed", func(t *testing.T, s *Store, k *kit) {
+			e := circuits.U64(77)
+			v := e.Bytes()
+			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 3, 1)), v[:])
+		}, "differs from the replay"},
+		{"node deleted", func(t *testing.T, s *Store, k *kit) {
+			s.db.Update(func(txn *badger.Txn) error {
+				return txn.Delete(stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 9)))
+			})
+		}, "state keys"},
+		{"extra leaf", func(t *testing.T, s *Store, k *kit) {
+			e := circuits.U64(1)
+			v := e.Bytes()
+			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 100000)), v[:])
+		}, "does not exist in the replay"},
+		{"transaction changed", func(t *testing.T, s *Store, k *kit) {
+			blk, _ := s.Block(2)
+			blk.Txs[0].Payload = []byte(strings.Replace(string(blk.Txs[0].Payload), `"nonce":2`, `"nonce":9`, 1))
+			j, _ := json.Marshal(blk.Txs)
+			set(t, s, blockKey(2), j)
+		}, "bad signature"},
+		{"transaction dropped", func(t *testing.T, s *Store, k *kit) {
+			set(t, s, blockKey(2), []byte(`[]`))
+		}, "replay gives"},
+		{"header root changed", func(t *testing.T, s *Store, k *kit) {
+			h, _ := s.Header(1)
+			h.CredRoot = circuits.F(circuits.U64(1))
+			j, _ := json.Marshal(h)
+			set(t, s, headerKey(1), j)
+		}, "signature does not verify"},
+		{"producer signs a false root", func(t *testing.T, s *Store, k *kit) {
+			h, _ := s.Header(3)
+			h.CredRoot = circuits.F(circuits.U64(1))
+			h.Sign(k.prod)
+			j, _ := json.Marshal(h)
+			set(t, s, headerKey(3), j)
+		}, "replay gives"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, k := newStore(t, 3, 40)
+			defer s.Close()
+			tc.tamper(t, s, k)
+			rep, err := s.Audit(ctx, nil)
+			if tc.want == "" {
+				if err != nil || rep.Blocks != 4 || rep.Leaves != 120 {
+					t.Fatalf("clean store: %+v %v", rep, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrAudit) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an audit failure with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func set(t *testing.T, s *Store, k, v []byte) {
+	t.Helper()
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
+		t.Fatal(err)
+	}
+}

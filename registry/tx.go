@@ -1,0 +1,386 @@
+package registry
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/mr-tron/base58"
+	"github.com/zkcred/zkcred/circuits"
+)
+
+// Transaction types.
+const (
+	TypeRegisterIssuer   = "register_issuer"   // governance
+	TypeUpdateIssuer     = "update_issuer"     // governance
+	TypeDeactivateIssuer = "deactivate_issuer" // governance
+	TypePublishCircuit   = "publish_circuit"   // governance
+	TypePublishSchema    = "publish_schema"    // issuer
+	TypeAnchor           = "anchor"            // issuer
+	TypeRevoke           = "revoke"            // issuer that anchored
+)
+
+// Limits on transactions.
+const (
+	MaxTxBytes      = 1 << 20 // encoded transaction
+	MaxAnchor       = 10000   // commitments per anchor transaction
+	MaxRevoke       = 10000   // leaves per revoke transaction
+	MaxNameLen      = 200     // issuer display name, bytes
+	MaxKindLen      = 64      // issuer kind, bytes
+	MaxCircuitIDLen = 128
+)
+
+// signingPrefix starts the bytes every transaction signature covers.
+const signingPrefix = "zkcred-registry-tx/v1\x00"
+
+// Tx is a signed transaction as it travels and as blocks store it. Payload
+// is compact JSON (see [Payload]); the signature covers SigningBytes.
+type Tx struct {
+	Payload   json.RawMessage `json:"payload"`
+	Signature string          `json:"signature"` // hex, 64 bytes
+}
+
+// Payload is the signed content of a transaction.
+type Payload struct {
+	Type   string          `json:"type"`
+	Signer string          `json:"signer"` // hex ed25519 public key
+	Nonce  uint64          `json:"nonce"`  // above the signer's last accepted nonce
+	Body   json.RawMessage `json:"body"`
+}
+
+// Body is one transaction type's content.
+type Body interface{ TxType() string }
+
+// RegisterIssuer adds an issuer (governance).
+type RegisterIssuer struct {
+	PubKey string `json:"pubkey"` // hex ed25519 public key
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // e.g. "university", "hospital"
+}
+
+// UpdateIssuer changes an issuer's name and kind and may reactivate it
+// (governance). Its key, and so its ID and leaves, never change.
+type UpdateIssuer struct {
+	PubKey string `json:"pubkey"`
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Active bool   `json:"active"`
+}
+
+// DeactivateIssuer stops an issuer from anchoring, revoking and publishing
+// (governance). Its leaves stay in the tree.
+type DeactivateIssuer struct {
+	PubKey string `json:"pubkey"`
+}
+
+// PublishCircuit records a circuit's verifying-key hash (governance).
+type PublishCircuit struct {
+	Circuit string `json:"circuit"`
+	VKHash  string `json:"vk_hash"` // hex, 32 bytes
+}
+
+// PublishSchema records a credential schema under its ID (issuer).
+type PublishSchema struct {
+	Schema json.RawMessage `json:"schema"`
+}
+
+// Anchor appends leaves H(issuerID, C) for each commitment (issuer).
+type Anchor struct {
+	Commitments []circuits.Field `json:"commitments"`
+}
+
+// RevokeLeaf names a leaf and the commitment it was anchored with; the
+// registry checks that the leaf equals LeafHash(signer's issuer ID, C), which
+// only the anchoring issuer's transaction can satisfy.
+type RevokeLeaf struct {
+	Index      uint64         `json:"index"`
+	Commitment circuits.Field `json:"commitment"`
+}
+
+// Revoke overwrites leaves with 0 (the issuer that anchored them).
+type Revoke struct {
+	Leaves []RevokeLeaf `json:"leaves"`
+}
+
+func (RegisterIssuer) TxType() string   { return TypeRegisterIssuer }
+func (UpdateIssuer) TxType() string     { return TypeUpdateIssuer }
+func (DeactivateIssuer) TxType() string { return TypeDeactivateIssuer }
+func (PublishCircuit) TxType() string   { return TypePublishCircuit }
+func (PublishSchema) TxType() string    { return TypePublishSchema }
+func (Anchor) TxType() string           { return TypeAnchor }
+func (Revoke) TxType() string           { return TypeRevoke }
+
+// SigningBytes returns the bytes a transaction's signature covers: the
+// prefix "zkcred-registry-tx/v1\0", the chain ID, a zero byte, and the
+// compact payload JSON.
+func SigningBytes(chainID string, payload []byte) []byte {
+	b := make([]byte, 0, len(signingPrefix)+len(chainID)+1+len(payload))
+	b = append(b, signingPrefix...)
+	b = append(b, chainID...)
+	b = append(b, 0)
+	return append(b, payload...)
+}
+
+// NewTx builds and signs a transaction.
+func NewTx(chainID string, key ed25519.PrivateKey, nonce uint64, body Body) (*Tx, error) {
+	bb, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	p := Payload{Type: body.TxType(), Signer: hex.EncodeToString(key.Public().(ed25519.PublicKey)), Nonce: nonce, Body: bb}
+	pb, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	sig := ed25519.Sign(key, SigningBytes(chainID, pb))
+	return &Tx{Payload: pb, Signature: hex.EncodeToString(sig)}, nil
+}
+
+// Hash returns the transaction hash: SHA-256 of the compact payload followed
+// by the 64 signature bytes.
+func (tx *Tx) Hash() [32]byte {
+	sig, _ := hex.DecodeString(tx.Signature)
+	h := sha256.New()
+	h.Write(tx.Payload)
+	h.Write(sig)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// SignedTx is a decoded transaction whose signature has been checked.
+type SignedTx struct {
+	Tx       *Tx
+	Hash     [32]byte
+	Type     string
+	Signer   ed25519.PublicKey
+	SignerID fr.Element // circuits.IssuerID(Signer)
+	Nonce    uint64
+	Body     Body
+	// Leaves holds, for an anchor, LeafHash(SignerID, C) of each commitment,
+	// computed at decoding so that the block builder does not have to.
+	Leaves []fr.Element
+}
+
+// DecodeTx parses a transaction's JSON strictly and checks its signature
+// for chainID. It needs no state, so callers can run it concurrently.
+func DecodeTx(chainID string, b []byte) (*SignedTx, error) {
+	if len(b) > MaxTxBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(b), MaxTxBytes)
+	}
+	var tx Tx
+	if err := strictUnmarshal(b, &tx); err != nil {
+		return nil, malformed("%v", err)
+	}
+	return VerifyTx(chainID, &tx)
+}
+
+// VerifyTx checks and decodes an already parsed transaction.
+func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
+	if len(tx.Payload) == 0 {
+		return nil, malformed("missing payload")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, tx.Payload); err != nil {
+		return nil, malformed("payload: %v", err)
+	}
+	tx = &Tx{Payload: buf.Bytes(), Signature: tx.Signature}
+	var p Payload
+	if err := strictUnmarshal(tx.Payload, &p); err != nil {
+		return nil, malformed("payload: %v", err)
+	}
+	pub, err := ParsePubKey(p.Signer)
+	if err != nil {
+		return nil, malformed("signer: %v", err)
+	}
+	sig, err := hex.DecodeString(tx.Signature)
+	if err != nil || len(sig) != ed25519.SignatureSize || tx.Signature != strings.ToLower(tx.Signature) {
+		return nil, malformed("signature must be %d bytes in lowercase hex", ed25519.SignatureSize)
+	}
+	if !ed25519.Verify(pub, SigningBytes(chainID, tx.Payload), sig) {
+		return nil, fmt.Errorf("%w: does not verify for signer %s on chain %q", ErrBadSignature, p.Signer, chainID)
+	}
+	st := &SignedTx{Tx: tx, Hash: tx.Hash(), Type: p.Type, Signer: pub, SignerID: circuits.IssuerID(pub), Nonce: p.Nonce}
+	if p.Nonce == 0 {
+		return nil, malformed("nonce must be at least 1")
+	}
+	if len(p.Body) == 0 {
+		return nil, malformed("missing body")
+	}
+	switch p.Type {
+	case TypeRegisterIssuer:
+		var b RegisterIssuer
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if err := checkIssuerFields(b.PubKey, b.Name, b.Kind); err != nil {
+			return nil, err
+		}
+		st.Body = b
+	case TypeUpdateIssuer:
+		var b UpdateIssuer
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if err := checkIssuerFields(b.PubKey, b.Name, b.Kind); err != nil {
+			return nil, err
+		}
+		st.Body = b
+	case TypeDeactivateIssuer:
+		var b DeactivateIssuer
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if _, err := ParsePubKey(b.PubKey); err != nil {
+			return nil, malformed("pubkey: %v", err)
+		}
+		st.Body = b
+	case TypePublishCircuit:
+		var b PublishCircuit
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if b.Circuit == "" || len(b.Circuit) > MaxCircuitIDLen || !printable(b.Circuit) {
+			return nil, malformed("circuit id must be 1 to %d printable bytes", MaxCircuitIDLen)
+		}
+		if h, err := hex.DecodeString(b.VKHash); err != nil || len(h) != 32 || b.VKHash != strings.ToLower(b.VKHash) {
+			return nil, malformed("vk_hash must be 32 bytes in lowercase hex")
+		}
+		st.Body = b
+	case TypePublishSchema:
+		var b PublishSchema
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if _, err := circuits.ParseSchema(b.Schema); err != nil {
+			return nil, malformed("schema: %v", err)
+		}
+		st.Body = b
+	case TypeAnchor:
+		var b Anchor
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if len(b.Commitments) == 0 {
+			return nil, malformed("anchor holds no commitments")
+		}
+		if len(b.Commitments) > MaxAnchor {
+			return nil, fmt.Errorf("%w: %d commitments, limit %d", ErrTxTooLarge, len(b.Commitments), MaxAnchor)
+		}
+		st.Leaves = make([]fr.Element, len(b.Commitments))
+		for i, c := range b.Commitments {
+			st.Leaves[i] = circuits.LeafHash(st.SignerID, c.El())
+		}
+		st.Body = b
+	case TypeRevoke:
+		var b Revoke
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if len(b.Leaves) == 0 {
+			return nil, malformed("revoke names no leaves")
+		}
+		if len(b.Leaves) > MaxRevoke {
+			return nil, fmt.Errorf("%w: %d leaves, limit %d", ErrTxTooLarge, len(b.Leaves), MaxRevoke)
+		}
+		seen := make(map[uint64]bool, len(b.Leaves))
+		for _, l := range b.Leaves {
+			if seen[l.Index] {
+				return nil, malformed("leaf %d named twice", l.Index)
+			}
+			seen[l.Index] = true
+		}
+		st.Body = b
+	default:
+		return nil, malformed("unknown type %q", truncate(p.Type))
+	}
+	return st, nil
+}
+
+func decodeBody(b []byte, v any) error {
+	if err := strictUnmarshal(b, v); err != nil {
+		return malformed("body: %v", err)
+	}
+	return nil
+}
+
+func checkIssuerFields(pub, name, kind string) error {
+	if _, err := ParsePubKey(pub); err != nil {
+		return malformed("pubkey: %v", err)
+	}
+	if strings.TrimSpace(name) == "" || len(name) > MaxNameLen || !printable(name) {
+		return malformed("name must be 1 to %d printable bytes", MaxNameLen)
+	}
+	if !validKind(kind) {
+		return malformed("kind %q must be 1 to %d lowercase letters, digits or '-'", truncate(kind), MaxKindLen)
+	}
+	return nil
+}
+
+func validKind(k string) bool {
+	if k == "" || len(k) > MaxKindLen {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:61] + "..."
+	}
+	return s
+}
+
+// ParsePubKey parses a lowercase hex ed25519 public key.
+func ParsePubKey(s string) (ed25519.PublicKey, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize || s != strings.ToLower(s) {
+		return nil, fmt.Errorf("want %d bytes in lowercase hex", ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// DIDKey returns the did:key of an ed25519 public key (multicodec 0xed01,
+// base58btc multibase).
+func DIDKey(pub ed25519.PublicKey) string {
+	return "did:key:z" + base58.Encode(append([]byte{0xed, 0x01}, pub...))
+}
+
+// strictUnmarshal decodes exactly one JSON value into v, rejecting unknown
+// fields and trailing data.
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("trailing data after JSON value")
+	}
+	return nil
+}
