@@ -1,0 +1,134 @@
+package verifier
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// fuzzHandler posts body to the path and fails on a 5xx, a panic (the
+// recover middleware would make it a 500) or an error answer that does
+// not name its problem.
+func fuzzHandler(t *testing.T, h http.Handler, method, path string, body []byte) {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code >= 500 {
+		t.Fatalf("%s %s: status %d: %s\nbody: %q", method, path, rec.Code, rec.Body.Bytes(), body)
+	}
+	if rec.Code >= 400 {
+		var eb errorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Code == "" || eb.Error == "" {
+			t.Fatalf("%s %s: status %d without a JSON error: %q", method, path, rec.Code, rec.Body.Bytes())
+		}
+	}
+}
+
+func seedPresentations(f *testing.F, e *env) (*Request, [][]byte) {
+	r := e.newRequest("hire")
+	good, _ := json.Marshal(e.honest(e.alice(), r))
+	v := e.newRequest("vote")
+	vote, _ := json.Marshal(e.honest(e.alice(), v))
+	seeds := [][]byte{good, vote,
+		[]byte(`{}`), []byte(`null`), []byte(`[]`), []byte(`"x"`), []byte(``),
+		[]byte(`{"requestId":"` + r.ID + `","proof":"AAAA","nonce":"1","root":"0","height":18446744073709551615,"nullifier":"0"}`),
+		[]byte(`{"requestId":"` + r.ID + `","proof":"AAAA","disclosed":{"degree":"21888242871839275222246405745257275088548364400416034343698204186575808495617"}}`),
+		[]byte(`{"requestId":"` + r.ID + `","disclosed":{"":"1","degree":"1","x":"2"},"proof":"AQ=="}`),
+		append(append([]byte{}, good...), good...),
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	return r, seeds
+}
+
+func FuzzSubmit(f *testing.F) {
+	e := newEnv(f, nil)
+	r, _ := seedPresentations(f, e)
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzHandler(t, h, "POST", "/v1/requests/"+r.ID+"/presentations", body)
+	})
+}
+
+func FuzzVerify(f *testing.F) {
+	e := newEnv(f, nil)
+	seedPresentations(f, e)
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzHandler(t, h, "POST", "/v1/verify", body)
+	})
+}
+
+func FuzzBatch(f *testing.F) {
+	e := newEnv(f, nil)
+	_, seeds := seedPresentations(f, e)
+	for i := range seeds {
+		f.Add([]byte(`{"presentations":[` + string(seeds[0]) + `,` + string(seeds[i]) + `]}`))
+	}
+	f.Add([]byte(`{"presentations":null}`))
+	f.Add([]byte(`{"presentations":[1,2,3]}`))
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzHandler(t, h, "POST", "/v1/verify/batch", body)
+	})
+}
+
+func FuzzCreateRequest(f *testing.F) {
+	e := newEnv(f, nil)
+	for _, s := range []string{`{"policy":"hire"}`, `{"policy":"vote"}`, `{}`, ``, `{"policy":1}`, `{"policy":"hire"} x`, `{"policy":"\u0000"}`} {
+		f.Add([]byte(s))
+	}
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fuzzHandler(t, h, "POST", "/v1/requests", body)
+	})
+}
+
+// FuzzPaths covers the GET handlers' path parameter.
+func FuzzPaths(f *testing.F) {
+	e := newEnv(f, nil)
+	r := e.newRequest("hire")
+	for _, s := range []string{r.ID, "AAAAAAAAAAAAAAAAAAAAAA", "", "%00", "..", r.ID + "/../x", "ÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿ"} {
+		f.Add(s)
+	}
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, id string) {
+		for _, path := range []string{"/v1/requests/" + id, "/v1/requests/" + id + "/result"} {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.URL.Path = path
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("GET %q: %d %s", path, rec.Code, rec.Body.Bytes())
+			}
+		}
+	})
+}
+
+// FuzzPresentationRoundTrip: a presentation that parses marshals to a
+// document that parses to the same presentation.
+func FuzzPresentationRoundTrip(f *testing.F) {
+	e := newEnv(f, nil)
+	seedPresentations(f, e)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := ParsePresentation(body)
+		if err != nil {
+			return
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := ParsePresentation(b)
+		if err != nil {
+			t.Fatalf("re-parse: %v", err)
+		}
+		b2, _ := json.Marshal(q)
+		if !bytes.Equal(b, b2) {
+			t.Fatalf("round trip changed:\n%s\n%s", b, b2)
+		}
+	})
+}

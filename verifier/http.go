@@ -1,0 +1,273 @@
+package verifier
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+)
+
+// Server timeouts used by HTTPServer.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 120 * time.Second
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// errorBody is every error answer: {"error": "...", "code": "..."}.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// Handler returns the HTTP API (routes under /v1/, /healthz, /metrics,
+// /openapi.json). It is built once per call; build it once and reuse it.
+func (s *Server) Handler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(s.opts.TrustedProxies)
+	e.Use(middleware.Recover())
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
+
+	v1 := e.Group("/v1")
+	if s.opts.RateLimit >= 0 {
+		r, b := s.opts.RateLimit, s.opts.RateBurst
+		if r == 0 {
+			r = DefaultRate
+		}
+		if b <= 0 {
+			b = DefaultBurst
+		}
+		v1.Use(middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+			Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+				Rate: rate.Limit(r), Burst: b, ExpiresIn: 3 * time.Minute,
+			}),
+			IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+			DenyHandler: func(c echo.Context, id string, _ error) error {
+				return fmt.Errorf("%w: client %s, slow down", ErrRateLimited, id)
+			},
+		}))
+	}
+	v1.POST("/requests", s.hCreate)
+	v1.GET("/requests/:id", s.hGetRequest)
+	v1.POST("/requests/:id/presentations", s.hSubmit)
+	v1.GET("/requests/:id/result", s.hResult)
+	v1.POST("/verify", s.hVerify)
+	v1.POST("/verify/batch", s.hBatch)
+	return e
+}
+
+// ipExtractor keys clients on the peer address, or on X-Forwarded-For
+// when the peer is one of the trusted proxies. Echo's defaults trust
+// loopback and private ranges; here only the configured ranges count.
+func ipExtractor(proxies []string) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			continue // rejected by ParseConfig / CheckProxies
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// CheckProxies validates trusted proxy CIDRs.
+func CheckProxies(proxies []string) error {
+	for _, p := range proxies {
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			return fmt.Errorf("trusted proxy %q is not a CIDR such as 10.0.0.0/8", p)
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, code, ok := Code(err)
+	msg := err.Error()
+	var he *echo.HTTPError
+	if !ok && errors.As(err, &he) {
+		status = he.Code
+		code = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+		msg = fmt.Sprint(he.Message)
+	} else if !ok {
+		s.log.Error("verifier internal error", "path", c.Path(), "err", err)
+		msg = "internal error"
+	}
+	if c.Request().Method == http.MethodHead {
+		err = c.NoContent(status)
+	} else {
+		err = c.JSON(status, errorBody{Error: msg, Code: code})
+	}
+	if err != nil {
+		s.log.Warn("write error answer", "err", err)
+	}
+}
+
+// readBody reads at most limit bytes of the request body.
+func readBody(c echo.Context, limit int64) ([]byte, error) {
+	r := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
+	b, err := io.ReadAll(r)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading body: %v", ErrMalformed, err)
+	}
+	return b, nil
+}
+
+func (s *Server) hCreate(c echo.Context) error {
+	b, err := readBody(c, s.opts.MaxBody)
+	if err != nil {
+		return err
+	}
+	var body CreateRequestBody
+	if len(strings.TrimSpace(string(b))) > 0 {
+		if err := strictDecode(b, &body); err != nil {
+			return err
+		}
+	}
+	r, err := s.CreateRequest(body.Policy)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/requests/"+r.ID)
+	return c.JSON(http.StatusCreated, r)
+}
+
+func (s *Server) hGetRequest(c echo.Context) error {
+	r, err := s.Request(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) hResult(c echo.Context) error {
+	r, err := s.Result(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) readPresentation(c echo.Context) (*Presentation, error) {
+	b, err := readBody(c, s.opts.MaxBody)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePresentation(b)
+}
+
+func (s *Server) hSubmit(c echo.Context) error {
+	p, err := s.readPresentation(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.Submit(c.Param("id"), p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) hVerify(c echo.Context) error {
+	p, err := s.readPresentation(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.Verify(p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) hBatch(c echo.Context) error {
+	b, err := readBody(c, s.opts.MaxBody*int64(min(s.opts.MaxBatch, 64)))
+	if err != nil {
+		return err
+	}
+	var body BatchRequest
+	if err := strictDecode(b, &body); err != nil {
+		return err
+	}
+	if n := len(body.Presentations); n == 0 || n > s.opts.MaxBatch {
+		return fmt.Errorf("%w: %d presentations, want 1 to %d", ErrMalformed, n, s.opts.MaxBatch)
+	}
+	ps := make([]*Presentation, len(body.Presentations))
+	parseErrs := make([]error, len(ps))
+	for i, raw := range body.Presentations {
+		ps[i], parseErrs[i] = ParsePresentation(raw)
+	}
+	res := s.VerifyBatch(ps)
+	for i, err := range parseErrs {
+		if err != nil {
+			res[i] = rejection("", err)
+			s.metrics.count("batch", res[i].Code, err)
+		}
+	}
+	return c.JSON(http.StatusOK, BatchResponse{Results: res})
+}
+
+// HTTPServer returns an http.Server for Handler with the package's
+// timeouts.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// Serve serves the API on ln until ctx is done, then shuts down
+// gracefully (in-flight requests get up to 10 seconds).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := s.HTTPServer(ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

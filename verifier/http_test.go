@@ -1,0 +1,187 @@
+package verifier
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+func TestStrictJSON(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.newRequest("hire")
+	good, _ := json.Marshal(e.honest(e.alice(), r))
+	modulus := "21888242871839275222246405745257275088548364400416034343698204186575808495617"
+	mutate := func(f func(m map[string]any)) string {
+		var m map[string]any
+		json.Unmarshal(good, &m)
+		f(m)
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	cases := map[string]string{
+		"unknown field":           mutate(func(m map[string]any) { m["extra"] = 1 }),
+		"trailing data":           string(good) + `{}`,
+		"trailing garbage":        string(good) + `x`,
+		"root equal to modulus":   mutate(func(m map[string]any) { m["root"] = modulus }),
+		"nullifier above modulus": mutate(func(m map[string]any) { m["nullifier"] = modulus + "0" }),
+		"nonce as a number":       mutate(func(m map[string]any) { m["nonce"] = 5 }),
+		"leading zero":            mutate(func(m map[string]any) { m["root"] = "01" }),
+		"disclosed above modulus": mutate(func(m map[string]any) {
+			m["disclosed"].(map[string]any)["degree"] = modulus
+		}),
+		"proof not base64":  mutate(func(m map[string]any) { m["proof"] = "!!!" }),
+		"empty proof":       mutate(func(m map[string]any) { m["proof"] = "" }),
+		"negative height":   mutate(func(m map[string]any) { m["height"] = -1 }),
+		"missing requestId": mutate(func(m map[string]any) { delete(m, "requestId") }),
+		"empty body":        "",
+		"not JSON":          "hello",
+		"array":             "[]",
+	}
+	for name, body := range cases {
+		for _, path := range []string{"/v1/requests/" + r.ID + "/presentations", "/v1/verify"} {
+			st, eb := e.do("POST", path, body, nil)
+			if st != 400 || eb.Code != "malformed" {
+				t.Errorf("%s to %s: %d %+v", name, path, st, eb)
+			}
+		}
+	}
+	if st, eb := e.do("POST", "/v1/requests", `{"policy":"hire","x":1}`, nil); st != 400 || !strings.Contains(eb.Error, `"x"`) {
+		t.Errorf("unknown field in create: %d %+v", st, eb)
+	}
+	if st, eb := e.do("POST", "/v1/verify/batch", `{"presentations":[]}`, nil); st != 400 {
+		t.Errorf("empty batch: %d %+v", st, eb)
+	}
+	// Nothing above reached the store: the request is still pending and answerable.
+	if st, eb, _ := e.submit(r, json.RawMessage(good)); st != 200 {
+		t.Fatalf("after malformed attempts: %d %+v", st, eb)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MaxBody = 2048; o.MaxBatch = 4 })
+	r := e.newRequest("hire")
+	big := `{"requestId":"` + r.ID + `","pad":"` + strings.Repeat("a", 4096) + `"}`
+	if st, eb := e.do("POST", "/v1/verify", big, nil); st != 413 || eb.Code != "body_too_large" {
+		t.Fatalf("big body: %d %+v", st, eb)
+	}
+	p := e.honest(e.alice(), r)
+	items := make([]any, 5)
+	for i := range items {
+		items[i] = p
+	}
+	if st, eb := e.do("POST", "/v1/verify/batch", map[string]any{"presentations": items}, nil); st != 400 || !strings.Contains(eb.Error, "want 1 to 4") {
+		t.Fatalf("batch above MaxBatch: %d %+v", st, eb)
+	}
+}
+
+func TestRateLimitBehindTrustedProxy(t *testing.T) {
+	get := func(e *env, xff string) int {
+		req, _ := http.NewRequest("GET", e.http.URL+"/v1/requests/AAAAAAAAAAAAAAAAAAAAAA", nil)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := e.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == 429 {
+			var eb errorBody
+			if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Code != "rate_limited" {
+				t.Fatalf("429 body: %+v %v", eb, err)
+			}
+		}
+		return resp.StatusCode
+	}
+	limit := func(o *Options) { o.RateLimit = 0.001; o.RateBurst = 2 }
+
+	// Behind a trusted proxy (loopback here), clients are told apart by
+	// X-Forwarded-For.
+	e := newEnv(t, func(o *Options) { limit(o); o.TrustedProxies = []string{"127.0.0.1/32", "::1/128"} })
+	for i, want := range []int{404, 404, 429} {
+		if st := get(e, "203.0.113.7"); st != want {
+			t.Fatalf("client A request %d: %d, want %d", i, st, want)
+		}
+	}
+	if st := get(e, "203.0.113.8"); st != 404 {
+		t.Fatalf("client B limited by A's use: %d", st)
+	}
+	// A client cannot escape by claiming an address in front of its own.
+	if st := get(e, "198.51.100.1, 203.0.113.7"); st != 429 {
+		t.Fatalf("spoofed XFF prefix escaped the limit: %d", st)
+	}
+
+	// Without trusted proxies X-Forwarded-For is ignored: one peer, one bucket.
+	e2 := newEnv(t, limit)
+	get(e2, "203.0.113.1")
+	get(e2, "203.0.113.2")
+	if st := get(e2, "203.0.113.3"); st != 429 {
+		t.Fatalf("untrusted XFF split the bucket: %d", st)
+	}
+	// Health and metrics are not limited.
+	if st, _ := e2.do("GET", "/healthz", nil, nil); st != 200 {
+		t.Fatalf("healthz limited: %d", st)
+	}
+}
+
+func TestOpenAPIListsRoutes(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, err := e.http.Client().Get(e.http.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi %q", doc.OpenAPI)
+	}
+	var documented, served []string
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			documented = append(documented, strings.ToUpper(m)+" "+p)
+		}
+	}
+	ec := e.srv.Handler().(*echo.Echo)
+	for _, rt := range ec.Routes() {
+		served = append(served, rt.Method+" "+strings.ReplaceAll(rt.Path, ":id", "{id}"))
+	}
+	sort.Strings(documented)
+	sort.Strings(served)
+	if strings.Join(documented, "\n") != strings.Join(served, "\n") {
+		t.Fatalf("documented:\n%s\nserved:\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+func TestHealthMetricsAndUnknownRoutes(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.newRequest("hire")
+	e.submit(r, e.honest(e.alice(), r))
+	resp, err := e.http.Client().Get(e.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`zkcred_verifier_presentations_total{endpoint="submit",outcome="verified"} 1`, "zkcred_verifier_requests_created_total 1"} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("metrics lack %q", want)
+		}
+	}
+	if st, eb := e.do("GET", "/v2/nothing", nil, nil); st != 404 || eb.Code != "not_found" {
+		t.Fatalf("unknown route: %d %+v", st, eb)
+	}
+	if st, eb := e.do("DELETE", "/v1/requests", nil, nil); st != 405 || eb.Code != "method_not_allowed" {
+		t.Fatalf("wrong method: %d %+v", st, eb)
+	}
+}

@@ -1,0 +1,684 @@
+package verifier
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/verifier/store"
+)
+
+// ProofVerifier checks Groth16 proofs against a public statement;
+// *circuits.Verifier implements it. VerifyBatch returns one verdict per
+// proof (nil for a valid one).
+type ProofVerifier interface {
+	Verify(proof []byte, pub *circuits.Public) error
+	VerifyBatch(proofs [][]byte, pubs []*circuits.Public) []error
+}
+
+// Roots is the registry light client's view of verified block headers:
+// the height and block time of a credential-tree root, ok false for a root
+// no verified header published.
+type Roots interface {
+	RootInfo(root fr.Element) (height uint64, t time.Time, ok bool)
+}
+
+// IssuerLister lists the IDs of the active issuers of a kind (for
+// policies that accept "all registered universities").
+type IssuerLister interface {
+	Issuers(kind string) ([]fr.Element, error)
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxBody   = 64 << 10 // bytes of one JSON body
+	DefaultMaxBatch  = 256      // presentations per batch call
+	DefaultRetention = time.Hour
+	DefaultRate      = 50  // requests per second per client
+	DefaultBurst     = 100 // burst per client
+)
+
+// Options configure New. Zero values take the defaults; Proofs, Roots,
+// Audience and at least one policy are required, as are Issuers when a
+// policy names issuers by kind, and Dir unless InMemory.
+type Options struct {
+	Dir      string // badger directory
+	InMemory bool   // keep state in memory only (tests, load tools)
+	Store    store.Options
+
+	Policies []*Policy
+	// Audience names this verifier in every request (its URL or name).
+	Audience string
+	// PublicURL is the base URL wallets reach; the submit URL of a request
+	// is PublicURL/v1/requests/{id}/presentations. Default: Audience when
+	// it is an http(s) URL, else a relative path.
+	PublicURL string
+
+	Proofs  ProofVerifier
+	Roots   Roots
+	Issuers IssuerLister
+
+	Clock  func() time.Time // default time.Now
+	Logger *slog.Logger
+
+	// Retention keeps requests and results this long after expiry, so a
+	// late presentation is told "expired" rather than "unknown".
+	Retention time.Duration
+
+	// HTTP hardening.
+	MaxBody  int64 // default DefaultMaxBody; a batch may be MaxBatch times larger
+	MaxBatch int   // default DefaultMaxBatch
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
+	// keying the rate limiter; with none, the peer address is the client.
+	TrustedProxies []string
+	// RateLimit per client per second (default DefaultRate); negative
+	// disables rate limiting.
+	RateLimit float64
+	RateBurst int
+}
+
+// Server verifies presentations against requests it issued. Create it
+// with New, serve Handler, and Close it.
+type Server struct {
+	opts     Options
+	policies map[string]*Policy
+	order    []string
+	db       *store.Store
+	clock    func() time.Time
+	log      *slog.Logger
+	metrics  *metrics
+
+	mu    sync.Mutex
+	cache map[string]*issued
+}
+
+// issued is a request as the verifier keeps it, with its parsed query.
+type issued struct {
+	req   *Request
+	query circuits.Query
+	trust fr.Element
+	nonce [32]byte
+	scope fr.Element
+}
+
+const maxCache = 1 << 14
+
+// New checks the options, compiles the policies and opens the store.
+func New(o Options) (*Server, error) {
+	if o.Proofs == nil || o.Roots == nil {
+		return nil, errors.New("verifier: Proofs and Roots are required")
+	}
+	if strings.TrimSpace(o.Audience) == "" {
+		return nil, errors.New("verifier: Audience is required")
+	}
+	if len(o.Policies) == 0 {
+		return nil, errors.New("verifier: at least one policy is required")
+	}
+	s := &Server{opts: o, policies: map[string]*Policy{}, clock: o.Clock, log: o.Logger, cache: map[string]*issued{}}
+	for _, p := range o.Policies {
+		if err := p.validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := s.policies[p.Name]; dup {
+			return nil, fmt.Errorf("%w: two policies named %q", ErrPolicy, p.Name)
+		}
+		if p.Issuers.Kind != "" && o.Issuers == nil {
+			return nil, fmt.Errorf("%w %q: issuers by kind need an issuer lister (registry light client)", ErrPolicy, p.Name)
+		}
+		s.policies[p.Name] = p
+		s.order = append(s.order, p.Name)
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.opts.Retention <= 0 {
+		s.opts.Retention = DefaultRetention
+	}
+	if s.opts.MaxBody <= 0 {
+		s.opts.MaxBody = DefaultMaxBody
+	}
+	if s.opts.MaxBatch <= 0 {
+		s.opts.MaxBatch = DefaultMaxBatch
+	}
+	if s.opts.PublicURL == "" && (strings.HasPrefix(o.Audience, "https://") || strings.HasPrefix(o.Audience, "http://")) {
+		s.opts.PublicURL = o.Audience
+	}
+	so := o.Store
+	so.InMemory = so.InMemory || o.InMemory
+	if so.Logger == nil {
+		so.Logger = s.log
+	}
+	if !so.InMemory && o.Dir == "" {
+		return nil, errors.New("verifier: Dir is required unless InMemory")
+	}
+	db, err := store.Open(o.Dir, so)
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	s.metrics = newMetrics()
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.db.Close() }
+
+// Policies returns the configured policy names in configuration order.
+func (s *Server) Policies() []string { return append([]string(nil), s.order...) }
+
+// CreateRequest issues a presentation request under a policy (the only
+// policy when name is empty): fresh nonce, the verifier's clock as now,
+// helpers resolved to today's thresholds, trust list resolved now.
+func (s *Server) CreateRequest(name string) (*Request, error) {
+	if name == "" && len(s.order) == 1 {
+		name = s.order[0]
+	}
+	pol, ok := s.policies[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q (configured: %s)", ErrUnknownPolicy, name, strings.Join(s.order, ", "))
+	}
+	now := s.clock()
+	q, plain, err := pol.compile(now)
+	if err != nil {
+		return nil, err // validated at start; only a clock far off can fail here
+	}
+	ids := make([]fr.Element, len(pol.Issuers.IDs))
+	for i, id := range pol.Issuers.IDs {
+		ids[i] = id.El()
+	}
+	if pol.Issuers.Kind != "" {
+		if ids, err = s.opts.Issuers.Issuers(pol.Issuers.Kind); err != nil {
+			return nil, fmt.Errorf("%w: kind %q: %v", ErrIssuers, pol.Issuers.Kind, err)
+		}
+	}
+	tl, err := circuits.NewTrustList(ids)
+	if err != nil {
+		return nil, fmt.Errorf("%w: kind %q: %v", ErrIssuers, pol.Issuers.Kind, err)
+	}
+	var idb [16]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		return nil, err
+	}
+	id := base64.RawURLEncoding.EncodeToString(idb[:])
+	r := &Request{
+		ID:         id,
+		Policy:     pol.Name,
+		Nonce:      circuits.F(circuits.RandomBytes31()),
+		Audience:   s.opts.Audience,
+		AudienceID: circuits.F(circuits.AudienceID(s.opts.Audience)),
+		Now:        uint64(now.Unix()),
+		Expires:    uint64(now.Add(time.Duration(pol.RequestTTL)).Unix()),
+		SchemaID:   circuits.F(pol.schemaID),
+		Attributes: pol.attrs,
+		TrustList:  TrustListWire{Kind: pol.Issuers.Kind, Root: circuits.F(tl.Root())},
+		Disclose:   append([]string{}, pol.Disclose...),
+		Predicates: plain,
+		Query:      WireQuery(q),
+		Scope:      pol.Scope,
+		ScopeID:    circuits.F(circuits.ScopeID(pol.Scope)),
+		MaxRootAge: uint64(time.Duration(pol.MaxRootAge) / time.Second),
+		SubmitURL:  strings.TrimRight(s.opts.PublicURL, "/") + "/v1/requests/" + id + "/presentations",
+	}
+	for _, e := range tl.IDs() {
+		r.TrustList.Issuers = append(r.TrustList.Issuers, circuits.F(e))
+	}
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.PutRequest(id, doc, s.ttl(r, now)); err != nil {
+		return nil, err
+	}
+	s.metrics.created.Inc()
+	return r, nil
+}
+
+// ttl keeps a record until the request expires plus the retention.
+func (s *Server) ttl(r *Request, now time.Time) time.Duration {
+	d := time.Duration(int64(r.Expires)-now.Unix())*time.Second + s.opts.Retention
+	return max(d, s.opts.Retention)
+}
+
+func validID(id string) bool {
+	if len(id) != 22 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(id)
+	return err == nil
+}
+
+// load returns a request this verifier issued.
+func (s *Server) load(id string) (*issued, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownRequest, truncate(id))
+	}
+	s.mu.Lock()
+	is, ok := s.cache[id]
+	s.mu.Unlock()
+	if ok {
+		return is, nil
+	}
+	doc, err := s.db.Request(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownRequest, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r Request
+	if err := json.Unmarshal(doc, &r); err != nil {
+		return nil, fmt.Errorf("stored request %s: %w", id, err)
+	}
+	q, err := r.Query.Query()
+	if err != nil {
+		return nil, fmt.Errorf("stored request %s: %w", id, err)
+	}
+	is = &issued{req: &r, query: q, trust: r.TrustList.Root.El(), scope: circuits.ScopeID(r.Scope)}
+	n := r.Nonce.El()
+	is.nonce = n.Bytes()
+	s.mu.Lock()
+	if len(s.cache) >= maxCache {
+		clear(s.cache)
+	}
+	s.cache[id] = is
+	s.mu.Unlock()
+	return is, nil
+}
+
+func (s *Server) expired(is *issued) bool { return uint64(s.clock().Unix()) > is.req.Expires }
+
+// Request returns an unexpired request (what a wallet fetches).
+func (s *Server) Request(id string) (*Request, error) {
+	is, err := s.load(id)
+	if err != nil {
+		return nil, err
+	}
+	if s.expired(is) {
+		return nil, fmt.Errorf("%w: %s expired at %s", ErrRequestExpired, id, time.Unix(int64(is.req.Expires), 0).UTC().Format(time.RFC3339))
+	}
+	return is.req, nil
+}
+
+// Result returns the state of a request: pending, verified (with the
+// disclosed values), rejected (the last attempt's reason), or consumed.
+func (s *Server) Result(id string) (*Result, error) {
+	is, err := s.load(id)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.db.Result(id)
+	if err == nil {
+		var r Result
+		if err := json.Unmarshal(doc, &r); err != nil {
+			return nil, fmt.Errorf("stored result %s: %w", id, err)
+		}
+		return &r, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if _, err := s.db.NonceUse(is.nonce); err == nil {
+		return &Result{RequestID: id, Status: StatusConsumed}, nil
+	}
+	if s.expired(is) {
+		return nil, fmt.Errorf("%w: %s expired unanswered", ErrRequestExpired, id)
+	}
+	return &Result{RequestID: id, Status: StatusPending}, nil
+}
+
+// candidate is a presentation that passed every check but the proof.
+type candidate struct {
+	is     *issued
+	pres   *Presentation
+	pub    circuits.Public
+	digest []byte
+}
+
+// digest identifies a presentation, to tell a replay from another use of
+// a nonce (encoding/json sorts the Disclosed keys).
+func digest(p *Presentation) []byte {
+	b, _ := json.Marshal(p)
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// prepare runs every check that needs no pairing, and rebuilds the public
+// statement from the verifier's own state. is is returned when the request
+// is known, so that a rejection can be recorded.
+func (s *Server) prepare(pathID string, p *Presentation) (*issued, *candidate, error) {
+	id := p.RequestID
+	if pathID != "" && pathID != id {
+		// Look the path's request up first: an unknown one is that error.
+		is, err := s.load(pathID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return is, nil, fmt.Errorf("%w: submitted for %s but names request %q", ErrWrongRequest, pathID, truncate(id))
+	}
+	is, err := s.load(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := is.req
+	now := s.clock()
+	if uint64(now.Unix()) > r.Expires {
+		return is, nil, fmt.Errorf("%w: %s expired at %s", ErrRequestExpired, id, time.Unix(int64(r.Expires), 0).UTC().Format(time.RFC3339))
+	}
+	c := &candidate{is: is, pres: p, digest: digest(p)}
+	if err := s.checkNonce(is, c.digest); err != nil {
+		return is, nil, err
+	}
+	if p.Nonce != r.Nonce {
+		return is, nil, fmt.Errorf("%w: the presentation's nonce is not request %s's", ErrWrongRequest, id)
+	}
+	root := p.Root.El()
+	height, t, ok := s.opts.Roots.RootInfo(root)
+	if !ok {
+		return is, nil, fmt.Errorf("%w: %s is not a root of any verified block", ErrUnknownRoot, p.Root)
+	}
+	if height != p.Height {
+		return is, nil, fmt.Errorf("%w: root %s is at height %d, not %d", ErrRootHeight, p.Root, height, p.Height)
+	}
+	maxAge := time.Duration(r.MaxRootAge) * time.Second
+	if age := now.Sub(t); age > maxAge {
+		return is, nil, fmt.Errorf("%w: block %d is %s old, the policy accepts at most %s", ErrRootTooOld, height, age.Truncate(time.Second), maxAge)
+	}
+	nf := p.Nullifier.El()
+	if is.scope.IsZero() != nf.IsZero() {
+		if nf.IsZero() {
+			return is, nil, fmt.Errorf("%w: request %s has scope %q and needs a nullifier", ErrNullifierForm, id, r.Scope)
+		}
+		return is, nil, fmt.Errorf("%w: request %s has no scope, the nullifier must be 0", ErrNullifierForm, id)
+	}
+	var disclosed [circuits.Slots]fr.Element
+	want := 0
+	for slot := range circuits.Slots {
+		if is.query.Disclose&(1<<slot) == 0 {
+			continue
+		}
+		want++
+		if slot >= len(r.Attributes) {
+			return is, nil, fmt.Errorf("%w: request discloses slot %d beyond the schema", ErrDisclosure, slot)
+		}
+		name := r.Attributes[slot].Name
+		v, ok := p.Disclosed[name]
+		if !ok {
+			return is, nil, fmt.Errorf("%w: %q is missing", ErrDisclosure, name)
+		}
+		disclosed[slot] = v.El()
+	}
+	if len(p.Disclosed) != want {
+		for name := range p.Disclosed {
+			if !slicesContains(r.Disclose, name) {
+				return is, nil, fmt.Errorf("%w: %q was not asked for", ErrDisclosure, truncate(name))
+			}
+		}
+	}
+	c.pub = circuits.Public{
+		Root:      root,
+		Height:    height,
+		TrustRoot: is.trust,
+		SchemaID:  r.SchemaID.El(),
+		Now:       r.Now,
+		Nonce:     r.Nonce.El(),
+		Audience:  circuits.AudienceID(r.Audience),
+		Scope:     is.scope,
+		Nullifier: nf,
+		Query:     is.query,
+		Disclosed: disclosed,
+	}
+	return is, c, nil
+}
+
+func slicesContains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// checkNonce fails with ErrReplay when this very presentation was already
+// accepted, ErrNonceUsed when another one used the nonce.
+func (s *Server) checkNonce(is *issued, d []byte) error {
+	prev, err := s.db.NonceUse(is.nonce)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if string(prev) == string(d) {
+		return fmt.Errorf("%w: this presentation for request %s was already verified", ErrReplay, is.req.ID)
+	}
+	return fmt.Errorf("%w: request %s was already answered by another presentation", ErrNonceUsed, is.req.ID)
+}
+
+// verifyProof calls the Groth16 verifier, turning a panic on hostile bytes
+// into a rejection.
+func (s *Server) verifyProof(c *candidate) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: verifier failed on the proof bytes: %v", ErrProofInvalid, r)
+		}
+	}()
+	if e := s.opts.Proofs.Verify(c.pres.Proof, &c.pub); e != nil {
+		return fmt.Errorf("%w: %v", ErrProofInvalid, e)
+	}
+	return nil
+}
+
+func (s *Server) verifyBatch(cs []*candidate) (errs []error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// Fall back to one by one: a single hostile proof must not
+			// fail the others.
+			errs = make([]error, len(cs))
+			for i, c := range cs {
+				errs[i] = s.verifyProof(c)
+			}
+		}
+	}()
+	proofs := make([][]byte, len(cs))
+	pubs := make([]*circuits.Public, len(cs))
+	for i, c := range cs {
+		proofs[i], pubs[i] = c.pres.Proof, &c.pub
+	}
+	out := s.opts.Proofs.VerifyBatch(proofs, pubs)
+	if len(out) != len(cs) {
+		panic(fmt.Sprintf("VerifyBatch returned %d verdicts for %d proofs", len(out), len(cs)))
+	}
+	errs = make([]error, len(cs))
+	for i, e := range out {
+		if e != nil {
+			errs[i] = fmt.Errorf("%w: %v", ErrProofInvalid, e)
+		}
+	}
+	return errs
+}
+
+// accept records a verified presentation: nonce used, nullifier seen,
+// result stored when record is set.
+func (s *Server) accept(c *candidate, record bool) (*Result, error) {
+	r := c.is.req
+	res := &Result{RequestID: r.ID, Status: StatusVerified, Height: c.pub.Height, At: s.clock().Unix()}
+	if !c.is.scope.IsZero() {
+		nf := circuits.F(c.pub.Nullifier)
+		res.Nullifier = &nf
+	}
+	if c.is.query.Disclose != 0 {
+		res.Disclosed = map[string]any{}
+		for slot, a := range r.Attributes {
+			if c.is.query.Disclose&(1<<slot) == 0 {
+				continue
+			}
+			v, err := a.Decode(c.pub.Disclosed[slot])
+			if err != nil {
+				v = c.pub.Disclosed[slot].String() // proven, but not a value of its type
+			}
+			res.Disclosed[a.Name] = v
+		}
+	}
+	a := store.Acceptance{
+		RequestID:    r.ID,
+		Nonce:        c.is.nonce,
+		Digest:       c.digest,
+		TTL:          s.ttl(r, s.clock()),
+		UseNullifier: !c.is.scope.IsZero(),
+		Scope:        c.is.scope.Bytes(),
+		Nullifier:    c.pub.Nullifier.Bytes(),
+	}
+	if record {
+		doc, err := json.Marshal(res)
+		if err != nil {
+			return nil, err
+		}
+		a.Result = doc
+	}
+	switch err := s.db.Accept(a); {
+	case errors.Is(err, store.ErrNonceUsed):
+		return nil, s.checkNonce(c.is, c.digest)
+	case errors.Is(err, store.ErrNullifierSeen):
+		return nil, fmt.Errorf("%w: scope %q", ErrNullifierSeen, r.Scope)
+	case err != nil:
+		return nil, err
+	}
+	return res, nil
+}
+
+// Submit verifies a presentation for request id and records the result:
+// a verified presentation uses the nonce up; a rejected one is recorded as
+// the request's result, and the request stays open until it expires.
+func (s *Server) Submit(id string, p *Presentation) (*Result, error) {
+	start := time.Now()
+	res, err := s.submit(id, p)
+	s.metrics.observe("submit", err, time.Since(start))
+	return res, err
+}
+
+func (s *Server) submit(id string, p *Presentation) (*Result, error) {
+	is, c, err := s.prepare(id, p)
+	if err == nil {
+		err = s.verifyProof(c)
+	}
+	if err == nil {
+		var res *Result
+		if res, err = s.accept(c, true); err == nil {
+			return res, nil
+		}
+	}
+	if is != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrGone) {
+		s.recordRejection(is, err)
+	}
+	return nil, err
+}
+
+func (s *Server) recordRejection(is *issued, cause error) {
+	_, code, ok := Code(cause)
+	if !ok {
+		return
+	}
+	doc, _ := json.Marshal(&Result{RequestID: is.req.ID, Status: StatusRejected, Code: code, Reason: cause.Error(), At: s.clock().Unix()})
+	if err := s.db.Reject(is.req.ID, is.nonce, doc, s.ttl(is.req, s.clock())); err != nil {
+		s.log.Warn("record rejection", "request", is.req.ID, "err", err)
+	}
+}
+
+// Verify checks a presentation against the request it names, a request
+// this verifier issued. It keeps no result: a verified presentation only
+// uses up the request's nonce (and its nullifier, when the policy has a
+// scope, since otherwise one credential could answer a scope twice); a
+// rejected one changes nothing.
+func (s *Server) Verify(p *Presentation) (*Result, error) {
+	start := time.Now()
+	res, err := s.verify(p)
+	s.metrics.observe("verify", err, time.Since(start))
+	return res, err
+}
+
+func (s *Server) verify(p *Presentation) (*Result, error) {
+	_, c, err := s.prepare("", p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.verifyProof(c); err != nil {
+		return nil, err
+	}
+	return s.accept(c, false)
+}
+
+// VerifyBatch verifies many presentations with one batched pairing check
+// and the semantics of Verify for each. Verdicts are per item and in
+// order; an item that fails any check fails alone.
+func (s *Server) VerifyBatch(ps []*Presentation) []Result {
+	start := time.Now()
+	out := make([]Result, len(ps))
+	var cands []*candidate
+	var idx []int
+	for i, p := range ps {
+		if p == nil {
+			continue // already rejected by the caller
+		}
+		out[i].RequestID = p.RequestID
+		_, c, err := s.prepare("", p)
+		if err != nil {
+			out[i] = rejection(p.RequestID, err)
+			continue
+		}
+		cands = append(cands, c)
+		idx = append(idx, i)
+	}
+	var errs []error
+	if len(cands) > 0 {
+		errs = s.verifyBatch(cands)
+	}
+	for j, c := range cands {
+		i := idx[j]
+		err := errs[j]
+		var res *Result
+		if err == nil {
+			res, err = s.accept(c, false)
+		}
+		if err != nil {
+			out[i] = rejection(c.pres.RequestID, err)
+			continue
+		}
+		out[i] = *res
+	}
+	s.metrics.batch(len(ps), time.Since(start))
+	for i := range out {
+		var err error
+		if out[i].Status != StatusVerified {
+			err = errors.New(out[i].Code)
+		}
+		s.metrics.count("batch", out[i].Code, err)
+	}
+	return out
+}
+
+// rejection is a per-item verdict for err.
+func rejection(id string, err error) Result {
+	_, code, _ := Code(err)
+	return Result{RequestID: id, Status: StatusRejected, Code: code, Reason: err.Error()}
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:61] + "..."
+	}
+	return s
+}
