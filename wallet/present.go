@@ -154,6 +154,9 @@ func (w *Wallet) Choose(req *verifier.Request, credentialID string) (*Plan, erro
 		if err != nil {
 			return nil, err
 		}
+		if e.Private().Expiry < req.Now {
+			return nil, fmt.Errorf("%w: %s expired on %s", ErrExpired, e.ID, time.Unix(int64(e.Private().Expiry), 0).UTC().Format(time.DateOnly))
+		}
 		cands = []*Entry{e}
 	}
 	nm := &NoMatchError{}

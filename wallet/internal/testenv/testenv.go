@@ -178,7 +178,7 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	raw := func(s string) []json.RawMessage { return []json.RawMessage{json.RawMessage(s)} }
 	v, err := verifier.New(verifier.Options{
-		InMemory: true, Audience: "employer-example", RateLimit: -1,
+		Dir: filepath.Join(dir, "verifier"), Audience: "employer-example", RateLimit: -1,
 		Proofs: keys.Verifier(), Roots: syncingRoots{vlc},
 		Policies: []*verifier.Policy{
 			pol("graduate", verifier.PredicateSpec{Attribute: "birthDate", Op: verifier.OpAgeAtLeast, Years: 18},
@@ -232,6 +232,29 @@ func (e *Env) IssueRogue(holderCommit circuits.Field) []byte {
 	}
 	out, _ := json.Marshal(b)
 	return out
+}
+
+// IssueExpired issues a diploma that expired a day ago.
+func (e *Env) IssueExpired(holderCommit circuits.Field) []byte {
+	e.T.Helper()
+	past := func() time.Time { return time.Now().Add(-72 * time.Hour) }
+	is := issuer.New(e.Issuer.Key(), e.chain, e.Issuer.Store(), issuer.Options{Now: past})
+	b, err := is.Issue(context.Background(), issuer.Request{Schema: Schema(), Subject: Subject("3.50"),
+		HolderCommit: holderCommit.El(), ValidUntil: time.Now().Add(-24 * time.Hour)})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	out, _ := json.Marshal(b)
+	return out
+}
+
+// RegisterRogue registers the rogue issuer on the chain.
+func (e *Env) RegisterRogue() {
+	e.T.Helper()
+	pub := hex.EncodeToString(e.Rogue.Key().Public())
+	if _, err := e.gov.Do(context.Background(), registry.RegisterIssuer{PubKey: pub, Name: "Rogue", Kind: "university"}); err != nil {
+		e.T.Fatal(err)
+	}
 }
 
 // Offer creates a claim offer and returns its URL.
