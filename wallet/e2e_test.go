@@ -19,7 +19,7 @@ import (
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wallet"
-	"github.com/zkcred/zkcred/wallet/internal/testenv"
+	testenv "github.com/zkcred/zkcred/internal/wallettest"
 )
 
 func newWallet(t testing.TB, e *testenv.Env) *wallet.Wallet {

@@ -1,9 +1,9 @@
-// Package testenv runs the real registry, issuer and verifier in-process on
+// Package wallettest runs the real registry, issuer and verifier in-process on
 // loopback for the wallet's tests: a registry node on badger in a temporary
 // directory, an issuer anchoring through it (with a small HTTP front for
 // claim offers), and a verifier following the registry with its own light
 // client.
-package testenv
+package wallettest
 
 import (
 	"context"
@@ -417,4 +417,3 @@ func (c *registryChain) Revoke(ctx context.Context, leaves []uint64) error {
 	_, err := c.s.Do(ctx, registry.Revoke{Leaves: rl})
 	return err
 }
-
