@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/zkcred/zkcred/circuits"
+	testenv "github.com/zkcred/zkcred/internal/wallettest"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wallet"
-	testenv "github.com/zkcred/zkcred/internal/wallettest"
 )
 
 func newWallet(t testing.TB, e *testenv.Env) *wallet.Wallet {

@@ -13,8 +13,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/wallet"
 	testenv "github.com/zkcred/zkcred/internal/wallettest"
+	"github.com/zkcred/zkcred/wallet"
 )
 
 // TestMain lets testscript run this binary's main as the "zkcred" command.
@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 //	revoke FILE           revoke a credential file's credential
 //	offer VAR             make a claim offer, its URL in $VAR
 //	request POLICY VAR    make a presentation request, its URL in $VAR
+//	credid VAR            the wallet ID of the newest credential in $VAR
 //	perm FILE MODE        check a file's permission bits (octal)
 func TestWalletScripts(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
@@ -98,6 +99,14 @@ func TestWalletScripts(t *testing.T) {
 			},
 			"request": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Setenv(args[1], e.Request(args[0]))
+			},
+			"credid": func(ts *testscript.TestScript, neg bool, args []string) {
+				w, err := wallet.Open(ts.Getenv("ZKCRED_HOME")+"/wallet.age", ts.Getenv("ZKCRED_PASSPHRASE"))
+				ts.Check(err)
+				if len(w.Credentials()) == 0 {
+					ts.Fatalf("wallet holds no credentials")
+				}
+				ts.Setenv(args[0], w.Credentials()[len(w.Credentials())-1].ID)
 			},
 			"perm": func(ts *testscript.TestScript, neg bool, args []string) {
 				st, err := os.Stat(ts.MkAbs(args[0]))
