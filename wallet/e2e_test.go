@@ -324,6 +324,43 @@ func TestKeysCheckedAgainstChain(t *testing.T) {
 	}
 }
 
+// A fetched proving key that does not belong to the verifying key served
+// with it (and published on the chain) is refused and removed.
+func TestFetchedKeysMismatchedPair(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes a second set of keys once")
+	}
+	ctx := context.Background()
+	other, err := circuits.LoadOrSetup(testenv.KeyDir()+"-other", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := t.TempDir()
+	for _, f := range []struct{ from, name string }{
+		{testenv.KeyDir(), "s16-d32-t8-p4-v8.pk"}, {testenv.KeyDir() + "-other", "s16-d32-t8-p4-v8.vk"},
+		{testenv.KeyDir(), "holder.pk"}, {testenv.KeyDir(), "holder.vk"},
+	} {
+		b, err := os.ReadFile(filepath.Join(f.from, f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(mixed, f.name), b, 0o644)
+	}
+	e := testenv.Start(t, testenv.Options{VKHash: other.Verifier().Hash()})
+	ks := httptest.NewServer(http.FileServer(http.Dir(mixed)))
+	defer ks.Close()
+	w, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.Options{WorkFactor: wallet.MinWorkFactor,
+		Config: wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis, KeysURL: ks.URL}})
+	defer w.Close()
+	kdir := t.TempDir()
+	if _, err := w.LoadKeys(ctx, kdir, wallet.Net{}); !errors.Is(err, wallet.ErrKeysMismatch) || !strings.Contains(err.Error(), "does not match its verifying key") {
+		t.Fatalf("mismatched pair: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(kdir, "s16-d32-t8-p4-v8.pk")); !os.IsNotExist(err) {
+		t.Fatal("refused keys were kept")
+	}
+}
+
 var _ = registry.ErrNotFound
 var _ = issuer.ErrCredential
 var _ = circuits.Slots

@@ -51,7 +51,11 @@ func (w *Wallet) LoadKeys(ctx context.Context, dir string, n Net) (*circuits.Key
 		if err := fetchKeys(ctx, w.f.Config.KeysURL, dir, n); err != nil {
 			return nil, err
 		}
-		keys, err = circuits.Load(dir)
+		if keys, err = circuits.Load(dir); err == nil {
+			if err = checkPair(keys); err != nil {
+				removeKeys(dir)
+			}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading proving keys from %s: %w", dir, err)
@@ -93,6 +97,40 @@ func CheckKeys(ctx context.Context, keys *circuits.Keys, reg *client.Client) err
 		return ErrKeysUnpublished
 	}
 	return nil
+}
+
+// checkPair proves a sample statement with each fetched proving key and
+// verifies it with the matching verifying key, so that a proving key that
+// does not belong to the published verifying key is refused before any
+// real credential is proved with it.
+func checkPair(keys *circuits.Keys) error {
+	wit, err := circuits.SampleWitness()
+	if err != nil {
+		return err
+	}
+	proof, pub, err := keys.Prove(wit)
+	if err == nil {
+		err = keys.Verifier().Verify(proof, pub)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: fetched presentation proving key does not match its verifying key: %v", ErrKeysMismatch, err)
+	}
+	s := circuits.RandomElement()
+	c := circuits.RandomElement()
+	hp, err := keys.ProveHolder(s, c)
+	if err == nil {
+		err = keys.HolderVerifier().VerifyHolder(circuits.HolderCommit(s), c, hp)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: fetched holder proving key does not match its verifying key: %v", ErrKeysMismatch, err)
+	}
+	return nil
+}
+
+func removeKeys(dir string) {
+	for _, name := range keyFiles() {
+		os.Remove(filepath.Join(dir, name))
+	}
 }
 
 // fetchKeys downloads the key files into dir.
