@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/dgraph-io/badger/v4"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
@@ -31,6 +32,7 @@ import (
 	"github.com/zkcred/zkcred/registry/node"
 	"github.com/zkcred/zkcred/registry/store"
 	"github.com/zkcred/zkcred/verifier"
+	vstore "github.com/zkcred/zkcred/verifier/store"
 )
 
 // KeyDir is where test keys are cached across test runs (making them takes
@@ -98,14 +100,20 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := store.Init(filepath.Join(dir, "registry"), g, prod, store.Options{}); err != nil {
+	// Small memtables: badger's default 64 MiB arenas cost more to clear
+	// than these tests spend on everything else.
+	small := func(o badger.Options) badger.Options {
+		return o.WithMemTableSize(8 << 20).WithValueLogFileSize(16 << 20)
+	}
+	smallOpts := small(badger.DefaultOptions(""))
+	if err := store.Init(filepath.Join(dir, "registry"), g, prod, store.Options{Badger: small}); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := node.Start(filepath.Join(dir, "registry"), prod, ln, node.ServiceOptions{Node: node.Options{Interval: 2 * time.Millisecond}})
+	svc, err := node.Start(filepath.Join(dir, "registry"), prod, ln, node.ServiceOptions{Node: node.Options{Interval: 2 * time.Millisecond}, Store: store.Options{Badger: small}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +142,7 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	e.chain = &registryChain{s: signer, coms: map[uint64]circuits.Field{}}
-	st, err := issuer.OpenStore(filepath.Join(dir, "issuer"), issuer.StoreOptions{})
+	st, err := issuer.OpenStore(filepath.Join(dir, "issuer"), issuer.StoreOptions{Badger: &smallOpts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,17 +160,12 @@ func Start(t testing.TB, o Options) *Env {
 
 	// A rogue issuer: signs well-formed credentials and anchors them in a
 	// chain of its own, which the registry never sees.
-	rst, err := issuer.OpenStore(filepath.Join(dir, "rogue"), issuer.StoreOptions{})
+	rst, err := issuer.OpenStore(filepath.Join(dir, "rogue"), issuer.StoreOptions{Badger: &smallOpts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rst.Close() })
-	lchain, err := issuer.OpenLocalChain(filepath.Join(dir, "rogue-chain"), rogueKey.IssuerID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lchain.Close() })
-	e.Rogue = issuer.New(rogueKey, lchain, rst, issuer.Options{})
+	e.Rogue = issuer.New(rogueKey, &privateChain{}, rst, issuer.Options{})
 
 	// The verifier follows the registry with its own light client.
 	vlc, err := light.New(g, svc.URL, light.Options{})
@@ -178,7 +181,7 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	raw := func(s string) []json.RawMessage { return []json.RawMessage{json.RawMessage(s)} }
 	v, err := verifier.New(verifier.Options{
-		Dir: filepath.Join(dir, "verifier"), Audience: "employer-example", RateLimit: -1,
+		Dir: filepath.Join(dir, "verifier"), Store: vstore.Options{Badger: small}, Audience: "employer-example", RateLimit: -1,
 		Proofs: keys.Verifier(), Roots: syncingRoots{vlc},
 		Policies: []*verifier.Policy{
 			pol("graduate", verifier.PredicateSpec{Attribute: "birthDate", Op: verifier.OpAgeAtLeast, Years: 18},
@@ -366,6 +369,32 @@ func (e *Env) offerHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
 }
+
+// privateChain is a chain only its issuer sees: it hands out leaf indices
+// and anchors nothing anywhere a wallet could check.
+type privateChain struct {
+	mu   sync.Mutex
+	next uint64
+}
+
+func (c *privateChain) RegisterSchema(context.Context, *circuits.Schema) error { return nil }
+
+func (c *privateChain) Anchor(_ context.Context, coms []fr.Element) ([]issuer.Anchored, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]issuer.Anchored, len(coms))
+	for i := range out {
+		out[i] = issuer.Anchored{LeafIndex: c.next, Height: 1}
+		c.next++
+	}
+	return out, nil
+}
+
+func (c *privateChain) Lookup(_ context.Context, coms []fr.Element) ([]issuer.Anchored, []bool, error) {
+	return make([]issuer.Anchored, len(coms)), make([]bool, len(coms)), nil
+}
+
+func (c *privateChain) Revoke(context.Context, []uint64) error { return nil }
 
 // registryChain is issuer.Chain over the registry API.
 type registryChain struct {
