@@ -48,6 +48,8 @@ var (
 	ErrCorrupt = errors.New("wallet content is corrupt")
 	// ErrUnknownCredential: no credential with that ID.
 	ErrUnknownCredential = errors.New("no such credential")
+	// ErrBusy: another process holds the wallet's lock.
+	ErrBusy = errors.New("the wallet is in use by another zkcred process")
 	// ErrAmbiguous: a credential ID prefix matches several credentials.
 	ErrAmbiguous = errors.New("credential ID prefix is ambiguous")
 )

@@ -168,3 +168,20 @@ func TestCredentialLookup(t *testing.T) {
 		t.Fatalf("unknown: %v", err)
 	}
 }
+
+func TestLock(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "wallet.age")
+	unlock, err := Lock(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(p); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second lock: %v", err)
+	}
+	unlock()
+	unlock2, err := Lock(p)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock2()
+}

@@ -94,6 +94,19 @@ func openWallet(wf walletFlags) (*wallet.Wallet, error) {
 	return w, err
 }
 
+// lockWallet takes the wallet's lock for a command that updates the wallet
+// or its header file.
+func lockWallet(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	unlock, err := wallet.Lock(path)
+	if errors.Is(err, wallet.ErrBusy) {
+		return nil, usagef("wait for the other 'zkcred wallet' command to finish", "%v", err)
+	}
+	return unlock, err
+}
+
 func hinted(err error) error {
 	switch {
 	case errors.Is(err, wallet.ErrUnknownCredential), errors.Is(err, wallet.ErrAmbiguous):
@@ -137,6 +150,11 @@ func walletInit(args []string) error {
 		cfg = wallet.Config{Registry: *reg, Genesis: g}
 	}
 	cfg.KeysURL = *keysURL
+	unlock, err := lockWallet(wf.path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := os.Stat(wf.path); err == nil {
 		return usagef("use --wallet for another path, or 'zkcred wallet restore' from a backup", "a wallet already exists at %s", wf.path)
 	}
@@ -219,6 +237,11 @@ func walletRestore(args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("zkcred wallet restore [--wallet PATH] BACKUP-FILE", "name one backup file")
 	}
+	unlock, err := lockWallet(wf.path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := os.Stat(wf.path); err == nil {
 		return usagef("restore to another --wallet path", "a wallet already exists at %s", wf.path)
 	}
@@ -259,6 +282,13 @@ func walletReceive(args []string) error {
 		return usagef("zkcred wallet receive <offer-url | credential-file>", "name one offer URL or credential file")
 	}
 	src := fs.Arg(0)
+	if _, err := os.Stat(wf.path); err == nil {
+		unlock, err := lockWallet(wf.path)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	w, err := openWallet(wf)
 	if err != nil {
 		return err
@@ -429,6 +459,13 @@ func walletPresent(args []string) error {
 	}
 	if *asJSON && !*yes {
 		return usagef("add --yes: with --json nothing is asked", "--json needs --yes")
+	}
+	if _, err := os.Stat(wf.path); err == nil {
+		unlock, err := lockWallet(wf.path)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	w, err := openWallet(wf)
 	if err != nil {

@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 //	offer VAR             make a claim offer, its URL in $VAR
 //	request POLICY VAR    make a presentation request, its URL in $VAR
 //	credid VAR            the wallet ID of the newest credential in $VAR
+//	lockwallet            hold the wallet's lock until the script ends
 //	perm FILE MODE        check a file's permission bits (octal)
 func TestWalletScripts(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
@@ -107,6 +108,11 @@ func TestWalletScripts(t *testing.T) {
 					ts.Fatalf("wallet holds no credentials")
 				}
 				ts.Setenv(args[0], w.Credentials()[len(w.Credentials())-1].ID)
+			},
+			"lockwallet": func(ts *testscript.TestScript, neg bool, args []string) {
+				unlock, err := wallet.Lock(ts.Getenv("ZKCRED_HOME") + "/wallet.age")
+				ts.Check(err)
+				ts.Defer(unlock)
 			},
 			"perm": func(ts *testscript.TestScript, neg bool, args []string) {
 				st, err := os.Stat(ts.MkAbs(args[0]))
