@@ -350,10 +350,17 @@ func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net)
 	if leaf.IsZero() {
 		return nil, ErrRevoked
 	}
-	if h, ok := w.lc.Header(bk.Height); ok && r.MaxRootAge > 0 {
+	// Name the latest verified block that published this root: a verifier
+	// looks a root up by its latest height, and later blocks that changed
+	// no credential (heartbeats, governance) publish the same root again.
+	height := bk.Height
+	if hh, _, ok := w.lc.RootInfo(bk.Root.El()); ok && hh > height {
+		height = hh
+	}
+	if h, ok := w.lc.Header(height); ok && r.MaxRootAge > 0 {
 		age := int64(r.Now) - h.Time/1000
 		if age > int64(r.MaxRootAge) {
-			return nil, fmt.Errorf("%w (block %d is %ds old, the verifier accepts %ds)", ErrStaleRegistry, bk.Height, age, r.MaxRootAge)
+			return nil, fmt.Errorf("%w (block %d is %ds old, the verifier accepts %ds)", ErrStaleRegistry, height, age, r.MaxRootAge)
 		}
 	}
 	ti, tpath, ok := p.trust.Path(priv.IssuerID.El())
@@ -369,7 +376,7 @@ func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net)
 		TrustIndex:   ti,
 		TrustPath:    tpath,
 		Root:         bk.Root.El(),
-		Height:       bk.Height,
+		Height:       height,
 		TrustRoot:    p.trust.Root(),
 		Now:          r.Now,
 		Nonce:        r.Nonce.El(),

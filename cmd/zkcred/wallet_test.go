@@ -27,6 +27,12 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// Scripts share one registry and run in parallel. A revocation of the
+// newest leaf returns the tree to an earlier root, and the verifier looks a
+// root up by its latest height, so a presentation in flight in another
+// script could be refused; scripts issue a spare credential before they
+// revoke.
+
 // TestWalletScripts runs testdata/wallet/*.txtar against a real registry,
 // issuer and verifier served in-process on loopback. Every script gets
 // ZKCRED_HOME=$WORK/home (with the cached test keys), $REGISTRY and
