@@ -256,7 +256,13 @@ func TestPresent(t *testing.T) {
 	}
 
 	// Revoked: reported before proving; the verifier hears nothing.
+	if err := w.CheckStatus(ctx, ent, wallet.Net{}); err != nil {
+		t.Fatalf("status before revocation: %v", err)
+	}
 	e.Revoke(b)
+	if err := w.CheckStatus(ctx, ent, wallet.Net{}); !errors.Is(err, wallet.ErrRevoked) {
+		t.Fatalf("status after revocation: %v", err)
+	}
 	req4, _ := wallet.ReadRequest(ctx, e.Request("graduate"), wallet.Net{})
 	plan4, err := w.Choose(req4, ent.ID)
 	if err != nil {

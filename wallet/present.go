@@ -137,6 +137,17 @@ type Disclosure struct {
 // the one named by credentialID. If none does, the error is a
 // *NoMatchError naming, per credential, the requirement it fails.
 func (w *Wallet) Choose(req *verifier.Request, credentialID string) (*Plan, error) {
+	ps, err := w.Candidates(req, credentialID)
+	if err != nil {
+		return nil, err
+	}
+	return ps[0], nil
+}
+
+// Candidates returns a plan for every stored credential that satisfies the
+// request (or for the one named by credentialID), oldest first; errors are
+// as for Choose. Revocation is not known here: see CheckStatus.
+func (w *Wallet) Candidates(req *verifier.Request, credentialID string) ([]*Plan, error) {
 	q, err := req.Query.Query()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
@@ -160,14 +171,33 @@ func (w *Wallet) Choose(req *verifier.Request, credentialID string) (*Plan, erro
 		cands = []*Entry{e}
 	}
 	nm := &NoMatchError{}
+	var out []*Plan
 	for _, e := range cands {
 		if reason := mismatch(e, req, q, tl); reason != "" {
 			nm.Reasons = append(nm.Reasons, Mismatch{ID: e.ID, Name: e.cred.Name, Reason: reason})
 			continue
 		}
-		return newPlan(e, req, q, tl), nil
+		out = append(out, newPlan(e, req, q, tl))
 	}
-	return nil, nm
+	if len(out) == 0 {
+		return nil, nm
+	}
+	return out, nil
+}
+
+// CheckStatus reports whether a stored credential is still anchored under
+// the registry's latest verified root: nil, or ErrRevoked when its leaf
+// has been overwritten with 0.
+func (w *Wallet) CheckStatus(ctx context.Context, e *Entry, n Net) error {
+	_, leaf, _, err := w.verifiedBucket(ctx, n, e.Private().LeafIndex)
+	if err != nil {
+		return err
+	}
+	p := e.Private()
+	if want := circuits.LeafHash(p.IssuerID.El(), p.Commitment.El()); !leaf.Equal(&want) {
+		return ErrRevoked
+	}
+	return nil
 }
 
 // mismatch returns the first requirement of req that e does not meet, or "".

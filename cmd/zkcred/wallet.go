@@ -478,9 +478,26 @@ func walletPresent(args []string) error {
 	if err != nil {
 		return err
 	}
-	plan, err := w.Choose(req, *credID)
+	plans, err := w.Candidates(req, *credID)
 	if err != nil {
 		return hinted(err)
+	}
+	// Skip credentials revoked since they were received, saying so.
+	var plan *wallet.Plan
+	for _, p := range plans {
+		err = w.CheckStatus(ctx, p.Entry, wallet.Net{})
+		if errors.Is(err, wallet.ErrRevoked) && len(plans) > 1 {
+			fmt.Fprintf(os.Stderr, "credential %s was revoked by its issuer; skipping it\n", p.Entry.ID)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("credential %s: %w", p.Entry.ID, err)
+		}
+		plan = p
+		break
+	}
+	if plan == nil {
+		return fmt.Errorf("%w: every credential that satisfies the request was revoked", wallet.ErrRevoked)
 	}
 	if !*asJSON {
 		plan.Describe(os.Stdout)
