@@ -201,8 +201,11 @@ func FetchOffer(ctx context.Context, offerURL string, n Net) (*issuer.Offer, err
 		return nil, err
 	}
 	var o issuer.Offer
-	if err := json.Unmarshal(b, &o); err != nil {
+	if err := strictJSON(b, &o); err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
+	}
+	if o.Schema == nil || o.Schema.Validate() != nil {
+		return nil, errors.New("offer: no valid schema")
 	}
 	return &o, nil
 }
