@@ -34,6 +34,24 @@ func BenchmarkPresent(b *testing.B) {
 			presentOnce(b, w, e, u)
 		}
 	})
+	// Everything but the proof and the submission: fetch and check the
+	// request, choose, fetch and check the witness bucket.
+	b.Run("request-and-witness", func(b *testing.B) {
+		u := e.Request("graduate")
+		for range b.N {
+			req, err := wallet.ReadRequest(ctx, u, wallet.Net{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			plan, err := w.Choose(req, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := w.CheckStatus(ctx, plan.Entry, wallet.Net{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	// The Groth16 proof alone, under the same conditions: the difference
 	// to "present" is what the wallet, registry and verifier add.
 	b.Run("prove-only", func(b *testing.B) {

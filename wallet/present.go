@@ -310,7 +310,11 @@ func newPlan(e *Entry, req *verifier.Request, q circuits.Query, tl *circuits.Tru
 			continue
 		}
 		a := attrs[i]
-		p.Disclose = append(p.Disclose, Disclosure{Name: a.Name, Label: label(a), Value: valueString(a, e.Private().Slots[i].El(), e)})
+		v := valueString(a, e.Private().Slots[i].El(), e)
+		if a.Type == circuits.TypeString {
+			v += " (sent as its hash: anyone who guesses the text can confirm it)"
+		}
+		p.Disclose = append(p.Disclose, Disclosure{Name: a.Name, Label: label(a), Value: v})
 	}
 	for i, pr := range q.Predicates {
 		if pr.Kind != circuits.PredNone && pr.Slot < len(attrs) {

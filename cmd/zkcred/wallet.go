@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -115,6 +116,10 @@ func hinted(err error) error {
 		return usagef("create the wallet with 'zkcred wallet init --registry URL --genesis FILE'", "%v", err)
 	case errors.Is(err, wallet.ErrNoKeys):
 		return usagef("run 'zkcred setup', pass --keys DIR, or init the wallet with --keys-url", "%v", err)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return usagef("check that "+ue.URL+" is reachable (the wallet's registry is set by 'zkcred wallet init --registry')", "%v", err)
 	}
 	return err
 }
