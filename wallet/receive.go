@@ -3,6 +3,7 @@ package wallet
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -161,14 +162,6 @@ func (w *Wallet) Receive(ctx context.Context, bundle []byte, n Net) (*Entry, err
 	return w.add(raw, b, c), nil
 }
 
-// ClaimBody is what the wallet POSTs to an offer URL to claim it.
-type ClaimBody struct {
-	HolderCommit circuits.Field `json:"holderCommit"`
-	// Proof is a holder proof (circuits.Keys.ProveHolder) of the secret
-	// behind HolderCommit, bound to issuer.ClaimChallenge(offerID, token).
-	Proof []byte `json:"proof"`
-}
-
 // MaxBody bounds an answer from an issuer or verifier.
 const MaxBody = 4 << 20
 
@@ -223,12 +216,21 @@ func (w *Wallet) Claim(ctx context.Context, offerURL string, keys *circuits.Keys
 	if err != nil {
 		return nil, fmt.Errorf("proving the holder secret: %w", err)
 	}
-	body, _ := json.Marshal(ClaimBody{HolderCommit: w.HolderCommit(), Proof: proof})
-	b, err := httpDo(ctx, n, http.MethodPost, offerURL, body)
+	body, _ := json.Marshal(issuer.ClaimBody{Token: token, HolderCommitment: w.HolderCommit(), Proof: base64.StdEncoding.EncodeToString(proof)})
+	b, err := httpDo(ctx, n, http.MethodPost, claimURL(offerURL), body)
 	if err != nil {
 		return nil, fmt.Errorf("claiming the offer: %w", err)
 	}
 	return w.Receive(ctx, b, n)
+}
+
+// claimURL is where an offer is claimed: the offer's path with /claim
+// appended (the token travels in the body, not the URL).
+func claimURL(offerURL string) string {
+	u, _ := url.Parse(offerURL) // checked by ParseOfferURL
+	u.Path += "/claim"
+	u.RawQuery = ""
+	return u.String()
 }
 
 // RemoteError is an error answer of an issuer or verifier.
