@@ -143,7 +143,7 @@ func TestClaimOffer(t *testing.T) {
 	ctx := context.Background()
 	u := e.Offer("3.50")
 	o, err := wallet.FetchOffer(ctx, u, wallet.Net{})
-	if err != nil || o.Subject["gpa"] == nil {
+	if err != nil || len(o.Display) == 0 {
 		t.Fatalf("offer: %v %+v", err, o)
 	}
 	ent, err := w.Claim(ctx, u, e.Keys, wallet.Net{})

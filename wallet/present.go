@@ -270,11 +270,15 @@ func predicateText(req *verifier.Request, i int, a circuits.Attribute, pr circui
 		for j, v := range pp.Values {
 			vals[j] = fmt.Sprint(v)
 		}
-		op := map[string]string{
-			"eq": "is", "ne": "is not", "lt": "is before/below", "lte": "is on/at or before/below",
-			"gt": "is after/above", "gte": "is on/at or after/above", "between": "is between",
+		words := map[string]string{
+			"eq": "is", "ne": "is not", "lt": "is below", "lte": "is at most",
+			"gt": "is above", "gte": "is at least", "between": "is between",
 			"in": "is one of", "nin": "is none of",
-		}[pp.Op]
+		}
+		if a.Type == circuits.TypeDate || a.Type == circuits.TypeTimestamp {
+			words["lt"], words["lte"], words["gt"], words["gte"] = "is before", "is on or before", "is after", "is on or after"
+		}
+		op := words[pp.Op]
 		if op == "" {
 			op = pp.Op
 		}

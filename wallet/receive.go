@@ -185,20 +185,24 @@ func ParseOfferURL(offerURL string) (id, token string, err error) {
 }
 
 // FetchOffer reads an offer (what the issuer offers to issue).
-func FetchOffer(ctx context.Context, offerURL string, n Net) (*issuer.Offer, error) {
-	if _, _, err := ParseOfferURL(offerURL); err != nil {
+func FetchOffer(ctx context.Context, offerURL string, n Net) (*issuer.OfferView, error) {
+	id, token, err := ParseOfferURL(offerURL)
+	if err != nil {
 		return nil, err
 	}
 	b, err := httpDo(ctx, n, http.MethodGet, offerURL, nil)
 	if err != nil {
 		return nil, err
 	}
-	var o issuer.Offer
+	var o issuer.OfferView
 	if err := strictJSON(b, &o); err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
 	}
 	if o.Schema == nil || o.Schema.Validate() != nil {
 		return nil, errors.New("offer: no valid schema")
+	}
+	if o.Challenge != circuits.Dec(issuer.ClaimChallenge(id, token)) {
+		return nil, errors.New("offer: its challenge is not the one of this link")
 	}
 	return &o, nil
 }

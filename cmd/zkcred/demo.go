@@ -87,7 +87,7 @@ func demo(ctx context.Context, dir string) error {
 	s.say("Registry chain, issuers and verifier start on loopback")
 	var st *stack.Stack
 	if err := s.timed("start services", func() (err error) {
-		st, err = stack.Start(ctx, stack.Options{Dir: filepath.Join(dir, "services"), Keys: keys})
+		st, err = stack.Start(ctx, stack.Options{Dir: filepath.Join(dir, "services"), Keys: keys, KeyWorkFactor: 10})
 		return err
 	}); err != nil {
 		return err

@@ -307,7 +307,7 @@ func walletReceive(args []string) error {
 			return fmt.Errorf("reading the offer: %w", err)
 		}
 		if !*asJSON {
-			fmt.Fprintf(os.Stderr, "claiming a %q credential offered until %s\n", o.Schema.Name, o.Expires.Format(time.DateOnly))
+			fmt.Fprintf(os.Stderr, "claiming a %q credential from %s, offered until %s\n", o.Schema.Name, o.Issuer, o.Expires)
 		}
 		keys, err := w.LoadKeys(ctx, *keysDir, wallet.Net{})
 		if err != nil {

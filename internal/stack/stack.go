@@ -53,6 +53,9 @@ type Options struct {
 	// Addrs of the services ("host:port"); empty means 127.0.0.1:0.
 	RegistryAddr, VerifierAddr string
 	IssuerAddrs                map[string]string // by kind
+	// KeyWorkFactor is the scrypt work factor of new issuer key files
+	// (0: issuer.DefaultScryptWorkFactor).
+	KeyWorkFactor int
 	// BlockInterval is the registry's block interval (default 100ms).
 	BlockInterval time.Duration
 	Logger        *slog.Logger // default: discard
@@ -80,6 +83,18 @@ type Stack struct {
 
 	closers []func()
 }
+
+// IssuerKeyFile returns the path of an institution's encrypted key file;
+// its passphrase is in DevPassphraseFile.
+func IssuerKeyFile(dir, kind string) string { return filepath.Join(dir, kind, issuerKeyFile) }
+
+// DevPassphraseFile returns the file holding the issuer keys' passphrase.
+// It sits beside the keys, so it protects nothing: this stack is for
+// development on one machine.
+func DevPassphraseFile(dir string) string { return filepath.Join(dir, passFile) }
+
+// GenesisFile returns the registry's genesis file, for wallets.
+func GenesisFile(dir string) string { return filepath.Join(dir, registryDir, node.GenesisFile) }
 
 // Files in the data directory.
 const (
@@ -123,7 +138,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	keys := map[string]*issuer.Key{}
 	var initial []registry.RegisterIssuer
 	for _, in := range Institutions {
-		k, err := issuerKey(filepath.Join(o.Dir, in.Kind, issuerKeyFile), pass)
+		k, err := issuerKey(filepath.Join(o.Dir, in.Kind, issuerKeyFile), pass, o.KeyWorkFactor)
 		if err != nil {
 			return nil, fmt.Errorf("%s key: %w", in.Kind, err)
 		}
@@ -347,7 +362,7 @@ func secretFile(path string) (string, error) {
 }
 
 // issuerKey loads an issuer key, making and saving it the first time.
-func issuerKey(path, pass string) (*issuer.Key, error) {
+func issuerKey(path, pass string, workFactor int) (*issuer.Key, error) {
 	if k, err := issuer.LoadKey(path, []byte(pass)); err == nil {
 		return k, nil
 	} else if _, statErr := os.Stat(path); statErr == nil {
@@ -360,7 +375,7 @@ func issuerKey(path, pass string) (*issuer.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return k, issuer.SaveKey(path, k, []byte(pass), issuer.KeyOptions{})
+	return k, issuer.SaveKey(path, k, []byte(pass), issuer.KeyOptions{ScryptWorkFactor: workFactor})
 }
 
 // syncingRoots asks the light client to sync once when it does not know a
