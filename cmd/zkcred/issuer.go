@@ -183,6 +183,9 @@ func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error
 	}
 	st, err := issuer.OpenStore(filepath.Join(c.dir, "db"), issuer.StoreOptions{})
 	if err != nil {
+		if strings.Contains(err.Error(), "directory lock") {
+			return nil, usagef("another zkcred issuer command (serve?) is using "+c.dir+"; stop it or use the HTTP API", "issuer store is busy")
+		}
 		return nil, err
 	}
 	e := &env{cfg: cfg, key: k, store: st, close: func() { st.Close() }}
