@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -443,8 +444,13 @@ func issuerIssue(args []string) error {
 		return err
 	}
 	var subject map[string]any
-	if err := json.Unmarshal(raw, &subject); err != nil {
-		return usagef("the subject is a JSON object of attribute values", "--subject: %v", err)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // integers above 2^53 stay exact
+	if err := dec.Decode(&subject); err != nil || dec.More() {
+		if err == nil {
+			err = errors.New("trailing data after the JSON object")
+		}
+		return usagef("the subject is one JSON object of attribute values", "--subject: %v", err)
 	}
 	e, err := openIssuer(c, true, issuer.Options{})
 	if err != nil {
