@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +88,9 @@ func TestAnchorRevokeAndTree(t *testing.T) {
 	}
 	for _, c := range cs {
 		ref.Append(circuits.LeafHash(uid, c.El()))
+	}
+	if got, want := f.c.Latest().CredRoot.El(), ref.Root(); !got.Equal(&want) {
+		t.Fatal("credential root of the first block differs from circuits.Tree")
 	}
 	hs := commitments(5, 2)
 	rc, err = f.c.Submit(f.tx(t, f.hosp, Anchor{Commitments: hs}))
@@ -235,15 +240,18 @@ func TestDecodeRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, b := range map[string]string{
-		"unknown field": `{"payload":{},"signature":"","x":1}`,
-		"trailing":      string(good) + "{}",
-		"empty":         ``,
-		"not object":    `[]`,
-		"bad signer":    `{"payload":{"type":"anchor","signer":"zz","nonce":1,"body":{}},"signature":"00"}`,
-		"huge":          `{"payload":"` + string(make([]byte, MaxTxBytes)) + `"}`,
+		"unknown field":    `{"payload":{},"signature":"","x":1}`,
+		"trailing":         string(good) + "{}",
+		"empty":            ``,
+		"not object":       `[]`,
+		"bad signer":       `{"payload":{"type":"anchor","signer":"zz","nonce":1,"body":{}},"signature":"00"}`,
+		"huge":             `{"payload":"` + string(make([]byte, MaxTxBytes)) + `"}`,
+		"duplicate key":    strings.Replace(string(good), `"nonce":`, `"nonce":5,"nonce":`, 1),
+		"case-folded key":  strings.Replace(string(good), `"nonce":`, `"Nonce":`, 1),
+		"nested duplicate": strings.Replace(string(good), `"commitments":`, `"commitments":[],"commitments":`, 1),
 	} {
-		if _, err := DecodeTx("test-chain", []byte(b)); err == nil {
-			t.Errorf("%s: accepted", name)
+		if _, err := DecodeTx("test-chain", []byte(b)); !errors.Is(err, ErrInvalidTx) && !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: %v, want a malformed or too-large error", name, err)
 		}
 	}
 }
@@ -277,4 +285,49 @@ func FuzzDecodeTx(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
+}
+
+func TestBucketAppendJSON(t *testing.T) {
+	b := &Bucket{Height: 7, Root: circuits.F(circuits.U64(3)), Index: 9}
+	for i := range BucketSize {
+		b.Leaves = append(b.Leaves, circuits.F(circuits.LeafHash(circuits.U64(uint64(i)), circuits.U64(1))))
+	}
+	b.Leaves[5] = circuits.F(fr.Element{})
+	b.Leaves[6] = circuits.F(circuits.U64(1e19))
+	b.Leaves[7] = circuits.F(circuits.U64(1e19 - 1))
+	for i := range circuits.Depth - BucketBits {
+		b.Siblings = append(b.Siblings, circuits.F(circuits.ZeroHash(i)))
+	}
+	want, _ := json.Marshal(b)
+	if got := b.AppendJSON(nil); string(got) != string(want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("AppendJSON differs from encoding/json at byte %d: %s | %s", i, got[max(0, i-90):i+5], want[max(0, i-90):i+5])
+			}
+		}
+		t.Fatalf("AppendJSON length %d, encoding/json %d", len(got), len(want))
+	}
+}
+
+// TestFormatElement checks the decimal writer against math/big, including
+// values near the modulus (which fr.Element.String writes as negatives).
+func TestFormatElement(t *testing.T) {
+	p := circuits.Modulus()
+	vals := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(1e18), new(big.Int).SetUint64(1e19 - 1), new(big.Int).SetUint64(1e19),
+		new(big.Int).Sub(p, big.NewInt(1)), new(big.Int).Sub(p, big.NewInt(65535)), new(big.Int).Lsh(big.NewInt(1), 253)}
+	for i := range 50 {
+		e := circuits.LeafHash(circuits.U64(uint64(i)), circuits.U64(2))
+		vals = append(vals, e.BigInt(new(big.Int)))
+	}
+	for _, v := range vals {
+		var e fr.Element
+		e.SetBigInt(v)
+		got := FormatElement(e)
+		if got != v.String() {
+			t.Fatalf("FormatElement(%s) = %s", v, got)
+		}
+		if back, err := circuits.ParseElement(got); err != nil || !back.Equal(&e) {
+			t.Fatalf("%s does not parse back: %v", got, err)
+		}
+	}
 }

@@ -100,6 +100,12 @@ func (s subReader) Node(level int, index uint64) (fr.Element, bool, error) {
 // upReader views the tree above level chunkHeight.
 type upReader struct{ r circuits.NodeReader }
 
+// An absent node is reported as present with the zero hash of its global
+// level: UpdateBatch would otherwise take the zero hash of the local one.
 func (u upReader) Node(level int, index uint64) (fr.Element, bool, error) {
-	return u.r.Node(level+chunkHeight, index)
+	v, ok, err := u.r.Node(level+chunkHeight, index)
+	if err == nil && !ok {
+		return circuits.ZeroHash(level + chunkHeight), true, nil
+	}
+	return v, ok, err
 }

@@ -1,6 +1,10 @@
 package registry
 
 import (
+	"encoding/binary"
+	"math/bits"
+	"strconv"
+
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -58,4 +62,77 @@ func (b *Bucket) Path(index uint64) (leaf fr.Element, siblings []fr.Element, err
 		return leaf, nil, fmt.Errorf("bucket %d does not lead to the root of block %d", b.Index, b.Height)
 	}
 	return leaf, siblings, nil
+}
+
+// AppendJSON appends the bucket's JSON encoding (the same as
+// encoding/json's) without reflection: a bucket holds 280 field elements
+// and the witness endpoint is the registry's hottest read.
+func (b *Bucket) AppendJSON(buf []byte) []byte {
+	field := func(f circuits.Field) {
+		e := f.El()
+		buf = append(buf, '"')
+		buf = appendDecimal(buf, &e)
+		buf = append(buf, '"')
+	}
+	list := func(fs []circuits.Field) {
+		buf = append(buf, '[')
+		for i, f := range fs {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			field(f)
+		}
+		buf = append(buf, ']')
+	}
+	buf = append(buf, `{"height":`...)
+	buf = strconv.AppendUint(buf, b.Height, 10)
+	buf = append(buf, `,"root":`...)
+	field(b.Root)
+	buf = append(buf, `,"bucket":`...)
+	buf = strconv.AppendUint(buf, b.Index, 10)
+	buf = append(buf, `,"leaves":`...)
+	list(b.Leaves)
+	buf = append(buf, `,"siblings":`...)
+	list(b.Siblings)
+	return append(buf, '}')
+}
+
+// FormatElement returns e's canonical decimal form (for URLs and logs).
+// Unlike fr.Element.String it never writes a value near the modulus as a
+// negative number.
+func FormatElement(e fr.Element) string { return string(appendDecimal(nil, &e)) }
+
+// appendDecimal appends e's canonical decimal form: the 256-bit value is
+// split into base-10^19 digits with 64-bit divisions.
+func appendDecimal(buf []byte, e *fr.Element) []byte {
+	b := e.Bytes()
+	var w [4]uint64 // most significant first
+	for i := range w {
+		w[i] = binary.BigEndian.Uint64(b[8*i:])
+	}
+	const base = 1e19
+	var digits [5]uint64 // least significant first
+	n := 0
+	for w != [4]uint64{} {
+		var r uint64
+		for i := range w {
+			w[i], r = bits.Div64(r, w[i], base)
+		}
+		digits[n] = r
+		n++
+	}
+	if n == 0 {
+		return append(buf, '0')
+	}
+	buf = strconv.AppendUint(buf, digits[n-1], 10)
+	for i := n - 2; i >= 0; i-- {
+		var tmp [19]byte
+		v := digits[i]
+		for j := 18; j >= 0; j-- {
+			tmp[j] = byte('0' + v%10)
+			v /= 10
+		}
+		buf = append(buf, tmp[:]...)
+	}
+	return buf
 }

@@ -320,7 +320,7 @@ func (s *server) getWitness(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, bk)
+	return c.JSONBlob(http.StatusOK, bk.AppendJSON(make([]byte, 0, 24<<10)))
 }
 
 // RootInfo answers a root lookup.

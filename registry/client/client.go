@@ -1,7 +1,3 @@
-// Package client talks to a registry's HTTP API (registry/api): submit a
-// transaction and wait for its receipt, and read headers, issuers, schemas,
-// circuits, witness buckets and root lookups. Issuers, wallets, verifiers
-// and the light client use it.
 package client
 
 import (
@@ -204,13 +200,13 @@ func (c *Client) Issuers(ctx context.Context, f IssuerFilter) ([]registry.Issuer
 // Issuer returns an issuer by ID.
 func (c *Client) Issuer(ctx context.Context, id fr.Element) (*registry.Issuer, error) {
 	var is registry.Issuer
-	return &is, c.do(ctx, http.MethodGet, "/v1/issuers/"+id.String(), nil, &is)
+	return &is, c.do(ctx, http.MethodGet, "/v1/issuers/"+registry.FormatElement(id), nil, &is)
 }
 
 // Schema returns a published schema by ID.
 func (c *Client) Schema(ctx context.Context, id fr.Element) (*registry.SchemaRecord, error) {
 	var r registry.SchemaRecord
-	return &r, c.do(ctx, http.MethodGet, "/v1/schemas/"+id.String(), nil, &r)
+	return &r, c.do(ctx, http.MethodGet, "/v1/schemas/"+registry.FormatElement(id), nil, &r)
 }
 
 // Circuits returns the published verifying-key hashes.
@@ -236,7 +232,7 @@ func (c *Client) Witness(ctx context.Context, index uint64) (*registry.Bucket, e
 // RootInfo looks up the latest block with a credential root.
 func (c *Client) RootInfo(ctx context.Context, root fr.Element) (*api.RootInfo, error) {
 	var r api.RootInfo
-	return &r, c.do(ctx, http.MethodGet, "/v1/roots/"+root.String(), nil, &r)
+	return &r, c.do(ctx, http.MethodGet, "/v1/roots/"+registry.FormatElement(root), nil, &r)
 }
 
 // Signer signs transactions for one key and keeps its nonce.
