@@ -336,3 +336,38 @@ func mustB64(s string) []byte {
 	}
 	return b
 }
+
+// A claim interrupted after its commitment reached the chain is finished by
+// the same holder's retry, without anchoring again; another holder cannot
+// take the offer over.
+func TestClaimInterruptedThenRetried(t *testing.T) {
+	env := newEnv(t, Options{HolderProof: knowsSecret})
+	ctx := context.Background()
+	crashing := New(env.key, &crashChain{Chain: env.chain, failAfter: true}, env.store, Options{HolderProof: knowsSecret})
+	link, err := env.is.CreateOffer(ctx, OfferRequest{Schema: ExampleSchemas()["diploma"], Subject: diplomaSubject()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := ClaimChallenge(link.ID, link.Token)
+	s, hc := holder()
+	if _, err := crashing.Claim(ctx, link.ID, link.Token, hc, mustB64(proofFor(s, ch))); !errors.Is(err, errCrash) {
+		t.Fatalf("interrupted claim: %v", err)
+	}
+	s2, hc2 := holder()
+	if _, err := env.is.Claim(ctx, link.ID, link.Token, hc2, mustB64(proofFor(s2, ch))); !errors.Is(err, ErrOfferClaimed) {
+		t.Fatalf("another holder took over an interrupted claim: %v", err)
+	}
+	b, err := env.is.Claim(ctx, link.ID, link.Token, hc, mustB64(proofFor(s, ch)))
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if _, err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, size, _ := env.chain.Root(); size != 1 {
+		t.Fatalf("%d leaves after an interrupted claim and its retry", size)
+	}
+	if _, err := env.is.Claim(ctx, link.ID, link.Token, hc, mustB64(proofFor(s, ch))); !errors.Is(err, ErrOfferClaimed) {
+		t.Fatalf("third claim: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -183,6 +184,9 @@ func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error
 	}
 	st, err := issuer.OpenStore(filepath.Join(c.dir, "db"), issuer.StoreOptions{})
 	if err != nil {
+		if strings.Contains(err.Error(), "directory lock") {
+			return nil, usagef("another zkcred issuer command (serve?) is using "+c.dir+"; stop it or use the HTTP API", "issuer store is busy")
+		}
 		return nil, err
 	}
 	e := &env{cfg: cfg, key: k, store: st, close: func() { st.Close() }}
@@ -440,8 +444,13 @@ func issuerIssue(args []string) error {
 		return err
 	}
 	var subject map[string]any
-	if err := json.Unmarshal(raw, &subject); err != nil {
-		return usagef("the subject is a JSON object of attribute values", "--subject: %v", err)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // integers above 2^53 stay exact
+	if err := dec.Decode(&subject); err != nil || dec.More() {
+		if err == nil {
+			err = errors.New("trailing data after the JSON object")
+		}
+		return usagef("the subject is one JSON object of attribute values", "--subject: %v", err)
 	}
 	e, err := openIssuer(c, true, issuer.Options{})
 	if err != nil {

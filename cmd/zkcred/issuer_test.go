@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -340,5 +341,79 @@ func TestIssuerOnRegistry(t *testing.T) {
 	}
 	if h, _ := cl.Latest(ctx); h.CredSize != 2 {
 		t.Fatalf("registry holds %d leaves, want 2", h.CredSize)
+	}
+}
+
+// TestIssuerServe starts 'zkcred issuer serve' and checks that it answers,
+// refuses admin calls without the token and creates an offer with it. It
+// needs the holder circuit's verifying key made by 'zkcred setup'.
+func TestIssuerServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	keys := circuits.DefaultDataDir()
+	if _, err := holderVerifier(keys); err != nil {
+		t.Skipf("no circuit keys (%v); 'zkcred setup' makes them", err)
+	}
+	bin := buildZkcred(t)
+	dir := t.TempDir()
+	home := filepath.Join(dir, "issuer")
+	const token = "serve-test-admin-token-0123"
+	env := append(os.Environ(), issuer.PassphraseEnv+"=pw", "ZKCRED_ADMIN_TOKEN="+token)
+	cmd := exec.Command(bin, "issuer", "init", "--dir", home, "--scrypt-work-factor", "10")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := exec.Command(bin, "issuer", "serve", "--dir", home, "--addr", addr, "--keys", keys)
+	srv.Env = env
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }()
+	base := "http://" + addr
+	var resp *http.Response
+	for i := 0; ; i++ {
+		resp, err = http.Get(base + "/v1/issuer")
+		if err == nil {
+			break
+		}
+		if i > 400 {
+			t.Fatalf("server did not start: %v", err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	var info map[string]string
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if !strings.HasPrefix(info["did"], "did:key:z6Mk") {
+		t.Fatalf("issuer info %v", info)
+	}
+	d := issuer.ExampleSchemas()["diploma"]
+	body := `{"schemaId":"` + circuits.Dec(d.ID()) + `","subject":{"name":"Ada","birthDate":"1990-12-10","degree":"MSc","field":"Math","graduationDate":"2026-06-30","gpa":"3.85","honours":true}}`
+	post := func(auth string) int {
+		req, _ := http.NewRequest("POST", base+"/v1/offers", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if code := post(""); code != http.StatusUnauthorized {
+		t.Fatalf("offer without token: %d", code)
+	}
+	if code := post(token); code != http.StatusCreated {
+		t.Fatalf("offer with token: %d", code)
 	}
 }

@@ -1,6 +1,3 @@
-// Package chaintest is the shared test suite of issuer.Chain
-// implementations: the local chain and the registry adapter run the same
-// checks.
 package chaintest
 
 import (
