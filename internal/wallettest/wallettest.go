@@ -9,11 +9,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -26,6 +22,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
@@ -75,7 +72,7 @@ type Env struct {
 	Rogue    *issuer.Issuer // a well-formed issuer the registry does not know
 	Verifier *verifier.Server
 
-	chain *registryChain
+	chain issuer.Chain
 	gov   *client.Signer
 }
 
@@ -137,26 +134,30 @@ func Start(t testing.TB, o Options) *Env {
 	}
 
 	// The issuer anchors through the registry.
-	signer, err := reg.NewSigner(ctx, g.ChainID, uniKey.Signer())
-	if err != nil {
+	if e.chain, err = regchain.New(ctx, reg, uniKey); err != nil {
 		t.Fatal(err)
 	}
-	e.chain = &registryChain{s: signer, coms: map[uint64]circuits.Field{}}
 	st, err := issuer.OpenStore(filepath.Join(dir, "issuer"), issuer.StoreOptions{Badger: &smallOpts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	mux := http.NewServeMux()
-	issuerSrv := httptest.NewServer(mux)
+	// The issuer API is served on a listener made first, so that the
+	// issuer's claim links name its URL.
+	issuerSrv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(issuerSrv.Close)
-	e.IssuerURL = issuerSrv.URL
+	e.IssuerURL = "http://" + issuerSrv.Listener.Addr().String()
 	hv := keys.HolderVerifier()
-	e.Issuer = issuer.New(uniKey, e.chain, st, issuer.Options{PublicURL: issuerSrv.URL, HolderProof: hv.VerifyHolder})
+	e.Issuer = issuer.New(uniKey, e.chain, st, issuer.Options{PublicURL: e.IssuerURL, HolderProof: hv.VerifyHolder})
 	if err := e.Issuer.PublishSchema(ctx, Schema()); err != nil {
 		t.Fatal(err)
 	}
-	mux.HandleFunc("/v1/offers/{id}", e.offerHandler)
+	h, err := issuer.NewServer(e.Issuer, issuer.ServerOptions{AdminToken: "wallettest-admin-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuerSrv.Config.Handler = h
+	issuerSrv.Start()
 
 	// A rogue issuer: signs well-formed credentials and anchors them in a
 	// chain of its own, which the registry never sees.
@@ -165,7 +166,12 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rst.Close() })
-	e.Rogue = issuer.New(rogueKey, &privateChain{}, rst, issuer.Options{})
+	rogueChain, err := issuer.OpenLocalChain(filepath.Join(dir, "rogue-chain"), rogueKey.IssuerID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rogueChain.Close() })
+	e.Rogue = issuer.New(rogueKey, rogueChain, rst, issuer.Options{})
 
 	// The verifier follows the registry with its own light client.
 	vlc, err := light.New(g, svc.URL, light.Options{})
@@ -310,138 +316,3 @@ func (e *Env) GenesisFile(dir string) string {
 	return p
 }
 
-// offerHandler is a minimal HTTP front for claim offers: GET returns the
-// offer, POST claims it with a wallet.ClaimBody-shaped body.
-func (e *Env) offerHandler(w http.ResponseWriter, r *http.Request) {
-	id, tok := r.PathValue("id"), r.URL.Query().Get("token")
-	fail := func(status int, code string, err error) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]string{"error": err.Error(), "code": code})
-	}
-	status := func(err error) (int, string) {
-		switch {
-		case errors.Is(err, issuer.ErrOfferToken):
-			return 403, "offer_token"
-		case errors.Is(err, issuer.ErrOfferClaimed):
-			return 409, "offer_claimed"
-		case errors.Is(err, issuer.ErrOfferExpired):
-			return 410, "offer_expired"
-		case errors.Is(err, issuer.ErrHolderProof):
-			return 422, "holder_proof"
-		case errors.Is(err, issuer.ErrNotFound):
-			return 404, "not_found"
-		}
-		return 500, "internal"
-	}
-	var out any
-	switch r.Method {
-	case http.MethodGet:
-		o, err := e.Issuer.GetOffer(id, tok)
-		if err != nil {
-			st, c := status(err)
-			fail(st, c, err)
-			return
-		}
-		out = o
-	case http.MethodPost:
-		var body struct {
-			HolderCommit circuits.Field `json:"holderCommit"`
-			Proof        []byte         `json:"proof"`
-		}
-		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-		if err := json.Unmarshal(b, &body); err != nil {
-			fail(400, "malformed", err)
-			return
-		}
-		bundle, err := e.Issuer.Claim(r.Context(), id, tok, body.HolderCommit.El(), body.Proof)
-		if err != nil {
-			st, c := status(err)
-			fail(st, c, err)
-			return
-		}
-		out = bundle
-	default:
-		fail(405, "method", fmt.Errorf("method %s not allowed", r.Method))
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(out)
-}
-
-// privateChain is a chain only its issuer sees: it hands out leaf indices
-// and anchors nothing anywhere a wallet could check.
-type privateChain struct {
-	mu   sync.Mutex
-	next uint64
-}
-
-func (c *privateChain) RegisterSchema(context.Context, *circuits.Schema) error { return nil }
-
-func (c *privateChain) Anchor(_ context.Context, coms []fr.Element) ([]issuer.Anchored, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]issuer.Anchored, len(coms))
-	for i := range out {
-		out[i] = issuer.Anchored{LeafIndex: c.next, Height: 1}
-		c.next++
-	}
-	return out, nil
-}
-
-func (c *privateChain) Lookup(_ context.Context, coms []fr.Element) ([]issuer.Anchored, []bool, error) {
-	return make([]issuer.Anchored, len(coms)), make([]bool, len(coms)), nil
-}
-
-func (c *privateChain) Revoke(context.Context, []uint64) error { return nil }
-
-// registryChain is issuer.Chain over the registry API.
-type registryChain struct {
-	mu   sync.Mutex
-	s    *client.Signer
-	coms map[uint64]circuits.Field
-}
-
-func (c *registryChain) RegisterSchema(ctx context.Context, s *circuits.Schema) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, err := c.s.Do(ctx, registry.PublishSchema{Schema: s.Canonical()})
-	if errors.Is(err, registry.ErrConflict) {
-		return nil
-	}
-	return err
-}
-
-func (c *registryChain) Anchor(ctx context.Context, coms []fr.Element) ([]issuer.Anchored, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	fs := make([]circuits.Field, len(coms))
-	for i, x := range coms {
-		fs[i] = circuits.F(x)
-	}
-	rc, err := c.s.Do(ctx, registry.Anchor{Commitments: fs})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]issuer.Anchored, len(coms))
-	for i, idx := range rc.Indices() {
-		out[i] = issuer.Anchored{LeafIndex: idx, Height: rc.Height}
-		c.coms[idx] = fs[i]
-	}
-	return out, nil
-}
-
-func (c *registryChain) Lookup(ctx context.Context, coms []fr.Element) ([]issuer.Anchored, []bool, error) {
-	return make([]issuer.Anchored, len(coms)), make([]bool, len(coms)), nil
-}
-
-func (c *registryChain) Revoke(ctx context.Context, leaves []uint64) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var rl []registry.RevokeLeaf
-	for _, i := range leaves {
-		rl = append(rl, registry.RevokeLeaf{Index: i, Commitment: c.coms[i]})
-	}
-	_, err := c.s.Do(ctx, registry.Revoke{Leaves: rl})
-	return err
-}
