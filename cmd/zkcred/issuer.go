@@ -99,13 +99,16 @@ func issuerInit(args []string) error {
 	fs := newFlags("issuer init")
 	var c commonFlags
 	c.add(fs)
-	chain := fs.String("chain", chainLocal, `where to anchor: "local" (a chain in the data directory, for offline use and tests) or the registry URL`)
+	chain := fs.String("chain", "", `where to anchor: the registry URL, or "local" (a chain in the data directory that no wallet can check: offline trials only)`)
 	wf := fs.Int("scrypt-work-factor", issuer.DefaultScryptWorkFactor, "age scrypt work factor (log2 N) of the key file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(c.dir, keyFileName)); err == nil {
 		return usagef("use another --dir, or remove the directory to start over", "%s already holds an issuer key", c.dir)
+	}
+	if *chain == "" {
+		return usagef("give --chain http://registry:8640 (the registry's URL), or --chain local for an offline trial", "no chain to anchor in")
 	}
 	if *chain != chainLocal && !strings.HasPrefix(*chain, "http://") && !strings.HasPrefix(*chain, "https://") {
 		return usagef(`use --chain local or --chain https://registry.example`, "unknown chain %q", *chain)

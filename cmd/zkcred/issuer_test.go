@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	testenv "github.com/zkcred/zkcred/internal/wallettest"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -62,7 +63,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 		cmd.Env = env
 		return cmd
 	}
-	if out, err := run("issuer", "init", "--dir", home, "--scrypt-work-factor", "10").CombinedOutput(); err != nil {
+	if out, err := run("issuer", "init", "--dir", home, "--chain", "local", "--scrypt-work-factor", "10").CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	const rows = 2000
@@ -346,21 +347,22 @@ func TestIssuerOnRegistry(t *testing.T) {
 
 // TestIssuerServe starts 'zkcred issuer serve' and checks that it answers,
 // refuses admin calls without the token and creates an offer with it. It
-// needs the holder circuit's verifying key made by 'zkcred setup'.
+// uses the holder circuit's verifying key from the test keys (made once).
 func TestIssuerServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	keys := circuits.DefaultDataDir()
+	keys := testenv.KeyDir()
+	testenv.Keys(t) // makes them the first time
 	if _, err := holderVerifier(keys); err != nil {
-		t.Skipf("no circuit keys (%v); 'zkcred setup' makes them", err)
+		t.Fatal(err)
 	}
 	bin := buildZkcred(t)
 	dir := t.TempDir()
 	home := filepath.Join(dir, "issuer")
 	const token = "serve-test-admin-token-0123"
 	env := append(os.Environ(), issuer.PassphraseEnv+"=pw", "ZKCRED_ADMIN_TOKEN="+token)
-	cmd := exec.Command(bin, "issuer", "init", "--dir", home, "--scrypt-work-factor", "10")
+	cmd := exec.Command(bin, "issuer", "init", "--dir", home, "--chain", "local", "--scrypt-work-factor", "10")
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
