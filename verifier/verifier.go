@@ -461,7 +461,7 @@ func (s *Server) prepare(pathID string, p *Presentation) (*issued, *candidate, e
 	height = p.Height
 	maxAge := time.Duration(r.MaxRootAge) * time.Second
 	if age := now.Sub(t); age > maxAge {
-		return is, nil, fmt.Errorf("%w: block %d is %s old, the policy accepts at most %s", ErrRootTooOld, height, age.Truncate(time.Second), maxAge)
+		return is, nil, fmt.Errorf("%w: the root was last published %s ago (block %d or later), the policy accepts at most %s", ErrRootTooOld, age.Truncate(time.Second), height, maxAge)
 	}
 	nf := p.Nullifier.El()
 	if is.scope.IsZero() != nf.IsZero() {
