@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,15 +240,18 @@ func TestDecodeRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, b := range map[string]string{
-		"unknown field": `{"payload":{},"signature":"","x":1}`,
-		"trailing":      string(good) + "{}",
-		"empty":         ``,
-		"not object":    `[]`,
-		"bad signer":    `{"payload":{"type":"anchor","signer":"zz","nonce":1,"body":{}},"signature":"00"}`,
-		"huge":          `{"payload":"` + string(make([]byte, MaxTxBytes)) + `"}`,
+		"unknown field":    `{"payload":{},"signature":"","x":1}`,
+		"trailing":         string(good) + "{}",
+		"empty":            ``,
+		"not object":       `[]`,
+		"bad signer":       `{"payload":{"type":"anchor","signer":"zz","nonce":1,"body":{}},"signature":"00"}`,
+		"huge":             `{"payload":"` + string(make([]byte, MaxTxBytes)) + `"}`,
+		"duplicate key":    strings.Replace(string(good), `"nonce":`, `"nonce":5,"nonce":`, 1),
+		"case-folded key":  strings.Replace(string(good), `"nonce":`, `"Nonce":`, 1),
+		"nested duplicate": strings.Replace(string(good), `"commitments":`, `"commitments":[],"commitments":`, 1),
 	} {
-		if _, err := DecodeTx("test-chain", []byte(b)); err == nil {
-			t.Errorf("%s: accepted", name)
+		if _, err := DecodeTx("test-chain", []byte(b)); !errors.Is(err, ErrInvalidTx) && !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%s: %v, want a malformed or too-large error", name, err)
 		}
 	}
 }

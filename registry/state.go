@@ -337,13 +337,8 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 		if b.credSize+n > 1<<circuits.Depth {
 			return nil, ErrTreeFull
 		}
+		tx.PrepareLeaves()
 		leaves := tx.Leaves
-		if len(leaves) != len(body.Commitments) {
-			leaves = make([]fr.Element, n)
-			for i, c := range body.Commitments {
-				leaves[i] = circuits.LeafHash(tx.SignerID, c.El())
-			}
-		}
 		rc.FirstLeaf, rc.Count = b.credSize, len(leaves)
 		for i, l := range leaves {
 			b.credLeaves[b.credSize+uint64(i)] = l
@@ -456,4 +451,18 @@ func SortedKeys(w map[string][]byte) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// ActiveIssuer reports whether the signer of tx is an active issuer in
+// state r: a cheap check before work is spent on its transaction.
+func ActiveIssuer(r Reader, tx *SignedTx) (bool, error) {
+	v, ok, err := r.Get(IssuerKey(tx.SignerID))
+	if err != nil || !ok {
+		return false, err
+	}
+	var is Issuer
+	if err := json.Unmarshal(v, &is); err != nil {
+		return false, err
+	}
+	return is.Active, nil
 }

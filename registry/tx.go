@@ -32,7 +32,7 @@ const (
 const (
 	MaxTxBytes      = 1 << 20 // encoded transaction
 	MaxAnchor       = 10000   // commitments per anchor transaction
-	MaxRevoke       = 10000   // leaves per revoke transaction
+	MaxRevoke       = 256     // leaves per revoke transaction (each rewrites up to 33 nodes)
 	MaxNameLen      = 200     // issuer display name, bytes
 	MaxKindLen      = 64      // issuer kind, bytes
 	MaxCircuitIDLen = 128
@@ -165,9 +165,25 @@ type SignedTx struct {
 	SignerID fr.Element // circuits.IssuerID(Signer)
 	Nonce    uint64
 	Body     Body
-	// Leaves holds, for an anchor, LeafHash(SignerID, C) of each commitment,
-	// computed at decoding so that the block builder does not have to.
+	// Leaves holds, for an anchor, LeafHash(SignerID, C) of each commitment
+	// once PrepareLeaves ran, so that the block builder does not have to.
 	Leaves []fr.Element
+}
+
+// PrepareLeaves computes an anchor's leaves. The node calls it on the
+// submitter's goroutine, after checking that the signer is an active
+// issuer, so that hashing runs in parallel and no unknown key can make the
+// registry hash.
+func (st *SignedTx) PrepareLeaves() {
+	a, ok := st.Body.(Anchor)
+	if !ok || len(st.Leaves) == len(a.Commitments) {
+		return
+	}
+	leaves := make([]fr.Element, len(a.Commitments))
+	for i, c := range a.Commitments {
+		leaves[i] = circuits.LeafHash(st.SignerID, c.El())
+	}
+	st.Leaves = leaves
 }
 
 // DecodeTx parses a transaction's JSON strictly and checks its signature
@@ -193,6 +209,9 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		return nil, malformed("payload: %v", err)
 	}
 	tx = &Tx{Payload: buf.Bytes(), Signature: tx.Signature}
+	if err := checkKeys(tx.Payload); err != nil {
+		return nil, malformed("payload: %v", err)
+	}
 	var p Payload
 	if err := strictUnmarshal(tx.Payload, &p); err != nil {
 		return nil, malformed("payload: %v", err)
@@ -275,10 +294,6 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		if len(b.Commitments) > MaxAnchor {
 			return nil, fmt.Errorf("%w: %d commitments, limit %d", ErrTxTooLarge, len(b.Commitments), MaxAnchor)
 		}
-		st.Leaves = make([]fr.Element, len(b.Commitments))
-		for i, c := range b.Commitments {
-			st.Leaves[i] = circuits.LeafHash(st.SignerID, c.El())
-		}
 		st.Body = b
 	case TypeRevoke:
 		var b Revoke
@@ -303,6 +318,19 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		return nil, malformed("unknown type %q", truncate(p.Type))
 	}
 	return st, nil
+}
+
+// Weight estimates the tree nodes a transaction writes, which bounds the
+// size of a block's one badger transaction: one per anchored leaf (appends
+// share their ancestors), Depth+1 per revoked leaf, one for anything else.
+func (st *SignedTx) Weight() int {
+	switch b := st.Body.(type) {
+	case Revoke:
+		return len(b.Leaves) * (circuits.Depth + 1)
+	case Anchor:
+		return len(b.Commitments)
+	}
+	return 1
 }
 
 func decodeBody(b []byte, v any) error {
@@ -383,4 +411,75 @@ func strictUnmarshal(b []byte, v any) error {
 		return errors.New("trailing data after JSON value")
 	}
 	return nil
+}
+
+// checkKeys rejects JSON whose objects repeat a key or use a key that is not
+// lowercase snake_case. encoding/json would take the last duplicate and
+// match keys case-insensitively; refusing both keeps one meaning per signed
+// payload for every JSON reader.
+func checkKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type frame struct {
+		obj     bool
+		keys    map[string]bool
+		wantKey bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		top := len(stack) - 1
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				if top >= 0 && stack[top].obj {
+					stack[top].wantKey = true
+				}
+				stack = append(stack, frame{obj: true, keys: map[string]bool{}, wantKey: true})
+			case '[':
+				if top >= 0 && stack[top].obj {
+					stack[top].wantKey = true
+				}
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:top]
+			}
+			continue
+		case string:
+			if top >= 0 && stack[top].obj && stack[top].wantKey {
+				if stack[top].keys[t] {
+					return fmt.Errorf("key %q repeated", truncate(t))
+				}
+				if !snakeKey(t) {
+					return fmt.Errorf("key %q is not lowercase snake_case", truncate(t))
+				}
+				stack[top].keys[t] = true
+				stack[top].wantKey = false
+				continue
+			}
+		}
+		if top >= 0 && stack[top].obj {
+			stack[top].wantKey = true
+		}
+	}
+}
+
+func snakeKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c == '_' || (i > 0 && c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
 }

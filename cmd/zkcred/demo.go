@@ -1,96 +1,232 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/stack"
+	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/verifier"
+	"github.com/zkcred/zkcred/wallet"
 )
 
 func init() {
 	register("demo", "run the whole story once on embedded defaults in a temporary directory", runDemo)
 }
 
-// story prints numbered steps with their timings.
+// story prints numbered steps and keeps their timings.
 type story struct {
-	step  int
-	start time.Time
+	step    int
+	start   time.Time
+	timings []string
 }
 
 func (s *story) say(format string, a ...any) {
 	s.step++
-	fmt.Printf("%2d. %s\n", s.step, fmt.Sprintf(format, a...))
+	fmt.Printf("\n%2d. %s\n", s.step, fmt.Sprintf(format, a...))
 }
 
+func (s *story) note(format string, a ...any) { fmt.Printf("    %s\n", fmt.Sprintf(format, a...)) }
+
+// timed runs f and records how long it took under what.
 func (s *story) timed(what string, f func() error) error {
 	start := time.Now()
-	err := f()
-	if err != nil {
+	if err := f(); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	fmt.Printf("    %s in %v\n", what, time.Since(start).Round(time.Millisecond))
+	d := time.Since(start).Round(time.Millisecond)
+	s.note("(%s: %v)", what, d)
+	s.timings = append(s.timings, fmt.Sprintf("%-28s %v", what, d))
 	return nil
 }
 
 func runDemo(args []string) error {
 	fs := newFlags("demo")
+	keep := fs.Bool("keep", false, "keep the temporary directory and print its path")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("zkcred demo [--keep]", "unexpected argument %q", fs.Arg(0))
 	}
 	dir, err := os.MkdirTemp("", "zkcred-demo-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	if *keep {
+		defer fmt.Printf("\ndata kept in %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return demo(ctx, dir)
+}
+
+func demo(ctx context.Context, dir string) error {
 	s := &story{start: time.Now()}
+	fmt.Println("zkcred demo: a university and a hospital issue credentials; a graduate proves facts about them.")
 
 	var keys *circuits.Keys
-	s.say("Trusted setup (development keys, single party: unsafe for production)")
-	if err := s.timed("setup", func() (err error) {
-		keys, err = circuits.LoadOrSetup(dir, nil)
+	s.say("Trusted setup: development Groth16 keys (single party, so unsafe for production)")
+	if err := s.timed("setup (cold keys)", func() (err error) {
+		keys, err = circuits.LoadOrSetup(filepath.Join(dir, "keys"), nil)
 		return err
 	}); err != nil {
 		return err
 	}
-	fmt.Printf("    %d constraints; verifying key sha256 %s\n", keys.Constraints(), keys.Verifier().Hash())
+	s.note("%d constraints; verifying key sha256 %s…", keys.Constraints(), keys.Verifier().Hash()[:16])
 
-	sample, err := circuits.NewSample()
+	s.say("Registry chain, issuers and verifier start on loopback")
+	var st *stack.Stack
+	if err := s.timed("start services", func() (err error) {
+		st, err = stack.Start(ctx, stack.Options{Dir: filepath.Join(dir, "services"), Keys: keys, KeyWorkFactor: 10})
+		return err
+	}); err != nil {
+		return err
+	}
+	defer st.Close()
+	s.note("registry %s (governance registered both issuers in genesis; verifying-key hashes published)", st.RegistryURL)
+	for _, in := range stack.Institutions {
+		is := st.Issuers[in.Kind]
+		s.note("%-10s %s at %s, schema %s published", in.Kind, in.Name, is.URL, is.Schema.Name)
+	}
+	s.note("verifier %s", st.VerifierURL)
+
+	s.say("The holder makes a wallet: a secret that never leaves it, and its commitment")
+	w, err := wallet.Create(filepath.Join(dir, "wallet.age"), "demo passphrase", wallet.Options{
+		WorkFactor: wallet.MinWorkFactor,
+		Config:     wallet.Config{Registry: st.RegistryURL, Genesis: st.Genesis},
+	})
 	if err != nil {
 		return err
 	}
-	w := sample.Witness
-	s.say("A university anchors a diploma; leaf %d of the credential tree, root %s…", w.LeafIndex, circuits.Dec(w.Root)[:12])
+	defer w.Close()
+	s.note("holder commitment %s…", w.HolderCommit().String()[:16])
 
-	var proof []byte
-	var pub *circuits.Public
-	s.say("The graduate proves: degree disclosed, born on or before 2008-11-28, degree MSc or PhD, GPA 3.00–4.00")
-	if err := s.timed("prove", func() (err error) {
-		proof, pub, err = keys.Prove(w)
+	birth := time.Now().AddDate(-25, 0, 0).Format(time.DateOnly)
+	subjects := map[string]map[string]any{
+		"university": {"name": "Ada Lovelace", "birthDate": birth, "degree": "MSc", "field": "Mathematics",
+			"graduationDate": "2024-06-30", "gpa": "3.72", "honours": true},
+		"hospital": {"name": "Ada Lovelace", "birthDate": birth, "vaccine": "measles", "dose": 2,
+			"vaccinationDate": "2021-03-15", "lot": "MX-2291"},
+	}
+	entries := map[string]*wallet.Entry{}
+	for _, in := range stack.Institutions {
+		is := st.Issuers[in.Kind]
+		s.say("%s issues a %s: a claim link; the wallet claims it with a proof that it knows its secret", in.Name, is.Schema.Name)
+		if err := s.timed("issue "+in.Schema+" (anchored)", func() error {
+			link, err := is.Issuer.CreateOffer(ctx, issuer.OfferRequest{Schema: is.Schema, Subject: subjects[in.Kind]})
+			if err != nil {
+				return err
+			}
+			e, err := w.Claim(ctx, link.URL, keys, wallet.Net{})
+			entries[in.Kind] = e
+			return err
+		}); err != nil {
+			return err
+		}
+		p := entries[in.Kind].Private()
+		s.note("W3C VC signed with eddsa-jcs-2022; leaf %d in block %d, checked by the wallet against the chain", p.LeafIndex, p.BlockHeight)
+	}
+
+	present := func(policy, what string) (*verifier.Request, *verifier.Presentation, *verifier.Result, error) {
+		s.say("An employer asks: %s", what)
+		r, err := st.Verifier.CreateRequest(policy)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		req, err := wallet.ReadRequest(ctx, st.VerifierURL+"/v1/requests/"+r.ID, wallet.Net{})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		plan, err := w.Choose(req, "")
+		if err != nil {
+			return req, nil, nil, err
+		}
+		var b bytes.Buffer
+		plan.Describe(&b)
+		for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+			s.note("| %s", line)
+		}
+		var pres *verifier.Presentation
+		if err := s.timed("prove ("+policy+")", func() (err error) {
+			pres, err = w.Prove(ctx, plan, keys, wallet.Net{})
+			return err
+		}); err != nil {
+			return req, nil, nil, err
+		}
+		var res *verifier.Result
+		err = s.timed("verify over HTTP", func() (err error) {
+			res, err = wallet.Submit(ctx, req, pres, wallet.Net{})
+			return err
+		})
+		return req, pres, res, err
+	}
+	expectVerified := func(res *verifier.Result) error {
+		if res.Status != verifier.StatusVerified {
+			return fmt.Errorf("presentation %s: %s (%s)", res.Status, res.Reason, res.Code)
+		}
+		s.note("verdict: %s; disclosed %v", res.Status, res.Disclosed)
+		return nil
+	}
+
+	req, pres, res, err := present("graduate", "a degree from an accredited university, and born 18 or more years ago")
+	if err != nil {
+		return err
+	}
+	if err := expectVerified(res); err != nil {
+		return err
+	}
+
+	s.say("Someone replays that presentation")
+	if res, err := wallet.Submit(ctx, req, pres, wallet.Net{}); err == nil && res.Status == verifier.StatusVerified {
+		return errors.New("a replayed presentation was accepted")
+	} else {
+		s.note("rejected: %s", describeRejection(res, err))
+	}
+
+	_, _, res, err = present("measles", "vaccinated against measles after 2020-01-01 (nothing else disclosed)")
+	if err != nil {
+		return err
+	}
+	if err := expectVerified(res); err != nil {
+		return err
+	}
+
+	uni := st.Issuers["university"]
+	s.say("%s revokes the diploma: its leaf becomes 0 in the next block", uni.Name)
+	if err := s.timed("revoke", func() error {
+		_, err := uni.Issuer.Revoke(ctx, []string{entries["university"].Private().CredentialID}, nil)
 		return err
 	}); err != nil {
 		return err
 	}
-	s.say("The employer verifies the %d-byte proof against the published root", len(proof))
-	if err := s.timed("verify", func() error { return keys.Verifier().Verify(proof, pub) }); err != nil {
-		return err
+	_, _, _, err = present("graduate", "the same again, after the revocation")
+	if !errors.Is(err, wallet.ErrRevoked) {
+		return fmt.Errorf("presenting a revoked credential: want the wallet to refuse, got %v", err)
 	}
+	s.note("the wallet refuses without submitting: %v", err)
+	s.note("and no proof is possible: the credential's leaf is 0 under every root published since")
 
-	s.say("The university revokes the diploma: its leaf becomes 0 and a new root is published")
-	if err := sample.Tree.Set(w.LeafIndex, fr.Element{}); err != nil {
-		return err
+	fmt.Printf("\nTimings (this machine, %d CPUs):\n", numCPU())
+	for _, t := range s.timings {
+		fmt.Printf("  %s\n", t)
 	}
-	w.Root, w.Path = sample.Tree.Root(), sample.Tree.Path(w.LeafIndex)
-	if _, _, err := keys.Prove(w); !errors.Is(err, circuits.ErrNotInTree) {
-		return fmt.Errorf("revoked credential: want ErrNotInTree, got %v", err)
-	}
-	fmt.Println("    the wallet refuses: credential is not in the tree under the new root")
-	if err := keys.Verifier().Verify(proof, func() *circuits.Public { p := *pub; p.Root = w.Root; return &p }()); err == nil {
-		return errors.New("old proof verified against the new root")
-	}
-	fmt.Println("    and the old proof does not verify against the new root")
-	fmt.Printf("\ndemo finished in %v\n", time.Since(s.start).Round(time.Millisecond))
+	fmt.Printf("demo finished in %v\n", time.Since(s.start).Round(time.Millisecond))
 	return nil
+}
+
+func describeRejection(res *verifier.Result, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s (%s)", res.Reason, res.Code)
 }

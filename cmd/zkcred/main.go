@@ -94,7 +94,7 @@ func subcommands(group string, args []string, subs map[string]func([]string) err
 	}
 	sort.Strings(names)
 	if len(args) == 0 {
-		return usagef("try 'zkcred "+group+" "+names[0]+"'", "missing subcommand (one of %s)", strings.Join(names, ", "))
+		return usagef("run 'zkcred "+group+" <"+strings.Join(names, "|")+"> -h' for a subcommand's flags", "missing subcommand (one of %s)", strings.Join(names, ", "))
 	}
 	f, ok := subs[args[0]]
 	if !ok {

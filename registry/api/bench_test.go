@@ -24,6 +24,7 @@ import (
 var million struct {
 	once sync.Once
 	dir  string
+	keep bool
 	err  error
 }
 
@@ -35,12 +36,22 @@ func millionStore(b *testing.B) string {
 		if s := os.Getenv("ZKCRED_BENCH_LEAVES"); s != "" {
 			n, _ = strconv.Atoi(s)
 		}
-		dir, err := os.MkdirTemp("", "zkcred-bench-million-")
-		if err != nil {
-			million.err = err
-			return
+		// ZKCRED_BENCH_DIR keeps the registry between runs
+		dir := os.Getenv("ZKCRED_BENCH_DIR")
+		if dir != "" {
+			if st, err := store.Open(dir, store.Options{}); err == nil {
+				st.Close()
+				million.keep, million.dir = true, dir
+				return
+			}
+		} else {
+			var err error
+			if dir, err = os.MkdirTemp("", "zkcred-bench-million-"); err != nil {
+				million.err = err
+				return
+			}
 		}
-		million.dir = dir
+		million.dir, million.keep = dir, os.Getenv("ZKCRED_BENCH_DIR") != ""
 		_, uni, _ := ed25519.GenerateKey(nil)
 		g, _, prod, _ := registry.NewGenesis("bench", time.Unix(1700000000, 0),
 			registry.RegisterIssuer{PubKey: hex.EncodeToString(uni.Public().(ed25519.PublicKey)), Name: "Uni", Kind: "university"})
@@ -158,7 +169,7 @@ func BenchmarkMillion(b *testing.B) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if million.dir != "" {
+	if million.dir != "" && !million.keep {
 		os.RemoveAll(million.dir)
 	}
 	os.Exit(code)

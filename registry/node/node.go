@@ -19,6 +19,7 @@ const (
 	DefaultHeartbeat      = 30 * time.Second
 	DefaultMaxBlockLeaves = 16384
 	DefaultMaxBlockTxs    = 2000
+	DefaultMaxBlockBytes  = 4 << 20
 	DefaultQueue          = 4096
 )
 
@@ -33,11 +34,16 @@ type Options struct {
 	// Heartbeat is the interval of empty blocks when nothing is submitted
 	// (DefaultHeartbeat); negative disables them.
 	Heartbeat time.Duration
-	// MaxBlockLeaves closes a block once its anchors hold this many
-	// commitments (DefaultMaxBlockLeaves).
+	// MaxBlockLeaves closes a block once its transactions weigh this much
+	// (registry.SignedTx.Weight: one per anchored commitment, 33 per revoked
+	// leaf), which keeps a block within one badger transaction
+	// (DefaultMaxBlockLeaves).
 	MaxBlockLeaves int
 	// MaxBlockTxs closes a block at this many transactions (DefaultMaxBlockTxs).
 	MaxBlockTxs int
+	// MaxBlockBytes closes a block once its transactions' payloads reach
+	// this many bytes (DefaultMaxBlockBytes).
+	MaxBlockBytes int
 	// Queue is the number of transactions that may wait (DefaultQueue).
 	Queue int
 	// Now returns the block time (time.Now).
@@ -60,6 +66,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBlockTxs <= 0 {
 		o.MaxBlockTxs = DefaultMaxBlockTxs
+	}
+	if o.MaxBlockBytes <= 0 {
+		o.MaxBlockBytes = DefaultMaxBlockBytes
 	}
 	if o.Queue <= 0 {
 		o.Queue = DefaultQueue
@@ -160,6 +169,14 @@ func (n *Node) Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt, 
 // SubmitSigned is Submit for a transaction already decoded and checked by
 // registry.VerifyTx or registry.DecodeTx for this chain.
 func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*registry.Receipt, error) {
+	if _, ok := st.Body.(registry.Anchor); ok {
+		// hash only for a signer that may anchor; Apply decides for good
+		if active, err := registry.ActiveIssuer(n.st, st); err != nil {
+			return nil, err
+		} else if active {
+			st.PrepareLeaves()
+		}
+	}
 	p := &pending{tx: st, done: make(chan result, 1)}
 	n.mu.Lock()
 	running, stopped := n.running, n.done
@@ -234,7 +251,7 @@ func (n *Node) block(ctx context.Context, first *pending) (next *pending) {
 		rc *registry.Receipt
 	}
 	var acc []accepted
-	leaves := 0
+	leaves, size := 0, 0
 	apply := func(p *pending) {
 		rc, err := b.Apply(p.tx)
 		if err != nil {
@@ -242,16 +259,17 @@ func (n *Node) block(ctx context.Context, first *pending) (next *pending) {
 			return
 		}
 		acc = append(acc, accepted{p, rc})
-		leaves += len(p.tx.Leaves)
+		leaves += p.tx.Weight()
+		size += len(p.tx.Tx.Payload)
 	}
 	if first != nil {
 		apply(first)
 		deadline := time.NewTimer(n.opts.Interval)
 	collect:
-		for leaves < n.opts.MaxBlockLeaves && len(acc) < n.opts.MaxBlockTxs {
+		for leaves < n.opts.MaxBlockLeaves && len(acc) < n.opts.MaxBlockTxs && size < n.opts.MaxBlockBytes {
 			select {
 			case p := <-n.in:
-				if leaves+len(p.tx.Leaves) > n.opts.MaxBlockLeaves && len(acc) > 0 {
+				if len(acc) > 0 && (leaves+p.tx.Weight() > n.opts.MaxBlockLeaves || size+len(p.tx.Tx.Payload) > n.opts.MaxBlockBytes) {
 					// keep the block within its size; this one starts the next
 					next = p
 					break collect

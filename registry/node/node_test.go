@@ -256,3 +256,102 @@ func TestHTTPErrors(t *testing.T) {
 		t.Fatal("metrics lack the height gauge")
 	}
 }
+
+// TestBlockLimits submits more than a block holds and checks that blocks
+// close at their weight limit, every transaction gets its own leaves, and
+// a rejected transaction does not hold up the others.
+func TestBlockLimits(t *testing.T) {
+	keys := make([]ed25519.PrivateKey, 4)
+	var is []registry.RegisterIssuer
+	for i := range keys {
+		_, keys[i], _ = ed25519.GenerateKey(nil)
+		is = append(is, registry.RegisterIssuer{PubKey: pubHex(keys[i]), Name: "I", Kind: "hospital"})
+	}
+	g, _, prod, _ := registry.NewGenesis("limits", time.Now(), is...)
+	dir := t.TempDir()
+	if err := store.Init(dir, g, prod, store.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var sizes []uint64
+	var mu sync.Mutex
+	n, _ := New(st, prod, Options{MaxBlockLeaves: 100, Interval: 30 * time.Millisecond, Heartbeat: -1,
+		OnCommit: func(h *registry.Header, _ int, _ time.Duration) {
+			mu.Lock()
+			sizes = append(sizes, h.CredSize)
+			mu.Unlock()
+		}})
+	n.Start()
+	defer n.Stop()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	got := make([][]*registry.Receipt, len(keys))
+	for w := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 1; j <= 5; j++ {
+				tx, _ := registry.NewTx(g.ChainID, keys[w], uint64(j), registry.Anchor{Commitments: cs(40, uint64(w*10+j))})
+				rc, err := n.Submit(ctx, tx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[w] = append(got[w], rc)
+				// a replay in between is rejected and the rest go on
+				if _, err := n.Submit(ctx, tx); !errors.Is(err, registry.ErrReplay) {
+					t.Errorf("replay: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[uint64]bool{}
+	for _, rcs := range got {
+		for _, rc := range rcs {
+			for _, i := range rc.Indices() {
+				if seen[i] {
+					t.Fatalf("leaf %d given twice", i)
+				}
+				seen[i] = true
+			}
+		}
+	}
+	if len(seen) != 4*5*40 || st.Latest().CredSize != 800 {
+		t.Fatalf("%d leaves acknowledged, tree has %d", len(seen), st.Latest().CredSize)
+	}
+	prev := uint64(0)
+	for _, s := range sizes {
+		if s-prev > 100 {
+			t.Fatalf("a block holds %d leaves, limit 100", s-prev)
+		}
+		prev = s
+	}
+}
+
+// TestUnknownSignerIsNotHashed checks that an anchor signed by a key that is
+// no issuer is rejected without the registry hashing its commitments.
+func TestUnknownSignerIsNotHashed(t *testing.T) {
+	e := start(t)
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	tx, _ := registry.NewTx(e.g.ChainID, stranger, 1, registry.Anchor{Commitments: cs(50, 1)})
+	st, err := registry.VerifyTx(e.g.ChainID, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Node.SubmitSigned(context.Background(), st); !errors.Is(err, registry.ErrUnknownIssuer) {
+		t.Fatalf("got %v", err)
+	}
+	if st.Leaves != nil {
+		t.Fatal("the stranger's commitments were hashed")
+	}
+	tx, _ = registry.NewTx(e.g.ChainID, e.uni, 1, registry.Anchor{Commitments: cs(50, 1)})
+	st, _ = registry.VerifyTx(e.g.ChainID, tx)
+	if _, err := e.svc.Node.SubmitSigned(context.Background(), st); err != nil || len(st.Leaves) != 50 {
+		t.Fatalf("issuer's anchor: %v, %d leaves", err, len(st.Leaves))
+	}
+}

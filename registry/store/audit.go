@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -32,6 +33,7 @@ func (s *Store) Audit(ctx context.Context, progress func(height, latest uint64))
 		return nil, fmt.Errorf("%w: %s", ErrAudit, fmt.Sprintf(format, a...))
 	}
 	var prev *registry.Header
+	roots := map[string]uint64{} // root index as the replay makes it
 	for h := uint64(0); h <= latest.Height; h++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -74,6 +76,7 @@ func (s *Store) Audit(ctx context.Context, progress func(height, latest uint64))
 			return fail("block %d: stored header %+v, replay gives %+v", h, *hd, *want)
 		}
 		mem.Commit(w)
+		roots[string(rootKey(hd.CredRoot))] = h
 		rep.Blocks++
 		rep.Txs += uint64(len(blk.Txs))
 		prev = hd
@@ -109,6 +112,40 @@ func (s *Store) Audit(ctx context.Context, progress func(height, latest uint64))
 	}
 	if seen != len(mem) {
 		return fail("the store holds %d state keys, the replay %d", seen, len(mem))
+	}
+	// the root index, and no header or block beyond the latest
+	err = s.db.View(func(txn *badger.Txn) error {
+		n := 0
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{'r'}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			want, ok := roots[string(it.Item().Key())]
+			if !ok || len(v) != 8 || binary.BigEndian.Uint64(v) != want {
+				return fmt.Errorf("%w: root index entry %x does not match the chain", ErrAudit, it.Item().Key()[1:])
+			}
+			n++
+		}
+		if n != len(roots) {
+			return fmt.Errorf("%w: root index holds %d roots, the chain %d", ErrAudit, n, len(roots))
+		}
+		for _, p := range []byte{'h', 'b'} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+			for it.Rewind(); it.Valid(); it.Next() {
+				if h := binary.BigEndian.Uint64(it.Item().Key()[1:]); h > latest.Height {
+					it.Close()
+					return fmt.Errorf("%w: block %d is stored beyond the latest height %d", ErrAudit, h, latest.Height)
+				}
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	rep.StateKeys = seen
 	return rep, nil

@@ -45,6 +45,11 @@ type Store struct {
 
 	mu     sync.RWMutex
 	latest registry.Header
+	// upper caches the credential-tree nodes at levels BucketBits and
+	// above, as of block upperAt: they are the siblings of every witness
+	// bucket (about 2/256 of all nodes).
+	upper   map[circuits.NodeKey]circuits.Field
+	upperAt uint64
 }
 
 var (
@@ -148,7 +153,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(hj, &s.latest)
+		if err := json.Unmarshal(hj, &s.latest); err != nil {
+			return err
+		}
+		return s.loadUpper(txn)
 	})
 	if err != nil {
 		db.Close()
@@ -158,6 +166,26 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *Store) loadUpper(txn *badger.Txn) error {
+	s.upper = map[circuits.NodeKey]circuits.Field{}
+	s.upperAt = s.latest.Height
+	for l := registry.BucketBits; l <= circuits.Depth; l++ {
+		prefix := stateKey([]byte{registry.PrefixCredNode, byte(l)})
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 1000, Prefix: prefix})
+		for it.Rewind(); it.Valid(); it.Next() {
+			var f circuits.Field
+			idx := binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
+			if err := it.Item().Value(func(v []byte) error { return setField(&f, v) }); err != nil {
+				it.Close()
+				return err
+			}
+			s.upper[circuits.NodeKey{Level: l, Index: idx}] = f
+		}
+		it.Close()
+	}
+	return nil
 }
 
 func get(txn *badger.Txn, k []byte) ([]byte, error) {
@@ -244,8 +272,21 @@ func (s *Store) commit(blk *registry.Block, writes map[string][]byte, genesis []
 		return fmt.Errorf("commit block %d: %w", h, err)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.latest = blk.Header
-	s.mu.Unlock()
+	if s.upper == nil {
+		return nil // Init: Open loads the cache
+	}
+	for k, v := range writes {
+		if len(k) == 10 && k[0] == registry.PrefixCredNode && int(k[1]) >= registry.BucketBits {
+			var f circuits.Field
+			if err := setField(&f, v); err != nil {
+				return err
+			}
+			s.upper[circuits.NodeKey{Level: int(k[1]), Index: binary.BigEndian.Uint64([]byte(k[2:]))}] = f
+		}
+	}
+	s.upperAt = h
 	return nil
 }
 
@@ -358,6 +399,20 @@ func (s *Store) Bucket(index uint64) (*registry.Bucket, error) {
 				return err
 			}
 		}
+		s.mu.RLock()
+		if s.upper != nil && s.upperAt == hd.Height {
+			for l := registry.BucketBits; l < circuits.Depth; l++ {
+				f, ok := s.upper[circuits.NodeKey{Level: l, Index: (first >> uint(l)) ^ 1}]
+				if !ok {
+					f = circuits.F(circuits.ZeroHash(l))
+				}
+				bk.Siblings[l-registry.BucketBits] = f
+			}
+			s.mu.RUnlock()
+			return nil
+		}
+		s.mu.RUnlock()
+		// a block committed since this snapshot: read the snapshot's nodes
 		for l := registry.BucketBits; l < circuits.Depth; l++ {
 			sib := (first >> uint(l)) ^ 1
 			v, err := get(txn, stateKey(registry.NodeKey(registry.PrefixCredNode, l, sib)))

@@ -34,13 +34,13 @@ func newStore(t testing.TB, blocks, perBlock int) (*Store, *kit) {
 		t.Fatal(err)
 	}
 	k := &kit{dir: t.TempDir(), g: g, prod: prod, uni: uni}
-	if err := Init(k.dir, g, prod, Options{}); err != nil {
+	if err := Init(k.dir, g, prod, testOpts); err != nil {
 		t.Fatal(err)
 	}
-	if err := Init(k.dir, g, prod, Options{}); !errors.Is(err, ErrExists) {
+	if err := Init(k.dir, g, prod, testOpts); !errors.Is(err, ErrExists) {
 		t.Fatalf("second init: %v", err)
 	}
-	s, err := Open(k.dir, Options{})
+	s, err := Open(k.dir, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +83,43 @@ func (k *kit) block(t testing.TB, s *Store, n int) {
 	}
 }
 
+// bucketBothWays reads a bucket through the sibling cache and through
+// badger alone, and checks that both agree and lead to the root.
+func bucketBothWays(t *testing.T, s *Store, i uint64) *registry.Bucket {
+	t.Helper()
+	cached, err := s.Bucket(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.upperAt += 1000 // as if a block committed after the snapshot
+	s.mu.Unlock()
+	direct, err := s.Bucket(i)
+	s.mu.Lock()
+	s.upperAt -= 1000
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cj, _ := json.Marshal(cached)
+	dj, _ := json.Marshal(direct)
+	if string(cj) != string(dj) {
+		t.Fatal("cached and direct buckets differ")
+	}
+	if _, _, err := cached.Path(i << registry.BucketBits); err != nil {
+		t.Fatal(err)
+	}
+	return cached
+}
+
 func TestReopenAndRead(t *testing.T) {
 	s, k := newStore(t, 3, 300)
+	bucketBothWays(t, s, 2) // cache kept up to date by Commit
+	k.block(t, s, 3000)
+	bucketBothWays(t, s, 5)
 	want := s.Latest()
 	s.Close()
-	s, err := Open(k.dir, Options{})
+	s, err := Open(k.dir, testOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +127,8 @@ func TestReopenAndRead(t *testing.T) {
 	if got := s.Latest(); got != want {
 		t.Fatal("latest header not kept across reopen")
 	}
-	bk, err := s.Bucket(3) // leaves 768..1023: partly filled
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := bk.Path(800); err != nil {
+	bk := bucketBothWays(t, s, 15) // leaves 3840..4095: partly filled
+	if _, _, err := bk.Path(3850); err != nil {
 		t.Fatal(err)
 	}
 	if !bk.Leaves[255].IsZero() || bk.Leaves[0].IsZero() {
@@ -121,7 +150,7 @@ func TestReopenAndRead(t *testing.T) {
 	if err := s.Commit(&registry.Block{Header: wrong}, nil); err == nil {
 		t.Fatal("commit out of order accepted")
 	}
-	if _, err := Open(t.TempDir(), Options{}); !errors.Is(err, ErrNotInitialised) {
+	if _, err := Open(t.TempDir(), testOpts); !errors.Is(err, ErrNotInitialised) {
 		t.Fatal("open of an empty dir", err)
 	}
 }
@@ -167,6 +196,13 @@ func TestAuditFindsTampering(t *testing.T) {
 			j, _ := json.Marshal(h)
 			set(t, s, headerKey(1), j)
 		}, "signature does not verify"},
+		{"root index points elsewhere", func(t *testing.T, s *Store, k *kit) {
+			h, _ := s.Header(2)
+			set(t, s, rootKey(h.CredRoot), u64(1))
+		}, "root index"},
+		{"latest height lowered", func(t *testing.T, s *Store, k *kit) {
+			set(t, s, keyLatest, u64(2))
+		}, "does not exist in the replay"}, // the state is ahead of the claimed latest block
 		{"producer signs a false root", func(t *testing.T, s *Store, k *kit) {
 			h, _ := s.Header(3)
 			h.CredRoot = circuits.F(circuits.U64(1))
@@ -177,8 +213,9 @@ func TestAuditFindsTampering(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, k := newStore(t, 3, 40)
-			defer s.Close()
 			tc.tamper(t, s, k)
+			s = reopen(t, s, k) // as audit runs: on a stopped registry
+			defer s.Close()
 			rep, err := s.Audit(ctx, nil)
 			if tc.want == "" {
 				if err != nil || rep.Blocks != 4 || rep.Leaves != 120 {
@@ -199,3 +236,19 @@ func set(t *testing.T, s *Store, k, v []byte) {
 		t.Fatal(err)
 	}
 }
+
+func reopen(t *testing.T, s *Store, k *kit) *Store {
+	t.Helper()
+	s.Close()
+	s2, err := Open(k.dir, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s2
+}
+
+// testOpts keeps badger's memory small so the many stores of these tests
+// open quickly.
+var testOpts = Options{Badger: func(o badger.Options) badger.Options {
+	return o.WithMemTableSize(8 << 20).WithValueThreshold(64 << 10).WithBlockCacheSize(4 << 20)
+}}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRegistryCLI runs the registry commands in-process and checks the
+// messages and hints a person sees.
+func TestRegistryCLI(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reg")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"registry"}, 2, []string{"missing subcommand", "hint:"}},
+		{[]string{"registry", "frobnicate"}, 2, []string{`unknown subcommand "frobnicate"`, "audit, init, start, status"}},
+		{[]string{"registry", "init", "--dir", dir, "--chain-id", "Bad Chain"}, 2, []string{"chain_id", "hint:"}},
+		{[]string{"registry", "init", "--dir", dir, "--issuers", filepath.Join(dir, "missing.json")}, 2, []string{"--issuers"}},
+		{[]string{"registry", "init", "--dir", dir, "--chain-id", "cli-test"}, 0, nil},
+		{[]string{"registry", "init", "--dir", dir}, 2, []string{"already exists", "zkcred registry start --dir"}},
+		{[]string{"registry", "audit", "--dir", dir}, 0, nil},
+		{[]string{"registry", "audit", "--dir", filepath.Join(dir, "nope")}, 2, []string{"no registry", "registry init"}},
+		{[]string{"registry", "start", "--dir", filepath.Join(dir, "nope"), "--listen", "127.0.0.1:0"}, 2, []string{"no registry", "zkcred registry init --dir"}},
+		{[]string{"registry", "start", "--dir", dir, "--listen", "not-an-address"}, 2, []string{"--listen"}},
+		{[]string{"registry", "status", "--url", "http://127.0.0.1:1"}, 2, []string{"is the registry running?"}},
+		{[]string{"registry", "status", "--url", "ftp://x"}, 2, []string{"http(s)"}},
+	} {
+		var stderr bytes.Buffer
+		code := run(tc.args, &stderr)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d\n%s", tc.args, code, tc.code, stderr.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, w, stderr.String())
+			}
+		}
+	}
+	for _, f := range []string{"genesis.json", "producer.key", "governance.key"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f != "genesis.json" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v", f, fi.Mode().Perm())
+		}
+	}
+}

@@ -1,0 +1,394 @@
+// Package stack runs zkcred's services in one process on loopback: a
+// registry, one issuer service per example institution (a university and
+// a hospital) and a verifier with example policies. `zkcred demo` runs it
+// in a temporary directory; `zkcred up` in a persistent one, so that a
+// restart resumes where it stopped.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/issuer/regchain"
+	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/client"
+	"github.com/zkcred/zkcred/registry/light"
+	"github.com/zkcred/zkcred/registry/node"
+	"github.com/zkcred/zkcred/verifier"
+)
+
+// Example institutions, by kind.
+var Institutions = []Institution{
+	{Kind: "university", Name: "University of Examples", Schema: "diploma"},
+	{Kind: "hospital", Name: "Hospital of Examples", Schema: "vaccination"},
+}
+
+// Institution is one example issuer.
+type Institution struct {
+	Kind, Name string
+	Schema     string // name in issuer.ExampleSchemas
+}
+
+// Options configure Start. The zero value listens on 127.0.0.1 ports
+// chosen by the system.
+type Options struct {
+	Dir  string         // data directory (created if missing)
+	Keys *circuits.Keys // proving and verifying keys
+	// Addrs of the services ("host:port"); empty means 127.0.0.1:0.
+	RegistryAddr, VerifierAddr string
+	IssuerAddrs                map[string]string // by kind
+	// KeyWorkFactor is the scrypt work factor of new issuer key files
+	// (0: issuer.DefaultScryptWorkFactor).
+	KeyWorkFactor int
+	// BlockInterval is the registry's block interval (default 100ms).
+	BlockInterval time.Duration
+	Logger        *slog.Logger // default: discard
+}
+
+// Issuer is a running issuer service.
+type Issuer struct {
+	Institution
+	Issuer *issuer.Issuer
+	Schema *circuits.Schema
+	URL    string
+	server *http.Server
+}
+
+// Stack is a running set of services.
+type Stack struct {
+	Dir         string
+	Genesis     *registry.Genesis
+	RegistryURL string
+	Registry    *client.Client
+	Issuers     map[string]*Issuer // by kind
+	Verifier    *verifier.Server
+	VerifierURL string
+	AdminToken  string // the issuers' admin bearer token
+
+	closers []func()
+}
+
+// IssuerKeyFile returns the path of an institution's encrypted key file;
+// its passphrase is in DevPassphraseFile.
+func IssuerKeyFile(dir, kind string) string { return filepath.Join(dir, kind, issuerKeyFile) }
+
+// DevPassphraseFile returns the file holding the issuer keys' passphrase.
+// It sits beside the keys, so it protects nothing: this stack is for
+// development on one machine.
+func DevPassphraseFile(dir string) string { return filepath.Join(dir, passFile) }
+
+// GenesisFile returns the registry's genesis file, for wallets.
+func GenesisFile(dir string) string { return filepath.Join(dir, registryDir, node.GenesisFile) }
+
+// Files in the data directory.
+const (
+	registryDir   = "registry"
+	verifierDir   = "verifier"
+	adminFile     = "admin-token"    // issuer admin bearer token, 0600
+	passFile      = "dev-passphrase" // passphrase of the issuer key files, 0600
+	issuerKeyFile = "issuer.key"
+)
+
+// Start opens (or, the first time, initialises) the services in o.Dir and
+// serves them. Close stops them.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	if o.Keys == nil {
+		return nil, errors.New("stack: keys are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.BlockInterval == 0 {
+		o.BlockInterval = 100 * time.Millisecond
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	s := &Stack{Dir: o.Dir, Issuers: map[string]*Issuer{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	pass, err := secretFile(filepath.Join(o.Dir, passFile))
+	if err != nil {
+		return nil, err
+	}
+	if s.AdminToken, err = secretFile(filepath.Join(o.Dir, adminFile)); err != nil {
+		return nil, err
+	}
+
+	// Issuer keys first: the genesis registers them.
+	keys := map[string]*issuer.Key{}
+	var initial []registry.RegisterIssuer
+	for _, in := range Institutions {
+		k, err := issuerKey(filepath.Join(o.Dir, in.Kind, issuerKeyFile), pass, o.KeyWorkFactor)
+		if err != nil {
+			return nil, fmt.Errorf("%s key: %w", in.Kind, err)
+		}
+		keys[in.Kind] = k
+		initial = append(initial, registry.RegisterIssuer{PubKey: hex.EncodeToString(k.Public()), Name: in.Name, Kind: in.Kind})
+	}
+
+	// Registry.
+	regDir := filepath.Join(o.Dir, registryDir)
+	fresh := false
+	if _, err := os.Stat(filepath.Join(regDir, node.GenesisFile)); errors.Is(err, os.ErrNotExist) {
+		if _, err := node.InitDir(regDir, "zkcred-local", initial); err != nil {
+			return nil, fmt.Errorf("registry init: %w", err)
+		}
+		fresh = true
+	}
+	d, err := node.OpenDir(regDir)
+	if err != nil {
+		return nil, err
+	}
+	s.Genesis = d.Genesis
+	ln, err := listen(o.RegistryAddr)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := node.StartDir(regDir, ln, node.ServiceOptions{Node: node.Options{Interval: o.BlockInterval, Logger: o.Logger}})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	s.closers = append(s.closers, func() { svc.Close(context.Background()) })
+	s.RegistryURL = svc.URL
+	if s.Registry, err = client.New(svc.URL, client.Options{}); err != nil {
+		return nil, err
+	}
+	if fresh {
+		if err := s.publishCircuits(ctx, d, o.Keys); err != nil {
+			return nil, err
+		}
+	}
+
+	// Issuers.
+	for _, in := range Institutions {
+		if err := s.startIssuer(ctx, in, keys[in.Kind], o); err != nil {
+			return nil, fmt.Errorf("%s: %w", in.Kind, err)
+		}
+	}
+
+	// Verifier, following the registry with a light client.
+	if err := os.MkdirAll(filepath.Join(o.Dir, verifierDir), 0o700); err != nil {
+		return nil, err
+	}
+	lc, err := light.New(s.Genesis, s.RegistryURL, light.Options{Path: filepath.Join(o.Dir, verifierDir, "headers.jsonl")})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { lc.Close() })
+	if _, err := lc.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("light client: %w", err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	s.closers = append(s.closers, stop)
+	go lc.Run(runCtx, 0, func(err error) { o.Logger.Warn("light client", "err", err) })
+
+	vln, err := listen(o.VerifierAddr)
+	if err != nil {
+		return nil, err
+	}
+	s.VerifierURL = "http://" + vln.Addr().String()
+	v, err := verifier.New(verifier.Options{
+		Dir:      filepath.Join(o.Dir, verifierDir, "db"),
+		Audience: s.VerifierURL, PublicURL: s.VerifierURL,
+		Policies: Policies(),
+		Proofs:   o.Keys.Verifier(),
+		Roots:    syncingRoots{verifier.LightRoots{Client: lc}},
+		Issuers:  verifier.RegistryIssuers{Client: s.Registry},
+		Logger:   o.Logger,
+		// One person drives this stack from one address: no rate limit.
+		RateLimit: -1,
+	})
+	if err != nil {
+		vln.Close()
+		return nil, fmt.Errorf("verifier: %w", err)
+	}
+	s.Verifier = v
+	s.closers = append(s.closers, func() { v.Close() })
+	s.serve(vln, v.Handler())
+	return s, nil
+}
+
+// Policies are the verifier's example policies.
+func Policies() []*verifier.Policy {
+	schemas := issuer.ExampleSchemas()
+	raw := func(v string) []json.RawMessage { return []json.RawMessage{json.RawMessage(v)} }
+	return []*verifier.Policy{
+		{
+			Name:     "graduate",
+			Schema:   schemas["diploma"],
+			Issuers:  verifier.IssuerSpec{Kind: "university"},
+			Disclose: []string{"degree"},
+			Predicates: []verifier.PredicateSpec{
+				{Attribute: "birthDate", Op: verifier.OpAgeAtLeast, Years: 18},
+			},
+		},
+		{
+			Name:    "measles",
+			Schema:  schemas["vaccination"],
+			Issuers: verifier.IssuerSpec{Kind: "hospital"},
+			Predicates: []verifier.PredicateSpec{
+				{Attribute: "vaccine", Op: "eq", Values: raw(`"measles"`)},
+				{Attribute: "vaccinationDate", Op: "gt", Values: raw(`"2020-01-01"`)},
+			},
+		},
+	}
+}
+
+func (s *Stack) publishCircuits(ctx context.Context, d *node.Dir, keys *circuits.Keys) error {
+	if d.Governance == nil {
+		return errors.New("registry governance key missing")
+	}
+	gov, err := s.Registry.NewSigner(ctx, d.Genesis.ChainID, d.Governance)
+	if err != nil {
+		return err
+	}
+	for _, c := range []registry.PublishCircuit{
+		{Circuit: circuits.PresentationID, VKHash: keys.Verifier().Hash()},
+		{Circuit: circuits.HolderID, VKHash: keys.HolderVerifier().Hash()},
+	} {
+		if _, err := gov.Do(ctx, c); err != nil {
+			return fmt.Errorf("publish %s verifying-key hash: %w", c.Circuit, err)
+		}
+	}
+	return nil
+}
+
+func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, o Options) error {
+	dir := filepath.Join(o.Dir, in.Kind)
+	st, err := issuer.OpenStore(filepath.Join(dir, "db"), issuer.StoreOptions{})
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { st.Close() })
+	ch, err := regchain.New(ctx, s.Registry, k)
+	if err != nil {
+		return err
+	}
+	ln, err := listen(o.IssuerAddrs[in.Kind])
+	if err != nil {
+		return err
+	}
+	url := "http://" + ln.Addr().String()
+	is := issuer.New(k, ch, st, issuer.Options{
+		PublicURL:   url,
+		StatusBase:  s.RegistryURL + "/v1",
+		HolderProof: o.Keys.HolderVerifier().VerifyHolder,
+	})
+	if err := is.Recover(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("recover: %w", err)
+	}
+	schema := issuer.ExampleSchemas()[in.Schema]
+	if _, err := s.Registry.Schema(ctx, schema.ID()); err != nil {
+		if err := is.PublishSchema(ctx, schema); err != nil {
+			ln.Close()
+			return err
+		}
+	} else if err := st.PutSchema(schema); err != nil {
+		ln.Close()
+		return err
+	}
+	h, err := issuer.NewServer(is, issuer.ServerOptions{AdminToken: s.AdminToken, Logger: o.Logger})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.Issuers[in.Kind] = &Issuer{Institution: in, Issuer: is, Schema: schema, URL: url, server: s.serve(ln, h)}
+	return nil
+}
+
+// serve serves h on ln until Close.
+func (s *Stack) serve(ln net.Listener, h http.Handler) *http.Server {
+	srv := issuer.HTTPServer("", h)
+	go srv.Serve(ln)
+	s.closers = append(s.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv
+}
+
+// Close stops every service, last started first.
+func (s *Stack) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return net.Listen("tcp", addr)
+}
+
+// secretFile reads a random secret kept in a 0600 file, making it the
+// first time.
+func secretFile(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	var r [24]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(r[:])
+	return tok, issuer.WriteFileAtomic(path, []byte(tok+"\n"), 0o600)
+}
+
+// issuerKey loads an issuer key, making and saving it the first time.
+func issuerKey(path, pass string, workFactor int) (*issuer.Key, error) {
+	if k, err := issuer.LoadKey(path, []byte(pass)); err == nil {
+		return k, nil
+	} else if _, statErr := os.Stat(path); statErr == nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	k, err := issuer.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	return k, issuer.SaveKey(path, k, []byte(pass), issuer.KeyOptions{ScryptWorkFactor: workFactor})
+}
+
+// syncingRoots asks the light client to sync once when it does not know a
+// root yet, so that a presentation made against a block produced a moment
+// ago is not refused while the background sync catches up.
+type syncingRoots struct{ verifier.LightRoots }
+
+func (r syncingRoots) RootInfo(root fr.Element) (uint64, time.Time, bool) {
+	if h, t, ok := r.LightRoots.RootInfo(root); ok {
+		return h, t, ok
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r.Sync(ctx)
+	return r.LightRoots.RootInfo(root)
+}

@@ -1,0 +1,27 @@
+// Package issuer is what a university registrar or a hospital records
+// office runs to issue zkcred credentials.
+//
+// An issuer holds an ed25519 key (stored encrypted with age, see [SaveKey])
+// and is named by its did:key ([Key.DID]). For each credential it encodes the
+// subject data with a [circuits.Schema], computes the commitment
+// C = H(schemaID, holderCommit, expiry, salt, attributes) with
+// [circuits.Credential.Commitment], anchors C on the registry chain through
+// the [Chain] interface, and signs a W3C Verifiable Credentials Data Model 2.0
+// credential with a Data Integrity proof of the eddsa-jcs-2022 cryptosuite
+// ([Sign], [Verify]). The signed credential travels to the wallet inside a
+// [Bundle] together with the private values the wallet needs to prove facts
+// about it (salt, encoded slots, leaf index).
+//
+// The main flow is [Issuer.Issue] (or [Issuer.IssueBatch] and [RunBatch] for
+// CSV files), [Issuer.Revoke] to revoke, and [NewServer] for the HTTP API
+// with claim links ([Issuer.CreateOffer], [Issuer.Claim]).
+//
+// Issued credentials, offers and the batch journal live in one badger
+// database ([OpenStore]); every step that the chain sees is written ahead to
+// that journal, so a crash at any point never issues a credential twice.
+//
+// Chains: [LocalChain] keeps a single-issuer tree in a local badger database
+// (offline use, development, tests); package regchain anchors on the
+// registry chain through its HTTP API; package chaintest is the test suite
+// both pass. docs/issuer.md describes the formats.
+package issuer

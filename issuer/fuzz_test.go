@@ -1,0 +1,136 @@
+package issuer
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zkcred/zkcred/circuits"
+)
+
+// seedCredential signs a bundle without a store or chain (fuzz workers
+// rerun this setup).
+func seedCredential(f *testing.F) []byte {
+	k, err := GenerateKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, hc := holder()
+	s := ExampleSchemas()["diploma"]
+	d, err := newDraft(Request{Schema: s, Subject: diplomaSubject(), HolderCommit: hc}, s.ID(), time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, err := d.sign(k, Anchored{LeafIndex: 7, Height: 3}, "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, _ := json.Marshal(b)
+	return raw
+}
+
+// FuzzVerify: Verify never panics, and whatever it accepts it accepts again
+// after a parse/marshal round trip (member order and whitespace are not
+// signed; JCS fixes them).
+func FuzzVerify(f *testing.F) {
+	bundle := seedCredential(f)
+	var b Bundle
+	json.Unmarshal(bundle, &b)
+	f.Add([]byte(b.Credential))
+	if dir, err := os.Getwd(); err == nil {
+		for d := dir; d != "/"; d = parentDir(d) {
+			if v, err := os.ReadFile(d + "/shared/testvectors/vc-di-eddsa/signedJCS.json"); err == nil {
+				f.Add(v)
+				break
+			}
+		}
+	}
+	f.Add([]byte(`{"proof":{"type":"DataIntegrityProof"}}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		if _, err := Verify(doc); err != nil {
+			return
+		}
+		var m map[string]any
+		if err := decodeExact(doc, &m); err != nil {
+			t.Fatalf("verified but does not decode: %v", err)
+		}
+		again, _ := json.Marshal(m)
+		if _, err := Verify(again); err != nil {
+			t.Fatalf("verified document fails after a round trip: %v", err)
+		}
+	})
+}
+
+func parentDir(d string) string {
+	i := strings.LastIndex(d, "/")
+	if i <= 0 {
+		return "/"
+	}
+	return d[:i]
+}
+
+// FuzzParseBundle: parse → marshal → parse gives the same bundle.
+func FuzzParseBundle(f *testing.F) {
+	f.Add(seedCredential(f))
+	f.Add([]byte(`{"format":"zkcred-credential/1","credential":{},"private":{}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		b, err := ParseBundle(raw)
+		if err != nil {
+			return
+		}
+		out, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b2, err := ParseBundle(out)
+		if err != nil {
+			t.Fatalf("re-parse: %v", err)
+		}
+		b.raw, b2.raw = nil, nil
+		out2, _ := json.Marshal(b2)
+		if !reflect.DeepEqual(out, out2) {
+			t.Fatalf("round trip differs:\n%s\n%s", out, out2)
+		}
+	})
+}
+
+// FuzzAPI sends arbitrary bodies to every POST route: answers are JSON and
+// never 5xx (the chain is healthy, so nothing may fail on the server side).
+func FuzzAPI(f *testing.F) {
+	env := newEnv(f, Options{HolderProof: knowsSecret})
+	d := ExampleSchemas()["diploma"]
+	env.store.PutSchema(d)
+	e, err := NewServer(env.is, ServerOptions{AdminToken: adminToken, BodyLimit: 1 << 14})
+	if err != nil {
+		f.Fatal(err)
+	}
+	link, _ := env.is.CreateOffer(context.Background(), OfferRequest{Schema: d, Subject: diplomaSubject()})
+	routes := []string{"/v1/offers", "/v1/credentials", "/v1/revocations", "/v1/offers/" + link.ID + "/claim"}
+	sid := d.ID()
+	subj, _ := json.Marshal(diplomaSubject())
+	f.Add(uint8(0), `{"schemaId":"`+circuits.Dec(sid)+`","subject":`+string(subj)+`}`)
+	f.Add(uint8(1), `{"schemaId":"`+circuits.Dec(sid)+`","subject":`+string(subj)+`,"holderCommitment":"5"}`)
+	f.Add(uint8(2), `{"leafIndices":[0,1],"credentialIds":["x"]}`)
+	f.Add(uint8(3), `{"token":"`+link.Token+`","holderCommitment":"7","proof":"AAAA"}`)
+	f.Add(uint8(1), `{"schemaId":"1","subject":{"gpa":1e400}}`)
+	f.Fuzz(func(t *testing.T, route uint8, body string) {
+		req := httptest.NewRequest(http.MethodPost, routes[int(route)%len(routes)], strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%d for %q: %s", rec.Code, body, rec.Body)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+			t.Fatalf("answer is not JSON: %s", rec.Body)
+		}
+	})
+}

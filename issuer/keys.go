@@ -1,0 +1,296 @@
+package issuer
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"golang.org/x/term"
+
+	"github.com/zkcred/zkcred/circuits"
+)
+
+// DefaultScryptWorkFactor is the age scrypt work factor (log2 N) used for key
+// files: about one second on a laptop.
+const DefaultScryptWorkFactor = 18
+
+// PassphraseEnv is the environment variable that holds the key passphrase for
+// services that cannot prompt.
+const PassphraseEnv = "ZKCRED_PASSPHRASE"
+
+// ErrKeyFile is wrapped by errors reading or decrypting a key file.
+var ErrKeyFile = errors.New("issuer key file")
+
+// Key is an issuer's ed25519 signing key.
+type Key struct {
+	priv ed25519.PrivateKey
+}
+
+// GenerateKey returns a new random issuer key.
+func GenerateKey() (*Key, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{priv}, nil
+}
+
+// NewKeyFromSeed returns the key of a 32-byte ed25519 seed.
+func NewKeyFromSeed(seed []byte) (*Key, error) {
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("ed25519 seed must be %d bytes, got %d", ed25519.SeedSize, len(seed))
+	}
+	return &Key{ed25519.NewKeyFromSeed(seed)}, nil
+}
+
+// Public returns the public key.
+func (k *Key) Public() ed25519.PublicKey { return k.priv.Public().(ed25519.PublicKey) }
+
+// DID returns the issuer's did:key.
+func (k *Key) DID() string { return DIDKey(k.Public()) }
+
+// VerificationMethod returns the DID URL of the key, used in proofs.
+func (k *Key) VerificationMethod() string { return VerificationMethod(k.Public()) }
+
+// IssuerID returns the field element the registry derives from the key.
+func (k *Key) IssuerID() fr.Element { return circuits.IssuerID(k.Public()) }
+
+// Sign signs msg with ed25519.
+func (k *Key) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
+
+// Signer returns the key as a crypto.Signer, e.g. to sign registry
+// transactions.
+func (k *Key) Signer() ed25519.PrivateKey { return k.priv }
+
+// keyFile is the plaintext inside the age envelope.
+type keyFile struct {
+	Format string `json:"format"`
+	Seed   []byte `json:"seed"` // base64
+	DID    string `json:"did"`
+}
+
+const keyFormat = "zkcred-issuer-key/1"
+
+// KeyOptions tunes key encryption; the zero value is the default.
+type KeyOptions struct {
+	// ScryptWorkFactor is age's scrypt log2(N); 0 means
+	// DefaultScryptWorkFactor. Tests lower it.
+	ScryptWorkFactor int
+}
+
+// SaveKey encrypts k with passphrase (age scrypt recipient) and writes it to
+// path with mode 0600, atomically. It refuses to overwrite an existing file.
+func SaveKey(path string, k *Key, passphrase []byte, opts KeyOptions) error {
+	if len(passphrase) == 0 {
+		return fmt.Errorf("%w: empty passphrase", ErrKeyFile)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%w: %s already exists", ErrKeyFile, path)
+	}
+	r, err := age.NewScryptRecipient(string(passphrase))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrKeyFile, err)
+	}
+	wf := opts.ScryptWorkFactor
+	if wf == 0 {
+		wf = DefaultScryptWorkFactor
+	}
+	r.SetWorkFactor(wf)
+	plain, err := json.Marshal(keyFile{keyFormat, k.priv.Seed(), k.DID()})
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		return fmt.Errorf("%w: failed to encrypt: %v", ErrKeyFile, err)
+	}
+	if _, err := w.Write(plain); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, buf.Bytes(), 0o600)
+}
+
+// LoadKey decrypts the key file at path.
+func LoadKey(path string, passphrase []byte) (*Key, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
+	}
+	defer f.Close()
+	id, err := age.NewScryptIdentity(string(passphrase))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
+	}
+	r, err := age.Decrypt(f, id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot decrypt %s (wrong passphrase?): %v", ErrKeyFile, path, err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, 1<<16))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
+	}
+	var kf keyFile
+	if err := strictJSON(plain, &kf); err != nil || kf.Format != keyFormat {
+		return nil, fmt.Errorf("%w: %s is not a zkcred issuer key", ErrKeyFile, path)
+	}
+	k, err := NewKeyFromSeed(kf.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
+	}
+	if k.DID() != kf.DID {
+		return nil, fmt.Errorf("%w: %s: key does not match its recorded DID", ErrKeyFile, path)
+	}
+	return k, nil
+}
+
+// PassphraseSource says where ReadPassphrase looks, in order: File, then the
+// environment variable PassphraseEnv, then a prompt on the terminal.
+type PassphraseSource struct {
+	File    string              // a file whose first line is the passphrase
+	Prompt  string              // prompt text; "" means "passphrase: "
+	Confirm bool                // ask twice on a terminal (new keys)
+	Getenv  func(string) string // nil means os.Getenv
+}
+
+// ErrNoPassphrase is returned when no source provides a passphrase.
+var ErrNoPassphrase = errors.New("no passphrase: use --passphrase-file, set " + PassphraseEnv + ", or run on a terminal")
+
+// ReadPassphrase returns the passphrase from the first source that has one.
+func ReadPassphrase(src PassphraseSource) ([]byte, error) {
+	if src.File != "" {
+		b, err := os.ReadFile(src.File)
+		if err != nil {
+			return nil, fmt.Errorf("passphrase file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			return nil, fmt.Errorf("passphrase file %s: first line is empty", src.File)
+		}
+		return []byte(line), nil
+	}
+	getenv := src.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if p := getenv(PassphraseEnv); p != "" {
+		return []byte(p), nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil || !term.IsTerminal(int(tty.Fd())) {
+		if tty != nil {
+			tty.Close()
+		}
+		return nil, ErrNoPassphrase
+	}
+	defer tty.Close()
+	prompt := src.Prompt
+	if prompt == "" {
+		prompt = "passphrase: "
+	}
+	fmt.Fprint(tty, prompt)
+	p, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) == 0 {
+		return nil, errors.New("empty passphrase")
+	}
+	if src.Confirm {
+		fmt.Fprint(tty, "confirm "+prompt)
+		p2, err := term.ReadPassword(int(tty.Fd()))
+		fmt.Fprintln(tty)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(p, p2) {
+			return nil, errors.New("passphrases do not match")
+		}
+	}
+	return p, nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory that is synced and renamed over path, then syncs the directory:
+// after a crash path holds either its old or its new contents.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFileAtomic(path, data, perm, true)
+}
+
+func writeFileAtomic(path string, data []byte, perm os.FileMode, sync bool) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if perm != 0o600 { // CreateTemp makes 0600 files
+		if err = f.Chmod(perm); err != nil {
+			return err
+		}
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if sync {
+		if err = f.Sync(); err != nil {
+			return err
+		}
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if sync {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// strictJSON decodes exactly one JSON value, rejecting unknown fields and
+// trailing data.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after JSON value")
+	}
+	return nil
+}

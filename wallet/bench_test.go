@@ -1,0 +1,90 @@
+package wallet_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/zkcred/zkcred/circuits"
+	testenv "github.com/zkcred/zkcred/internal/wallettest"
+	"github.com/zkcred/zkcred/verifier"
+	"github.com/zkcred/zkcred/wallet"
+)
+
+// BenchmarkPresent measures one presentation from request fetch to the
+// verifier's verdict with warm keys (loaded and checked once): fetch and
+// check the request, choose the credential, fetch and check the witness
+// bucket (light client sync included), prove, submit, and read the verdict.
+// The verifier runs in-process on loopback and verifies the real proof.
+func BenchmarkPresent(b *testing.B) {
+	e := testenv.Start(b, testenv.Options{})
+	w := newWallet(b, e)
+	ctx := context.Background()
+	if _, err := w.Receive(ctx, e.Issue(w.HolderCommit(), "3.72", time.Time{}), wallet.Net{}); err != nil {
+		b.Fatal(err)
+	}
+	if err := wallet.CheckKeys(ctx, e.Keys, e.Registry); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("present", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			u := e.Request("graduate")
+			b.StartTimer()
+			presentOnce(b, w, e, u)
+		}
+	})
+	// Everything but the proof and the submission: fetch and check the
+	// request, choose, fetch and check the witness bucket.
+	b.Run("request-and-witness", func(b *testing.B) {
+		u := e.Request("graduate")
+		for range b.N {
+			req, err := wallet.ReadRequest(ctx, u, wallet.Net{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			plan, err := w.Choose(req, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := w.CheckStatus(ctx, plan.Entry, wallet.Net{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The Groth16 proof alone, under the same conditions: the difference
+	// to "present" is what the wallet, registry and verifier add.
+	b.Run("prove-only", func(b *testing.B) {
+		wit, err := circuits.SampleWitness()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range b.N {
+			if _, _, err := e.Keys.Prove(wit); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func presentOnce(b *testing.B, w *wallet.Wallet, e *testenv.Env, u string) {
+	ctx := context.Background()
+	{
+		req, err := wallet.ReadRequest(ctx, u, wallet.Net{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		plan, err := w.Choose(req, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		pres, err := w.Prove(ctx, plan, e.Keys, wallet.Net{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := wallet.Submit(ctx, req, pres, wallet.Net{})
+		if err != nil || res.Status != verifier.StatusVerified {
+			b.Fatalf("%v %+v", err, res)
+		}
+	}
+}

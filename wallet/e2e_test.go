@@ -1,0 +1,372 @@
+package wallet_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zkcred/zkcred/circuits"
+	testenv "github.com/zkcred/zkcred/internal/wallettest"
+	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/verifier"
+	"github.com/zkcred/zkcred/wallet"
+)
+
+func newWallet(t testing.TB, e *testenv.Env) *wallet.Wallet {
+	t.Helper()
+	w, err := wallet.Create(filepath.Join(t.TempDir(), "wallet.age"), "pw", wallet.Options{
+		WorkFactor: wallet.MinWorkFactor,
+		Config:     wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// editJSON decodes a bundle, lets f change it, and encodes it again.
+func editJSON(t *testing.T, b []byte, f func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestReceive(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	good := e.Issue(w.HolderCommit(), "3.72", time.Time{})
+
+	refuse := func(name string, b []byte, want error) {
+		t.Helper()
+		_, err := w.Receive(ctx, b, wallet.Net{})
+		if !errors.Is(err, want) || !errors.Is(err, wallet.ErrRefused) {
+			t.Errorf("%s: got %v, want %v", name, err, want)
+		}
+	}
+	// tampered signed credential: a claim changed
+	refuse("tampered claim", editJSON(t, good, func(m map[string]any) {
+		m["credential"].(map[string]any)["credentialSubject"].(map[string]any)["claims"].(map[string]any)["gpa"] = "4.00"
+	}), wallet.ErrBadCredential)
+	// tampered private values: the salt no longer opens the commitment
+	refuse("tampered salt", editJSON(t, good, func(m map[string]any) {
+		m["private"].(map[string]any)["salt"] = "12345"
+	}), wallet.ErrBadCredential)
+	// tampered private slot
+	refuse("tampered slot", editJSON(t, good, func(m map[string]any) {
+		m["private"].(map[string]any)["slots"].([]any)[5] = "400"
+	}), wallet.ErrBadCredential)
+	// issued to someone else
+	other := newWallet(t, e)
+	refuse("other holder", e.Issue(other.HolderCommit(), "3.10", time.Time{}), wallet.ErrNotMine)
+	// a well-signed credential from an issuer the registry does not know
+	rogue := e.IssueRogue(w.HolderCommit())
+	refuse("unregistered issuer", rogue, wallet.ErrIssuerUnknown)
+	if len(w.Credentials()) != 0 {
+		t.Fatal("a refused credential was stored")
+	}
+
+	// the good one is accepted
+	ent, err := w.Receive(ctx, good, wallet.Net{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ent.Credential().CredentialSubject.Claims["degree"] != "MSc" || len(w.Credentials()) != 1 {
+		t.Fatal("stored credential")
+	}
+	// receiving it twice keeps one copy
+	if _, err := w.Receive(ctx, good, wallet.Net{}); err != nil || len(w.Credentials()) != 1 {
+		t.Fatalf("second receive: %v, %d credentials", err, len(w.Credentials()))
+	}
+
+	// revoked before it is received
+	rev := e.Issue(w.HolderCommit(), "3.00", time.Time{})
+	e.Revoke(rev)
+	refuse("revoked", rev, wallet.ErrRevokedLeaf)
+}
+
+// A signed credential whose commitment the registry does not hold at the
+// stated leaf is refused, even though its issuer is registered.
+func TestReceiveNotInTree(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	// The rogue issuer anchored in its own chain; once governance
+	// registers it, it is a registered, active issuer whose leaf is not in
+	// the registry's tree.
+	b1 := e.IssueRogue(w.HolderCommit())
+	e.Issue(w.HolderCommit(), "3.00", time.Time{}) // leaf 0 holds another issuer's commitment
+	b2 := e.IssueRogue(w.HolderCommit())           // rogue leaf 1: no such leaf in the registry yet
+	e.RegisterRogue()
+	for i, b := range [][]byte{b1, b2} {
+		_, err := w.Receive(ctx, b, wallet.Net{})
+		if !errors.Is(err, wallet.ErrNotAnchored) {
+			t.Errorf("bundle %d: got %v, want ErrNotAnchored", i, err)
+		}
+	}
+}
+
+func TestReceiveInactiveIssuer(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	b := e.Issue(w.HolderCommit(), "3.00", time.Time{})
+	e.Deactivate()
+	if _, err := w.Receive(context.Background(), b, wallet.Net{}); !errors.Is(err, wallet.ErrIssuerInactive) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestClaimOffer(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	u := e.Offer("3.50")
+	o, err := wallet.FetchOffer(ctx, u, wallet.Net{})
+	if err != nil || len(o.Display) == 0 {
+		t.Fatalf("offer: %v %+v", err, o)
+	}
+	ent, err := w.Claim(ctx, u, e.Keys, wallet.Net{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ent.Private().HolderCommit != w.HolderCommit() {
+		t.Fatal("claimed credential is not bound to the wallet")
+	}
+	// an offer is claimed once
+	var re *wallet.RemoteError
+	if _, err := w.Claim(ctx, u, e.Keys, wallet.Net{}); !errors.As(err, &re) || re.Status != http.StatusConflict {
+		t.Fatalf("second claim: %v", err)
+	}
+	// a wrong token is refused
+	bad := strings.Replace(e.Offer("3.50"), "token=", "token=x", 1)
+	if _, err := w.Claim(ctx, bad, e.Keys, wallet.Net{}); !errors.As(err, &re) || re.Status != http.StatusForbidden {
+		t.Fatalf("wrong token: %v", err)
+	}
+}
+
+// recorder records the paths a wallet asks the registry for.
+type recorder struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.paths = append(r.paths, req.URL.RequestURI())
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestPresent(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	// a few leaves first, so that the leaf index is not its bucket number
+	for range 3 {
+		e.Issue(w.HolderCommit(), "2.00", time.Time{})
+	}
+	b := e.Issue(w.HolderCommit(), "3.72", time.Time{})
+	rec := &recorder{}
+	n := wallet.Net{HTTP: &http.Client{Transport: rec}}
+	ent, err := w.Receive(ctx, b, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wallet.CheckKeys(ctx, e.Keys, e.Registry); err != nil {
+		t.Fatal(err)
+	}
+
+	req, err := wallet.ReadRequest(ctx, e.Request("graduate"), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := w.Choose(req, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var desc bytes.Buffer
+	plan.Describe(&desc)
+	for _, s := range []string{"Degree: MSc", "Grade point average", "Date of birth", "Not disclosed:"} {
+		if !strings.Contains(desc.String(), s) {
+			t.Errorf("description lacks %q:\n%s", s, desc.String())
+		}
+	}
+	rec.paths = nil
+	pres, err := w.Prove(ctx, plan, e.Keys, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bucket privacy: the registry is asked for the bucket, never the leaf
+	idx := ent.Private().LeafIndex
+	var witness []string
+	for _, p := range rec.paths {
+		if strings.HasPrefix(p, "/v1/witness/") {
+			witness = append(witness, p)
+		}
+	}
+	if idx == 0 || len(witness) != 1 || witness[0] != "/v1/witness/0" {
+		t.Fatalf("leaf %d: witness requests %v, want only the bucket /v1/witness/0", idx, witness)
+	}
+	res, err := wallet.Submit(ctx, req, pres, wallet.Net{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != verifier.StatusVerified || res.Disclosed["degree"] != "MSc" {
+		t.Fatalf("verdict %+v", res)
+	}
+	// the same presentation again is refused by the verifier (nonce used)
+	var re *wallet.RemoteError
+	if _, err := wallet.Submit(ctx, req, pres, wallet.Net{}); !errors.As(err, &re) {
+		t.Fatalf("replay: %v", err)
+	}
+
+	// A request no credential satisfies is explained.
+	req2, err := wallet.ReadRequest(ctx, e.Request("excellent"), wallet.Net{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nm *wallet.NoMatchError
+	if _, err := w.Choose(req2, ""); !errors.As(err, &nm) || !strings.Contains(err.Error(), "Grade point average is 3.72, which does not satisfy") {
+		t.Fatalf("unsatisfiable request: %v", err)
+	}
+	req3, _ := wallet.ReadRequest(ctx, e.Request("other-issuer"), wallet.Net{})
+	if _, err := w.Choose(req3, ""); !errors.As(err, &nm) || !strings.Contains(err.Error(), "is not among the 1 issuers") {
+		t.Fatalf("untrusted issuer: %v", err)
+	}
+
+	// Revoked: reported before proving; the verifier hears nothing.
+	if err := w.CheckStatus(ctx, ent, wallet.Net{}); err != nil {
+		t.Fatalf("status before revocation: %v", err)
+	}
+	e.Revoke(b)
+	if err := w.CheckStatus(ctx, ent, wallet.Net{}); !errors.Is(err, wallet.ErrRevoked) {
+		t.Fatalf("status after revocation: %v", err)
+	}
+	req4, _ := wallet.ReadRequest(ctx, e.Request("graduate"), wallet.Net{})
+	plan4, err := w.Choose(req4, ent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Prove(ctx, plan4, e.Keys, wallet.Net{}); !errors.Is(err, wallet.ErrRevoked) {
+		t.Fatalf("revoked: %v", err)
+	}
+	if r, err := e.Verifier.Result(req4.ID); err != nil || r.Status != verifier.StatusPending {
+		t.Fatalf("verifier saw something for the revoked credential: %+v %v", r, err)
+	}
+}
+
+func TestPresentExpired(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	b := e.IssueExpired(w.HolderCommit())
+	ent, err := w.Receive(ctx, b, wallet.Net{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := wallet.ReadRequest(ctx, e.Request("graduate"), wallet.Net{})
+	_, err = w.Choose(req, ent.ID)
+	if !errors.Is(err, wallet.ErrExpired) {
+		t.Fatalf("expired, named: %v", err)
+	}
+	var nm *wallet.NoMatchError
+	if _, err = w.Choose(req, ""); !errors.As(err, &nm) || !strings.Contains(err.Error(), "expired on") {
+		t.Fatalf("expired, chosen: %v", err)
+	}
+}
+
+func TestKeysCheckedAgainstChain(t *testing.T) {
+	ctx := context.Background()
+	keys := testenv.Keys(t)
+	e := testenv.Start(t, testenv.Options{VKHash: strings.Repeat("ab", 32)})
+	if err := wallet.CheckKeys(ctx, keys, e.Registry); !errors.Is(err, wallet.ErrKeysMismatch) {
+		t.Fatalf("other published hash: %v", err)
+	}
+	// Keys absent from the data directory are fetched from the configured
+	// URL, then checked against the chain: here they do not match.
+	ks := httptest.NewServer(http.FileServer(http.Dir(testenv.KeyDir())))
+	defer ks.Close()
+	w0, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.Options{WorkFactor: wallet.MinWorkFactor,
+		Config: wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis, KeysURL: ks.URL}})
+	defer w0.Close()
+	kdir := t.TempDir()
+	if _, err := w0.LoadKeys(ctx, kdir, wallet.Net{}); !errors.Is(err, wallet.ErrKeysMismatch) {
+		t.Fatalf("fetched keys, other published hash: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(kdir, filepath.Base(circuits.PresentationID)+".pk")); err != nil {
+		t.Fatalf("keys not fetched: %v", err)
+	}
+	e = testenv.Start(t, testenv.Options{SkipCircuit: true})
+	if err := wallet.CheckKeys(ctx, keys, e.Registry); !errors.Is(err, wallet.ErrKeysUnpublished) {
+		t.Fatalf("unpublished: %v", err)
+	}
+	// keys missing from the directory, fetched from the configured URL
+	w, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.Options{WorkFactor: wallet.MinWorkFactor,
+		Config: wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis}})
+	defer w.Close()
+	if _, err := w.LoadKeys(ctx, t.TempDir(), wallet.Net{}); !errors.Is(err, wallet.ErrNoKeys) {
+		t.Fatalf("no keys: %v", err)
+	}
+}
+
+// A fetched proving key that does not belong to the verifying key served
+// with it (and published on the chain) is refused and removed.
+func TestFetchedKeysMismatchedPair(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes a second set of keys once")
+	}
+	ctx := context.Background()
+	other, err := circuits.LoadOrSetup(testenv.KeyDir()+"-other", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := t.TempDir()
+	for _, f := range []struct{ from, name string }{
+		{testenv.KeyDir(), "s16-d32-t8-p4-v8.pk"}, {testenv.KeyDir() + "-other", "s16-d32-t8-p4-v8.vk"},
+		{testenv.KeyDir(), "holder.pk"}, {testenv.KeyDir(), "holder.vk"},
+	} {
+		b, err := os.ReadFile(filepath.Join(f.from, f.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(mixed, f.name), b, 0o644)
+	}
+	e := testenv.Start(t, testenv.Options{VKHash: other.Verifier().Hash()})
+	ks := httptest.NewServer(http.FileServer(http.Dir(mixed)))
+	defer ks.Close()
+	w, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.Options{WorkFactor: wallet.MinWorkFactor,
+		Config: wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis, KeysURL: ks.URL}})
+	defer w.Close()
+	kdir := t.TempDir()
+	if _, err := w.LoadKeys(ctx, kdir, wallet.Net{}); !errors.Is(err, wallet.ErrKeysMismatch) || !strings.Contains(err.Error(), "does not match its verifying key") {
+		t.Fatalf("mismatched pair: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(kdir, "s16-d32-t8-p4-v8.pk")); !os.IsNotExist(err) {
+		t.Fatal("refused keys were kept")
+	}
+}
+
+var _ = registry.ErrNotFound
+var _ = issuer.ErrCredential
+var _ = circuits.Slots

@@ -1,0 +1,470 @@
+package wallet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/verifier"
+)
+
+// Reasons a presentation is not made. ErrRevoked and ErrExpired are found
+// before any proof is made, so nothing doomed is submitted.
+var (
+	ErrCannotPresent = errors.New("cannot present")
+	ErrBadRequest    = fmt.Errorf("%w: the presentation request is malformed", ErrCannotPresent)
+	ErrRevoked       = fmt.Errorf("%w: the credential was revoked by its issuer", ErrCannotPresent)
+	ErrExpired       = fmt.Errorf("%w: the credential has expired", ErrCannotPresent)
+	ErrStaleRegistry = fmt.Errorf("%w: the registry's latest root is older than the verifier accepts", ErrCannotPresent)
+)
+
+// NoMatchError says why no stored credential satisfies a request: for each
+// credential, the first requirement it does not meet.
+type NoMatchError struct {
+	Reasons []Mismatch
+}
+
+// Mismatch is why one credential does not satisfy a request.
+type Mismatch struct {
+	ID     string // wallet ID
+	Name   string // credential name
+	Reason string
+}
+
+func (e *NoMatchError) Error() string {
+	if len(e.Reasons) == 0 {
+		return "no credential satisfies the request: the wallet holds no credentials"
+	}
+	var b strings.Builder
+	b.WriteString("no credential satisfies the request:")
+	for _, m := range e.Reasons {
+		fmt.Fprintf(&b, "\n  %s (%s): %s", m.ID, m.Name, m.Reason)
+	}
+	return b.String()
+}
+
+func (e *NoMatchError) Unwrap() error { return ErrCannotPresent }
+
+// ReadRequest reads a presentation request from a URL (http or https) or a
+// file, and checks that its derived fields agree with it: the audience and
+// scope IDs, and the trust-list root.
+func ReadRequest(ctx context.Context, src string, n Net) (*verifier.Request, error) {
+	var b []byte
+	var err error
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		b, err = httpDo(ctx, n, "GET", src, nil)
+	} else {
+		b, err = os.ReadFile(src)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the request: %w", err)
+	}
+	req, err := verifier.ParseRequest(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if req.AudienceID.El() != circuits.AudienceID(req.Audience) {
+		return nil, fmt.Errorf("%w: audienceId is not the hash of audience %q", ErrBadRequest, req.Audience)
+	}
+	if req.ScopeID.El() != circuits.ScopeID(req.Scope) {
+		return nil, fmt.Errorf("%w: scopeId is not the hash of scope %q", ErrBadRequest, req.Scope)
+	}
+	if _, err := trustList(req); err != nil {
+		return nil, err
+	}
+	if req.SubmitURL == "" {
+		return nil, fmt.Errorf("%w: no submitUrl", ErrBadRequest)
+	}
+	// A verifier without a public URL names a path: resolve it against
+	// the request's own URL.
+	if base, err := url.Parse(src); err == nil && base.Scheme != "" {
+		if ref, err := url.Parse(req.SubmitURL); err == nil {
+			req.SubmitURL = base.ResolveReference(ref).String()
+		}
+	}
+	if u, err := url.Parse(req.SubmitURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("%w: submitUrl %q is not an http(s) URL", ErrBadRequest, req.SubmitURL)
+	}
+	return req, nil
+}
+
+func trustList(req *verifier.Request) (*circuits.TrustList, error) {
+	ids := make([]fr.Element, len(req.TrustList.Issuers))
+	for i, id := range req.TrustList.Issuers {
+		ids[i] = id.El()
+	}
+	tl, err := circuits.NewTrustList(ids)
+	if err != nil {
+		return nil, fmt.Errorf("%w: trust list: %v", ErrBadRequest, err)
+	}
+	if tl.Root() != req.TrustList.Root.El() {
+		return nil, fmt.Errorf("%w: the trust list's issuers do not make its root", ErrBadRequest)
+	}
+	return tl, nil
+}
+
+// Plan is a credential chosen for a request, with what presenting it
+// discloses and proves.
+type Plan struct {
+	Request *verifier.Request
+	Entry   *Entry
+	// Disclose lists the attributes whose values the verifier learns.
+	Disclose []Disclosure
+	// Proves lists, in plain words, every other fact the proof shows.
+	Proves []string
+	query  circuits.Query
+	trust  *circuits.TrustList
+}
+
+// Disclosure is one disclosed attribute.
+type Disclosure struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// Choose picks the first stored credential that satisfies the request, or
+// the one named by credentialID. If none does, the error is a
+// *NoMatchError naming, per credential, the requirement it fails.
+func (w *Wallet) Choose(req *verifier.Request, credentialID string) (*Plan, error) {
+	ps, err := w.Candidates(req, credentialID)
+	if err != nil {
+		return nil, err
+	}
+	return ps[0], nil
+}
+
+// Candidates returns a plan for every stored credential that satisfies the
+// request (or for the one named by credentialID), oldest first; errors are
+// as for Choose. Revocation is not known here: see CheckStatus.
+func (w *Wallet) Candidates(req *verifier.Request, credentialID string) ([]*Plan, error) {
+	q, err := req.Query.Query()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	tl, err := trustList(req)
+	if err != nil {
+		return nil, err
+	}
+	cands := w.f.Credentials
+	if credentialID != "" {
+		e, err := w.Credential(credentialID)
+		if err != nil {
+			return nil, err
+		}
+		if e.Private().Expiry < req.Now {
+			return nil, fmt.Errorf("%w: %s expired on %s", ErrExpired, e.ID, time.Unix(int64(e.Private().Expiry), 0).UTC().Format(time.DateOnly))
+		}
+		cands = []*Entry{e}
+	}
+	nm := &NoMatchError{}
+	var out []*Plan
+	for _, e := range cands {
+		if reason := mismatch(e, req, q, tl); reason != "" {
+			nm.Reasons = append(nm.Reasons, Mismatch{ID: e.ID, Name: e.cred.Name, Reason: reason})
+			continue
+		}
+		out = append(out, newPlan(e, req, q, tl))
+	}
+	if len(out) == 0 {
+		return nil, nm
+	}
+	return out, nil
+}
+
+// CheckStatus reports whether a stored credential is still anchored under
+// the registry's latest verified root: nil, or ErrRevoked when its leaf
+// has been overwritten with 0.
+func (w *Wallet) CheckStatus(ctx context.Context, e *Entry, n Net) error {
+	_, leaf, _, err := w.verifiedBucket(ctx, n, e.Private().LeafIndex)
+	if err != nil {
+		return err
+	}
+	p := e.Private()
+	if want := circuits.LeafHash(p.IssuerID.El(), p.Commitment.El()); !leaf.Equal(&want) {
+		return ErrRevoked
+	}
+	return nil
+}
+
+// mismatch returns the first requirement of req that e does not meet, or "".
+func mismatch(e *Entry, req *verifier.Request, q circuits.Query, tl *circuits.TrustList) string {
+	p := e.Private()
+	if p.SchemaID != req.SchemaID {
+		return fmt.Sprintf("it is a %q credential; the verifier asks for another schema (%s)", e.Schema().Name, short(req.SchemaID.String()))
+	}
+	if _, _, ok := tl.Path(p.IssuerID.El()); !ok {
+		return fmt.Sprintf("its issuer %s is not among the %d issuers the verifier accepts", e.cred.Issuer, len(req.TrustList.Issuers))
+	}
+	if p.Expiry < req.Now {
+		return fmt.Sprintf("it expired on %s", time.Unix(int64(p.Expiry), 0).UTC().Format(time.DateOnly))
+	}
+	for i, pr := range q.Predicates {
+		if pr.Kind == circuits.PredNone {
+			continue
+		}
+		if pr.Slot >= len(e.Schema().Attributes) {
+			return fmt.Sprintf("the verifier asks about slot %d, which its schema does not have", pr.Slot)
+		}
+		x := p.Slots[pr.Slot].El()
+		if !pr.Holds(x) {
+			a := e.Schema().Attributes[pr.Slot]
+			return fmt.Sprintf("%s is %s, which does not satisfy: %s", label(a), valueString(a, x, e), predicateText(req, i, a, pr))
+		}
+	}
+	for i := range circuits.Slots {
+		if q.Disclose&(1<<i) != 0 && i >= len(e.Schema().Attributes) {
+			return fmt.Sprintf("the verifier asks to disclose slot %d, which its schema does not have", i)
+		}
+	}
+	return ""
+}
+
+func short(s string) string {
+	if len(s) > 16 {
+		return s[:8] + "…" + s[len(s)-6:]
+	}
+	return s
+}
+
+func label(a circuits.Attribute) string {
+	if a.Display != "" {
+		return a.Display
+	}
+	return a.Name
+}
+
+// valueString shows a slot's value as the holder knows it: the claim as
+// issued for strings (whose slot is a hash), else the decoded value.
+func valueString(a circuits.Attribute, x fr.Element, e *Entry) string {
+	if a.Type == circuits.TypeString {
+		if v, ok := e.cred.CredentialSubject.Claims[a.Name]; ok {
+			return fmt.Sprintf("%q", fmt.Sprint(v))
+		}
+	}
+	v, err := a.Decode(x)
+	if err != nil {
+		return circuits.Dec(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// predicateText words predicate i of a request.
+func predicateText(req *verifier.Request, i int, a circuits.Attribute, pr circuits.Predicate) string {
+	if i < len(req.Predicates) && req.Predicates[i].Attribute == a.Name {
+		pp := req.Predicates[i]
+		vals := make([]string, len(pp.Values))
+		for j, v := range pp.Values {
+			vals[j] = fmt.Sprint(v)
+		}
+		words := map[string]string{
+			"eq": "is", "ne": "is not", "lt": "is below", "lte": "is at most",
+			"gt": "is above", "gte": "is at least", "between": "is between",
+			"in": "is one of", "nin": "is none of",
+		}
+		if a.Type == circuits.TypeDate || a.Type == circuits.TypeTimestamp {
+			words["lt"], words["lte"], words["gt"], words["gte"] = "is before", "is on or before", "is after", "is on or after"
+		}
+		op := words[pp.Op]
+		if op == "" {
+			op = pp.Op
+		}
+		s := fmt.Sprintf("%s %s %s", label(a), op, strings.Join(vals, " and "))
+		if pp.Helper != "" {
+			s += " (" + pp.Helper + ")"
+		}
+		return s
+	}
+	// No plain form: word the circuit predicate.
+	dec := func(e fr.Element) string {
+		if v, err := a.Decode(e); err == nil && a.Type != circuits.TypeString {
+			return fmt.Sprint(v)
+		}
+		return short(circuits.Dec(e))
+	}
+	switch pr.Kind {
+	case circuits.PredRange:
+		return fmt.Sprintf("%s is between %s and %s", label(a), dec(pr.Values[0]), dec(pr.Values[1]))
+	case circuits.PredIn:
+		return fmt.Sprintf("%s is one of the values the verifier names (e.g. %s)", label(a), dec(pr.Values[0]))
+	case circuits.PredNotIn:
+		return fmt.Sprintf("%s is none of the values the verifier names (e.g. %s)", label(a), dec(pr.Values[0]))
+	}
+	return label(a)
+}
+
+func newPlan(e *Entry, req *verifier.Request, q circuits.Query, tl *circuits.TrustList) *Plan {
+	p := &Plan{Request: req, Entry: e, query: q, trust: tl}
+	attrs := e.Schema().Attributes
+	for i := range circuits.Slots {
+		if q.Disclose&(1<<i) == 0 || i >= len(attrs) {
+			continue
+		}
+		a := attrs[i]
+		v := valueString(a, e.Private().Slots[i].El(), e)
+		if a.Type == circuits.TypeString {
+			v += " (sent as its hash: anyone who guesses the text can confirm it)"
+		}
+		p.Disclose = append(p.Disclose, Disclosure{Name: a.Name, Label: label(a), Value: v})
+	}
+	for i, pr := range q.Predicates {
+		if pr.Kind != circuits.PredNone && pr.Slot < len(attrs) {
+			p.Proves = append(p.Proves, predicateText(req, i, attrs[pr.Slot], pr))
+		}
+	}
+	n := len(req.TrustList.Issuers)
+	if n == 1 {
+		p.Proves = append(p.Proves, fmt.Sprintf("the credential was issued by %s (the verifier accepts only this issuer, so it learns who issued it)", e.cred.Issuer))
+	} else {
+		kind := ""
+		if req.TrustList.Kind != "" {
+			kind = " " + req.TrustList.Kind
+		}
+		p.Proves = append(p.Proves, fmt.Sprintf("the credential was issued by one of %d accepted%s issuers (not which one)", n, kind))
+	}
+	p.Proves = append(p.Proves,
+		fmt.Sprintf("the credential is a %q credential, is yours, is not revoked, and has not expired on %s",
+			e.Schema().Name, time.Unix(int64(req.Now), 0).UTC().Format(time.DateOnly)))
+	if req.Scope != "" {
+		p.Proves = append(p.Proves, fmt.Sprintf("a pseudonym for scope %q, the same every time this credential answers that scope (it is unlinkable to other scopes)", req.Scope))
+	}
+	return p
+}
+
+// Describe writes in plain words what presenting discloses and proves.
+func (p *Plan) Describe(out io.Writer) {
+	r := p.Request
+	fmt.Fprintf(out, "Verifier %s asks (policy %q).\n", r.Audience, r.Policy)
+	fmt.Fprintf(out, "Credential: %s %s, issued by %s\n", p.Entry.ID, p.Entry.cred.Name, p.Entry.cred.Issuer)
+	if len(p.Disclose) == 0 {
+		fmt.Fprintln(out, "\nIt will learn no attribute values.")
+	} else {
+		fmt.Fprintln(out, "\nIt will learn these values:")
+		for _, d := range p.Disclose {
+			fmt.Fprintf(out, "  %s: %s\n", d.Label, d.Value)
+		}
+	}
+	fmt.Fprintln(out, "\nThe proof shows, without revealing anything else:")
+	for _, s := range p.Proves {
+		fmt.Fprintf(out, "  - %s\n", s)
+	}
+	var hidden []string
+	for i, a := range p.Entry.Schema().Attributes {
+		if p.query.Disclose&(1<<i) == 0 {
+			hidden = append(hidden, label(a))
+		}
+	}
+	sort.Strings(hidden)
+	if len(hidden) > 0 {
+		fmt.Fprintf(out, "\nNot disclosed: %s.\n", strings.Join(hidden, ", "))
+	}
+}
+
+// Prove makes the presentation of a plan: it fetches the witness bucket of
+// the credential's leaf (never the index itself), checks it against the
+// light client, builds both paths, checks the statement natively (a
+// revoked or expired credential is reported as ErrRevoked or ErrExpired,
+// and no proof is made) and proves.
+func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net) (*verifier.Presentation, error) {
+	e, r := p.Entry, p.Request
+	priv := e.Private()
+	bk, leaf, path, err := w.verifiedBucket(ctx, n, priv.LeafIndex)
+	if err != nil {
+		return nil, err
+	}
+	if leaf.IsZero() {
+		return nil, ErrRevoked
+	}
+	// Name the latest verified block that published this root: a verifier
+	// looks a root up by its latest height, and later blocks that changed
+	// no credential (heartbeats, governance) publish the same root again.
+	height := bk.Height
+	if hh, _, ok := w.lc.RootInfo(bk.Root.El()); ok && hh > height {
+		height = hh
+	}
+	if h, ok := w.lc.Header(height); ok && r.MaxRootAge > 0 {
+		age := int64(r.Now) - h.Time/1000
+		if age > int64(r.MaxRootAge) {
+			return nil, fmt.Errorf("%w (block %d is %ds old, the verifier accepts %ds)", ErrStaleRegistry, height, age, r.MaxRootAge)
+		}
+	}
+	ti, tpath, ok := p.trust.Path(priv.IssuerID.El())
+	if !ok {
+		return nil, fmt.Errorf("%w: issuer not in the trust list", ErrCannotPresent)
+	}
+	wit := &circuits.Witness{
+		Credential:   priv.CircuitCredential(),
+		HolderSecret: w.f.Secret.El(),
+		IssuerID:     priv.IssuerID.El(),
+		LeafIndex:    priv.LeafIndex,
+		Path:         path,
+		TrustIndex:   ti,
+		TrustPath:    tpath,
+		Root:         bk.Root.El(),
+		Height:       height,
+		TrustRoot:    p.trust.Root(),
+		Now:          r.Now,
+		Nonce:        r.Nonce.El(),
+		Audience:     r.AudienceID.El(),
+		Scope:        r.ScopeID.El(),
+		Query:        p.query,
+	}
+	if err := wit.Check(); err != nil {
+		switch {
+		case errors.Is(err, circuits.ErrNotInTree):
+			return nil, fmt.Errorf("%w (%v)", ErrRevoked, err)
+		case errors.Is(err, circuits.ErrExpired):
+			return nil, ErrExpired
+		}
+		return nil, fmt.Errorf("%w: %w", ErrCannotPresent, err)
+	}
+	proof, pub, err := keys.Prove(wit)
+	if err != nil {
+		return nil, fmt.Errorf("proving: %w", err)
+	}
+	pres := &verifier.Presentation{
+		RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),
+		Proof: proof, Nullifier: circuits.F(pub.Nullifier),
+	}
+	for i, a := range e.Schema().Attributes {
+		if p.query.Disclose&(1<<i) != 0 {
+			if pres.Disclosed == nil {
+				pres.Disclosed = map[string]circuits.Field{}
+			}
+			pres.Disclosed[a.Name] = circuits.F(pub.Disclosed[i])
+		}
+	}
+	return pres, nil
+}
+
+// Submit posts a presentation to the request's submit URL and returns the
+// verifier's verdict. A rejection the verifier answers with an HTTP error
+// is a *RemoteError.
+func Submit(ctx context.Context, r *verifier.Request, pres *verifier.Presentation, n Net) (*verifier.Result, error) {
+	body, err := json.Marshal(pres)
+	if err != nil {
+		return nil, err
+	}
+	b, err := httpDo(ctx, n, "POST", r.SubmitURL, body)
+	if err != nil {
+		return nil, err
+	}
+	var res verifier.Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("verifier's answer: %w", err)
+	}
+	return &res, nil
+}

@@ -1,0 +1,300 @@
+package wallet
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/client"
+	"github.com/zkcred/zkcred/registry/light"
+)
+
+// ErrRefused is wrapped by every reason Receive refuses a credential.
+var ErrRefused = errors.New("credential refused")
+
+// Reasons a credential is refused.
+var (
+	ErrBadCredential  = fmt.Errorf("%w: signature or private values do not verify", ErrRefused)
+	ErrNotMine        = fmt.Errorf("%w: issued to another holder (holder commitment is not this wallet's)", ErrRefused)
+	ErrIssuerUnknown  = fmt.Errorf("%w: issuer is not registered on the chain", ErrRefused)
+	ErrIssuerInactive = fmt.Errorf("%w: issuer is deactivated on the chain", ErrRefused)
+	ErrNotAnchored    = fmt.Errorf("%w: commitment is not at its stated leaf under a verified root", ErrRefused)
+	ErrRevokedLeaf    = fmt.Errorf("%w: credential was revoked by its issuer", ErrRefused)
+)
+
+// ErrNoRegistry: the wallet has no registry configured.
+var ErrNoRegistry = errors.New("no registry configured (init the wallet with --registry and --genesis)")
+
+// Net configures the wallet's network access. The zero value is the
+// default.
+type Net struct {
+	// HTTP is the HTTP client (one with client.DefaultTimeout when nil).
+	HTTP *http.Client
+}
+
+// chain returns the wallet's light client, synced to the registry's latest
+// header. Verified headers are kept in a file next to the wallet.
+func (w *Wallet) chain(ctx context.Context, n Net) (*light.Client, error) {
+	if w.lc == nil {
+		cfg := w.f.Config
+		if cfg.Registry == "" || cfg.Genesis == nil {
+			return nil, ErrNoRegistry
+		}
+		path := filepath.Join(filepath.Dir(w.path), "headers-"+cfg.Genesis.ChainID+".jsonl")
+		lc, err := light.New(cfg.Genesis, cfg.Registry, light.Options{HTTP: n.HTTP, Path: path})
+		if err != nil {
+			return nil, fmt.Errorf("registry light client: %w", err)
+		}
+		w.lc = lc
+	}
+	if _, err := w.lc.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("syncing registry headers: %w", err)
+	}
+	return w.lc, nil
+}
+
+// Close releases the light client's header file.
+func (w *Wallet) Close() error {
+	if w.lc != nil {
+		err := w.lc.Close()
+		w.lc = nil
+		return err
+	}
+	return nil
+}
+
+// verifiedBucket fetches the witness bucket of a leaf index and checks that
+// it leads to the root of a header the light client verified. It returns
+// the bucket, the leaf and its full path.
+func (w *Wallet) verifiedBucket(ctx context.Context, n Net, index uint64) (*registry.Bucket, fr.Element, []fr.Element, error) {
+	lc, err := w.chain(ctx, n)
+	if err != nil {
+		return nil, fr.Element{}, nil, err
+	}
+	b, err := lc.Registry().Witness(ctx, index)
+	if err != nil {
+		return nil, fr.Element{}, nil, fmt.Errorf("fetching witness bucket: %w", err)
+	}
+	h, ok := lc.Header(b.Height)
+	if !ok { // a block committed since the sync
+		if lc, err = w.chain(ctx, n); err != nil {
+			return nil, fr.Element{}, nil, err
+		}
+		if h, ok = lc.Header(b.Height); !ok {
+			return nil, fr.Element{}, nil, fmt.Errorf("witness bucket is for block %d, which the registry's headers do not reach", b.Height)
+		}
+	}
+	if h.CredRoot != b.Root {
+		return nil, fr.Element{}, nil, fmt.Errorf("witness bucket's root is not the verified root of block %d", b.Height)
+	}
+	leaf, path, err := b.Path(index)
+	if err != nil {
+		return nil, fr.Element{}, nil, fmt.Errorf("witness bucket: %w", err)
+	}
+	return b, leaf, path, nil
+}
+
+// Receive checks a credential bundle (issuer.Bundle JSON) and stores it:
+// the issuer's signature and the opening of the commitment, that it is
+// bound to this wallet's holder secret, that the issuer is registered and
+// active, and that the leaf H(issuerID, C) sits at the stated index under a
+// root the light client verified. Errors wrap ErrRefused with the reason.
+// The caller saves the wallet.
+func (w *Wallet) Receive(ctx context.Context, bundle []byte, n Net) (*Entry, error) {
+	b, err := issuer.ParseBundle(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCredential, err)
+	}
+	c, err := b.Check()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCredential, err)
+	}
+	p := &b.Private
+	if p.HolderCommit != w.HolderCommit() {
+		return nil, ErrNotMine
+	}
+	lc, err := w.chain(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	is, err := lc.Registry().Issuer(ctx, p.IssuerID.El())
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrIssuerUnknown, c.Issuer)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up the issuer: %w", err)
+	}
+	pub, _ := issuer.ParseDIDKey(c.Issuer)
+	if is.ID != p.IssuerID || is.PubKey != hex.EncodeToString(pub) {
+		return nil, fmt.Errorf("%w: the registry's record of %s is another key", ErrIssuerUnknown, c.Issuer)
+	}
+	if !is.Active {
+		return nil, fmt.Errorf("%w: %s (%s)", ErrIssuerInactive, is.Name, c.Issuer)
+	}
+	bk, leaf, _, err := w.verifiedBucket(ctx, n, p.LeafIndex)
+	if err != nil {
+		if errors.Is(err, registry.ErrNotFound) {
+			return nil, fmt.Errorf("%w: leaf %d does not exist", ErrNotAnchored, p.LeafIndex)
+		}
+		return nil, err
+	}
+	if want := circuits.LeafHash(p.IssuerID.El(), p.Commitment.El()); !leaf.Equal(&want) {
+		if h, ok := w.lc.Header(bk.Height); ok && leaf.IsZero() && p.LeafIndex < h.CredSize {
+			return nil, fmt.Errorf("%w: leaf %d is 0 at block %d", ErrRevokedLeaf, p.LeafIndex, bk.Height)
+		}
+		return nil, fmt.Errorf("%w: leaf %d at block %d holds another value", ErrNotAnchored, p.LeafIndex, bk.Height)
+	}
+	raw := bytes.Clone(bundle)
+	return w.add(raw, b, c), nil
+}
+
+// MaxBody bounds an answer from an issuer or verifier.
+const MaxBody = 4 << 20
+
+// ParseOfferURL returns the offer ID and token of a claim link
+// (…/v1/offers/<id>?token=<token>).
+func ParseOfferURL(offerURL string) (id, token string, err error) {
+	u, err := url.Parse(offerURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", "", fmt.Errorf("offer URL %q is not an http(s) URL", offerURL)
+	}
+	i := strings.LastIndex(u.Path, "/v1/offers/")
+	token = u.Query().Get("token")
+	if i < 0 || token == "" {
+		return "", "", fmt.Errorf("offer URL %q is not a claim link (…/v1/offers/<id>?token=…)", offerURL)
+	}
+	id = u.Path[i+len("/v1/offers/"):]
+	if id == "" || strings.Contains(id, "/") {
+		return "", "", fmt.Errorf("offer URL %q has no offer ID", offerURL)
+	}
+	return id, token, nil
+}
+
+// FetchOffer reads an offer (what the issuer offers to issue).
+func FetchOffer(ctx context.Context, offerURL string, n Net) (*issuer.OfferView, error) {
+	id, token, err := ParseOfferURL(offerURL)
+	if err != nil {
+		return nil, err
+	}
+	b, err := httpDo(ctx, n, http.MethodGet, offerURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	var o issuer.OfferView
+	if err := strictJSON(b, &o); err != nil {
+		return nil, fmt.Errorf("offer: %w", err)
+	}
+	if o.Schema == nil || o.Schema.Validate() != nil {
+		return nil, errors.New("offer: no valid schema")
+	}
+	if o.Challenge != circuits.Dec(issuer.ClaimChallenge(id, token)) {
+		return nil, errors.New("offer: its challenge is not the one of this link")
+	}
+	return &o, nil
+}
+
+// Claim claims an offer: it sends this wallet's holder commitment with a
+// proof of knowledge of the secret bound to the offer, and checks and
+// stores the credential the issuer answers with (Receive). The caller
+// saves the wallet.
+func (w *Wallet) Claim(ctx context.Context, offerURL string, keys *circuits.Keys, n Net) (*Entry, error) {
+	id, token, err := ParseOfferURL(offerURL)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := keys.ProveHolder(w.f.Secret.El(), issuer.ClaimChallenge(id, token))
+	if err != nil {
+		return nil, fmt.Errorf("proving the holder secret: %w", err)
+	}
+	body, _ := json.Marshal(issuer.ClaimBody{Token: token, HolderCommitment: w.HolderCommit(), Proof: base64.StdEncoding.EncodeToString(proof)})
+	b, err := httpDo(ctx, n, http.MethodPost, claimURL(offerURL), body)
+	if err != nil {
+		return nil, fmt.Errorf("claiming the offer: %w", err)
+	}
+	return w.Receive(ctx, b, n)
+}
+
+// claimURL is where an offer is claimed: the offer's path with /claim
+// appended (the token travels in the body, not the URL).
+func claimURL(offerURL string) string {
+	u, _ := url.Parse(offerURL) // checked by ParseOfferURL
+	u.Path += "/claim"
+	u.RawQuery = ""
+	return u.String()
+}
+
+// RemoteError is an error answer of an issuer or verifier.
+type RemoteError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *RemoteError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s (HTTP %d, %s)", e.Message, e.Status, e.Code)
+	}
+	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
+}
+
+func httpDo(ctx context.Context, n Net, method, u string, body []byte) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	hc := n.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: client.DefaultTimeout}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxBody {
+		return nil, fmt.Errorf("answer from %s is larger than %d bytes", u, MaxBody)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+			Code  string `json:"code"`
+		}
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(b))
+			if len(e.Error) > 200 {
+				e.Error = e.Error[:200]
+			}
+			if e.Error == "" {
+				e.Error = http.StatusText(resp.StatusCode)
+			}
+		}
+		return nil, &RemoteError{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
+	}
+	return b, nil
+}

@@ -1,0 +1,445 @@
+package wallet
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/light"
+)
+
+// DefaultWorkFactor is the scrypt work factor (log2 N) of new wallets.
+const DefaultWorkFactor = 18
+
+// MinWorkFactor is the lowest work factor accepted (tests use it).
+const MinWorkFactor = 10
+
+// MaxWalletBytes bounds a decrypted wallet or backup.
+const MaxWalletBytes = 256 << 20
+
+const (
+	walletFormat = "zkcred-wallet/1"
+	backupFormat = "zkcred-wallet-backup/1"
+)
+
+// Errors of the store.
+var (
+	// ErrNoWallet: no wallet file at the path (run init).
+	ErrNoWallet = errors.New("no wallet")
+	// ErrExists: init would overwrite a wallet.
+	ErrExists = errors.New("a wallet already exists")
+	// ErrPassphrase: the passphrase does not decrypt the wallet.
+	ErrPassphrase = errors.New("wrong passphrase, or not a zkcred wallet")
+	// ErrCorrupt: the wallet decrypts but its content is not a wallet.
+	ErrCorrupt = errors.New("wallet content is corrupt")
+	// ErrUnknownCredential: no credential with that ID.
+	ErrUnknownCredential = errors.New("no such credential")
+	// ErrBusy: another process holds the wallet's lock.
+	ErrBusy = errors.New("the wallet is in use by another zkcred process")
+	// ErrAmbiguous: a credential ID prefix matches several credentials.
+	ErrAmbiguous = errors.New("credential ID prefix is ambiguous")
+)
+
+// Options configure Create. The zero value is the default.
+type Options struct {
+	// WorkFactor is age's scrypt log2(N) (DefaultWorkFactor). The wallet
+	// keeps it, so that every later save uses the same.
+	WorkFactor int
+	// Config is the wallet's initial configuration.
+	Config Config
+}
+
+// Config is where the wallet finds the chain and the proving keys.
+type Config struct {
+	// Registry is the registry's base URL.
+	Registry string `json:"registry,omitempty"`
+	// Genesis is the registry genesis the light client trusts.
+	Genesis *registry.Genesis `json:"genesis,omitempty"`
+	// KeysURL, if set, is a base URL serving the proving and verifying key
+	// files (as `zkcred setup` writes them) for wallets without them.
+	KeysURL string `json:"keysUrl,omitempty"`
+}
+
+// Entry is one stored credential.
+type Entry struct {
+	// ID is the wallet's short name of the credential: the first 8 hex
+	// digits of the SHA-256 of its credential ID.
+	ID    string    `json:"id"`
+	Added time.Time `json:"added"`
+	// Bundle is the issuer's bundle exactly as received.
+	Bundle json.RawMessage `json:"bundle"`
+
+	bundle *issuer.Bundle
+	cred   *issuer.Credential
+}
+
+// Credential returns the signed credential.
+func (e *Entry) Credential() *issuer.Credential { return e.cred }
+
+// Private returns the credential's private values.
+func (e *Entry) Private() *issuer.Private { return &e.bundle.Private }
+
+// Schema returns the credential's schema.
+func (e *Entry) Schema() *circuits.Schema { return e.bundle.Private.Schema }
+
+type walletFile struct {
+	Format      string         `json:"format"`
+	Secret      circuits.Field `json:"secret"`
+	Created     time.Time      `json:"created"`
+	WorkFactor  int            `json:"workFactor"`
+	Config      Config         `json:"config"`
+	Credentials []*Entry       `json:"credentials"`
+}
+
+// Wallet is an open wallet. It is not safe for concurrent use.
+type Wallet struct {
+	path string
+	pass string
+	f    walletFile
+	lc   *light.Client // opened by the first network call
+}
+
+// ShortID returns the wallet ID of a credential ID.
+func ShortID(credentialID string) string {
+	h := sha256.Sum256([]byte(credentialID))
+	return hex.EncodeToString(h[:4])
+}
+
+// Create makes a new wallet with a fresh holder secret at path.
+func Create(path, passphrase string, opts Options) (*Wallet, error) {
+	if passphrase == "" {
+		return nil, errors.New("empty passphrase")
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("%w at %s", ErrExists, path)
+	}
+	wf := opts.WorkFactor
+	if wf == 0 {
+		wf = DefaultWorkFactor
+	}
+	if wf < MinWorkFactor || wf > 22 {
+		return nil, fmt.Errorf("work factor %d outside %d..22", wf, MinWorkFactor)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	w := &Wallet{path: path, pass: passphrase, f: walletFile{
+		Format: walletFormat, Secret: circuits.F(circuits.RandomElement()),
+		Created: time.Now().UTC().Truncate(time.Second), WorkFactor: wf,
+		Config: opts.Config, Credentials: []*Entry{},
+	}}
+	return w, w.Save()
+}
+
+// Open decrypts the wallet at path.
+func Open(path, passphrase string) (*Wallet, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w at %s", ErrNoWallet, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	plain, err := decrypt(f, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	w := &Wallet{path: path, pass: passphrase}
+	if err := w.load(plain); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func decrypt(r io.Reader, passphrase string) ([]byte, error) {
+	id, err := age.NewScryptIdentity(passphrase)
+	if err != nil {
+		return nil, err
+	}
+	dr, err := age.Decrypt(r, id)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrPassphrase, err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(dr, MaxWalletBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if len(plain) > MaxWalletBytes {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrCorrupt, MaxWalletBytes)
+	}
+	return plain, nil
+}
+
+func encrypt(plain []byte, passphrase string, wf int) ([]byte, error) {
+	r, err := age.NewScryptRecipient(passphrase)
+	if err != nil {
+		return nil, err
+	}
+	r.SetWorkFactor(wf)
+	var buf bytes.Buffer
+	ew, err := age.Encrypt(&buf, r)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encrypt: %w", err)
+	}
+	if _, err := ew.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := ew.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (w *Wallet) load(plain []byte) error {
+	if err := strictJSON(plain, &w.f); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if w.f.Format != walletFormat {
+		return fmt.Errorf("%w: format %q, want %q", ErrCorrupt, w.f.Format, walletFormat)
+	}
+	if w.f.Secret.IsZero() {
+		return fmt.Errorf("%w: holder secret is zero", ErrCorrupt)
+	}
+	if w.f.WorkFactor < MinWorkFactor || w.f.WorkFactor > 22 {
+		w.f.WorkFactor = DefaultWorkFactor
+	}
+	for _, e := range w.f.Credentials {
+		b, err := issuer.ParseBundle(e.Bundle)
+		if err != nil {
+			return fmt.Errorf("%w: credential %s: %v", ErrCorrupt, e.ID, err)
+		}
+		c, err := b.Check()
+		if err != nil {
+			return fmt.Errorf("%w: credential %s: %v", ErrCorrupt, e.ID, err)
+		}
+		e.bundle, e.cred = b, c
+	}
+	return nil
+}
+
+// Path returns the wallet file's path.
+func (w *Wallet) Path() string { return w.path }
+
+// Config returns the wallet's configuration.
+func (w *Wallet) Config() Config { return w.f.Config }
+
+// SetConfig replaces the configuration (saved by Save).
+func (w *Wallet) SetConfig(c Config) { w.f.Config = c }
+
+// HolderCommit returns the commitment to the holder secret that issuers
+// bind credentials to.
+func (w *Wallet) HolderCommit() circuits.Field {
+	return circuits.F(circuits.HolderCommit(w.f.Secret.El()))
+}
+
+// Credentials returns the stored credentials, oldest first.
+func (w *Wallet) Credentials() []*Entry { return w.f.Credentials }
+
+// Credential finds a credential by its wallet ID or a unique prefix of it
+// (at least 4 digits).
+func (w *Wallet) Credential(id string) (*Entry, error) {
+	id = strings.ToLower(strings.TrimSpace(id))
+	var found *Entry
+	for _, e := range w.f.Credentials {
+		if e.ID == id {
+			return e, nil
+		}
+		if len(id) >= 4 && strings.HasPrefix(e.ID, id) {
+			if found != nil {
+				return nil, fmt.Errorf("%w: %q", ErrAmbiguous, id)
+			}
+			found = e
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownCredential, id)
+	}
+	return found, nil
+}
+
+// Remove deletes a credential (saved by Save).
+func (w *Wallet) Remove(id string) error {
+	e, err := w.Credential(id)
+	if err != nil {
+		return err
+	}
+	for i, x := range w.f.Credentials {
+		if x == e {
+			w.f.Credentials = append(w.f.Credentials[:i], w.f.Credentials[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
+
+// add stores a checked bundle; a credential already stored is replaced.
+func (w *Wallet) add(raw []byte, b *issuer.Bundle, c *issuer.Credential) *Entry {
+	e := &Entry{ID: ShortID(c.ID), Added: time.Now().UTC().Truncate(time.Second), Bundle: raw, bundle: b, cred: c}
+	for i, x := range w.f.Credentials {
+		if x.ID == e.ID {
+			w.f.Credentials[i] = e
+			return e
+		}
+	}
+	w.f.Credentials = append(w.f.Credentials, e)
+	sort.SliceStable(w.f.Credentials, func(i, j int) bool { return w.f.Credentials[i].Added.Before(w.f.Credentials[j].Added) })
+	return e
+}
+
+// Save encrypts the wallet and replaces the file atomically.
+func (w *Wallet) Save() error {
+	plain, err := json.Marshal(&w.f)
+	if err != nil {
+		return err
+	}
+	ct, err := encrypt(plain, w.pass, w.f.WorkFactor)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(w.path, ct)
+}
+
+// ChangePassphrase re-encrypts the wallet under a new passphrase.
+func (w *Wallet) ChangePassphrase(passphrase string) error {
+	if passphrase == "" {
+		return errors.New("empty passphrase")
+	}
+	old := w.pass
+	w.pass = passphrase
+	if err := w.Save(); err != nil {
+		w.pass = old
+		return err
+	}
+	return nil
+}
+
+type backupFile struct {
+	Format string     `json:"format"`
+	Wallet walletFile `json:"wallet"`
+}
+
+// Backup writes an encrypted export holding the secret, the configuration
+// and every credential, under its own passphrase.
+func (w *Wallet) Backup(out io.Writer, passphrase string) error {
+	if passphrase == "" {
+		return errors.New("empty backup passphrase")
+	}
+	plain, err := json.Marshal(backupFile{Format: backupFormat, Wallet: w.f})
+	if err != nil {
+		return err
+	}
+	ct, err := encrypt(plain, passphrase, w.f.WorkFactor)
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(ct)
+	return err
+}
+
+// Restore creates a wallet at path from a backup, encrypted under
+// passphrase. It refuses to overwrite an existing wallet.
+func Restore(in io.Reader, backupPassphrase, path, passphrase string) (*Wallet, error) {
+	if passphrase == "" {
+		return nil, errors.New("empty passphrase")
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("%w at %s", ErrExists, path)
+	}
+	plain, err := decrypt(in, backupPassphrase)
+	if err != nil {
+		return nil, err
+	}
+	var b backupFile
+	if err := strictJSON(plain, &b); err != nil || b.Format != backupFormat {
+		return nil, fmt.Errorf("%w: not a zkcred wallet backup", ErrCorrupt)
+	}
+	inner, err := json.Marshal(b.Wallet)
+	if err != nil {
+		return nil, err
+	}
+	w := &Wallet{path: path, pass: passphrase}
+	if err := w.load(inner); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return w, w.Save()
+}
+
+// failAfterTempWrite, when set (tests), is called after the temporary file
+// is written and before it is synced and renamed, to simulate a crash.
+var failAfterTempWrite func(tmp string) error
+
+// writeFileAtomic writes data to a temporary file next to path (mode 0600),
+// syncs it, renames it over path and syncs the directory: after a crash at
+// any point path holds the old or the new contents.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if failAfterTempWrite != nil {
+		if err = failAfterTempWrite(tmp); err != nil {
+			return err
+		}
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// strictJSON decodes one JSON value, rejecting unknown fields and trailing
+// data.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after JSON value")
+	}
+	return nil
+}
