@@ -24,8 +24,8 @@ type Config struct {
 	MaxBodyBytes int64 `json:"maxBodyBytes,omitempty"`
 	// MaxBatch bounds presentations per batch call (0: default).
 	MaxBatch int `json:"maxBatch,omitempty"`
-	// CoalesceProofs batches the proofs of concurrent presentations (0 or 1:
-	// each alone); see Options.CoalesceProofs.
+	// CoalesceProofs batches the proofs of concurrent presentations (0:
+	// DefaultCoalesce; 1 or negative: each alone); see Options.CoalesceProofs.
 	CoalesceProofs int `json:"coalesceProofs,omitempty"`
 	// CreateToken, if set, is the bearer token POST /v1/requests needs.
 	CreateToken string `json:"createToken,omitempty"`
@@ -60,7 +60,7 @@ func ParseConfig(b []byte) (*Config, error) {
 	if err := CheckProxies(c.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("verifier config: %w", err)
 	}
-	if c.MaxBodyBytes < 0 || c.MaxBatch < 0 || c.CoalesceProofs < 0 || c.CoalesceProofs > 256 {
+	if c.MaxBodyBytes < 0 || c.MaxBatch < 0 || c.CoalesceProofs > 256 {
 		return nil, fmt.Errorf("verifier config: %w: negative limits", ErrMalformed)
 	}
 	return &c, nil

@@ -52,6 +52,7 @@ const (
 	DefaultMaxBody   = 64 << 10 // bytes of one JSON body
 	DefaultMaxBatch  = 256      // presentations per batch call
 	DefaultRetention = time.Hour
+	DefaultCoalesce  = 64
 	DefaultRate      = 50  // requests per second per client
 	DefaultBurst     = 100 // burst per client
 )
@@ -88,10 +89,11 @@ type Options struct {
 	// issues requests (and fills the store).
 	CreateToken string
 
-	// CoalesceProofs, if above 1, verifies the proofs of concurrent
-	// presentations together in batches of up to this many (one
-	// random-linear-combination check, as /v1/verify/batch does). Under
-	// light load proofs are still checked one at a time, at once.
+	// CoalesceProofs verifies the proofs of concurrent presentations
+	// together in batches of up to this many (one random-linear-combination
+	// check, as /v1/verify/batch does); under light load proofs are still
+	// checked one at a time, at once. 0 means DefaultCoalesce; 1 or a
+	// negative value verifies every proof alone.
 	CoalesceProofs int
 
 	// HTTP hardening.
@@ -233,8 +235,10 @@ func New(o Options) (*Server, error) {
 	}
 	s.db = db
 	s.metrics = newMetrics()
-	if o.CoalesceProofs > 1 {
-		s.coalesce = newCoalescer(o.Proofs, o.CoalesceProofs)
+	if n := o.CoalesceProofs; n == 0 {
+		s.coalesce = newCoalescer(o.Proofs, DefaultCoalesce)
+	} else if n > 1 {
+		s.coalesce = newCoalescer(o.Proofs, n)
 	}
 	return s, nil
 }
@@ -461,7 +465,7 @@ func (s *Server) prepare(pathID string, p *Presentation) (*issued, *candidate, e
 	height = p.Height
 	maxAge := time.Duration(r.MaxRootAge) * time.Second
 	if age := now.Sub(t); age > maxAge {
-		return is, nil, fmt.Errorf("%w: block %d is %s old, the policy accepts at most %s", ErrRootTooOld, height, age.Truncate(time.Second), maxAge)
+		return is, nil, fmt.Errorf("%w: the root was last published %s ago (block %d or later), the policy accepts at most %s", ErrRootTooOld, age.Truncate(time.Second), height, maxAge)
 	}
 	nf := p.Nullifier.El()
 	if is.scope.IsZero() != nf.IsZero() {

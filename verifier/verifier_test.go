@@ -211,7 +211,7 @@ func TestRejections(t *testing.T) {
 // wallet's side; the verifier, rebuilding the statement from its own
 // state, must reject every one.
 func TestEveryPublicInputBound(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, func(o *Options) { o.CoalesceProofs = 1 }) // the direct path; the others coalesce
 	alice := e.alice()
 	for _, pol := range []string{"hire", "vote"} {
 		r0 := e.newRequest(pol)
