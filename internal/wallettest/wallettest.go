@@ -315,4 +315,3 @@ func (e *Env) GenesisFile(dir string) string {
 	}
 	return p
 }
-
