@@ -433,6 +433,11 @@ func (v *Verifier) Write(w io.Writer) error {
 	return err
 }
 
+// Prepare builds the verifier's precomputed tables now rather than on the
+// first Verify (about 0.4 s and 34 MB for the presentation circuit), so
+// that a server's first requests are as fast as the rest.
+func (v *Verifier) Prepare() { v.fixed() }
+
 // CircuitID returns the circuit the key belongs to.
 func (v *Verifier) CircuitID() string { return v.id }
 

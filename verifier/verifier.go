@@ -186,6 +186,9 @@ func New(o Options) (*Server, error) {
 	if strings.TrimSpace(o.Audience) == "" {
 		return nil, errors.New("verifier: Audience is required")
 	}
+	if p, ok := o.Proofs.(interface{ Prepare() }); ok {
+		p.Prepare() // precomputed tables before the first request, not during it
+	}
 	if len(o.Policies) == 0 {
 		return nil, errors.New("verifier: at least one policy is required")
 	}
