@@ -22,6 +22,7 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/zkcred/zkcred/internal/atomicfile"
 )
 
 // Circuit identifiers, written in every key and proof header.
@@ -199,7 +200,7 @@ func (k *Keys) Save(dir string) error {
 		return err
 	}
 	for _, c := range []circuitKeys{k.pres, k.holder} {
-		if err := writeFileAtomic(keyFile(dir, c.id, ".pk"), func(w io.Writer) error {
+		if err := atomicfile.Write(keyFile(dir, c.id, ".pk"), 0o600, func(w io.Writer) error {
 			if err := writeHeader(w, kindProvingKey, c.id); err != nil {
 				return err
 			}
@@ -207,7 +208,7 @@ func (k *Keys) Save(dir string) error {
 		}); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(keyFile(dir, c.id, ".vk"), func(w io.Writer) error {
+		if err := atomicfile.Write(keyFile(dir, c.id, ".vk"), 0o644, func(w io.Writer) error {
 			return c.v.Write(w)
 		}); err != nil {
 			return err
@@ -275,31 +276,6 @@ func readProvingKey(path, id string) (*groth16.ProvingKey, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &pk, nil
-}
-
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(w); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Constraints returns the presentation circuit's constraint count.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/atomicfile"
 	"io"
 	"net/http"
 	"os"
@@ -156,34 +157,11 @@ func fetchKeys(ctx context.Context, base, dir string, n Net) error {
 			resp.Body.Close()
 			return fmt.Errorf("fetching keys: %s: HTTP %d", u, resp.StatusCode)
 		}
-		err = writeStreamAtomic(filepath.Join(dir, name), io.LimitReader(resp.Body, MaxKeyBytes))
+		err = atomicfile.Copy(filepath.Join(dir, name), 0o600, io.LimitReader(resp.Body, MaxKeyBytes))
 		resp.Body.Close()
 		if err != nil {
 			return fmt.Errorf("fetching keys: %s: %w", u, err)
 		}
 	}
 	return nil
-}
-
-func writeStreamAtomic(path string, r io.Reader) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = io.Copy(f, r); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
