@@ -20,3 +20,12 @@ func syncFiles(dir string, paths []string) error {
 	}
 	return syncDir(dir)
 }
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
