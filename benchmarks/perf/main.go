@@ -139,6 +139,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("suite %s: %w", name, err)
 		}
 		m1 := machine()
+		if r.goCPU != "" && r.goCPU != m0.CPU {
+			m0.CPU += " (\"" + r.goCPU + "\")"
+		}
 		blocks[name] = renderBlock(name, table, m0, m1, time.Since(t0), c.quick)
 		fmt.Fprintf(stderr, "   %s done in %s\n", name, time.Since(t0).Round(time.Second))
 	}
@@ -190,6 +193,9 @@ type runner struct {
 	tmp  string
 	log  io.Writer
 	bin  string // the zkcred binary, built on first use
+	// goCPU is the processor name `go test` prints (its CPUID brand
+	// string), which can be more precise than /proc/cpuinfo's model name.
+	goCPU string
 }
 
 // command runs name args in the module root with extra environment and
@@ -253,6 +259,14 @@ func (r *runner) goBench(env []string, pkg, pattern, benchtime string) ([]benchR
 	out, err := r.command(env, "go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-count", "1", "-timeout", r.cfg.timeout.String(), pkg)
 	if err != nil {
 		return nil, err
+	}
+	if r.goCPU == "" {
+		for _, line := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(line, "cpu: "); ok {
+				r.goCPU = strings.TrimSpace(v)
+				break
+			}
+		}
 	}
 	res := parseBench(out)
 	if len(res) == 0 {
@@ -401,7 +415,7 @@ func circuitSuite(r *runner) (*table, error) {
 		return nil, fmt.Errorf("zkcred bench circuit --json: %w: %s", err, out)
 	}
 	t := &table{header: []string{"presentation circuit", "value"}}
-	t.add("constraints", fmt.Sprintf("%d", c.Constraints))
+	t.add("constraints", thousands(float64(c.Constraints)))
 	t.add("public inputs", fmt.Sprintf("%d", c.PublicInputs))
 	t.add(fmt.Sprintf("prove, median of %d", c.Proofs), fmt.Sprintf("**%.1f ms**", c.ProveMS))
 	t.add(fmt.Sprintf("verify, median of %d", c.Verifies), fmt.Sprintf("**%.2f ms**", c.VerifyMS))
@@ -434,7 +448,7 @@ func registrySuite(r *runner) (*table, error) {
 		}
 		what := map[string]string{"inprocess": "durable anchoring, 8 issuers × 2,500-commitment transactions, in-process",
 			"http": "durable anchoring over HTTP (echo server, Go client)"}[sub]
-		t.add(what, fmt.Sprintf("**%s commitments/s** (%d commitments, %.0f blocks)", thousands(rate), b.N, b.Metrics["blocks"]),
+		t.add(what, fmt.Sprintf("**%s commitments/s** (%s commitments, %.0f blocks)", thousands(rate), thousands(float64(b.N)), b.Metrics["blocks"]),
 			fmt.Sprintf("%.1f µs/commitment", cpu), fmt.Sprintf("`go test -bench Anchor/%s -benchtime %s ./registry/node`", sub, bt))
 	}
 	wt := r.pick("2000x", "300x")
@@ -458,7 +472,7 @@ func registrySuite(r *runner) (*table, error) {
 		return nil, err
 	}
 	t.add(fmt.Sprintf("witness bucket `GET /v1/witness/{b}` at %s leaves, random buckets, over HTTP", thousands(float64(r.cfg.leaves))),
-		fmt.Sprintf("p50 %s, **p99 %s** (%d requests)", micros(p50), micros(p99), w.N), "",
+		fmt.Sprintf("p50 %s, **p99 %s** (%s requests)", micros(p50), micros(p99), thousands(float64(w.N))), "–",
 		fmt.Sprintf("`ZKCRED_BENCH_LEAVES=%d go test -bench Million/witness -benchtime %s ./registry/api`", r.cfg.leaves, wt))
 	ro, err := find(million, "Million/reopen")
 	if err != nil {
@@ -468,8 +482,8 @@ func registrySuite(r *runner) (*table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.add(fmt.Sprintf("reopen of the %s-leaf registry", thousands(float64(r.cfg.leaves))), fmt.Sprintf("**%s**", dur(ns)), "", "same command, `Million/reopen`")
-	t.notes = append(t.notes, fmt.Sprintf("Building the %s-leaf registry and both benchmarks took %s.", thousands(float64(r.cfg.leaves)), build.Round(time.Second)))
+	t.add(fmt.Sprintf("reopen of the %s-leaf registry", thousands(float64(r.cfg.leaves))), fmt.Sprintf("**%s**", dur(ns)), "–", "same command, `Million/reopen`")
+	t.notes = append(t.notes, fmt.Sprintf("The registry/api benchmark run, building the %s-leaf registry included, took %s.", thousands(float64(r.cfg.leaves)), build.Round(time.Second)))
 	return t, nil
 }
 
@@ -607,12 +621,14 @@ func verifierSuite(r *runner) (*table, error) {
 	if len(rep.Phases) == 0 {
 		return nil, fmt.Errorf("verifierload reported no phase: %s", out)
 	}
-	cmd := "`go " + strings.Join(largs, " ") + "`"
+	shown := largs[:len(largs)-len(r.keysArgs())]
 	for _, p := range rep.Phases {
-		t.add(fmt.Sprintf("load, phase %s: %d presentations, %d clients", p.Name, p.Items, rep.Concurrency),
+		t.add(fmt.Sprintf("load, %s: %s presentations, %d clients", p.Name, thousands(float64(p.Items)), rep.Concurrency),
 			fmt.Sprintf("**%s/s**, p50 %.2f ms, p99 %.2f ms; %.2f CPU-ms each (≈ %s/s on free cores)", thousands(p.PerSecond), p.P50ms, p.P99ms, p.CPUms, thousands(p.Capacity)),
-			cmd)
+			"load tool, below")
 	}
+	t.notes = append(t.notes, fmt.Sprintf("Load tool: `go %s` (real Groth16 proofs, a verifier on loopback; preparing each valid presentation took %.0f ms of proving). "+
+		"CPU-ms counts the server and the load generator in one process; \"free cores\" is nproc × 1000 / CPU-ms.", strings.Join(shown, " "), rep.ProveMs))
 	return t, nil
 }
 
