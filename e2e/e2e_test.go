@@ -263,7 +263,14 @@ func TestEndToEnd(t *testing.T) {
 	// the test carries it, so it can also replay it.
 	req2 := newRequest(t, verURL, "measles-check")
 	presFile := filepath.Join(dir, "measles.presentation.json")
-	w.run("holder: present vaccination (--out)", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", "--out", presFile, req2.url)
+	shown := w.run("holder: present vaccination (--out)", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--out", presFile, req2.url)
+	// What the holder is shown: who asks, that no value is disclosed, and
+	// which attributes stay hidden.
+	for _, want := range []string{`Verifier https://jobs.example asks (policy "measles-check")`, "It will learn no attribute values.", "Not disclosed:", "Lot number", "presentation written to"} {
+		if !strings.Contains(shown, want) {
+			t.Fatalf("wallet present printed no %q:\n%s", want, shown)
+		}
+	}
 	pres, err := os.ReadFile(presFile)
 	if err != nil {
 		t.Fatal(err)
