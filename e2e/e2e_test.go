@@ -15,7 +15,6 @@ import (
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
-	"github.com/zkcred/zkcred/registry/light"
 	"github.com/zkcred/zkcred/registry/node"
 )
 
@@ -303,7 +302,17 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("revocation: %d %s (want leaf %d)", status, body, diploma.LeafIndex)
 	}
 	t.Logf("%-45s", "university: revoked the diploma (API)")
-	time.Sleep(light.DefaultInterval + 500*time.Millisecond) // the verifier learns the new root
+	// The verifier's light client learns the new root within its polling
+	// interval; wait until its header file holds the registry's latest block.
+	var latest struct {
+		Height      uint64 `json:"height"`
+		IssuerCount uint64 `json:"issuer_count"`
+	}
+	w.runJSON("registry status", operator, &latest, "registry", "status", "--url", regURL, "--json")
+	if latest.IssuerCount != 3 {
+		t.Fatalf("registry status: %+v, want 3 issuers", latest)
+	}
+	waitHeaders(t, ver, filepath.Join(verifierParty.home(), "data", "headers.jsonl"), latest.Height)
 	req3 := newRequest(t, verURL, "hire-graduate")
 	msg = w.runFail("holder: present the revoked diploma", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", req3.url)
 	if !strings.Contains(msg, "revoked") {
@@ -357,6 +366,31 @@ func governance(t *testing.T, url, regDir, chainID string, bodies ...registry.Bo
 		if _, err := s.Do(ctx, b); err != nil {
 			t.Fatalf("governance %s: %v", b.TxType(), err)
 		}
+	}
+}
+
+// waitHeaders waits until the verifier's light client has written the
+// header at height to its file (it polls the registry every 2 s).
+func waitHeaders(t *testing.T, ver *service, path string, height uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			var h struct {
+				Height uint64 `json:"height"`
+			}
+			if json.Unmarshal([]byte(lines[len(lines)-1]), &h) == nil && h.Height >= height {
+				return
+			}
+		}
+		if ver.exited() {
+			t.Fatalf("the verifier exited: %v\n%s", ver.err, ver.out)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the verifier has not synced block %d after 30 s (%s)", height, path)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
