@@ -9,6 +9,6 @@
 //
 // It makes development keys once in $ZKCRED_E2E_KEYS (default
 // $TMPDIR/zkcred-e2e-keys) and reuses them on later runs. With -short it is
-// skipped. Set ZKCRED_E2E_KEEP=1 to keep the working directory and the
-// processes' logs.
+// skipped. Set ZKCRED_E2E_KEEP=1 to keep the working directory, with each
+// service's output in NAME.log.
 package e2e

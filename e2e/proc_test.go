@@ -214,6 +214,9 @@ func (w *world) cleanup() {
 			s.cmd.Process.Kill()
 			<-s.done
 		}
+		if os.Getenv("ZKCRED_E2E_KEEP") != "" {
+			os.WriteFile(filepath.Join(w.dir, strings.ReplaceAll(s.name, " ", "-")+".log"), []byte(s.out.String()), 0o600)
+		}
 		if w.t.Failed() {
 			w.t.Logf("--- output of %s (%s):\n%s", s.name, strings.Join(s.cmd.Args[1:], " "), s.out)
 		}
