@@ -717,7 +717,7 @@ func renderBlock(name string, t *table, before, after machineInfo, took time.Dur
 	b.WriteString(beginMarker(name) + "\n")
 	b.WriteString("<!-- written by `go run ./benchmarks/perf`; edits inside the markers are overwritten -->\n\n")
 	title := map[string]string{"circuit": "Circuit", "registry": "Registry", "issuer": "Issuance", "wallet": "Wallet", "verifier": "Verifier"}[name]
-	fmt.Fprintf(&b, "#### %s (measured)\n\n", title)
+	fmt.Fprintf(&b, "### %s (measured)\n\n", title)
 	fmt.Fprintf(&b, "Measured %s on %s, `nproc` = %d, %s, %s; load average %s before, %s after; the suite took %s.",
 		before.Time.Format("2006-01-02 15:04 UTC"), before.CPU, before.NumCPU, before.OS, before.Go, orDash(before.LoadAvg), orDash(after.LoadAvg), took.Round(time.Second))
 	if quick {
