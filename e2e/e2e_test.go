@@ -203,7 +203,10 @@ func TestEndToEnd(t *testing.T) {
 	if diploma.Issuer != uniDID(t, uniDir) {
 		t.Fatalf("diploma issued by %s, want the university", diploma.Issuer)
 	}
-	w.runFail("holder: claim the same link again", holder, "wallet", "receive", "--wallet", walletPath, "--keys", keys, link.URL)
+	msg = w.runFail("holder: claim the same link again", holder, "wallet", "receive", "--wallet", walletPath, "--keys", keys, link.URL)
+	if !strings.Contains(msg, "already_claimed") {
+		t.Fatalf("a second claim of the link was refused for another reason:\n%s", msg)
+	}
 	var list []credSummary
 	w.runJSON("holder: wallet list", holder, &list, "wallet", "list", "--wallet", walletPath, "--json")
 	if len(list) != 2 {
