@@ -98,7 +98,8 @@ func TestEndToEnd(t *testing.T) {
 	// heartbeat between the two would make the verifier answer
 	// root_height_mismatch until it catches up. The story waits for it
 	// after the one chain change it makes while the verifier runs.
-	reg := w.start("registry", operator, "registry", "start", "--dir", regDir, "--listen", regAddr, "--heartbeat", "-1s")
+	regArgs := []string{"registry", "start", "--dir", regDir, "--listen", regAddr, "--heartbeat", "-1s"}
+	reg := w.start("registry", operator, regArgs...)
 	w.waitHTTP(reg, regURL+"/healthz")
 
 	// 3. A university and a hospital make their keys; before governance
@@ -242,8 +243,9 @@ func TestEndToEnd(t *testing.T) {
 	})
 	verifierParty := w.newParty("verifier", "")
 	w.run("verifier check", verifierParty, "verifier", "check", "--config", cfg)
-	ver := w.start("verifier service", verifierParty, "verifier", "serve", "--config", cfg, "--addr", verAddr,
-		"--data", filepath.Join(verifierParty.home(), "data"), "--keys", keys, "--registry", regURL, "--genesis", genesis)
+	verArgs := []string{"verifier", "serve", "--config", cfg, "--addr", verAddr,
+		"--data", filepath.Join(verifierParty.home(), "data"), "--keys", keys, "--registry", regURL, "--genesis", genesis}
+	ver := w.start("verifier service", verifierParty, verArgs...)
 	w.waitHTTP(ver, verURL+"/healthz")
 
 	// 10. Degree from an accredited university, born 18 years ago or more.
@@ -294,6 +296,15 @@ func TestEndToEnd(t *testing.T) {
 	}
 	t.Logf("%-45s", "verifier: replays refused (409 "+apiErr.Code+")")
 
+	// A restarted verifier still knows the nonce is used.
+	w.stop(ver)
+	ver = w.start("verifier service (restarted)", verifierParty, verArgs...)
+	w.waitHTTP(ver, verURL+"/healthz")
+	if status, body := httpJSON(t, http.MethodPost, req2.SubmitURL, "", pres, &apiErr); status != http.StatusConflict || apiErr.Code != "replay" {
+		t.Fatalf("replay after a verifier restart: want 409 replay, got %d %s", status, body)
+	}
+	t.Logf("%-45s", "verifier restarted: replay still refused")
+
 	// 13. The university revokes the diploma; the wallet's next
 	// presentation of it is refused, and nothing reaches the verifier.
 	var rev struct {
@@ -316,6 +327,19 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("registry status: %+v, want 3 issuers", latest)
 	}
 	waitHeaders(t, ver, filepath.Join(verifierParty.home(), "data", "headers.jsonl"), latest.Height)
+
+	// The registry restarts from its directory where it stopped; the
+	// verifier's and the wallet's light clients carry on with it.
+	w.stop(reg)
+	reg = w.start("registry (restarted)", operator, regArgs...)
+	w.waitHTTP(reg, regURL+"/healthz")
+	var again struct {
+		Height uint64 `json:"height"`
+	}
+	w.runJSON("registry status after restart", operator, &again, "registry", "status", "--url", regURL, "--json")
+	if again.Height != latest.Height {
+		t.Fatalf("the restarted registry is at height %d, it stopped at %d", again.Height, latest.Height)
+	}
 	req3 := newRequest(t, verURL, "hire-graduate")
 	msg = w.runFail("holder: present the revoked diploma", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", req3.url)
 	if !strings.Contains(msg, "revoked") {
