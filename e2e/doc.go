@@ -1,7 +1,7 @@
 // Package e2e holds the whole-system test of zkcred: it builds the zkcred
 // binary and drives separate processes (registry, issuer service, verifier
 // service and the wallet CLI) over loopback HTTP through the story of
-// `zkcred demo`, plus the replay and revocation cases.
+// `zkcred demo`, plus the replay, revocation and restart cases.
 //
 // Run it with
 //

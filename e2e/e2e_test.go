@@ -47,8 +47,9 @@ func buildBinary(t *testing.T, dir string) string {
 // TestEndToEnd runs the whole story with separate processes over loopback
 // HTTP: a registry with governance, a university and a hospital that
 // register, publish schemas and issue (a claim link and a file), a wallet
-// that presents both credentials to a verifier, a replayed presentation,
-// a revocation, and an audit of the chain at the end.
+// that presents both credentials to a verifier, a replayed presentation
+// (also after the verifier restarts), a revocation, a registry restart, and
+// an audit of the chain at the end.
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the end-to-end test builds the binary and proves; skipped with -short")
