@@ -103,6 +103,9 @@ func subcommands(group string, args []string, subs map[string]func([]string) err
 	return f(args[1:])
 }
 
+// flagSet is the flag set every command uses.
+type flagSet = flag.FlagSet
+
 // newFlags returns a flag set that reports errors instead of exiting.
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("zkcred "+name, flag.ContinueOnError)

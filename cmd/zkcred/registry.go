@@ -26,6 +26,7 @@ func init() {
 			"start":  registryStart,
 			"status": registryStatus,
 			"audit":  registryAudit,
+			"govern": registryGovern,
 		})
 	})
 }
