@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -54,4 +55,54 @@ func (r RegistryIssuers) Issuers(kind string) ([]fr.Element, error) {
 		}
 	}
 	return ids, nil
+}
+
+// SyncingRoots is LightRoots that syncs the light client when asked about
+// a root or a height it does not know yet, so that a presentation made
+// against a block produced a moment ago is not refused while the
+// background sync catches up. Such syncs happen at most once per
+// minSyncGap, so a flood of unknown roots cannot become a flood of
+// requests to the registry.
+type SyncingRoots struct {
+	LightRoots
+	mu   *sync.Mutex
+	last *time.Time
+}
+
+const minSyncGap = 200 * time.Millisecond
+
+// NewSyncingRoots returns SyncingRoots over a light client.
+func NewSyncingRoots(lc *light.Client) SyncingRoots {
+	return SyncingRoots{LightRoots{Client: lc}, new(sync.Mutex), new(time.Time)}
+}
+
+// syncOnMiss syncs unless a sync on a miss happened in the last minSyncGap.
+func (r SyncingRoots) syncOnMiss() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(*r.last) < minSyncGap {
+		return
+	}
+	*r.last = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r.Sync(ctx)
+}
+
+// RootInfo implements Roots.
+func (r SyncingRoots) RootInfo(root fr.Element) (uint64, time.Time, bool) {
+	if h, t, ok := r.LightRoots.RootInfo(root); ok {
+		return h, t, ok
+	}
+	r.syncOnMiss()
+	return r.LightRoots.RootInfo(root)
+}
+
+// RootAt implements RootsAt.
+func (r SyncingRoots) RootAt(height uint64) (fr.Element, bool) {
+	if root, ok := r.LightRoots.RootAt(height); ok {
+		return root, ok
+	}
+	r.syncOnMiss()
+	return r.LightRoots.RootAt(height)
 }

@@ -135,3 +135,66 @@ func TestWithRegistry(t *testing.T) {
 		t.Fatalf("listing an empty kind: %v %v", ids, err)
 	}
 }
+
+// TestSyncingRoots: a block the light client has not fetched yet is found
+// by SyncingRoots (which syncs on the miss) and not by LightRoots alone; a
+// second miss within minSyncGap does not sync again.
+func TestSyncingRoots(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	uniPub, uniKey, _ := ed25519.GenerateKey(nil)
+	dir := t.TempDir()
+	d, err := node.InitDir(dir, "zkcred-test", []registry.RegisterIssuer{{PubKey: hex.EncodeToString(uniPub), Name: "Uni", Kind: "university"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := node.StartDir(dir, ln, node.ServiceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+	lc, err := light.New(d.Genesis, svc.URL, light.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	if _, err := lc.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := lc.Registry().NewSigner(ctx, d.Genesis.ChainID, uniKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := func() *registry.Receipt {
+		rc, err := signer.Do(ctx, registry.Anchor{Commitments: []circuits.Field{circuits.F(circuits.RandomElement())}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc
+	}
+	rc := anchor()
+	plain, syncing := LightRoots{Client: lc}, NewSyncingRoots(lc)
+	if _, ok := plain.RootAt(rc.Height); ok {
+		t.Fatal("light client knows a block it never fetched")
+	}
+	root, ok := syncing.RootAt(rc.Height)
+	if !ok {
+		t.Fatal("SyncingRoots did not sync on a miss")
+	}
+	if h, _, ok := syncing.RootInfo(root); !ok || h != rc.Height {
+		t.Fatalf("RootInfo after sync: height %d ok %v, want %d", h, ok, rc.Height)
+	}
+	// A second miss right away is answered without another sync.
+	rc2 := anchor()
+	if _, ok := syncing.RootAt(rc2.Height); ok {
+		t.Fatal("synced again within minSyncGap")
+	}
+	time.Sleep(minSyncGap)
+	if _, ok := syncing.RootAt(rc2.Height); !ok {
+		t.Fatal("no sync after minSyncGap")
+	}
+}

@@ -120,7 +120,7 @@ func runVerifierServe(args []string) error {
 			return err
 		}
 		defer lc.Close()
-		o.Roots = verifier.LightRoots{Client: lc}
+		o.Roots = verifier.NewSyncingRoots(lc)
 		o.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
 	case *roots != "" && *regURL == "":
 		rb, err := os.ReadFile(*roots)

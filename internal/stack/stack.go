@@ -19,10 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
@@ -214,7 +211,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		Audience: s.VerifierURL, PublicURL: s.VerifierURL,
 		Policies: Policies(),
 		Proofs:   o.Keys.Verifier(),
-		Roots:    newSyncingRoots(lc),
+		Roots:    verifier.NewSyncingRoots(lc),
 		Issuers:  verifier.RegistryIssuers{Client: s.Registry},
 		Logger:   o.Logger,
 		// One person drives this stack from one address: no rate limit.
@@ -377,36 +374,4 @@ func issuerKey(path, pass string, workFactor int) (*issuer.Key, error) {
 		return nil, err
 	}
 	return k, issuer.SaveKey(path, k, []byte(pass), issuer.KeyOptions{ScryptWorkFactor: workFactor})
-}
-
-// syncingRoots asks the light client to sync when it does not know a root
-// yet, so that a presentation made against a block produced a moment ago is
-// not refused while the background sync catches up. Syncs on a miss are at
-// most one per minSyncGap, so a flood of unknown roots cannot become a
-// flood of requests to the registry.
-type syncingRoots struct {
-	verifier.LightRoots
-	mu   *sync.Mutex
-	last *time.Time
-}
-
-const minSyncGap = 200 * time.Millisecond
-
-func newSyncingRoots(lc *light.Client) syncingRoots {
-	return syncingRoots{verifier.LightRoots{Client: lc}, new(sync.Mutex), new(time.Time)}
-}
-
-func (r syncingRoots) RootInfo(root fr.Element) (uint64, time.Time, bool) {
-	if h, t, ok := r.LightRoots.RootInfo(root); ok {
-		return h, t, ok
-	}
-	r.mu.Lock()
-	if time.Since(*r.last) >= minSyncGap {
-		*r.last = time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		r.Sync(ctx)
-		cancel()
-	}
-	r.mu.Unlock()
-	return r.LightRoots.RootInfo(root)
 }
