@@ -18,7 +18,7 @@ func TestRegistryCLI(t *testing.T) {
 		want []string
 	}{
 		{[]string{"registry"}, 2, []string{"missing subcommand", "hint:"}},
-		{[]string{"registry", "frobnicate"}, 2, []string{`unknown subcommand "frobnicate"`, "audit, init, start, status"}},
+		{[]string{"registry", "frobnicate"}, 2, []string{`unknown subcommand "frobnicate"`, "audit, govern, init, start, status"}},
 		{[]string{"registry", "init", "--dir", dir, "--chain-id", "Bad Chain"}, 2, []string{"chain_id", "hint:"}},
 		{[]string{"registry", "init", "--dir", dir, "--issuers", filepath.Join(dir, "missing.json")}, 2, []string{"--issuers"}},
 		{[]string{"registry", "init", "--dir", dir, "--chain-id", "cli-test"}, 0, nil},
@@ -29,6 +29,11 @@ func TestRegistryCLI(t *testing.T) {
 		{[]string{"registry", "start", "--dir", dir, "--listen", "not-an-address"}, 2, []string{"--listen"}},
 		{[]string{"registry", "status", "--url", "http://127.0.0.1:1"}, 2, []string{"is the registry running?"}},
 		{[]string{"registry", "status", "--url", "ftp://x"}, 2, []string{"http(s)"}},
+		{[]string{"registry", "govern"}, 2, []string{"missing subcommand", "register-issuer"}},
+		{[]string{"registry", "govern", "register-issuer", "--dir", filepath.Join(dir, "nope")}, 2, []string{"no issuer given", "--entry"}},
+		{[]string{"registry", "govern", "register-issuer", "--dir", filepath.Join(dir, "nope"), "--pubkey", "00"}, 2, []string{"registry init", "hint:"}},
+		{[]string{"registry", "govern", "register-issuer", "--dir", dir, "--pubkey", "00", "--url", "http://127.0.0.1:1"}, 1, []string{"registry at http://127.0.0.1:1"}},
+		{[]string{"registry", "govern", "deactivate-issuer", "--dir", dir, "--pubkey", "zz"}, 2, []string{"hex public key"}},
 	} {
 		var stderr bytes.Buffer
 		code := run(tc.args, &stderr)
