@@ -51,9 +51,15 @@ func runSetup(args []string) error {
 	}
 	_, statErr := os.Stat(filepath.Join(*dir, filepath.Base(circuits.PresentationID)+".pk"))
 	fresh := statErr != nil
-	keys, err := circuits.LoadOrSetup(*dir, progressWriter(*asJSON))
+	progress := progressWriter(*asJSON)
+	keys, err := circuits.LoadOrSetup(*dir, progress)
 	if err != nil {
 		return err
+	}
+	if fresh && progress == io.Discard {
+		// The loud warning goes to stderr even without a terminal or with
+		// --json; on a terminal LoadOrSetup has printed it already.
+		fmt.Fprintln(os.Stderr, circuits.UnsafeSetupWarning)
 	}
 	v := keys.Verifier()
 	if *export != "" {
@@ -67,10 +73,6 @@ func runSetup(args []string) error {
 			"holder_vk_sha256": keys.HolderVerifier().Hash(), "constraints": keys.Constraints(),
 			"new": fresh, "unsafe_single_party": true,
 		})
-	}
-	if fresh && !isTerminal(os.Stderr) {
-		// The loud warning is printed even without a terminal.
-		fmt.Fprintln(os.Stderr, circuits.UnsafeSetupWarning)
 	}
 	fmt.Printf("keys:      %s\ncircuit:   %s (%d constraints)\nvk sha256: %s\nholder vk: %s\n",
 		*dir, v.CircuitID(), keys.Constraints(), v.Hash(), keys.HolderVerifier().Hash())
