@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
@@ -64,8 +65,12 @@ func TestUp(t *testing.T) {
 	w.waitHTTP(up, url(1)+"/v1/issuer")
 	w.waitHTTP(up, url(2)+"/v1/issuer")
 	w.waitHTTP(up, url(3)+"/healthz")
-	if !strings.Contains(up.out.String(), url(3)) {
-		t.Fatalf("zkcred up did not print the verifier URL:\n%s", up.out)
+	// The services answer before the banner is printed: give it a moment.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(up.out.String(), "wallet present "+url(3)); {
+		if time.Now().After(deadline) {
+			t.Fatalf("zkcred up did not print the verifier URL and the commands to try:\n%s", up.out)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	holder := w.newParty("holder", "holder passphrase")
