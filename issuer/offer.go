@@ -154,8 +154,9 @@ func (is *Issuer) openOffer(txn *badger.Txn, id, token string) (*offerRecord, er
 	return &rec, nil
 }
 
-// GetOffer returns an offer to the holder that has its token.
-func (is *Issuer) GetOffer(id, token string) (*Offer, error) {
+// undeliveredOffer reads an offer the token opens and that was not
+// delivered yet.
+func (is *Issuer) undeliveredOffer(id, token string) (*offerRecord, error) {
 	var rec *offerRecord
 	err := is.store.db.View(func(txn *badger.Txn) error {
 		var err error
@@ -167,6 +168,15 @@ func (is *Issuer) GetOffer(id, token string) (*Offer, error) {
 	}
 	if rec.Delivered {
 		return nil, ErrOfferClaimed
+	}
+	return rec, nil
+}
+
+// GetOffer returns an offer to the holder that has its token.
+func (is *Issuer) GetOffer(id, token string) (*Offer, error) {
+	rec, err := is.undeliveredOffer(id, token)
+	if err != nil {
+		return nil, err
 	}
 	if is.opts.Now().After(rec.Expires) {
 		return nil, ErrOfferExpired
@@ -185,17 +195,9 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 	}
 	is.claimMu.Lock()
 	defer is.claimMu.Unlock()
-	var rec *offerRecord
-	err := is.store.db.View(func(txn *badger.Txn) error {
-		var err error
-		rec, err = is.openOffer(txn, id, token)
-		return err
-	})
+	rec, err := is.undeliveredOffer(id, token)
 	if err != nil {
 		return nil, err
-	}
-	if rec.Delivered {
-		return nil, ErrOfferClaimed
 	}
 	if rec.HolderCommit != "" && rec.HolderCommit != circuits.Dec(holderCommit) {
 		return nil, ErrOfferClaimed

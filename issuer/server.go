@@ -213,6 +213,17 @@ func (s *server) schema(id string) (*circuits.Schema, error) {
 	return s.is.store.Schema(id)
 }
 
+// schemaAndExpiry resolves the schemaId and validUntil of an offer or
+// issuance body.
+func (s *server) schemaAndExpiry(schemaID, validUntil string) (*circuits.Schema, time.Time, error) {
+	sc, err := s.schema(schemaID)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	until, err := parseTime("validUntil", validUntil)
+	return sc, until, err
+}
+
 func parseTime(name, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
@@ -235,11 +246,7 @@ func (s *server) createOffer(c echo.Context) error {
 	if err := s.bind(c, &b); err != nil {
 		return err
 	}
-	sc, err := s.schema(b.SchemaID)
-	if err != nil {
-		return err
-	}
-	until, err := parseTime("validUntil", b.ValidUntil)
+	sc, until, err := s.schemaAndExpiry(b.SchemaID, b.ValidUntil)
 	if err != nil {
 		return err
 	}
@@ -262,11 +269,7 @@ func (s *server) issue(c echo.Context) error {
 	if err := s.bind(c, &b); err != nil {
 		return err
 	}
-	sc, err := s.schema(b.SchemaID)
-	if err != nil {
-		return err
-	}
-	until, err := parseTime("validUntil", b.ValidUntil)
+	sc, until, err := s.schemaAndExpiry(b.SchemaID, b.ValidUntil)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,33 @@ import (
 	"github.com/zkcred/zkcred/registry/node"
 )
 
+// startRegistry starts a registry with the given genesis issuers on
+// loopback (badger in a temporary directory) and a light client following
+// it; both stop when the test ends.
+func startRegistry(t *testing.T, issuers ...registry.RegisterIssuer) (*node.Dir, *light.Client) {
+	t.Helper()
+	dir := t.TempDir()
+	d, err := node.InitDir(dir, "zkcred-test", issuers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := node.StartDir(dir, ln, node.ServiceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	lc, err := light.New(d.Genesis, svc.URL, light.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lc.Close() })
+	return d, lc
+}
+
 // TestWithRegistry runs the verifier on a real registry over loopback: its
 // roots come from the light client (headers checked against the genesis),
 // and a kind's issuers from the registry. An issuer anchors a credential,
@@ -34,29 +61,10 @@ func TestWithRegistry(t *testing.T) {
 	uniPub, uniKey, _ := ed25519.GenerateKey(nil)
 	uni2Pub, _, _ := ed25519.GenerateKey(nil)
 	hospPub, _, _ := ed25519.GenerateKey(nil)
-	dir := t.TempDir()
-	d, err := node.InitDir(dir, "zkcred-test", []registry.RegisterIssuer{
-		{PubKey: hex.EncodeToString(uniPub), Name: "Uni One", Kind: "university"},
-		{PubKey: hex.EncodeToString(uni2Pub), Name: "Uni Two", Kind: "university"},
-		{PubKey: hex.EncodeToString(hospPub), Name: "Hospital", Kind: "hospital"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := node.StartDir(dir, ln, node.ServiceOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close(context.Background())
-	lc, err := light.New(d.Genesis, svc.URL, light.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lc.Close()
+	d, lc := startRegistry(t,
+		registry.RegisterIssuer{PubKey: hex.EncodeToString(uniPub), Name: "Uni One", Kind: "university"},
+		registry.RegisterIssuer{PubKey: hex.EncodeToString(uni2Pub), Name: "Uni Two", Kind: "university"},
+		registry.RegisterIssuer{PubKey: hex.EncodeToString(hospPub), Name: "Hospital", Kind: "hospital"})
 
 	// The university anchors one credential: leaf 0 of the tree.
 	schema := testSchema(t)
@@ -143,25 +151,7 @@ func TestSyncingRoots(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	uniPub, uniKey, _ := ed25519.GenerateKey(nil)
-	dir := t.TempDir()
-	d, err := node.InitDir(dir, "zkcred-test", []registry.RegisterIssuer{{PubKey: hex.EncodeToString(uniPub), Name: "Uni", Kind: "university"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := node.StartDir(dir, ln, node.ServiceOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close(context.Background())
-	lc, err := light.New(d.Genesis, svc.URL, light.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lc.Close()
+	d, lc := startRegistry(t, registry.RegisterIssuer{PubKey: hex.EncodeToString(uniPub), Name: "Uni", Kind: "university"})
 	if _, err := lc.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}

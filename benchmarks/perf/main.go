@@ -36,6 +36,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/zkcred/zkcred/circuits"
 	"io"
 	"os"
 	"os/exec"
@@ -400,17 +401,7 @@ func circuitSuite(r *runner) (*table, error) {
 	if err != nil {
 		return nil, err
 	}
-	var c struct {
-		Constraints   int     `json:"constraints"`
-		PublicInputs  int     `json:"public_inputs"`
-		ProveMS       float64 `json:"prove_ms"`
-		VerifyMS      float64 `json:"verify_ms"`
-		BatchVerifyMS float64 `json:"batch64_verify_ms_per_proof"`
-		PKBytes       int64   `json:"pk_bytes"`
-		ProofBytes    int     `json:"proof_bytes"`
-		Proofs        int     `json:"proofs"`
-		Verifies      int     `json:"verifies"`
-	}
+	var c circuits.BenchResult
 	if err := json.Unmarshal([]byte(lastLine(out)), &c); err != nil {
 		return nil, fmt.Errorf("zkcred bench circuit --json: %w: %s", err, out)
 	}

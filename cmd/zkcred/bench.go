@@ -19,20 +19,6 @@ func runBench(args []string) error {
 	return subcommands("bench", args, map[string]func([]string) error{"circuit": benchCircuit})
 }
 
-// circuitBench is the JSON that `zkcred bench circuit --json` prints.
-type circuitBench struct {
-	Constraints   int     `json:"constraints"`
-	PublicInputs  int     `json:"public_inputs"`
-	ProveMS       float64 `json:"prove_ms"`
-	VerifyMS      float64 `json:"verify_ms"`
-	BatchVerifyMS float64 `json:"batch64_verify_ms_per_proof"`
-	PKBytes       int64   `json:"pk_bytes"`
-	ProofBytes    int     `json:"proof_bytes"`
-	Proofs        int     `json:"proofs"`
-	Verifies      int     `json:"verifies"`
-	CPUs          int     `json:"cpus"`
-}
-
 func benchCircuit(args []string) error {
 	fs := newFlags("bench circuit")
 	dir := fs.String("keys", circuits.DefaultDataDir(), "key directory")
@@ -94,7 +80,7 @@ func benchCircuit(args []string) error {
 		}
 		batchTimes = append(batchTimes, time.Since(start)/64)
 	}
-	res := circuitBench{
+	res := circuits.BenchResult{
 		Constraints: keys.Constraints(), PublicInputs: v.NbPublic(),
 		ProveMS: ms(median(proveTimes)), VerifyMS: ms(median(verifyTimes)),
 		BatchVerifyMS: ms(median(batchTimes)),
