@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"math"
 	"math/big"
 	"strconv"
@@ -68,7 +69,7 @@ func (e *FieldError) Unwrap() error { return e.Err }
 // ParseSchema decodes and validates a schema, rejecting unknown fields.
 func ParseSchema(b []byte) (*Schema, error) {
 	var s Schema
-	if err := strictUnmarshal(b, &s); err != nil {
+	if err := strictjson.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSchema, err)
 	}
 	if err := s.Validate(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"strconv"
 	"strings"
 	"time"
@@ -132,7 +133,7 @@ func (p *Private) CircuitCredential() circuits.Credential {
 // ParseBundle decodes a bundle strictly.
 func ParseBundle(b []byte) (*Bundle, error) {
 	var out Bundle
-	if err := strictJSON(b, &out); err != nil {
+	if err := strictjson.Unmarshal(b, &out); err != nil {
 		return nil, fmt.Errorf("%w: bundle: %v", ErrCredential, err)
 	}
 	if out.Format != BundleFormat {
@@ -214,7 +215,7 @@ func VerifyCredential(secured []byte) (*Credential, error) {
 		return nil, fmt.Errorf("%w: %w", ErrCredential, err)
 	}
 	var c Credential
-	if err := strictJSON(secured, &c); err != nil {
+	if err := strictjson.Unmarshal(secured, &c); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCredential, err)
 	}
 	bad := func(format string, a ...any) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/zkcred/zkcred/internal/atomicfile"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
 	"os"
 	"strings"
@@ -143,7 +144,7 @@ func LoadKey(path string, passphrase []byte) (*Key, error) {
 		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
 	}
 	var kf keyFile
-	if err := strictJSON(plain, &kf); err != nil || kf.Format != keyFormat {
+	if err := strictjson.Unmarshal(plain, &kf); err != nil || kf.Format != keyFormat {
 		return nil, fmt.Errorf("%w: %s is not a zkcred issuer key", ErrKeyFile, path)
 	}
 	k, err := NewKeyFromSeed(kf.Seed)
@@ -232,21 +233,4 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// strictJSON decodes exactly one JSON value, rejecting unknown fields and
-// trailing data.
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after JSON value")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after JSON value")
-	}
-	return nil
 }

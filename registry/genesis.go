@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"time"
 )
 
@@ -23,7 +24,7 @@ type Genesis struct {
 // ParseGenesis decodes and validates a genesis document strictly.
 func ParseGenesis(b []byte) (*Genesis, error) {
 	var g Genesis
-	if err := strictUnmarshal(b, &g); err != nil {
+	if err := strictjson.Unmarshal(b, &g); err != nil {
 		return nil, fmt.Errorf("genesis: %w", err)
 	}
 	if err := g.Validate(); err != nil {

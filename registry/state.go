@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/didkey"
 	"sort"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -233,7 +234,7 @@ func (b *Builder) registerIssuer(r RegisterIssuer) error {
 	if b.issCount >= 1<<IssuerDepth {
 		return ErrTreeFull
 	}
-	is := &Issuer{ID: circuits.F(id), PubKey: r.PubKey, DID: DIDKey(pub), Name: r.Name, Kind: r.Kind, Active: true,
+	is := &Issuer{ID: circuits.F(id), PubKey: r.PubKey, DID: didkey.Encode(pub), Name: r.Name, Kind: r.Kind, Active: true,
 		Index: b.issCount, Registered: b.height, Updated: b.height}
 	b.issCount++
 	idx := make([]byte, 8)

@@ -8,12 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/mr-tron/base58"
 	"github.com/zkcred/zkcred/circuits"
 )
 
@@ -193,7 +193,7 @@ func DecodeTx(chainID string, b []byte) (*SignedTx, error) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(b), MaxTxBytes)
 	}
 	var tx Tx
-	if err := strictUnmarshal(b, &tx); err != nil {
+	if err := strictjson.Unmarshal(b, &tx); err != nil {
 		return nil, malformed("%v", err)
 	}
 	return VerifyTx(chainID, &tx)
@@ -213,7 +213,7 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		return nil, malformed("payload: %v", err)
 	}
 	var p Payload
-	if err := strictUnmarshal(tx.Payload, &p); err != nil {
+	if err := strictjson.Unmarshal(tx.Payload, &p); err != nil {
 		return nil, malformed("payload: %v", err)
 	}
 	pub, err := ParsePubKey(p.Signer)
@@ -334,7 +334,7 @@ func (st *SignedTx) Weight() int {
 }
 
 func decodeBody(b []byte, v any) error {
-	if err := strictUnmarshal(b, v); err != nil {
+	if err := strictjson.Unmarshal(b, v); err != nil {
 		return malformed("body: %v", err)
 	}
 	return nil
@@ -391,26 +391,6 @@ func ParsePubKey(s string) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("want %d bytes in lowercase hex", ed25519.PublicKeySize)
 	}
 	return ed25519.PublicKey(b), nil
-}
-
-// DIDKey returns the did:key of an ed25519 public key (multicodec 0xed01,
-// base58btc multibase).
-func DIDKey(pub ed25519.PublicKey) string {
-	return "did:key:z" + base58.Encode(append([]byte{0xed, 0x01}, pub...))
-}
-
-// strictUnmarshal decodes exactly one JSON value into v, rejecting unknown
-// fields and trailing data.
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("trailing data after JSON value")
-	}
-	return nil
 }
 
 // checkKeys rejects JSON whose objects repeat a key or use a key that is not

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
 	"net/http"
 	"net/url"
@@ -195,7 +196,7 @@ func FetchOffer(ctx context.Context, offerURL string, n Net) (*issuer.OfferView,
 		return nil, err
 	}
 	var o issuer.OfferView
-	if err := strictJSON(b, &o); err != nil {
+	if err := strictjson.Unmarshal(b, &o); err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
 	}
 	if o.Schema == nil || o.Schema.Validate() != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
 	"os"
 	"path/filepath"
@@ -206,7 +207,7 @@ func encrypt(plain []byte, passphrase string, wf int) ([]byte, error) {
 }
 
 func (w *Wallet) load(plain []byte) error {
-	if err := strictJSON(plain, &w.f); err != nil {
+	if err := strictjson.Unmarshal(plain, &w.f); err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if w.f.Format != walletFormat {
@@ -365,7 +366,7 @@ func Restore(in io.Reader, backupPassphrase, path, passphrase string) (*Wallet, 
 		return nil, err
 	}
 	var b backupFile
-	if err := strictJSON(plain, &b); err != nil || b.Format != backupFormat {
+	if err := strictjson.Unmarshal(plain, &b); err != nil || b.Format != backupFormat {
 		return nil, fmt.Errorf("%w: not a zkcred wallet backup", ErrCorrupt)
 	}
 	inner, err := json.Marshal(b.Wallet)
@@ -428,18 +429,4 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// strictJSON decodes one JSON value, rejecting unknown fields and trailing
-// data.
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after JSON value")
-	}
-	return nil
 }
