@@ -305,7 +305,7 @@ func (k *Keys) Prove(w *Witness) ([]byte, *Public, error) {
 		return nil, nil, err
 	}
 	pub := w.Public()
-	proof, err := k.pres.prove(w.assignment())
+	proof, err := k.pres.prove(w.assignmentFor(pub))
 	return proof, pub, err
 }
 

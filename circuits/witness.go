@@ -106,8 +106,11 @@ func (q *Query) Validate() error {
 }
 
 // assignment builds the circuit assignment.
-func (w *Witness) assignment() *PresentationCircuit {
-	pub := w.Public()
+func (w *Witness) assignment() *PresentationCircuit { return w.assignmentFor(w.Public()) }
+
+// assignmentFor builds the assignment for a statement already computed by
+// w.Public.
+func (w *Witness) assignmentFor(pub *Public) *PresentationCircuit {
 	a := &PresentationCircuit{
 		HolderSecret: w.HolderSecret,
 		Salt:         w.Credential.Salt,
