@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zkcred/zkcred/internal/atomicfile"
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
 	"os"
@@ -383,50 +384,21 @@ func Restore(in io.Reader, backupPassphrase, path, passphrase string) (*Wallet, 
 	return w, w.Save()
 }
 
-// failAfterTempWrite, when set (tests), is called after the temporary file
-// is written and before it is synced and renamed, to simulate a crash.
-var failAfterTempWrite func(tmp string) error
+// failAfterTempWrite, when set (tests), is called with the new contents
+// once they are written to the temporary file and before it is synced and
+// renamed, to simulate a crash there.
+var failAfterTempWrite func(data []byte) error
 
-// writeFileAtomic writes data to a temporary file next to path (mode 0600),
-// syncs it, renames it over path and syncs the directory: after a crash at
-// any point path holds the old or the new contents.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if failAfterTempWrite != nil {
-		if err = failAfterTempWrite(tmp); err != nil {
+// writeFileAtomic writes the wallet file (mode 0600) so that after a crash
+// at any point path holds the old or the new contents.
+func writeFileAtomic(path string, data []byte) error {
+	return atomicfile.Write(path, 0o600, func(w io.Writer) error {
+		if _, err := w.Write(data); err != nil {
 			return err
 		}
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+		if failAfterTempWrite != nil {
+			return failAfterTempWrite(data)
+		}
+		return nil
+	})
 }

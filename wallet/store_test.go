@@ -67,7 +67,7 @@ func TestCrashDuringSave(t *testing.T) {
 
 	// 1. The write fails after the temporary file is written.
 	boom := errors.New("disk full")
-	failAfterTempWrite = func(string) error { return boom }
+	failAfterTempWrite = func([]byte) error { return boom }
 	w.SetConfig(Config{Registry: "http://127.0.0.1:2"})
 	err := w.Save()
 	failAfterTempWrite = nil
@@ -87,8 +87,7 @@ func TestCrashDuringSave(t *testing.T) {
 	}
 
 	// 2. The process dies mid-write: a torn temporary file stays behind.
-	failAfterTempWrite = func(tmp string) error {
-		b, _ := os.ReadFile(tmp)
+	failAfterTempWrite = func(b []byte) error {
 		os.WriteFile(filepath.Join(dir, ".wallet.age.tmp-crashed"), b[:len(b)/2], 0o600)
 		return boom
 	}
