@@ -385,8 +385,8 @@ func Restore(in io.Reader, backupPassphrase, path, passphrase string) (*Wallet, 
 }
 
 // failAfterTempWrite, when set (tests), is called with the new contents
-// once they are written to the temporary file and before it is synced and
-// renamed, to simulate a crash there.
+// after they are handed to the temporary file and before that file is
+// synced and renamed, to simulate a crash there.
 var failAfterTempWrite func(data []byte) error
 
 // writeFileAtomic writes the wallet file (mode 0600) so that after a crash
