@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -58,6 +59,8 @@ func TestRegistrySIGKILL(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(bin, "registry", "start", "--dir", dir, "--listen", "127.0.0.1:0", "--interval", "2ms")
 		out, _ := cmd.StdoutPipe()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +68,7 @@ func TestRegistrySIGKILL(t *testing.T) {
 		if err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
-			t.Fatalf("registry did not start: %v", err)
+			t.Fatalf("registry did not start: %v\n%s", err, stderr.String())
 		}
 		f := strings.Fields(line)
 		c, err := client.New(f[3], client.Options{})
