@@ -114,6 +114,8 @@ type Wallet struct {
 	pass string
 	f    walletFile
 	lc   *light.Client // opened by the first network call
+
+	lastProve circuits.ProveInfo // how Prove made its last proof (tests)
 }
 
 // ShortID returns the wallet ID of a credential ID.
@@ -287,6 +289,7 @@ func (w *Wallet) Remove(id string) error {
 			break
 		}
 	}
+	w.removeState(e)
 	return nil
 }
 

@@ -36,6 +36,7 @@ func runWallet(args []string) error {
 		"list":    walletList,
 		"show":    walletShow,
 		"present": walletPresent,
+		"sync":    walletSync,
 	})
 }
 
@@ -302,6 +303,7 @@ func walletReceive(args []string) error {
 	defer w.Close()
 	ctx := context.Background()
 	var e *wallet.Entry
+	var keys *circuits.Keys
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
 		o, err := wallet.FetchOffer(ctx, src, wallet.Net{})
 		if err != nil {
@@ -310,8 +312,7 @@ func walletReceive(args []string) error {
 		if !*asJSON {
 			fmt.Fprintf(os.Stderr, "claiming a %q credential from %s, offered until %s\n", o.Schema.Name, o.Issuer, o.Expires)
 		}
-		keys, err := w.LoadKeys(ctx, *keysDir, wallet.Net{})
-		if err != nil {
+		if keys, err = w.LoadKeys(ctx, *keysDir, wallet.Net{}); err != nil {
 			return hinted(err)
 		}
 		e, err = w.Claim(ctx, src, keys, wallet.Net{})
@@ -330,6 +331,7 @@ func walletReceive(args []string) error {
 	if err := w.Save(); err != nil {
 		return err
 	}
+	buildProverState(ctx, w, e, keys, *keysDir) // wallet_sync.go
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(summary(e))
 	}
