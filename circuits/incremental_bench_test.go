@@ -119,10 +119,18 @@ func BenchmarkProveIncremental(b *testing.B) {
 	})
 
 	far, frontier := newRootChanges(b)
+	// The worst case for a refresh: every sibling of the path differs.
+	all := rootChange{before: base, after: new(Witness)}
+	*all.after = *base
+	all.after.Path = make([]fr.Element, Depth)
+	for i := range all.after.Path {
+		all.after.Path[i] = RandomElement()
+	}
+	all.after.Root = RootFromPath(LeafHash(base.IssuerID, base.Credential.Commitment()), base.LeafIndex, all.after.Path)
 	for _, c := range []struct {
 		name string
 		rc   rootChange
-	}{{"far", far}, {"frontier", frontier}} {
+	}{{"far", far}, {"frontier", frontier}, {"all-levels", all}} {
 		var st ProverState
 		if err := k.UpdateState(&st, c.rc.before); err != nil {
 			b.Fatal(err)
