@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	testenv "github.com/zkcred/zkcred/internal/wallettest"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	testenv "github.com/zkcred/zkcred/internal/wallettest"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -354,7 +355,7 @@ func TestIssuerServe(t *testing.T) {
 	}
 	keys := testenv.KeyDir()
 	testenv.Keys(t) // makes them the first time
-	if _, err := holderVerifier(keys); err != nil {
+	if _, err := readVerifyingKey(keys, "", circuits.HolderID); err != nil {
 		t.Fatal(err)
 	}
 	bin := buildZkcred(t)
