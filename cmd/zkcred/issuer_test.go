@@ -16,6 +16,7 @@ import (
 	"time"
 
 	testenv "github.com/zkcred/zkcred/internal/wallettest"
+	"github.com/zkcred/zkcred/wire"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -179,7 +180,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("row %d: %v", row, err)
 		}
-		b, err := issuer.ParseBundle(raw)
+		b, err := wire.ParseBundle(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,7 +307,7 @@ func TestIssuerOnRegistry(t *testing.T) {
 	out := filepath.Join(dir, "bo.json")
 	run("issuer", "issue", "--dir", home, "--schema", "vaccination", "--subject", subject, "--holder-commitment", "777", "--out", out)
 	raw, _ := os.ReadFile(out)
-	b, err := issuer.ParseBundle(raw)
+	b, err := wire.ParseBundle(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

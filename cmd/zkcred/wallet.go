@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wallet"
+	"github.com/zkcred/zkcred/wire"
 )
 
 func newWalletCmd() *cobra.Command {
@@ -565,7 +565,7 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 		if err := printJSON(res); err != nil {
 			return err
 		}
-		if res.Status != verifier.StatusVerified {
+		if res.Status != wire.StatusVerified {
 			return refusedf(res.Code, "", "the verifier answered %s: %s", res.Status, res.Reason)
 		}
 		return nil
@@ -573,8 +573,8 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 	return printVerdict(res, time.Since(start))
 }
 
-func printVerdict(res *verifier.Result, took time.Duration) error {
-	if res.Status != verifier.StatusVerified {
+func printVerdict(res *wire.Result, took time.Duration) error {
+	if res.Status != wire.StatusVerified {
 		return refusedf(res.Code, "", "the verifier answered %s: %s (%s)", res.Status, res.Reason, res.Code)
 	}
 	fmt.Printf("\nverified by the verifier (%v)", took.Round(time.Millisecond))
