@@ -138,6 +138,7 @@ func groupRun(c *cobra.Command, args []string) error {
 		return usagef("run '"+c.CommandPath()+" -h' for what each does", "missing subcommand (one of %s)", list)
 	}
 	hint := "the subcommands are: " + list
+	c.SuggestionsMinimumDistance = 2
 	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
 		hint = "did you mean '" + c.CommandPath() + " " + s[0] + "'? The subcommands are: " + list
 	}

@@ -19,6 +19,7 @@ type passSource struct {
 	confirm bool   // ask twice on a terminal (a new passphrase)
 	explain string // printed on the terminal before the first prompt
 	flag    string // the file flag's name, for the hint; "" means --passphrase-file
+	what    string // what it is, for errors; "" means passphrase
 }
 
 // errNoPassphrase: no file, no environment variable, no terminal.
@@ -52,7 +53,11 @@ func readPassphrase(src passSource) (string, error) {
 		if tty != nil {
 			tty.Close()
 		}
-		return "", newErr(errUsage, "no_passphrase", "use "+src.flag+" FILE, set "+src.env+", or run on a terminal", errNoPassphrase)
+		err := errNoPassphrase
+		if src.what != "" {
+			err = fmt.Errorf("no %s", src.what)
+		}
+		return "", newErr(errUsage, "no_passphrase", "use "+src.flag+" FILE, set "+src.env+", or run on a terminal", err)
 	}
 	defer tty.Close()
 	if src.explain != "" {

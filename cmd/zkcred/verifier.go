@@ -122,6 +122,12 @@ func verifierServe(o verifierServeOptions) error {
 	if err != nil {
 		return err
 	}
+	if (o.registry == "") == (o.roots == "") {
+		return usagef("pass --registry URL --genesis FILE, or --roots FILE", "give either --registry (with --genesis) or --roots: the verifier accepts only roots it has verified")
+	}
+	if o.registry != "" && o.genesis == "" {
+		return usagef("pass the genesis.json the registry operator published ('zkcred registry init' wrote it)", "--registry needs --genesis")
+	}
 	pv, err := readVerifyingKey(o.keys, o.vk, circuits.PresentationID)
 	if err != nil {
 		return err

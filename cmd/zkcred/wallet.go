@@ -143,7 +143,7 @@ func walletInit(wf walletFlags, reg, gen, keysURL string, work int) error {
 }
 
 func backupPass(file, prompt string, confirm bool) (string, error) {
-	return readPassphrase(passSource{file: file, env: envBackupPass, prompt: prompt, confirm: confirm, flag: "--backup-passphrase-file"})
+	return readPassphrase(passSource{file: file, env: envBackupPass, prompt: prompt, confirm: confirm, flag: "--backup-passphrase-file", what: "backup passphrase"})
 }
 
 func newWalletBackupCmd(wf *walletFlags) *cobra.Command {
