@@ -68,7 +68,7 @@ func openWallet(wf walletFlags) (*wallet.Wallet, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := wallet.Open(wf.path, pass)
+	w, err := wallet.Open(wf.path, pass, wallet.Options{})
 	if errors.Is(err, wallet.ErrPassphrase) {
 		return nil, localf("wrong_passphrase", "check the passphrase ("+passphraseEnv+" or --passphrase-file)", "cannot open %s: wrong passphrase", wf.path)
 	}
@@ -130,7 +130,7 @@ func walletInit(wf walletFlags, reg, gen, keysURL string, work int) error {
 	if err != nil {
 		return err
 	}
-	w, err := wallet.Create(wf.path, pass, wallet.Options{WorkFactor: work, Config: cfg})
+	w, err := wallet.Create(wf.path, pass, wallet.CreateOptions{WorkFactor: work, Config: cfg})
 	if err != nil {
 		return err
 	}
@@ -227,7 +227,7 @@ func walletRestore(wf walletFlags, bpf, backup string) error {
 	if err != nil {
 		return err
 	}
-	w, err := wallet.Restore(f, bp, wf.path, pass)
+	w, err := wallet.Restore(f, bp, wf.path, pass, wallet.Options{})
 	if errors.Is(err, wallet.ErrPassphrase) {
 		return localf("wrong_passphrase", "check the backup passphrase ("+envBackupPass+" or --backup-passphrase-file)", "cannot open %s: wrong backup passphrase", backup)
 	}
@@ -268,18 +268,18 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 	ctx := context.Background()
 	var e *wallet.Entry
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
-		o, err := wallet.FetchOffer(ctx, src, wallet.Net{})
+		o, err := w.FetchOffer(ctx, src)
 		if err != nil {
 			return fmt.Errorf("reading the offer: %w", err)
 		}
 		if !jsonOutput {
 			fmt.Fprintf(os.Stderr, "claiming a %q credential from %s, offered until %s\n", o.Schema.Name, o.Issuer, o.Expires)
 		}
-		keys, err := w.LoadKeys(ctx, keysDir, wallet.Net{})
+		keys, err := w.LoadKeys(ctx, keysDir)
 		if err != nil {
 			return err
 		}
-		e, err = w.Claim(ctx, src, keys, wallet.Net{})
+		e, err = w.Claim(ctx, src, keys)
 		if err != nil {
 			return err
 		}
@@ -291,7 +291,7 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 			}
 			return usagef("name an offer URL (http…) or a credential file", "%v", err)
 		}
-		if e, err = w.Receive(ctx, b, wallet.Net{}); err != nil {
+		if e, err = w.Receive(ctx, b); err != nil {
 			return err
 		}
 	}
@@ -349,7 +349,7 @@ func credentialStatus(ctx context.Context, w *wallet.Wallet, e *wallet.Entry) st
 			return "expired"
 		}
 	}
-	switch err := w.CheckStatus(ctx, e, wallet.Net{}); {
+	switch err := w.CheckStatus(ctx, e); {
 	case err == nil:
 		return "valid"
 	case errors.Is(err, wallet.ErrRevoked):
@@ -500,52 +500,42 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 	defer w.Close()
 	ctx := context.Background()
 	start := time.Now()
-	req, err := wallet.ReadRequest(ctx, src, wallet.Net{})
+	req, err := w.ReadRequest(ctx, src)
 	if err != nil {
 		return err
 	}
-	plans, err := w.Candidates(req, o.credential)
+	done, err := w.Present(ctx, req, wallet.PresentOptions{
+		CredentialID: o.credential,
+		KeysDir:      o.keys,
+		ProveOnly:    o.out != "",
+		Skipped: func(e *wallet.Entry, _ error) {
+			fmt.Fprintf(os.Stderr, "credential %s was revoked by its issuer; skipping it\n", e.ID)
+		},
+		Confirm: func(plan *wallet.Plan) error {
+			if !jsonOutput {
+				plan.Describe(os.Stdout)
+			}
+			if o.yes {
+				return nil
+			}
+			ok, err := confirm(os.Stdin, os.Stderr, "\nSend this presentation? [y/N] ")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return usagef("answer y to send, or pass --yes", "not sent: not confirmed")
+			}
+			start = time.Now()
+			return nil
+		},
+	})
 	if err != nil {
+		if done != nil && done.Presentation != nil {
+			return fmt.Errorf("the verifier rejected the presentation: %w", err)
+		}
 		return err
 	}
-	// Skip credentials revoked since they were received, saying so.
-	var plan *wallet.Plan
-	for _, p := range plans {
-		err = w.CheckStatus(ctx, p.Entry, wallet.Net{})
-		if errors.Is(err, wallet.ErrRevoked) && len(plans) > 1 {
-			fmt.Fprintf(os.Stderr, "credential %s was revoked by its issuer; skipping it\n", p.Entry.ID)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("credential %s: %w", p.Entry.ID, err)
-		}
-		plan = p
-		break
-	}
-	if plan == nil {
-		return fmt.Errorf("%w: every credential that satisfies the request was revoked", wallet.ErrRevoked)
-	}
-	if !jsonOutput {
-		plan.Describe(os.Stdout)
-	}
-	if !o.yes {
-		ok, err := confirm(os.Stdin, os.Stderr, "\nSend this presentation? [y/N] ")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return usagef("answer y to send, or pass --yes", "not sent: not confirmed")
-		}
-		start = time.Now()
-	}
-	keys, err := w.LoadKeys(ctx, o.keys, wallet.Net{})
-	if err != nil {
-		return err
-	}
-	pres, err := w.Prove(ctx, plan, keys, wallet.Net{})
-	if err != nil {
-		return err
-	}
+	pres, res := done.Presentation, done.Result
 	if o.out != "" {
 		b, _ := json.MarshalIndent(pres, "", "  ")
 		if err := os.WriteFile(o.out, append(b, '\n'), 0o600); err != nil {
@@ -556,10 +546,6 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 		}
 		fmt.Printf("\npresentation written to %s (POST it to %s)\n", o.out, req.SubmitURL)
 		return nil
-	}
-	res, err := wallet.Submit(ctx, req, pres, wallet.Net{})
-	if err != nil {
-		return withHint(fmt.Errorf("the verifier rejected the presentation: %w", err), "")
 	}
 	if jsonOutput {
 		if err := printJSON(res); err != nil {
