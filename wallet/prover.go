@@ -90,9 +90,9 @@ func (w *Wallet) refresh(keys *circuits.Keys, e *Entry, pe *proverEntry, root fr
 // credential just received). It fetches each credential's witness bucket.
 // A credential revoked since it was received keeps no state; Sync reports
 // it in revoked.
-func (w *Wallet) Sync(ctx context.Context, keys *circuits.Keys, n Net) (revoked []*Entry, err error) {
+func (w *Wallet) Sync(ctx context.Context, keys *circuits.Keys) (revoked []*Entry, err error) {
 	for _, e := range w.f.Credentials {
-		err := w.SyncState(ctx, e, keys, n)
+		err := w.SyncState(ctx, e, keys)
 		if errors.Is(err, ErrRevoked) {
 			revoked = append(revoked, e)
 			continue
@@ -106,8 +106,8 @@ func (w *Wallet) Sync(ctx context.Context, keys *circuits.Keys, n Net) (revoked 
 
 // SyncState brings one credential's prover state to the newest verified
 // root (Sync), or reports ErrRevoked and drops the state.
-func (w *Wallet) SyncState(ctx context.Context, e *Entry, keys *circuits.Keys, n Net) error {
-	bk, leaf, path, err := w.verifiedBucket(ctx, n, e.Private().LeafIndex)
+func (w *Wallet) SyncState(ctx context.Context, e *Entry, keys *circuits.Keys) error {
+	bk, leaf, path, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
 	if err != nil {
 		return err
 	}

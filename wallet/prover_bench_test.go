@@ -19,12 +19,12 @@ func BenchmarkPresentRootChange(b *testing.B) {
 	env := testenv.Start(b, testenv.Options{})
 	w := newTestWallet(b, env)
 	ctx := context.Background()
-	far, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.72", time.Time{}), Net{})
+	far, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.72", time.Time{}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	env.Anchor(1 << 15)
-	if err := w.SyncState(ctx, far, env.Keys, Net{}); err != nil {
+	if err := w.SyncState(ctx, far, env.Keys); err != nil {
 		b.Fatal(err)
 	}
 	timed := func(b *testing.B, e *Entry) {
@@ -51,11 +51,11 @@ func BenchmarkPresentRootChange(b *testing.B) {
 	b.Run("root-change-frontier", func(b *testing.B) {
 		b.StopTimer()
 		for range b.N {
-			e, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.72", time.Time{}), Net{})
+			e, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.72", time.Time{}))
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := w.SyncState(ctx, e, env.Keys, Net{}); err != nil {
+			if err := w.SyncState(ctx, e, env.Keys); err != nil {
 				b.Fatal(err)
 			}
 			env.Anchor(1 << 14)

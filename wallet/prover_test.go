@@ -16,7 +16,7 @@ import (
 
 func newTestWallet(t testing.TB, e *testenv.Env) *Wallet {
 	t.Helper()
-	w, err := Create(filepath.Join(t.TempDir(), "wallet.age"), "pw", Options{
+	w, err := Create(filepath.Join(t.TempDir(), "wallet.age"), "pw", CreateOptions{
 		WorkFactor: MinWorkFactor,
 		Config:     Config{Registry: e.RegistryURL, Genesis: e.Genesis},
 	})
@@ -32,22 +32,13 @@ func newTestWallet(t testing.TB, e *testenv.Env) *Wallet {
 func present(t testing.TB, w *Wallet, env *testenv.Env, e *Entry) circuits.ProveInfo {
 	t.Helper()
 	ctx := context.Background()
-	u := env.Request("graduate")
-	req, err := ReadRequest(ctx, u, Net{})
+	req, err := w.ReadRequest(ctx, env.Request("graduate"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := w.Choose(req, e.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pres, err := w.Prove(ctx, plan, env.Keys, Net{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Submit(ctx, req, pres, Net{})
-	if err != nil || res.Status != wire.StatusVerified {
-		t.Fatalf("presentation not verified: %v %+v", err, res)
+	out, err := w.Present(ctx, req, PresentOptions{CredentialID: e.ID, Keys: env.Keys})
+	if err != nil || out.Result.Status != wire.StatusVerified {
+		t.Fatalf("presentation not verified: %v %+v", err, out)
 	}
 	return w.lastProve
 }
@@ -60,14 +51,14 @@ func TestProverStates(t *testing.T) {
 	w := newTestWallet(t, env)
 	ctx := context.Background()
 	bundle := env.Issue(w.HolderCommit(), "3.72", time.Time{})
-	e, err := w.Receive(ctx, bundle, Net{})
+	e, err := w.Receive(ctx, bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(w.statePath(e)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a state exists before Sync: %v", err)
 	}
-	if revoked, err := w.Sync(ctx, env.Keys, Net{}); err != nil || len(revoked) != 0 {
+	if revoked, err := w.Sync(ctx, env.Keys); err != nil || len(revoked) != 0 {
 		t.Fatal(err, revoked)
 	}
 
@@ -121,7 +112,7 @@ func TestProverStates(t *testing.T) {
 
 	// Revoked: Sync says so and drops the state.
 	env.Revoke(bundle)
-	revoked, err := w.Sync(ctx, env.Keys, Net{})
+	revoked, err := w.Sync(ctx, env.Keys)
 	if err != nil || len(revoked) != 1 || revoked[0] != e {
 		t.Fatalf("revocation not reported by Sync: %v %v", err, revoked)
 	}
@@ -130,11 +121,11 @@ func TestProverStates(t *testing.T) {
 	}
 
 	// Removed: the state goes with it.
-	e2, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.50", time.Time{}), Net{})
+	e2, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.50", time.Time{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.SyncState(ctx, e2, env.Keys, Net{}); err != nil {
+	if err := w.SyncState(ctx, e2, env.Keys); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Remove(e2.ID); err != nil {
@@ -153,15 +144,15 @@ func TestRefreshStepFixedLength(t *testing.T) {
 	env := testenv.Start(t, testenv.Options{})
 	w := newTestWallet(t, env)
 	ctx := context.Background()
-	e, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.72", time.Time{}), Net{})
+	e, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.72", time.Time{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.SyncState(ctx, e, env.Keys, Net{}); err != nil {
+	if err := w.SyncState(ctx, e, env.Keys); err != nil {
 		t.Fatal(err)
 	}
 	step := func(name string) {
-		bk, _, path, err := w.verifiedBucket(ctx, Net{}, e.Private().LeafIndex)
+		bk, _, path, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
 		if err != nil {
 			t.Fatal(err)
 		}

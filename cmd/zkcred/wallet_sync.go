@@ -2,28 +2,30 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/wallet"
 )
 
-// walletSync brings every credential's prover state to the registry's
-// newest root, so that presenting proves only what the request changes.
-func walletSync(args []string) error {
-	fs := newFlags("wallet sync")
-	var wf walletFlags
-	addWalletFlags(fs, &wf)
-	keysDir := fs.String("keys", circuits.DefaultDataDir(), "proving key directory")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usagef("zkcred wallet sync [--keys DIR]", "sync takes no arguments")
-	}
+func newWalletSyncCmd(wf *walletFlags) *cobra.Command {
+	var keys string
+	c := leaf("sync", "bring every credential's prover state to the registry's newest root",
+		"  zkcred wallet sync\n  zkcred wallet sync --json",
+		noArgs, func(*cobra.Command, []string) error { return walletSync(*wf, keys) })
+	c.Long = `Sync follows the registry to its newest verified root and updates, for every
+stored credential, the prover state that lets 'present' prove only what a
+request changes (docs/wallet.md). It fetches each credential's witness bucket,
+so the registry sees them fetched together. A credential revoked since it was
+received is named.`
+	wf.add(c)
+	addKeysFlag(c, &keys)
+	return c
+}
+
+func walletSync(wf walletFlags, keysDir string) error {
 	unlock, err := lockWallet(wf.path)
 	if err != nil {
 		return err
@@ -35,20 +37,20 @@ func walletSync(args []string) error {
 	}
 	defer w.Close()
 	ctx := context.Background()
-	keys, err := w.LoadKeys(ctx, *keysDir, wallet.Net{})
+	keys, err := w.LoadKeys(ctx, keysDir)
 	if err != nil {
-		return hinted(err)
+		return err
 	}
-	revoked, err := w.Sync(ctx, keys, wallet.Net{})
+	revoked, err := w.Sync(ctx, keys)
 	if err != nil {
-		return hinted(err)
+		return err
 	}
 	ids := []string{}
 	for _, e := range revoked {
 		ids = append(ids, e.ID)
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"credentials": len(w.Credentials()), "revoked": ids})
+	if jsonOutput {
+		return printJSON(map[string]any{"credentials": len(w.Credentials()), "revoked": ids})
 	}
 	fmt.Printf("prover states of %d credentials at the registry's newest root\n", len(w.Credentials())-len(revoked))
 	for _, id := range ids {
@@ -63,9 +65,9 @@ func walletSync(args []string) error {
 func buildProverState(ctx context.Context, w *wallet.Wallet, e *wallet.Entry, keys *circuits.Keys, keysDir string) {
 	if keys == nil {
 		var err error
-		if keys, err = w.LoadKeys(ctx, keysDir, wallet.Net{}); err != nil {
+		if keys, err = w.LoadKeys(ctx, keysDir); err != nil {
 			return
 		}
 	}
-	w.SyncState(ctx, e, keys, wallet.Net{})
+	w.SyncState(ctx, e, keys)
 }
