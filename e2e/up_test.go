@@ -56,7 +56,7 @@ func TestUp(t *testing.T) {
 	operator := w.newParty("operator", "")
 	w.run("setup", operator, "setup", "--keys", keys, "--json")
 
-	port := freePorts(t, 4)
+	port := freePorts(t, 5) // registry, two issuers, verifier, key server
 	url := func(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", port+i) }
 	data := filepath.Join(dir, "up")
 	args := []string{"up", "--dir", data, "--keys", keys, "--port", fmt.Sprint(port)}

@@ -25,7 +25,7 @@ func runUp(args []string) error {
 	dir := fs.String("dir", filepath.Join(home, "up"), "persistent data directory (a restart resumes from it)")
 	keysDir := fs.String("keys", circuits.DefaultDataDir(), "proving/verifying key directory")
 	host := fs.String("host", "127.0.0.1", "address to listen on")
-	port := fs.Int("port", 8640, "first port: registry, then university, hospital, verifier")
+	port := fs.Int("port", 8640, "first port: registry, then university, hospital, verifier, key server")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,6 +44,7 @@ func runUp(args []string) error {
 		Dir: *dir, Keys: keys,
 		RegistryAddr: addr(0), VerifierAddr: addr(3),
 		IssuerAddrs: map[string]string{"university": addr(1), "hospital": addr(2)},
+		KeysDir:     *keysDir, KeysAddr: addr(4),
 	})
 	if err != nil {
 		return usagef("another zkcred up may be running, or choose --port/--dir", "%v", err)
@@ -58,15 +59,16 @@ func runUp(args []string) error {
 		fmt.Printf("  %-11s %s   %s, schema %s (%s)\n", in.Kind, is.URL, in.Name, in.Schema, circuits.Dec(is.Schema.ID())[:12]+"…")
 	}
 	fmt.Printf("  verifier    %s   policies graduate, measles; OpenAPI at /openapi.json\n", st.VerifierURL)
+	fmt.Printf("  keys        %s   proving and verifying keys, for wallet init --keys-url\n", st.KeysURL)
 	fmt.Printf("  admin token %s (issuer admin API: Authorization: Bearer …)\n\n", st.AdminToken)
 	uni := st.Issuers["university"].URL
 	fmt.Printf(`Try it:
-  zkcred wallet init --registry %s --genesis %s
+  zkcred wallet init --registry %s --genesis %s --keys-url %s
   curl -s -H "Authorization: Bearer %s" -d '{"schemaId":"%s","subject":{"name":"Ada Lovelace","birthDate":"1995-12-10","degree":"MSc","field":"Mathematics","graduationDate":"2024-06-30","gpa":"3.72","honours":true}}' %s/v1/offers
   zkcred wallet receive <the "url" of that offer>
   curl -s -d '{"policy":"graduate"}' %s/v1/requests
   zkcred wallet present %s/v1/requests/<the "id" of that request>
-`, st.RegistryURL, stack.GenesisFile(abs), st.AdminToken, circuits.Dec(st.Issuers["university"].Schema.ID()), uni, st.VerifierURL, st.VerifierURL)
+`, st.RegistryURL, stack.GenesisFile(abs), st.KeysURL, st.AdminToken, circuits.Dec(st.Issuers["university"].Schema.ID()), uni, st.VerifierURL, st.VerifierURL)
 	<-ctx.Done()
 	fmt.Println("\nshutting down")
 	return nil
