@@ -66,8 +66,10 @@ const itemsDoc = `{
     "schemas": {
       "Error": {"type": "object", "required": ["error", "code"], "properties": {"error": {"type": "string"}, "code": {"type": "string"}}},
       "NewItem": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}},
+      "Short": {"type": "string", "minLength": 1},
       "Item": {"type": "object", "additionalProperties": false, "required": ["name", "kind", "note"], "properties": {
-        "name": {"type": "string"},
+        "name": {"$ref": "#/components/schemas/Short", "maxLength": 8},
+        "count": {"type": "integer", "exclusiveMinimum": 0},
         "kind": {"const": "item"},
         "note": {"type": ["string", "null"]},
         "tags": {"type": "array", "prefixItems": [{"type": "string"}], "items": false}
@@ -92,8 +94,12 @@ func service(bad string) *echo.Echo {
 		c.JSON(code, map[string]string{"error": fmt.Sprint(err), "code": strings.ToLower(http.StatusText(code))})
 	}
 	item := func(name string) map[string]any {
-		m := map[string]any{"name": name, "kind": "item", "note": nil, "tags": []string{"a"}}
+		m := map[string]any{"name": name, "kind": "item", "note": nil, "tags": []string{"a"}, "count": 1}
 		switch bad {
+		case "long name":
+			m["name"] = "ninechars"
+		case "zero count":
+			m["count"] = 0
 		case "wrong type":
 			m["note"] = 5
 		case "wrong const":
@@ -184,6 +190,8 @@ func TestDriftFails(t *testing.T) {
 		{"wrong const", `value must be 'item'`, nil},
 		{"extra item", `false schema`, nil},
 		{"missing field", `missing property 'note'`, nil},
+		{"long name", `maxLength: got 9, want 8`, nil}, // a keyword next to a $ref applies
+		{"zero count", `exclusiveMinimum: got 0, want 0`, nil}, // numeric exclusiveMinimum
 		{"undocumented status", "POST /items → 409 does not match the document: status is not supported", nil},
 		{"wrong content type", `GET /items/pen → 200 does not match the document: response header Content-Type has unexpected value`, nil},
 		{"text error", "answered 404, not a JSON error", nil},
