@@ -190,7 +190,7 @@ func TestDriftFails(t *testing.T) {
 		{"wrong const", `value must be 'item'`, nil},
 		{"extra item", `false schema`, nil},
 		{"missing field", `missing property 'note'`, nil},
-		{"long name", `maxLength: got 9, want 8`, nil}, // a keyword next to a $ref applies
+		{"long name", `maxLength: got 9, want 8`, nil},         // a keyword next to a $ref applies
 		{"zero count", `exclusiveMinimum: got 0, want 0`, nil}, // numeric exclusiveMinimum
 		{"undocumented status", "POST /items → 409 does not match the document: status is not supported", nil},
 		{"wrong content type", `GET /items/pen → 200 does not match the document: response header Content-Type has unexpected value`, nil},
