@@ -267,3 +267,63 @@ func TestEchoPath(t *testing.T) {
 		t.Error("a wildcard route was accepted")
 	}
 }
+
+const secretDoc = `{
+  "openapi": "3.1.0",
+  "info": {"title": "secret", "version": "1"},
+  "components": {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "token": {"type": "apiKey", "in": "query", "name": "token"}},
+    "responses": {"Error": {"description": "error", "content": {"application/json": {"schema": {"type": "object", "required": ["error", "code"]}}}}}
+  },
+  "paths": {
+    "/secret": {"get": {"security": [{"bearer": []}], "responses": {
+      "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+      "401": {"$ref": "#/components/responses/Error"}}}},
+    "/claim": {"get": {"security": [{"token": []}], "responses": {
+      "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+      "403": {"$ref": "#/components/responses/Error"}}}}
+  }
+}`
+
+// A server that stops checking the credential its document requires fails
+// the test: the harness refuses the request the server answered.
+func TestSecurity(t *testing.T) {
+	serve := func(open bool) *echo.Echo {
+		e := echo.New()
+		e.GET("/secret", func(c echo.Context) error {
+			if !open && c.Request().Header.Get("Authorization") != "Bearer t" {
+				return c.JSON(http.StatusUnauthorized, map[string]string{"error": "token", "code": "unauthorized"})
+			}
+			return c.JSON(http.StatusOK, map[string]string{})
+		})
+		e.GET("/claim", func(c echo.Context) error {
+			if !open && c.QueryParam("token") != "t" {
+				return c.JSON(http.StatusForbidden, map[string]string{"error": "token", "code": "wrong_token"})
+			}
+			return c.JSON(http.StatusOK, map[string]string{})
+		})
+		return e
+	}
+	drive := func(h *Harness) {
+		h.Do("GET", "/secret", nil)
+		h.Do("GET", "/secret", nil, "Authorization", "Bearer wrong")
+		h.Do("GET", "/secret", nil, "Authorization", "Bearer t")
+		h.Do("GET", "/claim", nil)
+		h.Do("GET", "/claim?token=wrong", nil)
+		h.Do("GET", "/claim?token=t", nil)
+	}
+	r := &recorder{}
+	drive(New(r, []byte(secretDoc), serve(false), Options{}))
+	if errs := r.finish(); errs != "" {
+		t.Fatalf("a server that checks its credentials failed:\n%s", errs)
+	}
+	r = &recorder{}
+	drive(New(r, []byte(secretDoc), serve(true), Options{}))
+	errs := r.finish()
+	for _, want := range []string{"the document refuses GET /secret (security requirements failed: no bearer token), yet the server answered 200",
+		"the document refuses GET /claim (security requirements failed: no token query parameter), yet the server answered 200"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("want %q in:\n%s", want, errs)
+		}
+	}
+}
