@@ -69,14 +69,23 @@ func adminToken(dir, flag string) (tok, file string, err error) {
 	return tok, flag, nil
 }
 
-// tokenFile reads the token in path, or makes one (random, 0600) there.
+// tokenFile reads the admin token in path, or makes one (random, 0600) there.
 func tokenFile(path string) (tok string, created bool, err error) {
-	hint := "give --admin-token-file a file you can write (it is made, random and 0600, when missing), or set " + envAdminToken
+	return secretTokenFile(path, "admin token", "--admin-token-file", envAdminToken)
+}
+
+// secretTokenFile reads the token (what: "admin token") in path, or makes
+// one (random, 0600) there; flag and env name where else it can come from.
+func secretTokenFile(path, what, flag, env string) (tok string, created bool, err error) {
+	hint := "give " + flag + " a file you can write (it is made, random and 0600, when missing)"
+	if env != "" {
+		hint += ", or set " + env
+	}
 	b, err := os.ReadFile(path)
 	if err == nil {
 		fi, _ := os.Stat(path)
 		if fi != nil && fi.Mode().Perm()&0o077 != 0 {
-			return "", false, usagef("run 'chmod 600 "+path+"'", "admin token file %s is readable by others", path)
+			return "", false, usagef("run 'chmod 600 "+path+"'", "%s file %s is readable by others", what, path)
 		}
 		line, _, _ := strings.Cut(string(b), "\n")
 		tok = strings.TrimSpace(line)
@@ -86,14 +95,14 @@ func tokenFile(path string) (tok string, created bool, err error) {
 		return tok, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", false, usagef(hint, "admin token file: %v", err)
+		return "", false, usagef(hint, "%s file: %v", what, err)
 	}
 	var r [32]byte
 	rand.Read(r[:])
 	tok = base64.RawURLEncoding.EncodeToString(r[:])
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", false, usagef(hint, "cannot make the admin token file: %v", err)
+		return "", false, usagef(hint, "cannot make the %s file: %v", what, err)
 	}
 	_, werr := f.WriteString(tok + "\n")
 	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {

@@ -94,8 +94,8 @@ func newVerifierCheckCmd() *cobra.Command {
 }
 
 type verifierServeOptions struct {
-	cfg, addr, dir, keys, vk, registry, genesis, headers, roots string
-	sync                                                        bool
+	cfg, addr, dir, keys, vk, registry, genesis, headers, roots, createToken string
+	sync                                                                     bool
 }
 
 func newVerifierServeCmd() *cobra.Command {
@@ -114,6 +114,7 @@ func newVerifierServeCmd() *cobra.Command {
 	c.Flags().StringVar(&o.headers, "headers", "", "file keeping verified headers across restarts (default: in --dir)")
 	c.Flags().StringVar(&o.roots, "roots", "", "instead of a registry: roots file of pinned roots (root, height, time) and issuers per kind")
 	c.Flags().BoolVar(&o.sync, "sync", false, "sync every acceptance to disk before answering")
+	c.Flags().StringVar(&o.createToken, "create-token-file", "", "file holding the bearer token POST /v1/requests needs for policies that are not public (made, random and 0600, when missing; default: the config's createToken, else DIR/create-token)")
 	return c
 }
 
@@ -140,6 +141,12 @@ func verifierServe(o verifierServeOptions) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	vo := cfg.Options()
+	tokenFile := ""
+	if o.createToken != "" || vo.CreateToken == "" {
+		if vo.CreateToken, tokenFile, err = verifierCreateToken(o.dir, o.createToken); err != nil {
+			return err
+		}
+	}
 	vo.Dir = o.dir
 	vo.Proofs = pv
 	vo.Logger = log
@@ -176,11 +183,34 @@ func verifierServe(o verifierServeOptions) error {
 		return usagef("choose another --addr", "listen: %v", err)
 	}
 	if jsonOutput {
-		printJSON(map[string]any{"addr": ln.Addr().String(), "url": "http://" + ln.Addr().String(), "policies": srv.Policies()})
+		printJSON(map[string]any{"addr": ln.Addr().String(), "url": "http://" + ln.Addr().String(), "policies": srv.Policies(), "createTokenFile": tokenFile})
 	} else {
 		fmt.Printf("verifier listening on http://%s (policies: %s)\n", ln.Addr(), strings.Join(srv.Policies(), ", "))
+		if tokenFile != "" {
+			fmt.Printf("POST /v1/requests needs the bearer token in %s for policies that are not public\n", tokenFile)
+		}
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// verifierCreateToken returns the create token and its file:
+// --create-token-file, else DIR/create-token, each made when missing.
+func verifierCreateToken(dir, flag string) (tok, file string, err error) {
+	file = flag
+	if file == "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", "", localf("", "pass another --dir", "%v", err)
+		}
+		file = filepath.Join(dir, "create-token")
+	}
+	tok, created, err := secretTokenFile(file, "create token", "--create-token-file", "")
+	if err != nil {
+		return "", "", err
+	}
+	if created {
+		fmt.Fprintf(os.Stderr, "made the create token file %s (mode 0600; the relying party's backend sends it as a bearer token to POST /v1/requests)\n", file)
+	}
+	return tok, file, nil
 }
 
 // followRegistry starts a light client on the registry: it checks every
