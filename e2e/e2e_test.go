@@ -433,7 +433,7 @@ type request struct {
 	ID          string `json:"id"`
 	SubmitURL   string `json:"submitUrl"`
 	ResultToken string `json:"resultToken"` // only in the creation's answer
-	TrustList struct {
+	TrustList   struct {
 		Kind    string   `json:"kind"`
 		Issuers []string `json:"issuers"`
 	} `json:"trustList"`
