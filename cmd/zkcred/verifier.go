@@ -298,7 +298,7 @@ names), or the helpers age_at_least, age_under (years) and within_days (days).`
 	c.Flags().StringVar(&o.schema, "schema", "", "schema: example name, JSON file, or a published schema's ID")
 	addRegistryFlag(c, &o.registry, "", "registry URL to read a published schema from (with --schema ID)")
 	c.Flags().StringVar(&o.name, "name", "", "policy name (default: the schema's name in lowercase)")
-	c.Flags().StringVar(&o.audience, "audience", "", "this verifier's name in every request, e.g. its URL (default http://127.0.0.1:8090)")
+	c.Flags().StringVar(&o.audience, "audience", "", "this verifier's web origin, named in every request and checked by wallets, e.g. https://verifier.example (default http://127.0.0.1:8090)")
 	c.Flags().StringVar(&o.kind, "kind", "", "accept every active issuer of this kind (e.g. university)")
 	c.Flags().StringSliceVar(&o.issuerIDs, "issuer-id", nil, "accept this issuer ID (repeatable; instead of --kind)")
 	c.Flags().StringSliceVar(&o.disclose, "disclose", nil, "attributes the holder discloses (comma-separated or repeated)")
@@ -354,7 +354,7 @@ func policyInit(o policyInitOptions) error {
 	}
 	b = append(b, '\n')
 	if _, err := verifier.ParseConfig(b); err != nil {
-		return usagef("check --disclose and --predicate against the schema's attributes ('zkcred issuer schema show')", "%v", err)
+		return usagef("check --audience (the verifier's URL), --disclose and --predicate (the schema's attributes: 'zkcred issuer schema show')", "%v", err)
 	}
 	if o.out == "" {
 		_, err := os.Stdout.Write(b)
