@@ -116,7 +116,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("issuer init: %+v", out)
 		}
 	}
-	msg := w.runFail("university: schema publish before registration", uni, "issuer", "schema", "publish", "--dir", uniDir, "--schema", "diploma")
+	msg := w.runFail("university: schema publish before registration", uni, 1, "issuer", "schema", "publish", "--dir", uniDir, "--schema", "diploma")
 	if !strings.Contains(msg, "not a registered issuer") || !strings.Contains(msg, "403 forbidden") {
 		t.Fatalf("an unregistered issuer's schema was refused for another reason:\n%s", msg)
 	}
@@ -218,7 +218,7 @@ func TestEndToEnd(t *testing.T) {
 	if diploma.Issuer != uniDID(t, uniDir) {
 		t.Fatalf("diploma issued by %s, want the university", diploma.Issuer)
 	}
-	msg = w.runFail("holder: claim the same link again", holder, "wallet", "receive", "--wallet", walletPath, "--keys", keys, link.URL)
+	msg = w.runFail("holder: claim the same link again", holder, 1, "wallet", "receive", "--wallet", walletPath, "--keys", keys, link.URL)
 	if !strings.Contains(msg, "already_claimed") {
 		t.Fatalf("a second claim of the link was refused for another reason:\n%s", msg)
 	}
@@ -355,7 +355,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("the restarted registry is at height %d, it stopped at %d", again.Height, latest.Height)
 	}
 	req3 := newRequest(t, verURL, "hire-graduate")
-	msg = w.runFail("holder: present the revoked diploma", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", req3.url)
+	msg = w.runFail("holder: present the revoked diploma", holder, 1, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", req3.url)
 	if !strings.Contains(msg, "revoked") {
 		t.Fatalf("the wallet refused the revoked diploma for another reason:\n%s", msg)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -431,4 +432,46 @@ func TestIssuerServe(t *testing.T) {
 	if code := post(token); code != http.StatusCreated {
 		t.Fatalf("offer with token: %d", code)
 	}
+
+	// While serve runs, 'issuer revoke' on the same directory goes through
+	// the service's admin API (the database is the service's), and asks
+	// for no passphrase.
+	issued := `{"schemaId":"` + circuits.Dec(d.ID()) + `","holderCommitment":"777","subject":{"name":"Ada","birthDate":"1990-12-10","degree":"MSc","field":"Math","graduationDate":"2026-06-30","gpa":"3.85","honours":true}}`
+	req, _ := http.NewRequest("POST", base+"/v1/credentials", strings.NewReader(issued))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := wire.ParseBundle(mustRead(t, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoke := exec.Command(bin, "issuer", "revoke", "--dir", home, "--id", b.Private.CredentialID, "--json")
+	revoke.Env = append(os.Environ(), "ZKCRED_ADMIN_TOKEN="+token) // no passphrase
+	out, err := revoke.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf(`"revokedLeaves":[%d]`, b.Private.LeafIndex)) {
+		t.Fatalf("revoke while serving: %v\n%s", err, out)
+	}
+	// A wrong token is named as such (bad local state), not retried.
+	revoke = exec.Command(bin, "issuer", "revoke", "--dir", home, "--leaf", "0")
+	revoke.Env = append(os.Environ(), "ZKCRED_ADMIN_TOKEN=not-the-service-token")
+	out, err = revoke.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitLocal || !strings.Contains(string(out), "admin token") {
+		t.Fatalf("revoke with a wrong token: %v\n%s", err, out)
+	}
+}
+
+func mustRead(t *testing.T, r *http.Response) []byte {
+	t.Helper()
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.StatusCode/100 != 2 {
+		t.Fatalf("%s: %d %s", r.Request.URL, r.StatusCode, b)
+	}
+	return b
 }
