@@ -511,7 +511,7 @@ func TestReadmeTryIt(t *testing.T) {
 	t.Run("readme", func(t *testing.T) {
 		w := newWalk(t, bin)
 		w.seedKeys(filepath.Join(w.dir, "zkcred-data", "keys"))
-		first := w.mapPortRun(8640, 4)
+		first := w.mapPortRun(8640, 5)
 		t1 := w.terminal("terminal 1")
 		lines := commandLines(one)
 		for _, l := range lines[:len(lines)-1] {
@@ -544,7 +544,7 @@ func TestReadmeTryIt(t *testing.T) {
 		// No ZKCRED_HOME: zkcred up keeps its keys in the user cache
 		// directory.
 		w.seedKeys(filepath.Join(home, ".cache", "zkcred", "keys"))
-		first := w.mapPortRun(8640, 4)
+		first := w.mapPortRun(8640, 5)
 		t1 := w.terminal("terminal 1")
 		j := w.startJob(t1, "zkcred up --addr "+first, "Try it in a second terminal")
 		banner := j.out.String()
