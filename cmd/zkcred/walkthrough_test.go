@@ -172,6 +172,11 @@ func (w *walk) remap(s string) string {
 		if r, ok := w.ports[a]; ok {
 			return r
 		}
+		for _, r := range w.ports {
+			if r == a { // already a stand-in (printed by a service)
+				return a
+			}
+		}
 		r := freeLoopback(w.t)
 		w.ports[a] = r
 		return r
