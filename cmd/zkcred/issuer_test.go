@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,15 +27,31 @@ import (
 	"github.com/zkcred/zkcred/registry/client"
 )
 
-// buildZkcred builds this command into a temporary directory.
+// The zkcred binary the tests run, built once per test run into
+// buildDir (removed by TestMain).
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+// buildZkcred builds this command once and returns the binary.
 func buildZkcred(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "zkcred")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "zkcred-cmd-test-"); buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "zkcred")
+		if out, err := exec.Command("go", "build", "-o", buildBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return buildBin
 }
 
 func countFiles(dir, suffix string) int {
@@ -57,6 +74,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildZkcred(t)
 	dir := t.TempDir()
 	home := filepath.Join(dir, "issuer")
@@ -219,6 +237,7 @@ func TestIssuerCLIErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildZkcred(t)
 	dir := t.TempDir()
 	env := append(os.Environ(), issuer.PassphraseEnv+"=pw")
@@ -261,6 +280,7 @@ func TestIssuerOnRegistry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildZkcred(t)
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -366,6 +386,7 @@ func TestIssuerServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	keys := testenv.KeyDir()
 	testenv.Keys(t) // makes them the first time
 	if _, err := readVerifyingKey(keys, "", circuits.HolderID); err != nil {

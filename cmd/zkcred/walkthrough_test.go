@@ -506,6 +506,7 @@ func TestReadmeTryIt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary, runs zkcred up and proves")
 	}
+	t.Parallel()
 	blocks := readmeBlocks(t)
 	one, two := blocks["up-1"], blocks["up-2"]
 	if one == "" || two == "" {
@@ -583,6 +584,7 @@ func TestReadmeServices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary, starts every service and proves")
 	}
+	t.Parallel()
 	block := readmeBlocks(t)["services"]
 	if block == "" {
 		t.Fatal("README.md has no walkthrough block services")
