@@ -477,3 +477,51 @@ func (b badgerLogger) Errorf(f string, a ...any)   { b.log().Error(fmt.Sprintf("
 func (b badgerLogger) Warningf(f string, a ...any) { b.log().Warn(fmt.Sprintf("badger: "+f, a...)) }
 func (badgerLogger) Infof(string, ...any)          {}
 func (badgerLogger) Debugf(string, ...any)         {}
+
+// JobRows calls fn for recorded batch rows, in key order, until fn returns
+// false or an error: row of job, every row of job (row 0), that row of
+// every job (job ""), or every row of every job.
+func (t *Txn) JobRows(job string, row int, fn func(job string, row int, r Row) (bool, error)) error {
+	if job != "" && row != 0 {
+		r, err := t.Row(job, row)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = fn(job, row, *r)
+		return err
+	}
+	prefix := []byte(pJob)
+	if job != "" {
+		prefix = rowPrefix(job)
+	}
+	return t.iterate(prefix, true, func(k, v []byte) (bool, error) {
+		rest := k[len(pJob):]
+		if len(rest) < 9 {
+			return true, nil
+		}
+		j, n := string(rest[:len(rest)-9]), int(binary.BigEndian.Uint64(rest[len(rest)-8:]))
+		if row != 0 && n != row {
+			return true, nil
+		}
+		var r Row
+		if err := json.Unmarshal(v, &r); err != nil {
+			return false, err
+		}
+		return fn(j, n, r)
+	})
+}
+
+// Offers calls fn for every offer, in ID order, until fn returns false or
+// an error.
+func (t *Txn) Offers(fn func(*Offer) (bool, error)) error {
+	return t.iterate([]byte(pOffer), true, func(_, v []byte) (bool, error) {
+		var o Offer
+		if err := decodeExact(v, &o); err != nil {
+			return false, err
+		}
+		return fn(&o)
+	})
+}
