@@ -15,10 +15,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wallet"
 )
 
@@ -546,8 +547,8 @@ func walletPresent(args []string) error {
 	return printVerdict(res, time.Since(start))
 }
 
-func printVerdict(res *verifier.Result, took time.Duration) error {
-	if res.Status != verifier.StatusVerified {
+func printVerdict(res *wire.Result, took time.Duration) error {
+	if res.Status != wire.StatusVerified {
 		return fmt.Errorf("the verifier answered %s: %s (%s)", res.Status, res.Reason, res.Code)
 	}
 	fmt.Printf("\nverified by the verifier (%v)", took.Round(time.Millisecond))
