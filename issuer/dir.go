@@ -173,7 +173,7 @@ type Dir struct {
 // OpenDir opens the issuer in dir: it decrypts the key, opens the store
 // and connects the chain, then finishes any anchoring a crash interrupted
 // (Issuer.Recover) unless Offline. Close releases it.
-func OpenDir(ctx context.Context, dir string, o OpenOptions) (d *Dir, err error) {
+func OpenDir(ctx context.Context, dir string, o OpenOptions) (_ *Dir, err error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -185,7 +185,7 @@ func OpenDir(ctx context.Context, dir string, o OpenOptions) (d *Dir, err error)
 	if k.DID() != cfg.DID {
 		return nil, fmt.Errorf("%w: %s holds the key of %s, not of %s (%s)", ErrKeyFile, KeyFile, k.DID(), cfg.DID, ConfigFile)
 	}
-	d = &Dir{Path: dir, Config: *cfg}
+	d := &Dir{Path: dir, Config: *cfg}
 	defer func() {
 		if err != nil {
 			d.Close()
