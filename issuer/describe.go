@@ -24,6 +24,8 @@ type SchemaInfo struct {
 	// CSVExample is one data row that the batch accepts, each value in the
 	// form its type takes, with an empty holder commitment.
 	CSVExample string `json:"csvExample"`
+	// Schema is the schema itself.
+	Schema *circuits.Schema `json:"schema"`
 }
 
 // AttributeInfo describes one attribute.
@@ -47,7 +49,7 @@ func DescribeSchema(s *circuits.Schema, holderColumn string) (*SchemaInfo, error
 		holderColumn = DefaultHolderColumn
 	}
 	id := s.ID()
-	info := &SchemaInfo{ID: circuits.Dec(id), Name: s.Name, Version: s.Version}
+	info := &SchemaInfo{ID: circuits.Dec(id), Name: s.Name, Version: s.Version, Schema: s}
 	var header, example []string
 	for _, a := range s.Attributes {
 		ai := AttributeInfo{Name: a.Name, Label: a.Display, Type: string(a.Type), Scale: a.Scale, Values: a.Values}

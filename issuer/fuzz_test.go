@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/zkcred/zkcred/wire"
-
 )
 
 // seedCredential signs a bundle without a store or chain (fuzz workers
