@@ -29,6 +29,7 @@ func (r *recorder) Fatalf(f string, a ...any) { r.Errorf(f, a...) }
 func (r *recorder) Logf(f string, a ...any)   { r.logs = append(r.logs, fmt.Sprintf(f, a...)) }
 func (r *recorder) Cleanup(f func())          { r.cleanups = append(r.cleanups, f) }
 func (r *recorder) Skipped() bool             { return false }
+func (r *recorder) Failed() bool              { r.mu.Lock(); defer r.mu.Unlock(); return len(r.errs) > 0 }
 
 // finish runs the cleanups, as the end of a test does, and returns the
 // failures.
