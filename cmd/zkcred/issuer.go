@@ -20,14 +20,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"golang.org/x/term"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	issuerapi "github.com/zkcred/zkcred/issuer/api"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/registry/client"
 )
 
 func init() {
@@ -45,18 +44,6 @@ func runIssuer(args []string) error {
 		"serve":       issuerServe,
 	})
 }
-
-// issuerConfig is <dir>/issuer.json, written by init.
-type issuerConfig struct {
-	DID   string `json:"did"`
-	Chain string `json:"chain"` // "local" or a registry URL
-}
-
-const (
-	keyFileName    = "issuer.key"
-	configFileName = "issuer.json"
-	chainLocal     = "local"
-)
 
 func defaultIssuerDir() string {
 	if d := os.Getenv("ZKCRED_HOME"); d != "" {
@@ -104,45 +91,25 @@ func issuerInit(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(c.dir, keyFileName)); err == nil {
+	if _, err := os.Stat(filepath.Join(c.dir, issuer.KeyFile)); err == nil {
 		return usagef("use another --dir, or remove the directory to start over", "%s already holds an issuer key", c.dir)
 	}
 	if *chain == "" {
 		return usagef("give --chain http://registry:8640 (the registry's URL), or --chain local for an offline trial", "no chain to anchor in")
 	}
-	if *chain != chainLocal && !strings.HasPrefix(*chain, "http://") && !strings.HasPrefix(*chain, "https://") {
+	if *chain != issuer.ChainLocal && !strings.HasPrefix(*chain, "http://") && !strings.HasPrefix(*chain, "https://") {
 		return usagef(`use --chain local or --chain https://registry.example`, "unknown chain %q", *chain)
 	}
 	pass, err := issuer.ReadPassphrase(issuer.PassphraseSource{File: c.passFile, Confirm: true, Prompt: "new key passphrase: "})
 	if err != nil {
 		return usagef("set "+issuer.PassphraseEnv+" or pass --passphrase-file", "%v", err)
 	}
-	if err := os.MkdirAll(c.dir, 0o700); err != nil {
-		return err
-	}
-	k, err := issuer.GenerateKey()
+	cfg, err := issuer.InitDir(c.dir, issuer.InitOptions{Chain: *chain, Passphrase: pass, ScryptWorkFactor: *wf})
 	if err != nil {
 		return err
 	}
-	if err := issuer.SaveKey(filepath.Join(c.dir, keyFileName), k, pass, issuer.KeyOptions{ScryptWorkFactor: *wf}); err != nil {
-		return err
-	}
-	cfg, _ := json.MarshalIndent(issuerConfig{DID: k.DID(), Chain: *chain}, "", "  ")
-	if err := issuer.WriteFileAtomic(filepath.Join(c.dir, configFileName), append(cfg, '\n'), 0o600); err != nil {
-		return err
-	}
-	st, err := issuer.OpenStore(filepath.Join(c.dir, "db"), issuer.StoreOptions{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, s := range issuer.ExampleSchemas() {
-		if err := st.PutSchema(s); err != nil {
-			return err
-		}
-	}
-	return printOut(c.json, map[string]string{"did": k.DID(), "dir": c.dir, "chain": *chain},
-		"issuer %s\ncreated in %s (chain: %s)\n", k.DID(), c.dir, *chain)
+	return printOut(c.json, map[string]string{"did": cfg.DID, "dir": c.dir, "chain": cfg.Chain},
+		"issuer %s\ncreated in %s (chain: %s)\n", cfg.DID, c.dir, cfg.Chain)
 }
 
 func printOut(asJSON bool, v any, format string, a ...any) error {
@@ -158,95 +125,37 @@ func printOut(asJSON bool, v any, format string, a ...any) error {
 	return err
 }
 
-// env is an opened issuer: key, store, chain.
+// env is an opened issuer directory.
 type env struct {
-	cfg   issuerConfig
+	cfg   issuer.Config
 	key   *issuer.Key
-	store *issuer.Store
-	chain issuer.Chain
 	is    *issuer.Issuer
 	close func()
 }
 
 func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error) {
-	raw, err := os.ReadFile(filepath.Join(c.dir, configFileName))
-	if err != nil {
+	if _, err := issuer.ReadConfig(c.dir); errors.Is(err, issuer.ErrNoIssuer) {
 		return nil, usagef("run 'zkcred issuer init' first, or pass --dir", "no issuer in %s", c.dir)
-	}
-	var cfg issuerConfig
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", configFileName, err)
+	} else if err != nil {
+		return nil, err
 	}
 	pass, err := issuer.ReadPassphrase(issuer.PassphraseSource{File: c.passFile, Prompt: "key passphrase: "})
 	if err != nil {
 		return nil, usagef("set "+issuer.PassphraseEnv+" or pass --passphrase-file", "%v", err)
 	}
-	k, err := issuer.LoadKey(filepath.Join(c.dir, keyFileName), pass)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := issuer.OpenDir(ctx, c.dir, issuer.OpenOptions{Passphrase: pass, Offline: !needChain, Registry: regchain.Dial, Issuer: opts})
+	switch {
+	case errors.Is(err, issuer.ErrBusy):
+		return nil, usagef("another zkcred issuer command (serve?) is using "+c.dir+"; stop it or use the HTTP API", "issuer store is busy")
+	case errors.Is(err, issuer.ErrChain):
+		return nil, usagef("is the registry running? check the URL in "+filepath.Join(c.dir, issuer.ConfigFile), "%v", err)
+	case err != nil:
 		return nil, err
 	}
-	st, err := issuer.OpenStore(filepath.Join(c.dir, "db"), issuer.StoreOptions{})
-	if err != nil {
-		if strings.Contains(err.Error(), "directory lock") {
-			return nil, usagef("another zkcred issuer command (serve?) is using "+c.dir+"; stop it or use the HTTP API", "issuer store is busy")
-		}
-		return nil, err
-	}
-	e := &env{cfg: cfg, key: k, store: st, close: func() { st.Close() }}
-	if needChain && cfg.Chain != chainLocal {
-		cl, err := client.New(cfg.Chain, client.Options{})
-		if err != nil {
-			st.Close()
-			return nil, err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		rc, err := regchain.New(ctx, cl, k)
-		cancel()
-		if err != nil {
-			st.Close()
-			return nil, usagef("is the registry running? check the URL in "+filepath.Join(c.dir, configFileName), "registry %s: %v", cfg.Chain, err)
-		}
-		e.chain = rc
-		if opts.StatusBase == "" {
-			opts.StatusBase = strings.TrimRight(cfg.Chain, "/") + "/v1"
-		}
-	} else if needChain {
-		lc, err := issuer.OpenLocalChain(filepath.Join(c.dir, "chain"), k.IssuerID())
-		if err != nil {
-			st.Close()
-			return nil, err
-		}
-		e.chain = lc
-		e.close = func() { st.Close(); lc.Close() }
-	} else {
-		e.chain = noChain{cfg.Chain}
-	}
-	e.is = issuer.New(k, e.chain, st, opts)
-	if needChain {
-		if err := e.is.Recover(context.Background()); err != nil {
-			e.close()
-			return nil, err
-		}
-	}
-	return e, nil
+	return &env{cfg: d.Config, key: d.Issuer.Key(), is: d.Issuer, close: func() { d.Close() }}, nil
 }
-
-// noChain answers every chain call with an error, for commands that do not
-// touch the chain.
-type noChain struct{ url string }
-
-func (n noChain) err() error { return fmt.Errorf("%w: not connected", issuer.ErrChain) }
-func (n noChain) RegisterSchema(context.Context, *circuits.Schema) error {
-	return n.err()
-}
-func (n noChain) Anchor(context.Context, []fr.Element) ([]issuer.Anchored, error) {
-	return nil, n.err()
-}
-func (n noChain) Lookup(context.Context, []fr.Element, uint64) ([]issuer.Anchored, []bool, error) {
-	return nil, nil, n.err()
-}
-func (n noChain) Size(context.Context) (uint64, error)           { return 0, n.err() }
-func (n noChain) Revoke(context.Context, []issuer.LeafRef) error { return n.err() }
 
 func issuerRegister(args []string) error {
 	fs := newFlags("issuer register")
@@ -262,7 +171,7 @@ func issuerRegister(args []string) error {
 		return err
 	}
 	defer e.close()
-	if e.cfg.Chain == chainLocal {
+	if e.cfg.Chain == issuer.ChainLocal {
 		id := e.key.IssuerID()
 		fmt.Printf("issuer %s\nissuer ID %s\nthe local chain accepts this issuer as it is: nothing to register\n", e.key.DID(), circuits.Dec(id))
 		return nil
@@ -283,7 +192,7 @@ func issuerRegister(args []string) error {
 
 // loadSchema resolves --schema: an example name, a JSON file, or the ID of
 // a schema in the issuer's store.
-func loadSchema(st *issuer.Store, ref string) (*circuits.Schema, error) {
+func loadSchema(is *issuer.Issuer, ref string) (*circuits.Schema, error) {
 	if ref == "" {
 		return nil, usagef("pass --schema diploma, --schema vaccination, --schema file.json or a schema ID", "--schema is required")
 	}
@@ -297,8 +206,8 @@ func loadSchema(st *issuer.Store, ref string) (*circuits.Schema, error) {
 		}
 		return circuits.ParseSchema(b)
 	}
-	if st != nil {
-		if s, err := st.Schema(ref); err == nil {
+	if is != nil {
+		if s, err := is.Schema(ref); err == nil {
 			return s, nil
 		}
 	}
@@ -338,7 +247,7 @@ func issuerSchema(args []string) error {
 			if err != nil {
 				return err
 			}
-			if err := e.store.PutSchema(s); err != nil {
+			if err := e.is.DefineSchema(s); err != nil {
 				return err
 			}
 			id := s.ID()
@@ -357,7 +266,7 @@ func issuerSchema(args []string) error {
 				return err
 			}
 			defer e.close()
-			s, err := loadSchema(e.store, *ref)
+			s, err := loadSchema(e.is, *ref)
 			if err != nil {
 				return err
 			}
@@ -379,7 +288,7 @@ func issuerSchema(args []string) error {
 				return err
 			}
 			defer e.close()
-			ss, err := e.store.Schemas()
+			ss, err := e.is.Schemas()
 			if err != nil {
 				return err
 			}
@@ -460,7 +369,7 @@ func issuerIssue(args []string) error {
 		return err
 	}
 	defer e.close()
-	s, err := loadSchema(e.store, *ref)
+	s, err := loadSchema(e.is, *ref)
 	if err != nil {
 		return err
 	}
@@ -518,7 +427,7 @@ func issuerIssueBatch(args []string) error {
 		return err
 	}
 	defer e.close()
-	s, err := loadSchema(e.store, *ref)
+	s, err := loadSchema(e.is, *ref)
 	if err != nil {
 		return err
 	}
@@ -534,7 +443,11 @@ func issuerIssueBatch(args []string) error {
 	if showProgress {
 		fmt.Fprintln(os.Stderr)
 	}
-	if err != nil {
+	rejected := errors.Is(err, issuer.ErrRowsRejected)
+	if err != nil && !rejected {
+		if errors.Is(err, issuer.ErrNoPublicURL) {
+			return usagef("pass --public-url https://issuer.example (the issuer API's public URL), or give every row a "+*holderCol, "%v", err)
+		}
 		if errors.Is(err, issuer.ErrBatch) {
 			return usagef("the CSV header must name every attribute of schema "+s.Name+" (and optionally "+*holderCol+")", "%v", err)
 		}
@@ -544,7 +457,10 @@ func issuerIssueBatch(args []string) error {
 		return err
 	}
 	if c.json {
-		return printOut(true, rep, "")
+		if perr := printOut(true, rep, ""); perr != nil {
+			return perr
+		}
+		return err
 	}
 	fmt.Printf("%d rows: %d issued, %d offers, %d rejected (%d done by an earlier run) in %s\n",
 		rep.Rows, rep.Issued, rep.Offered, rep.Rejected, rep.Resumed, time.Since(start).Round(time.Millisecond))
@@ -556,7 +472,7 @@ func issuerIssueBatch(args []string) error {
 		}
 	}
 	fmt.Printf("files and report.json in %s\n", *out)
-	return nil
+	return err // rejected rows: the batch is incomplete
 }
 
 func progressBar(w io.Writer, done, total int, start time.Time) {
@@ -611,7 +527,7 @@ func issuerRevoke(args []string) error {
 		}
 		return err
 	}
-	return printOut(c.json, map[string][]uint64{"revokedLeaves": got}, "revoked leaves %v\n", got)
+	return printOut(c.json, map[string]any{"revoked": got.IDs, "revokedLeaves": got.Leaves}, "revoked leaves %v\n", got.Leaves)
 }
 
 func issuerServe(args []string) error {
@@ -627,11 +543,14 @@ func issuerServe(args []string) error {
 	}
 	tok := os.Getenv("ZKCRED_ADMIN_TOKEN")
 	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
+		t, created, err := issuer.AdminTokenFile(*tokenFile)
 		if err != nil {
-			return err
+			return usagef("give --admin-token-file a path you can write, or a 0600 file holding a token of at least 16 characters", "%v", err)
 		}
-		tok = strings.TrimSpace(string(b))
+		if created {
+			fmt.Fprintf(os.Stderr, "made the admin token file %s (random, mode 0600)\n", *tokenFile)
+		}
+		tok = t
 	}
 	if tok == "" {
 		var b [24]byte
@@ -651,11 +570,11 @@ func issuerServe(args []string) error {
 		return err
 	}
 	defer e.close()
-	h, err := issuer.NewServer(e.is, issuer.ServerOptions{AdminToken: tok})
+	h, err := issuerapi.New(e.is, issuerapi.Options{AdminToken: tok})
 	if err != nil {
-		return usagef("use a token of at least 16 characters", "%v", err)
+		return usagef("use a token of at least 16 characters and an http(s) --public-url", "%v", err)
 	}
-	srv := issuer.HTTPServer(*addr, h)
+	srv := issuerapi.NewServer(*addr, h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/registry/client"
 )
 
@@ -127,9 +128,10 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "report.json")); err == nil {
 		t.Fatal("a killed run wrote the final report")
 	}
+	// Rows were rejected, so the batch reports them and exits non-zero.
 	final, err := run(batch...).Output()
-	if err != nil {
-		t.Fatalf("final run: %v\n%s", err, final)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+		t.Fatalf("final run of a batch with rejected rows: %v\n%s", err, final)
 	}
 	var rep issuer.BatchReport
 	if err := json.Unmarshal(final, &rep); err != nil {
@@ -147,7 +149,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 
 	// Check the chain and the store directly.
 	pass := []byte("kill-test-passphrase")
-	k, err := issuer.LoadKey(filepath.Join(home, keyFileName), pass)
+	k, err := issuer.LoadKey(filepath.Join(home, issuer.KeyFile), pass)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +158,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer chain.Close()
-	st, err := issuer.OpenStore(filepath.Join(home, "db"), issuer.StoreOptions{})
+	st, err := istore.Open(filepath.Join(home, issuer.StoreDir), istore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +340,13 @@ func TestIssuerOnRegistry(t *testing.T) {
 	csvPath := filepath.Join(dir, "v.csv")
 	os.WriteFile(csvPath, []byte("name,birthDate,vaccine,dose,vaccinationDate,lot,holderCommitment\nA,2001-01-01,measles,1,2025-01-01,L1,5\nB,2001-01-01,flu,1,2025-01-01,L1,6\n"), 0o600)
 	var rep issuer.BatchReport
-	json.Unmarshal([]byte(run("issuer", "issue-batch", "--dir", home, "--schema", "vaccination", "--csv", csvPath, "--json")), &rep)
+	batch := exec.Command(bin, "issuer", "issue-batch", "--dir", home, "--schema", "vaccination", "--csv", csvPath, "--json")
+	batch.Env = env
+	batchOut, err := batch.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+		t.Fatalf("a batch with a rejected row exited %v", err)
+	}
+	json.Unmarshal(batchOut, &rep)
 	if rep.Issued != 1 || rep.Rejected != 1 || rep.Rejections[0].Field != "vaccine" {
 		t.Fatalf("batch on the registry: %+v", rep)
 	}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	issuerapi "github.com/zkcred/zkcred/issuer/api"
+	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
@@ -274,7 +276,7 @@ func (s *Stack) publishCircuits(ctx context.Context, d *node.Dir, keys *circuits
 
 func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, o Options) error {
 	dir := filepath.Join(o.Dir, in.Kind)
-	st, err := issuer.OpenStore(filepath.Join(dir, "db"), issuer.StoreOptions{})
+	st, err := istore.Open(filepath.Join(dir, issuer.StoreDir), istore.Options{Logger: o.Logger})
 	if err != nil {
 		return err
 	}
@@ -303,11 +305,11 @@ func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, 
 			ln.Close()
 			return err
 		}
-	} else if err := st.PutSchema(schema); err != nil {
+	} else if err := is.DefineSchema(schema); err != nil {
 		ln.Close()
 		return err
 	}
-	h, err := issuer.NewServer(is, issuer.ServerOptions{AdminToken: s.AdminToken, Logger: o.Logger})
+	h, err := issuerapi.New(is, issuerapi.Options{AdminToken: s.AdminToken, Logger: o.Logger})
 	if err != nil {
 		ln.Close()
 		return err
@@ -318,7 +320,7 @@ func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, 
 
 // serve serves h on ln until Close.
 func (s *Stack) serve(ln net.Listener, h http.Handler) *http.Server {
-	srv := issuer.HTTPServer("", h)
+	srv := issuerapi.NewServer("", h)
 	go srv.Serve(ln)
 	s.closers = append(s.closers, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -24,6 +24,8 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	issuerapi "github.com/zkcred/zkcred/issuer/api"
+	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
@@ -139,7 +141,7 @@ func Start(t testing.TB, o Options) *Env {
 	if e.chain, err = regchain.New(ctx, reg, uniKey); err != nil {
 		t.Fatal(err)
 	}
-	st, err := issuer.OpenStore(filepath.Join(dir, "issuer"), issuer.StoreOptions{Badger: &smallOpts})
+	st, err := istore.Open(filepath.Join(dir, "issuer"), istore.Options{Badger: &smallOpts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func Start(t testing.TB, o Options) *Env {
 	if err := e.Issuer.PublishSchema(ctx, Schema()); err != nil {
 		t.Fatal(err)
 	}
-	h, err := issuer.NewServer(e.Issuer, issuer.ServerOptions{AdminToken: "wallettest-admin-token"})
+	h, err := issuerapi.New(e.Issuer, issuerapi.Options{AdminToken: "wallettest-admin-token"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +165,7 @@ func Start(t testing.TB, o Options) *Env {
 
 	// A rogue issuer: signs well-formed credentials and anchors them in a
 	// chain of its own, which the registry never sees.
-	rst, err := issuer.OpenStore(filepath.Join(dir, "rogue"), issuer.StoreOptions{Badger: &smallOpts})
+	rst, err := istore.Open(filepath.Join(dir, "rogue"), istore.Options{Badger: &smallOpts})
 	if err != nil {
 		t.Fatal(err)
 	}
