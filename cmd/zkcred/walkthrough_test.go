@@ -596,6 +596,9 @@ func TestReadmeServices(t *testing.T) {
 	verified, refused := false, false
 	for _, l := range commandLines(block) {
 		out := sh.run(l)
+		if strings.Contains(l, "# shows it revoked") && !regexp.MustCompile(`(?m)UniversityDiploma.*\brevoked$`).MatchString(out) {
+			t.Fatalf("the wallet's list does not show the diploma revoked:\n%s", out)
+		}
 		if strings.Contains(l, "wallet present") {
 			if strings.Contains(out, "verified by the verifier") {
 				verified = true
