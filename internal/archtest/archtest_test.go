@@ -111,4 +111,3 @@ func TestRulesCatch(t *testing.T) {
 		}
 	}
 }
-
