@@ -213,7 +213,9 @@ func Contribute(c *Circuit, prev, latest []byte, name string) ([]byte, Hash, err
 // and gnark's proof that f's δ update is a multiple of pf's by a secret
 // f's contributor knows, made for exactly pf's hash.
 func checkLink(c *Circuit, pf *phase2File, prevBytes []byte, f *phase2File) error {
-	fail := func(err error) error { return &ContributionError{Phase: 2, Circuit: c.ID, Index: pf.Index + 1, Err: err} }
+	fail := func(err error) error {
+		return &ContributionError{Phase: 2, Circuit: c.ID, Index: pf.Index + 1, Err: err}
+	}
 	if f.Index != pf.Index+1 {
 		return fail(fmt.Errorf("file says it is contribution %d", f.Index))
 	}
