@@ -240,7 +240,7 @@ func ContributeDir(ctx context.Context, dir string, cs []*Circuit, name string, 
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", Phase2File(c, last), err)
 		}
-		if err := beaconStillUnknown(ctx, beacons, f.BeaconHeight); err != nil {
+		if err := CheckBeaconAhead(ctx, beacons, f.BeaconHeight); err != nil {
 			return nil, err
 		}
 		progress.say("%s: contributing to %s", c.ID, Phase2File(c, last))
@@ -279,7 +279,7 @@ func ContributeDir(ctx context.Context, dir string, cs []*Circuit, name string, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Phase1File(last), err)
 	}
-	if err := beaconStillUnknown(ctx, beacons, f.BeaconHeight); err != nil {
+	if err := CheckBeaconAhead(ctx, beacons, f.BeaconHeight); err != nil {
 		return nil, err
 	}
 	progress.say("phase 1: contributing to %s", Phase1File(last))
@@ -294,7 +294,10 @@ func ContributeDir(ctx context.Context, dir string, cs []*Circuit, name string, 
 	return []Written{{Index: last + 1, File: file, Hash: h}}, nil
 }
 
-func beaconStillUnknown(ctx context.Context, beacons BeaconSource, height uint64) error {
+// CheckBeaconAhead returns nil when the beacon block at height does not
+// exist yet, and an error saying why contributing now is unsafe when it
+// does. A nil source checks nothing.
+func CheckBeaconAhead(ctx context.Context, beacons BeaconSource, height uint64) error {
 	if beacons == nil {
 		return nil
 	}

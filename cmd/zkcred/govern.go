@@ -123,7 +123,8 @@ func governDeactivate(args []string) error {
 
 func governPublishCircuits(args []string) error {
 	fs, g := newGovernFlags("publish-circuits")
-	keys := fs.String("keys", circuits.DefaultDataDir(), "key directory made by 'zkcred setup'")
+	keys := fs.String("keys", circuits.DefaultDataDir(), "key directory made by 'zkcred setup' or 'zkcred ceremony finalize'")
+	ceremonyDir := fs.String("ceremony", "", "ceremony directory whose final records give the keys: publish their transcript hashes too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -131,8 +132,18 @@ func governPublishCircuits(args []string) error {
 	if err != nil {
 		return usagef("run 'zkcred setup --keys "+*keys+"' first", "keys: %v", err)
 	}
-	return g.submit(
-		registry.PublishCircuit{Circuit: circuits.PresentationID, VKHash: k.Verifier().Hash()},
-		registry.PublishCircuit{Circuit: circuits.HolderID, VKHash: k.HolderVerifier().Hash()},
-	)
+	bodies := []registry.PublishCircuit{
+		{Circuit: circuits.PresentationID, VKHash: k.Verifier().Hash()},
+		{Circuit: circuits.HolderID, VKHash: k.HolderVerifier().Hash()},
+	}
+	if *ceremonyDir != "" {
+		for i := range bodies {
+			t, err := ceremonyTranscriptHash(*ceremonyDir, bodies[i].Circuit, bodies[i].VKHash)
+			if err != nil {
+				return err
+			}
+			bodies[i].TranscriptHash = t
+		}
+	}
+	return g.submit(bodies[0], bodies[1])
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -120,6 +121,16 @@ func runVerifierServe(args []string) error {
 			return err
 		}
 		defer lc.Close()
+		// The verifier's soundness rests on its verifying key: refuse one
+		// whose hash the chain has not published for the circuit.
+		if v, ok := pv.(*circuits.Verifier); ok {
+			if err := verifier.CheckPublishedKey(ctx, lc.Registry(), v); err != nil {
+				if errors.Is(err, verifier.ErrKeyNotPublished) {
+					return usagef("use the keys whose hash governance published ('zkcred registry govern publish-circuits'), or fetch them from the registry operators", "%v", err)
+				}
+				return err
+			}
+		}
 		o.Roots = verifier.NewSyncingRoots(lc)
 		o.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
 	case *roots != "" && *regURL == "":
