@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/store"
 )
@@ -31,6 +34,13 @@ const (
 	IdleTimeout       = 120 * time.Second
 )
 
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the API's OpenAPI 3.1 document, the one served at
+// /openapi.json.
+func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
+
 // ErrBadRequest is returned for a malformed path or query parameter (400).
 var ErrBadRequest = errors.New("bad request")
 
@@ -45,7 +55,8 @@ type Submitter interface {
 
 // Options configure the API. The zero value is the default.
 type Options struct {
-	// Logger logs internal errors; nil discards.
+	// Logger logs one line per request (level Info) and internal errors;
+	// nil discards.
 	Logger *slog.Logger
 	// TxTimeout bounds how long POST /v1/tx waits for its block (DefaultTxTimeout).
 	TxTimeout time.Duration
@@ -96,12 +107,13 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.recover, s.observe)
+	e.Use(httpx.RequestLog(opts.Logger), s.recover, s.observe, httpx.RequireJSON())
 	e.GET("/healthz", func(c echo.Context) error {
 		h := st.Latest()
 		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "height": h.Height})
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
 	v := e.Group("/v1")
 	v.POST("/tx", s.postTx)
 	v.GET("/genesis", func(c echo.Context) error { return c.JSON(http.StatusOK, st.Genesis()) })
@@ -124,7 +136,7 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, cs)
+		return c.JSON(http.StatusOK, orEmpty(cs))
 	})
 	v.GET("/accounts/:pubkey", s.getAccount)
 	v.GET("/witness/:bucket", s.getWitness)
@@ -168,9 +180,6 @@ func truncate(s string) string {
 func (s *server) postTx(c echo.Context) error {
 	if s.sub == nil {
 		return fmt.Errorf("%w: this registry is read-only", ErrUnavailable)
-	}
-	if ct := c.Request().Header.Get("Content-Type"); ct != "" && ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
-		return &echo.HTTPError{Code: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, MaxBodyBytes))
 	if err != nil {
@@ -232,7 +241,7 @@ func (s *server) getHeaders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, hs)
+	return c.JSON(http.StatusOK, orEmpty(hs))
 }
 
 func (s *server) block(c echo.Context, h uint64) error {
@@ -240,6 +249,7 @@ func (s *server) block(c echo.Context, h uint64) error {
 	if err != nil {
 		return err
 	}
+	b.Txs = orEmpty(b.Txs)
 	return c.JSON(http.StatusOK, b)
 }
 
@@ -252,8 +262,12 @@ func (s *server) getIssuers(c echo.Context) error {
 	}
 	var active *bool
 	if q.Has("active") {
-		b, err := strconv.ParseBool(q.Get("active"))
-		if err != nil {
+		var b bool
+		switch q.Get("active") {
+		case "true":
+			b = true
+		case "false":
+		default:
 			return badRequest("active must be true or false")
 		}
 		active = &b
@@ -262,7 +276,7 @@ func (s *server) getIssuers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, is)
+	return c.JSON(http.StatusOK, orEmpty(is))
 }
 
 func (s *server) getIssuer(c echo.Context) error {
@@ -289,12 +303,6 @@ func (s *server) getSchema(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
-// Account is a signer's replay-protection state.
-type Account struct {
-	PubKey    string `json:"pubkey"`
-	LastNonce uint64 `json:"last_nonce"`
-}
-
 func (s *server) getAccount(c echo.Context) error {
 	pub, err := registry.ParsePubKey(c.Param("pubkey"))
 	if err != nil {
@@ -304,7 +312,7 @@ func (s *server) getAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a := Account{PubKey: hex.EncodeToString(pub)}
+	a := registry.Account{PubKey: hex.EncodeToString(pub)}
 	if ok && len(v) == 8 {
 		a.LastNonce = uint64(v[0])<<56 | uint64(v[1])<<48 | uint64(v[2])<<40 | uint64(v[3])<<32 | uint64(v[4])<<24 | uint64(v[5])<<16 | uint64(v[6])<<8 | uint64(v[7])
 	}
@@ -323,12 +331,13 @@ func (s *server) getWitness(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, bk.AppendJSON(make([]byte, 0, 24<<10)))
 }
 
-// RootInfo answers a root lookup.
-type RootInfo struct {
-	Root   circuits.Field  `json:"root"`
-	Height uint64          `json:"height"`
-	Time   int64           `json:"time"`
-	Header registry.Header `json:"header"`
+// orEmpty makes a nil list an empty one, so that lists are JSON arrays,
+// never null.
+func orEmpty[T any](l []T) []T {
+	if l == nil {
+		return []T{}
+	}
+	return l
 }
 
 func (s *server) getRoot(c echo.Context) error {
@@ -340,7 +349,7 @@ func (s *server) getRoot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, RootInfo{Root: r, Height: h.Height, Time: h.Time, Header: *h})
+	return c.JSON(http.StatusOK, registry.RootInfo{Root: r, Height: h.Height, Time: h.Time, Header: *h})
 }
 
 func (s *server) recover(next echo.HandlerFunc) echo.HandlerFunc {
@@ -414,14 +423,14 @@ func (s *server) handleError(err error, c echo.Context) {
 	if errors.As(err, &he) {
 		code = he.Code
 		msg = fmt.Sprint(he.Message)
-		name = http.StatusText(code)
+		name = strings.ToLower(strings.ReplaceAll(http.StatusText(code), " ", "_"))
 		switch code {
 		case http.StatusNotFound:
 			name, msg = "not_found", "no such endpoint: "+c.Request().URL.Path
 		case http.StatusMethodNotAllowed:
-			name = "method_not_allowed"
+			name, msg = "method_not_allowed", c.Request().Method+" is not allowed on "+c.Request().URL.Path
 		case http.StatusUnsupportedMediaType:
-			name = "unsupported_media_type"
+			name = httpx.CodeUnsupportedMediaType
 		}
 	}
 	if code >= 500 {
