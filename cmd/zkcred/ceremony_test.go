@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/zkcred/zkcred/ceremony"
 	"github.com/zkcred/zkcred/circuits"
@@ -50,10 +51,12 @@ func TestCeremonyProcesses(t *testing.T) {
 		cmd.Dir = dir
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
+		start := time.Now()
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("zkcred %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
 		}
+		t.Logf("%s in %s: %v", strings.Join(args[:2], " "), filepath.Base(dir), time.Since(start).Round(time.Millisecond))
 		return out
 	}
 

@@ -53,6 +53,7 @@ func runUp(args []string) error {
 	abs, _ := filepath.Abs(*dir)
 	fmt.Printf("zkcred is up (data in %s; Ctrl-C stops it, a restart resumes)\n\n", abs)
 	fmt.Printf("  registry    %s   genesis %s\n", st.RegistryURL, stack.GenesisFile(abs))
+	fmt.Printf("  keys        development keys (unsafe: 'zkcred ceremony' makes production ones); their verifying-key hashes are published on this chain\n")
 	for _, in := range stack.Institutions {
 		is := st.Issuers[in.Kind]
 		fmt.Printf("  %-11s %s   %s, schema %s (%s)\n", in.Kind, is.URL, in.Name, in.Schema, circuits.Dec(is.Schema.ID())[:12]+"…")

@@ -1,0 +1,77 @@
+package ceremony
+
+import (
+	"sync"
+	"testing"
+
+	curve "github.com/consensys/gnark-crypto/ecc/bn254"
+	cmpc "github.com/consensys/gnark-crypto/ecc/bn254/mpcsetup"
+	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
+	"github.com/zkcred/zkcred/circuits"
+)
+
+var presOnce = sync.OnceValues(func() (*Circuit, error) {
+	return Compile(circuits.PresentationID, &circuits.PresentationCircuit{})
+})
+
+func presentation(b *testing.B) *Circuit {
+	c, err := presOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkContributePresentation measures one member's phase-2
+// contribution for the presentation circuit, reading and writing the files
+// (the cost does not depend on the points' values, so the input is a file
+// of the right shape rather than a real transcript).
+func BenchmarkContributePresentation(b *testing.B) {
+	c := presentation(b)
+	nbInternal, nbSecret, _ := c.CS.GetNbVariables()
+	_, _, g1, g2 := curve.Generators()
+	var p mpcsetup.Phase2
+	p.Parameters.G1.Delta, p.Parameters.G2.Delta = g1, g2
+	p.Parameters.G1.PKK = make([]curve.G1Affine, nbInternal+nbSecret)
+	p.Parameters.G1.Z = make([]curve.G1Affine, c.DomainSize()-1)
+	for _, s := range [][]curve.G1Affine{p.Parameters.G1.PKK, p.Parameters.G1.Z} {
+		for i := range s {
+			s[i] = g1
+		}
+	}
+	p.Sigmas = []cmpc.UpdateProof{}
+	p.Parameters.G1.SigmaCKK = [][]curve.G1Affine{}
+	p.Parameters.G2.Sigma = []curve.G2Affine{}
+	p.Contribute() // a real update proof and challenge, as in a contribution
+	in := (&phase2File{Circuit: c.ID, Index: 1, CS: c.hash, BeaconHeight: 9, P: &p}).marshal()
+	var out []byte
+	for b.Loop() {
+		var err error
+		if out, _, err = Contribute(c, nil, in, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(out)), "file-bytes")
+}
+
+// BenchmarkVerifyPresentation10 verifies a presentation-circuit transcript
+// of ten contributions (start file included). Building it runs gnark's
+// Initialize and the ten contributions first: expect a few minutes.
+func BenchmarkVerifyPresentation10(b *testing.B) {
+	c := presentation(b)
+	srs := nativeSRS(b, c.Power())
+	files := phase2(b, c, srs, 10)
+	size := 0
+	for _, f := range files[1:] {
+		size = max(size, len(f))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := VerifyPhase2(c, srs, files); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(files[0])), "start-file-bytes")
+	b.ReportMetric(float64(size), "file-bytes")
+	b.ReportMetric(float64(len(srs)), "srs-bytes")
+}
