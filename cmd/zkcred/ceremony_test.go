@@ -63,7 +63,7 @@ func TestCeremonyProcesses(t *testing.T) {
 	// The registry, which gives the beacons.
 	reg := filepath.Join(root, "registry")
 	run(root, "registry", "init", "--dir", reg, "--chain-id", "ceremony-test")
-	srv := exec.Command(bin, "registry", "start", "--dir", reg, "--listen", "127.0.0.1:0", "--heartbeat", "-1s", "--interval", "5ms")
+	srv := exec.Command(bin, "registry", "start", "--dir", reg, "--addr", "127.0.0.1:0", "--heartbeat", "-1s", "--interval", "5ms")
 	stdout, _ := srv.StdoutPipe()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -216,7 +216,7 @@ func TestCeremonyProcesses(t *testing.T) {
 	}
 	cfg := "../../verifier/testdata/verifier.json"
 	serve := func() (string, error) {
-		cmd := exec.Command(bin, append([]string{"verifier", "serve", "--config", cfg, "--keys", keys, "--addr", "127.0.0.1:0", "--data", filepath.Join(root, "verifier")}, chain...)...)
+		cmd := exec.Command(bin, append([]string{"verifier", "serve", "--config", cfg, "--keys", keys, "--addr", "127.0.0.1:0", "--dir", filepath.Join(root, "verifier")}, chain...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, _ := cmd.StdoutPipe()
@@ -240,7 +240,7 @@ func TestCeremonyProcesses(t *testing.T) {
 	}
 
 	// Governance publishes the ceremony's hashes; the chain holds them.
-	run(root, "registry", "govern", "publish-circuits", "--dir", reg, "--url", url, "--keys", keys, "--ceremony", coord, "--json")
+	run(root, "registry", "govern", "publish-circuits", "--dir", reg, "--registry", url, "--keys", keys, "--ceremony", coord, "--json")
 	recs, err := cl.Circuits(ctx)
 	if err != nil {
 		t.Fatal(err)
