@@ -28,6 +28,9 @@ func Phase2File(c *Circuit, i int) string { return fmt.Sprintf("%s-%04d%s", c.Na
 // FinalFile is the name of circuit c's final record.
 func FinalFile(c *Circuit) string { return c.Name() + "-final" + fileExt }
 
+// ErrNoFiles: a directory holds none of the ceremony files a step needs.
+var ErrNoFiles = errors.New("no ceremony files")
+
 // ErrBeaconNotYet is wrapped by a BeaconSource's error when the block does
 // not exist yet.
 var ErrBeaconNotYet = errors.New("beacon block not produced yet")
@@ -162,7 +165,7 @@ func InitFromPhase1(ctx context.Context, dir string, cs []*Circuit, beacons Beac
 		return err
 	}
 	if len(files) < 2 {
-		return fmt.Errorf("%s: phase 1 has no contribution yet", dir)
+		return fmt.Errorf("%w: %s: phase 1 has no contribution yet", ErrNoFiles, dir)
 	}
 	start, err := readPhase1File(files[0])
 	if err != nil {
@@ -262,7 +265,7 @@ func ContributeDir(ctx context.Context, dir string, cs []*Circuit, name string, 
 		return nil, err
 	}
 	if len(idx) == 0 {
-		return nil, fmt.Errorf("%s holds no ceremony file to contribute to", dir)
+		return nil, fmt.Errorf("%w: %s holds no ceremony file to contribute to", ErrNoFiles, dir)
 	}
 	last := idx[len(idx)-1]
 	latest, err := readFile(filepath.Join(dir, Phase1File(last)))
@@ -365,7 +368,7 @@ func VerifyDir(ctx context.Context, dir string, cs []*Circuit, o VerifyOptions) 
 			return nil, nil, err
 		}
 		if len(files) == 0 {
-			return nil, nil, fmt.Errorf("%s: the phase-1 files are missing (phase1-0000.mpc ...)", dir)
+			return nil, nil, fmt.Errorf("%w: %s: the phase-1 files are missing (phase1-0000.mpc ...)", ErrNoFiles, dir)
 		}
 		if o.Beacons != nil {
 			h, err := o.Beacons.BlockHash(ctx, srs.Beacon.Height)
@@ -437,7 +440,7 @@ func VerifyDir(ctx context.Context, dir string, cs []*Circuit, o VerifyOptions) 
 		rep.Circuits = append(rep.Circuits, cr)
 	}
 	if len(rep.Circuits) == 0 {
-		return nil, nil, fmt.Errorf("%s holds no phase-2 file", dir)
+		return nil, nil, fmt.Errorf("%w: %s holds no phase-2 file", ErrNoFiles, dir)
 	}
 	return rep, keys, nil
 }
@@ -463,7 +466,7 @@ func FinalizeDir(ctx context.Context, dir string, cs []*Circuit, beacons BeaconS
 			return nil, err
 		}
 		if len(files) == 0 {
-			return nil, fmt.Errorf("%s: no phase-2 files for %s", dir, c.ID)
+			return nil, fmt.Errorf("%w: %s has no phase-2 files for %s", ErrNoFiles, dir, c.ID)
 		}
 		progress.say("%s: verifying the start file and %d contributions", c.ID, len(files)-1)
 		res, err := VerifyPhase2(c, srsFile, files)

@@ -129,7 +129,7 @@ func ceremonyError(err error) error {
 		return newErr(errLocal, "bad_ptau", "use a bn128 .ptau of power ≥ 14 (snarkjs powersoftau, or a public Powers of Tau file), checked against its published hash", err)
 	case errors.Is(err, ceremony.ErrFormat), errors.Is(err, ceremony.ErrWrongCircuit), errors.Is(err, ceremony.ErrBadSRS):
 		return newErr(errLocal, "bad_ceremony_file", "check that --dir holds this ceremony's files, as the coordinator sent them", err)
-	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, ceremony.ErrNoFiles):
 		return newErr(errLocal, "no_ceremony_file", "put the files the coordinator sent you into --dir", err)
 	case errors.Is(err, os.ErrExist):
 		return newErr(errLocal, "file_exists", "this step was done already in --dir: use a fresh directory or remove the file", err)
