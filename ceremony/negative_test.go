@@ -294,3 +294,16 @@ func FuzzReadFiles(f *testing.F) {
 		ReadSRS(b)
 	})
 }
+
+func TestNames(t *testing.T) {
+	c := small(t)
+	files := phase2(t, c, smallSRS(t), 1)
+	for _, bad := range []string{"evil\x1b[2J", "tab\there", string([]byte{0xff}), strings.Repeat("x", 201)} {
+		if _, _, err := Contribute(c, nil, files[1], bad); err == nil {
+			t.Errorf("name %q accepted", bad)
+		}
+	}
+	if _, _, err := Contribute(c, nil, files[1], "Université d'Exemple"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
 )
@@ -20,6 +22,20 @@ type phase1File struct {
 }
 
 const maxNameLen = 200
+
+// printableName reports whether a contributor name is valid UTF-8 without
+// control characters (names are printed to people).
+func printableName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
 
 func (f *phase1File) marshal() []byte {
 	b := header{Kind: KindPhase1}.append(nil)
@@ -47,6 +63,9 @@ func readPhase1File(b []byte) (*phase1File, error) {
 	body := r.rest()
 	if r.err != nil {
 		return nil, r.err
+	}
+	if !printableName(f.Name) {
+		return nil, fmt.Errorf("%w: contributor name is not printable text", ErrFormat)
 	}
 	// Check the size before gnark allocates it.
 	if len(body) < phase1ProofsLen+8 {
@@ -85,8 +104,8 @@ func NewPhase1(power int, beaconHeight uint64) ([]byte, error) {
 // hash. When prev (the file before latest) is given, latest is first
 // verified against it.
 func ContributePhase1(prev, latest []byte, name string) ([]byte, Hash, error) {
-	if len(name) > maxNameLen {
-		return nil, Hash{}, fmt.Errorf("contributor name longer than %d bytes", maxNameLen)
+	if len(name) > maxNameLen || !printableName(name) {
+		return nil, Hash{}, fmt.Errorf("contributor name must be printable text of at most %d bytes", maxNameLen)
 	}
 	f, err := readPhase1File(latest)
 	if err != nil {

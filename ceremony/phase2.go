@@ -77,6 +77,9 @@ func readPhase2File(c *Circuit, b []byte) (*phase2File, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	if !printableName(f.Name) {
+		return nil, fmt.Errorf("%w: contributor name is not printable text", ErrFormat)
+	}
 	if f.CS != c.hash {
 		return nil, fmt.Errorf("%w: the file is for other constraints of %s (constraint hash %s, this zkcred compiles %s)", ErrWrongCircuit, c.ID, f.CS, c.hash)
 	}
@@ -183,8 +186,8 @@ func Init(c *Circuit, srsFile []byte, beaconHeight uint64) ([]byte, error) {
 // announces. When prev (the file before latest) is given, latest is first
 // verified against it, so that nothing builds on a bad contribution.
 func Contribute(c *Circuit, prev, latest []byte, name string) ([]byte, Hash, error) {
-	if len(name) > maxNameLen {
-		return nil, Hash{}, fmt.Errorf("contributor name longer than %d bytes", maxNameLen)
+	if len(name) > maxNameLen || !printableName(name) {
+		return nil, Hash{}, fmt.Errorf("contributor name must be printable text of at most %d bytes", maxNameLen)
 	}
 	f, err := readPhase2File(c, latest)
 	if err != nil {
