@@ -75,3 +75,26 @@ func BenchmarkVerifyPresentation10(b *testing.B) {
 	b.ReportMetric(float64(size), "file-bytes")
 	b.ReportMetric(float64(len(srs)), "srs-bytes")
 }
+
+// BenchmarkInitPresentation computes the presentation circuit's start
+// (the coordinator's init, once per ceremony): zkcred's initialize and,
+// for comparison, gnark's Phase2.Initialize, which computes the same.
+func BenchmarkInitPresentation(b *testing.B) {
+	c := presentation(b)
+	srs, err := ReadSRS(nativeSRS(b, c.Power()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	commons, _ := truncate(&srs.Commons, c.DomainSize())
+	b.Run("zkcred", func(b *testing.B) {
+		for b.Loop() {
+			initialize(c, commons)
+		}
+	})
+	b.Run("gnark", func(b *testing.B) {
+		for b.Loop() {
+			var p mpcsetup.Phase2
+			p.Initialize(c.CS, commons)
+		}
+	})
+}

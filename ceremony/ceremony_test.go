@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	curve "github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
+	"github.com/zkcred/zkcred/circuits"
 )
 
 func TestSmallCeremony(t *testing.T) {
@@ -91,6 +93,41 @@ func TestStartCheck(t *testing.T) {
 		var ce *ContributionError
 		if !errors.As(err, &ce) || ce.Index != 0 {
 			t.Errorf("altered %s: %v, want contribution 0 named", name, err)
+		}
+	}
+}
+
+// TestInitializeMatchesGnark: zkcred's initialize gives exactly gnark's
+// Phase2.Initialize, on the small circuit and on the holder circuit
+// (Poseidon2: many distinct coefficients).
+func TestInitializeMatchesGnark(t *testing.T) {
+	holder, err := Compile(circuits.HolderID, &circuits.HolderCircuit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c     *Circuit
+		power int
+	}{{small(t), 4}, {holder, 8}} {
+		srsFile := smallSRS(t)
+		if tc.power != 4 {
+			srsFile = nativeSRS(t, tc.power)
+		}
+		srs, _ := ReadSRS(srsFile)
+		commons, err := truncate(&srs.Commons, tc.c.DomainSize())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ref mpcsetup.Phase2
+		refEv := ref.Initialize(tc.c.CS, commons)
+		got, gotEv := initialize(tc.c, commons)
+		a := (&phase2File{Circuit: tc.c.ID, P: &ref, Evals: &refEv}).marshal()
+		b := (&phase2File{Circuit: tc.c.ID, P: &got, Evals: &gotEv}).marshal()
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s: initialize differs from gnark's Initialize", tc.c.ID)
+		}
+		if !reflect.DeepEqual(refEv.PublicAndCommitmentCommitted, gotEv.PublicAndCommitmentCommitted) {
+			t.Fatalf("%s: public-and-commitment lists differ", tc.c.ID)
 		}
 	}
 }

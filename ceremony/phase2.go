@@ -159,9 +159,9 @@ func readPhase2File(c *Circuit, b []byte) (*phase2File, error) {
 	return f, nil
 }
 
-// Init starts a circuit's phase 2 from the SRS (gnark's Phase2.Initialize,
-// run once by the coordinator; it takes about a minute for the
-// presentation circuit) and returns the start file. beaconHeight is the
+// Init starts a circuit's phase 2 from the SRS (what gnark's
+// Phase2.Initialize computes, see initialize; run once by the
+// coordinator) and returns the start file. beaconHeight is the
 // registry block whose hash will seal the phase: announce it now, and pick
 // it far enough ahead that every contribution is in before it exists.
 func Init(c *Circuit, srsFile []byte, beaconHeight uint64) ([]byte, error) {
@@ -173,8 +173,7 @@ func Init(c *Circuit, srsFile []byte, beaconHeight uint64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.ID, err)
 	}
-	var p mpcsetup.Phase2
-	evals := p.Initialize(c.CS, commons)
+	p, evals := initialize(c, commons)
 	f := &phase2File{Circuit: c.ID, SRS: HashFile(srsFile), CS: c.hash, BeaconHeight: beaconHeight, P: &p, Evals: &evals}
 	return f.marshal(), nil
 }
