@@ -380,11 +380,20 @@ func VerifyDir(ctx context.Context, dir string, cs []*Circuit, o VerifyOptions) 
 			}
 		}
 		o.Progress.say("phase 1: verifying %d contributions and the seal", len(files)-1)
-		sealed, err := SealPhase1(files, srs.Beacon)
+		if len(files) < 2 {
+			return nil, nil, fmt.Errorf("%w: phase 1 has no contribution", ErrInvalidTranscript)
+		}
+		last, err := verifyPhase1(files, 0)
 		if err != nil {
 			return nil, nil, err
 		}
-		if string(sealed.Marshal()) != string(srsFile) {
+		if srs.Beacon.Height != last.BeaconHeight {
+			return nil, nil, &BeaconError{Phase: 1, Announced: last.BeaconHeight, Got: srs.Beacon}
+		}
+		if srs.LastPhase1 != HashFile(files[len(files)-1]) {
+			return nil, nil, fmt.Errorf("%w: %s seals phase-1 file %s, the transcript ends with %s", ErrInvalidTranscript, SRSFile, srs.LastPhase1, HashFile(files[len(files)-1]))
+		}
+		if err := checkSeal(files[len(files)-1], srs); err != nil {
 			return nil, nil, &BeaconError{Phase: 1, Announced: srs.Beacon.Height, Got: srs.Beacon}
 		}
 	case SourcePtau:

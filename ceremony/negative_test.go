@@ -307,3 +307,24 @@ func TestNames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPhase1SealCheck(t *testing.T) {
+	start, _ := NewPhase1(3, 5)
+	one, _, _ := ContributePhase1(nil, start, "a")
+	srs, err := SealPhase1([][]byte{start, one}, beaconAt(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkSeal(one, srs); err != nil {
+		t.Fatalf("honest seal refused: %v", err)
+	}
+	other, _ := SealPhase1([][]byte{start, one}, Beacon{Height: 5, Hash: blockHash(6)})
+	other.Beacon = beaconAt(5) // claims the right beacon, sealed with another
+	if err := checkSeal(one, other); err == nil {
+		t.Fatal("seal with another beacon accepted")
+	}
+	two, _, _ := ContributePhase1(start, one, "b")
+	if err := checkSeal(two, srs); err == nil {
+		t.Fatal("seal of another contribution accepted")
+	}
+}
