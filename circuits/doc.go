@@ -12,4 +12,9 @@
 //	keys, _ := circuits.LoadOrSetup(dir, os.Stderr) // development keys
 //	proof, pub, err := keys.Prove(witness)          // holder
 //	err = keys.Verifier().Verify(proof, pub)        // verifier, pub rebuilt from its own state
+//
+// A holder presenting one credential again proves from a ProverState
+// (incremental.go): keys.UpdateState(&st, resting) once per credential and
+// root, then keys.ProveFrom(&st, witness) per request, about three times
+// faster, with proofs distributed exactly as Prove's.
 package circuits
