@@ -513,8 +513,8 @@ func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire
 		return nil, fmt.Errorf("proving: %w", err)
 	}
 	w.lastProve = info
-	if errors.Is(info.Fallback, circuits.ErrStateCorrupt) {
-		w.removeState(e) // rebuilt by the next refresh
+	if info.Fallback != nil && !errors.Is(info.Fallback, circuits.ErrStateEmpty) {
+		w.removeState(e) // corrupt, or for other keys: rebuilt by the next refresh
 	}
 	pres := &wire.Presentation{
 		RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),

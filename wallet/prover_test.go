@@ -110,10 +110,37 @@ func TestProverStates(t *testing.T) {
 		t.Fatalf("state not rebuilt from a corrupt file: %v", info.Fallback)
 	}
 
+	// Another credential's state under this one's name (same root): the
+	// proof falls back to a full one that verifies, the state is dropped,
+	// and the next presentation rebuilds it.
+	e3, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.60", time.Time{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Sync(ctx, env.Keys); err != nil {
+		t.Fatal(err)
+	}
+	pe, err := w.loadState(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.saveState(e3, pe); err != nil {
+		t.Fatal(err)
+	}
+	if info := present(t, w, env, e3); info.Incremental || !errors.Is(info.Fallback, circuits.ErrStateOtherCredential) {
+		t.Fatalf("another credential's state: incremental %v, fallback %v", info.Incremental, info.Fallback)
+	}
+	if _, err := os.Stat(w.statePath(e3)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a mismatched state was kept")
+	}
+	if info := present(t, w, env, e3); !info.Incremental {
+		t.Fatalf("state not rebuilt after a mismatch: %v", info.Fallback)
+	}
+
 	// Revoked: Sync says so and drops the state.
 	env.Revoke(bundle)
 	revoked, err := w.Sync(ctx, env.Keys)
-	if err != nil || len(revoked) != 1 || revoked[0] != e {
+	if err != nil || len(revoked) != 1 || revoked[0] != e { // e3 stays
 		t.Fatalf("revocation not reported by Sync: %v %v", err, revoked)
 	}
 	if _, err := os.Stat(w.statePath(e)); !errors.Is(err, os.ErrNotExist) {
