@@ -198,4 +198,64 @@ func TestRefreshStepFixedLength(t *testing.T) {
 	step("stale")
 	w.removeState(e)
 	step("missing")
+
+	// Prepare: one budget per credential, whether anything changed or not.
+	if _, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.50", time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"prepare, one state missing", "prepare, nothing changed"} {
+		start := time.Now()
+		if err := w.Prepare(ctx, env.Keys); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < 2*RefreshBudget {
+			t.Errorf("%s: Prepare of two credentials took %v, under twice the budget %v", name, d, RefreshBudget)
+		}
+	}
+}
+
+// TestPrepareThenPresent: after Prepare, Present proves from the prepared
+// state against the prepared root, fetching no bucket (a block appended in
+// between changes nothing), and the preparation is used up by it.
+func TestPrepareThenPresent(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	w := newTestWallet(t, env)
+	ctx := context.Background()
+	e, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.72", time.Time{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Prepare(ctx, env.Keys); err != nil {
+		t.Fatal(err)
+	}
+	prepared := w.ready[e.ID]
+	if prepared == nil {
+		t.Fatal("Prepare left no prepared state")
+	}
+	env.Anchor(100) // a new root after Prepare: not used by this presentation
+	req, err := w.ReadRequest(ctx, env.Request("graduate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.Present(ctx, req, PresentOptions{Keys: env.Keys})
+	if err != nil || out.Result.Status != wire.StatusVerified {
+		t.Fatalf("presentation not verified: %v %+v", err, out)
+	}
+	if !w.lastProve.Incremental {
+		t.Fatalf("not made from the prepared state: %v", w.lastProve.Fallback)
+	}
+	if got := out.Presentation.Root.El(); !got.Equal(&prepared.root) {
+		t.Fatal("the proof is not against the prepared root")
+	}
+	if w.ready[e.ID] != nil {
+		t.Fatal("the preparation was not used up")
+	}
+	// Without a new Prepare, the next presentation fetches the newest root
+	// and refreshes in its own fixed-length step.
+	if info := present(t, w, env, e); !info.Incremental {
+		t.Fatalf("unprepared presentation not made from the state: %v", info.Fallback)
+	}
+	if pe, _ := w.loadState(e); pe.root.Equal(&prepared.root) {
+		t.Fatal("the unprepared presentation did not refresh to the newest root")
+	}
 }
