@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,6 +160,14 @@ func verifierServe(o verifierServeOptions) error {
 			return err
 		}
 		defer lc.Close()
+		// The verifier's soundness rests on its verifying key: refuse one
+		// whose hash the chain has not published for the circuit.
+		if err := verifier.CheckPublishedKey(ctx, lc.Registry(), pv); err != nil {
+			if errors.Is(err, verifier.ErrKeyNotPublished) {
+				return localf("key_unpublished", "use the keys whose hashes governance published ('zkcred registry govern publish-circuits'), e.g. fetched from the registry operators", "%v", err)
+			}
+			return withHint(err, "is the registry running at "+o.registry+"?")
+		}
 		vo.Roots = verifier.NewSyncingRoots(lc)
 		vo.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
 	case o.roots != "" && o.registry == "":
@@ -203,7 +213,7 @@ func verifierCreateToken(dir, flag string) (tok, file string, err error) {
 		}
 		file = filepath.Join(dir, "create-token")
 	}
-	tok, created, err := secretTokenFile(file, "create token", "--create-token-file", "")
+	tok, created, err := createTokenFile(file)
 	if err != nil {
 		return "", "", err
 	}
@@ -211,6 +221,41 @@ func verifierCreateToken(dir, flag string) (tok, file string, err error) {
 		fmt.Fprintf(os.Stderr, "made the create token file %s (mode 0600; the relying party's backend sends it as a bearer token to POST /v1/requests)\n", file)
 	}
 	return tok, file, nil
+}
+
+// createTokenFile reads the create token in path (its first line), or
+// makes one (random, 0600) there.
+func createTokenFile(path string) (tok string, created bool, err error) {
+	hint := "give --create-token-file a file you can write (it is made, random and 0600, when missing)"
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if fi, _ := os.Stat(path); fi != nil && fi.Mode().Perm()&0o077 != 0 {
+			return "", false, usagef("run 'chmod 600 "+path+"'", "create token file %s is readable by others", path)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if tok = strings.TrimSpace(line); len(tok) < 16 {
+			return "", false, usagef("delete the file to have a random token made, or write one of at least 16 characters", "the create token in %s is too short", path)
+		}
+		return tok, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", false, usagef(hint, "create token file: %v", err)
+	}
+	var r [32]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", false, err
+	}
+	tok = base64.RawURLEncoding.EncodeToString(r[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", false, usagef(hint, "cannot make the create token file: %v", err)
+	}
+	_, werr := f.WriteString(tok + "\n")
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		os.Remove(path)
+		return "", false, localf("", hint, "writing %s: %v", path, err)
+	}
+	return tok, true, nil
 }
 
 // followRegistry starts a light client on the registry: it checks every
