@@ -364,10 +364,11 @@ func (h *harness) present(broken bool) ([]byte, error) {
 	if resp.StatusCode != http.StatusCreated {
 		return nil, fmt.Errorf("create request: %d %s", resp.StatusCode, b)
 	}
-	r, err := wire.ParseRequest(b)
-	if err != nil {
+	var created wire.CreatedRequest
+	if err := json.Unmarshal(b, &created); err != nil {
 		return nil, err
 	}
+	r := &created.Request
 	ids := make([]fr.Element, len(r.TrustList.Issuers))
 	for i, id := range r.TrustList.Issuers {
 		ids[i] = id.El()
