@@ -28,7 +28,7 @@ const (
 	CredentialType = "ZkcredCredential"
 	SchemaType     = "ZkcredSchema"
 	StatusType     = "ZkcredLeafStatus"
-	BundleFormat   = "zkcred-credential/1"
+	BundleFormat   = "zkcred-credential/2" // 2: schema IDs over RFC 8785 canonical JSON
 )
 
 //go:embed contexts/credentials-v1.jsonld

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/canonjson"
 )
 
 // IssuerDepth is the depth of the issuer-registry tree (2^20 issuers).
@@ -66,11 +68,22 @@ type Issuer struct {
 	Updated    uint64         `json:"updated"`
 }
 
-// Leaf returns the issuer-tree leaf: HashBytes(TagBytes, "zkcred-issuer/v1\0"
-// || compact JSON of the record).
+// issuerLeafPrefix starts the bytes an issuer-tree leaf hashes. Version 2
+// hashes RFC 8785 canonical JSON; version 1 hashed encoding/json's output.
+const issuerLeafPrefix = "zkcred-issuer/v2\x00"
+
+// Leaf returns the issuer-tree leaf: HashBytes(TagBytes, "zkcred-issuer/v2\0"
+// || RFC 8785 canonical JSON of the record). Every number of a record is an
+// index below 2^IssuerDepth or a block height, which NewBuilder keeps below
+// 2^53, so the encoding cannot fail for a record the registry wrote; for
+// one that is beyond it the document part is empty, which no such record
+// has.
 func (is *Issuer) Leaf() fr.Element {
-	b, _ := json.Marshal(is)
-	return circuits.HashBytes(circuits.TagBytes, append([]byte("zkcred-issuer/v1\x00"), b...))
+	b, err := canonjson.Marshal(is)
+	if err != nil {
+		b = nil
+	}
+	return circuits.HashBytes(circuits.TagBytes, append([]byte(issuerLeafPrefix), b...))
 }
 
 // SchemaRecord is a published schema.
@@ -142,6 +155,11 @@ func NewBuilder(g *Genesis, r Reader, prev *Header) (*Builder, error) {
 			}
 		}
 		return b, nil
+	}
+	if prev.Height >= canonjson.MaxInteger {
+		// Issuer records carry block heights, and canonical JSON carries
+		// integers exactly only up to 2^53-1.
+		return nil, fmt.Errorf("%w: height %d is the last one", ErrTreeFull, prev.Height)
 	}
 	b.height = prev.Height + 1
 	b.prev = prev.Hash()
@@ -324,8 +342,7 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 		} else if ok {
 			return nil, fmt.Errorf("%w: %s", ErrSchemaExists, FormatElement(id))
 		}
-		rec, _ := json.Marshal(SchemaRecord{ID: circuits.F(id), Issuer: is.ID, Schema: s.Canonical(), Height: b.height})
-		b.set(SchemaKey(id), rec)
+		b.set(SchemaKey(id), schemaRecord(SchemaRecord{ID: circuits.F(id), Issuer: is.ID, Schema: s.Canonical(), Height: b.height}))
 		fid := circuits.F(id)
 		rc.SchemaID = &fid
 		rc.IssuerID = &is.ID
@@ -380,6 +397,16 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 	b.txs = append(b.txs, tx.Tx)
 	b.hashes = append(b.hashes, tx.Hash)
 	return rc, nil
+}
+
+// schemaRecord encodes a schema record, keeping the canonical schema's
+// bytes as they are (encoding/json would escape its '&', '<' and '>').
+func schemaRecord(r SchemaRecord) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(r) // plain data: cannot fail
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 func (b *Builder) issuerByKey(pubHex string) (*Issuer, error) {

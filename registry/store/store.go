@@ -25,6 +25,10 @@ var (
 	ErrExists = errors.New("a registry already exists in this directory")
 	// ErrAudit wraps every discrepancy that Audit finds.
 	ErrAudit = errors.New("audit failed")
+	// ErrOldFormat: the directory holds a chain whose block 0 does not name
+	// this genesis' hash, as a registry made before genesis hash v2 (RFC
+	// 8785 canonical JSON); such a chain has to be made anew.
+	ErrOldFormat = errors.New("registry made by an older zkcred format (genesis hash v1); initialise a new registry")
 )
 
 // Options configure a store. The zero value is the default.
@@ -144,6 +148,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		if s.genesis, err = registry.ParseGenesis(gj); err != nil {
 			return err
+		}
+		h0j, err := get(txn, headerKey(0))
+		if err != nil {
+			return err
+		}
+		var h0 registry.Header
+		if err := json.Unmarshal(h0j, &h0); err != nil {
+			return err
+		}
+		if h0.PrevHash != s.genesis.Hash() {
+			return fmt.Errorf("%w: %s", ErrOldFormat, dir)
 		}
 		hb, err := get(txn, keyLatest)
 		if err != nil {

@@ -252,3 +252,36 @@ func reopen(t *testing.T, s *Store, k *kit) *Store {
 var testOpts = Options{Badger: func(o badger.Options) badger.Options {
 	return o.WithMemTableSize(8 << 20).WithValueThreshold(64 << 10).WithBlockCacheSize(4 << 20)
 }}
+
+// TestOpenRefusesOldGenesisHash: a directory whose block 0 names another
+// genesis hash (as every registry made before genesis hash v2 does) is
+// refused with ErrOldFormat, not served with a chain that no light client
+// accepts.
+func TestOpenRefusesOldGenesisHash(t *testing.T) {
+	s, k := newStore(t, 1, 1)
+	s.Close()
+	db, err := openDB(k.dir, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		hj, err := get(txn, headerKey(0))
+		if err != nil {
+			return err
+		}
+		var h registry.Header
+		if err := json.Unmarshal(hj, &h); err != nil {
+			return err
+		}
+		h.PrevHash[0] ^= 1
+		hj, _ = json.Marshal(h)
+		return txn.Set(headerKey(0), hj)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(k.dir, testOpts); !errors.Is(err, ErrOldFormat) {
+		t.Fatalf("got %v, want ErrOldFormat", err)
+	}
+}
