@@ -292,7 +292,7 @@ func TestVerifyBatch(t *testing.T) {
 func TestKeysRoundTrip(t *testing.T) {
 	k := keysT(t)
 	dir := t.TempDir()
-	if err := k.Save(dir); err != nil {
+	if err := WriteKeysDir(dir, k); err != nil {
 		t.Fatal(err)
 	}
 	k2, err := LoadOrSetup(dir, nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
@@ -123,11 +124,11 @@ func governDeactivate(args []string) error {
 
 func governPublishCircuits(args []string) error {
 	fs, g := newGovernFlags("publish-circuits")
-	keys := fs.String("keys", circuits.DefaultDataDir(), "key directory made by 'zkcred setup'")
+	keys := fs.String("keys", home.KeysDir(), "key directory made by 'zkcred setup'")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	k, err := circuits.Load(*keys)
+	k, err := circuits.LoadKeysDir(*keys)
 	if err != nil {
 		return usagef("run 'zkcred setup --keys "+*keys+"' first", "keys: %v", err)
 	}

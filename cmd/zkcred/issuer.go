@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -24,6 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
@@ -620,7 +620,7 @@ func issuerServe(args []string) error {
 	c.add(fs)
 	addr := fs.String("addr", "127.0.0.1:8480", "listen address")
 	publicURL := fs.String("public-url", "", "public base URL for claim links (default http://<addr>)")
-	keysDir := fs.String("keys", circuits.DefaultDataDir(), "circuit keys directory (the holder circuit's verifying key checks claims)")
+	keysDir := fs.String("keys", home.KeysDir(), "circuit keys directory (the holder circuit's verifying key checks claims)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin bearer token (else $ZKCRED_ADMIN_TOKEN; generated and printed if neither)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -677,18 +677,9 @@ func issuerServe(args []string) error {
 // holderVerifier reads the holder circuit's verifying key from a keys
 // directory written by 'zkcred setup'.
 func holderVerifier(dir string) (*circuits.Verifier, error) {
-	path := filepath.Join(dir, filepath.Base(circuits.HolderID)+".vk")
-	f, err := os.Open(path)
+	v, err := circuits.ReadVerifyingKeyFile(circuits.VerifyingKeyFile(dir, circuits.HolderID), circuits.HolderID)
 	if err != nil {
 		return nil, fmt.Errorf("holder verifying key: %w", err)
-	}
-	defer f.Close()
-	v, err := circuits.ReadVerifyingKey(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if v.CircuitID() != circuits.HolderID {
-		return nil, fmt.Errorf("%s is the key of %s, not %s", path, v.CircuitID(), circuits.HolderID)
 	}
 	return v, nil
 }

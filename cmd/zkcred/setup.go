@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 )
 
 func init() {
@@ -32,7 +33,7 @@ func progressWriter(quiet bool) io.Writer {
 
 func runSetup(args []string) error {
 	fs := newFlags("setup")
-	dir := fs.String("keys", circuits.DefaultDataDir(), "key directory (env ZKCRED_HOME sets its parent)")
+	dir := fs.String("keys", home.KeysDir(), "key directory (env ZKCRED_HOME sets its parent)")
 	force := fs.Bool("force", false, "make new keys even if cached ones exist")
 	export := fs.String("export", "", "also write verification_key.json (snarkjs) and Verifier.sol into this directory")
 	asJSON := fs.Bool("json", false, "print a JSON summary and no progress")
@@ -43,14 +44,16 @@ func runSetup(args []string) error {
 		return usagef("zkcred setup [--keys DIR] [--force] [--export DIR] [--json]", "unexpected argument %q", fs.Arg(0))
 	}
 	if *force {
-		for _, ext := range []string{".pk", ".vk"} {
-			for _, id := range []string{circuits.PresentationID, circuits.HolderID} {
-				os.Remove(filepath.Join(*dir, filepath.Base(id)+ext))
-			}
+		for _, name := range circuits.KeyFileNames() {
+			os.Remove(filepath.Join(*dir, name))
 		}
 	}
-	_, statErr := os.Stat(filepath.Join(*dir, filepath.Base(circuits.PresentationID)+".pk"))
-	fresh := statErr != nil
+	fresh := false
+	for _, name := range circuits.KeyFileNames() {
+		if _, err := os.Stat(filepath.Join(*dir, name)); err != nil {
+			fresh = true
+		}
+	}
 	progress := progressWriter(*asJSON)
 	keys, err := circuits.LoadOrSetup(*dir, progress)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/light"
 	"github.com/zkcred/zkcred/verifier"
@@ -79,7 +80,7 @@ func runVerifierServe(args []string) error {
 	cfgPath := fs.String("config", "", "verifier configuration file: audience and policies (JSON)")
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
 	data := fs.String("data", defaultVerifierData(), "badger directory for requests, nonces, nullifiers and results")
-	keys := fs.String("keys", circuits.DefaultDataDir(), "key directory made by 'zkcred setup'")
+	keys := fs.String("keys", home.KeysDir(), "key directory made by 'zkcred setup'")
 	vk := fs.String("vk", "", "verifying key file (instead of --keys)")
 	regURL := fs.String("registry", "", "registry URL to follow with the light client")
 	genesis := fs.String("genesis", "", "the registry's genesis.json (trusted; never fetched)")
@@ -198,7 +199,7 @@ func followRegistry(ctx context.Context, url, genesisPath, headers, data string,
 func loadProofVerifier(keysDir, vkPath string) (verifier.ProofVerifier, error) {
 	hint := "export one with 'zkcred setup'"
 	if vkPath == "" {
-		vkPath = filepath.Join(keysDir, filepath.Base(circuits.PresentationID)+".vk")
+		vkPath = circuits.VerifyingKeyFile(keysDir, circuits.PresentationID)
 		hint = "run 'zkcred setup' first (or pass --vk FILE)"
 	}
 	f, err := os.Open(vkPath)
