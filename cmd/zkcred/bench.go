@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/bench"
+	"github.com/zkcred/zkcred/internal/home"
 )
 
 func init() {
@@ -21,7 +23,7 @@ func runBench(args []string) error {
 
 func benchCircuit(args []string) error {
 	fs := newFlags("bench circuit")
-	dir := fs.String("keys", circuits.DefaultDataDir(), "key directory")
+	dir := fs.String("keys", home.KeysDir(), "key directory")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	export := fs.String("export", "", "write verification_key.json, proof.json, public.json (snarkjs) and Verifier.sol here")
 	nProve := fs.Int("proofs", 10, "proofs to time (median reported; at least 10)")
@@ -80,7 +82,7 @@ func benchCircuit(args []string) error {
 		}
 		batchTimes = append(batchTimes, time.Since(start)/64)
 	}
-	res := circuits.BenchResult{
+	res := bench.CircuitResult{
 		Constraints: keys.Constraints(), PublicInputs: v.NbPublic(),
 		ProveMS: ms(median(proveTimes)), VerifyMS: ms(median(verifyTimes)),
 		BatchVerifyMS: ms(median(batchTimes)),

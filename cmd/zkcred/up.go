@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/internal/stack"
 )
 
@@ -18,12 +19,13 @@ func init() {
 
 func runUp(args []string) error {
 	fs := newFlags("up")
+	keysDefault := home.KeysDir()
 	home := os.Getenv("ZKCRED_HOME")
 	if home == "" {
 		home = "zkcred-data"
 	}
 	dir := fs.String("dir", filepath.Join(home, "up"), "persistent data directory (a restart resumes from it)")
-	keysDir := fs.String("keys", circuits.DefaultDataDir(), "proving/verifying key directory")
+	keysDir := fs.String("keys", keysDefault, "proving/verifying key directory")
 	host := fs.String("host", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", 8640, "first port: registry, then university, hospital, verifier")
 	if err := fs.Parse(args); err != nil {

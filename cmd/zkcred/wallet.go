@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/verifier"
@@ -278,7 +278,7 @@ func walletReceive(args []string) error {
 	fs := newFlags("wallet receive")
 	var wf walletFlags
 	addWalletFlags(fs, &wf)
-	keysDir := fs.String("keys", circuits.DefaultDataDir(), "proving key directory (to claim offers)")
+	keysDir := fs.String("keys", home.KeysDir(), "proving key directory (to claim offers)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -451,7 +451,7 @@ func walletPresent(args []string) error {
 	fs := newFlags("wallet present")
 	var wf walletFlags
 	addWalletFlags(fs, &wf)
-	keysDir := fs.String("keys", circuits.DefaultDataDir(), "proving key directory")
+	keysDir := fs.String("keys", home.KeysDir(), "proving key directory")
 	credID := fs.String("credential", "", "present this credential (else the first that satisfies the request)")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	out := fs.String("out", "", "write the presentation to this file instead of submitting it")
