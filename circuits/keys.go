@@ -38,8 +38,8 @@ const (
 	magic                 = "ZKCRED"
 )
 
-// ProofSize is the size of a proof body: A (G1), B (G2), C (G1), compressed.
-const ProofSize = 32 + 64 + 32
+// proofSize is the size of a proof body: A (G1), B (G2), C (G1), compressed.
+const proofSize = 32 + 64 + 32
 
 // Errors reading keys and proofs.
 var (
@@ -249,9 +249,9 @@ func encodeProof(id string, p *groth16.Proof) []byte {
 	return b.Bytes()
 }
 
-// DecodeProof parses a proof for the circuit id, checking every point is on
+// decodeProof parses a proof for the circuit id, checking every point is on
 // the curve and in the right subgroup (gnark-crypto's SetBytes checks both).
-func DecodeProof(id string, b []byte) (*groth16.Proof, error) {
+func decodeProof(id string, b []byte) (*groth16.Proof, error) {
 	r := bytes.NewReader(b)
 	got, err := readHeader(r, kindProof)
 	if err != nil {
@@ -261,8 +261,8 @@ func DecodeProof(id string, b []byte) (*groth16.Proof, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedProof, ErrWrongCircuit)
 	}
 	rest := b[len(b)-r.Len():]
-	if len(rest) != ProofSize {
-		return nil, fmt.Errorf("%w: body is %d bytes, want %d", ErrMalformedProof, len(rest), ProofSize)
+	if len(rest) != proofSize {
+		return nil, fmt.Errorf("%w: body is %d bytes, want %d", ErrMalformedProof, len(rest), proofSize)
 	}
 	var p groth16.Proof
 	if _, err := p.Ar.SetBytes(rest[:32]); err != nil {
@@ -355,7 +355,7 @@ func (v *Verifier) Verify(proof []byte, pub *Public) error {
 }
 
 func (v *Verifier) verifyVector(proof []byte, inputs []fr.Element) error {
-	p, err := DecodeProof(v.id, proof)
+	p, err := decodeProof(v.id, proof)
 	if err != nil {
 		return err
 	}

@@ -313,7 +313,7 @@ func TestKeysRoundTrip(t *testing.T) {
 	// A proof for another circuit id or format version is refused.
 	other := append([]byte(nil), proof...)
 	other[len(magic)+1]++
-	if _, err := DecodeProof(PresentationID, other); err == nil {
+	if _, err := decodeProof(PresentationID, other); err == nil {
 		t.Error("proof with another format version accepted")
 	}
 }

@@ -235,13 +235,12 @@ func (a *Attribute) Encode(v any) (fr.Element, error) {
 		}
 		return fr.Element{}, fmt.Errorf("%q is not one of %q", s, a.Values)
 	}
-	x, err := a.EncodeUint(v)
+	x, err := a.encodeUint(v)
 	return U64(x), err
 }
 
-// EncodeUint encodes a value of a numeric type to its 64-bit integer. Verifier
-// policies use it to turn thresholds into the same encoding as credentials.
-func (a *Attribute) EncodeUint(v any) (uint64, error) {
+// encodeUint encodes a value of a numeric type to its 64-bit integer.
+func (a *Attribute) encodeUint(v any) (uint64, error) {
 	switch a.Type {
 	case TypeInteger:
 		switch x := v.(type) {
@@ -281,7 +280,7 @@ func (a *Attribute) EncodeUint(v any) (uint64, error) {
 		if !ok {
 			return 0, fmt.Errorf("want a date \"YYYY-MM-DD\", got %s", jsonKind(v))
 		}
-		return EncodeDate(s)
+		return encodeDate(s)
 	case TypeTimestamp:
 		s, ok := v.(string)
 		if !ok {
@@ -305,8 +304,8 @@ func (a *Attribute) EncodeUint(v any) (uint64, error) {
 	return 0, fmt.Errorf("type %s has no integer encoding", a.Type)
 }
 
-// EncodeDate encodes "YYYY-MM-DD" as the integer YYYYMMDD.
-func EncodeDate(s string) (uint64, error) {
+// encodeDate encodes "YYYY-MM-DD" as the integer YYYYMMDD.
+func encodeDate(s string) (uint64, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a date YYYY-MM-DD", s)

@@ -115,10 +115,10 @@ func TestBuilderStopsAtLargestExactHeight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewBuilder(g, MemState{}, &Header{ChainID: "c", Height: 1<<53 - 1}); err == nil {
+	if _, err := NewBuilder(g, memState{}, &Header{ChainID: "c", Height: 1<<53 - 1}); err == nil {
 		t.Fatal("block 2^53 started")
 	}
-	if _, err := NewBuilder(g, MemState{}, &Header{ChainID: "c", Height: 1<<53 - 2}); err != nil {
+	if _, err := NewBuilder(g, memState{}, &Header{ChainID: "c", Height: 1<<53 - 2}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/internal/layout"
 	"github.com/zkcred/zkcred/registry/store"
 )
 
@@ -300,7 +301,7 @@ func (s *server) getAccount(c echo.Context) error {
 	if err != nil {
 		return badRequest("pubkey: %v", err)
 	}
-	v, ok, err := s.st.Get(registry.NonceKey(pub))
+	v, ok, err := s.st.Get(layout.NonceKey(pub))
 	if err != nil {
 		return err
 	}

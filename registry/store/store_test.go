@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/internal/layout"
 )
 
 type kit struct {
@@ -164,22 +165,22 @@ func TestAuditFindsTampering(t *testing.T) {
 	}{
 		{"untouched", func(*testing.T, *Store, *kit) {}, ""},
 		{"tree node changed", func(t *testing.T, s *Store, k *kit) {
-			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 5)), make([]byte, 32))
+			set(t, s, stateKey(layout.NodeKey(layout.CredNode, 0, 5)), make([]byte, 32))
 		}, "differs from the replay"},
 		{"inner node changed", func(t *testing.T, s *Store, k *kit) {
 			e := circuits.U64(77)
 			v := e.Bytes()
-			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 3, 1)), v[:])
+			set(t, s, stateKey(layout.NodeKey(layout.CredNode, 3, 1)), v[:])
 		}, "differs from the replay"},
 		{"node deleted", func(t *testing.T, s *Store, k *kit) {
 			s.db.Update(func(txn *badger.Txn) error {
-				return txn.Delete(stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 9)))
+				return txn.Delete(stateKey(layout.NodeKey(layout.CredNode, 0, 9)))
 			})
 		}, "state keys"},
 		{"extra leaf", func(t *testing.T, s *Store, k *kit) {
 			e := circuits.U64(1)
 			v := e.Bytes()
-			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 100000)), v[:])
+			set(t, s, stateKey(layout.NodeKey(layout.CredNode, 0, 100000)), v[:])
 		}, "does not exist in the replay"},
 		{"transaction changed", func(t *testing.T, s *Store, k *kit) {
 			blk, _ := s.Block(2)
