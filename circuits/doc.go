@@ -12,4 +12,9 @@
 //	keys, _ := circuits.LoadOrSetup(dir, os.Stderr) // development keys
 //	proof, pub, err := keys.Prove(witness)          // holder
 //	err = keys.Verifier().Verify(proof, pub)        // verifier, pub rebuilt from its own state
+//
+// A keys directory holds each circuit's <name>.pk and <name>.vk
+// (KeyFileNames); LoadKeysDir and WriteKeysDir read and write it, and
+// ReadVerifyingKeyFile(VerifyingKeyFile(dir, id), id) reads one verifying
+// key. Schema IDs hash the schema's RFC 8785 canonical JSON.
 package circuits
