@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/dgraph-io/badger/v4"
 
@@ -230,7 +232,7 @@ func (is *Issuer) RunBatch(ctx context.Context, o BatchOptions) (*BatchReport, e
 		}
 		// Offer files must be durable before the offers are recorded: a
 		// crash in between only loses offers that were never recorded.
-		writeBundles := func(bundles []*Bundle) error {
+		writeBundles := func(bundles []*wire.Bundle) error {
 			errs := make([]error, len(bundles))
 			parallel(len(bundles), func(i int) {
 				errs[i] = fw.writeJSON(filepath.Join(out, rowFile(draftRows[i], "credential")), bundles[i])
@@ -291,8 +293,8 @@ func rejection(row int, err error) Rejection {
 // rowFinalizer records a chunk's outcome in the transaction that records
 // its credentials. before, if set, runs first (writing the row files) so
 // that files are durable before the rows are marked done.
-func (is *Issuer) rowFinalizer(job string, draftRows []int, offers []*offerRecord, offerRows []int, rejects []Rejection, before ...func([]*Bundle) error) finalizer {
-	return func(txn *badger.Txn, bundles []*Bundle) error {
+func (is *Issuer) rowFinalizer(job string, draftRows []int, offers []*offerRecord, offerRows []int, rejects []Rejection, before ...func([]*wire.Bundle) error) finalizer {
+	return func(txn *badger.Txn, bundles []*wire.Bundle) error {
 		for _, f := range before {
 			if f != nil {
 				if err := f(bundles); err != nil {
@@ -443,8 +445,8 @@ func newFileWriter() *fileWriter { return &fileWriter{} }
 func (w *fileWriter) writeJSON(path string, v any) error {
 	var b []byte
 	var err error
-	if bu, ok := v.(*Bundle); ok {
-		b, err = bu.marshal()
+	if bu, ok := v.(*wire.Bundle); ok {
+		b, err = bu.Encode()
 	} else {
 		b, err = json.Marshal(v)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 )
 
@@ -79,7 +81,7 @@ func TestRunBatchRejectsBadRowsAndIssuesGoodOnes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := ParseBundle(raw)
+		b, err := wire.ParseBundle(raw)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,9 +8,11 @@
 // [circuits.Credential.Commitment], anchors C on the registry chain through
 // the [Chain] interface, and signs a W3C Verifiable Credentials Data Model 2.0
 // credential with a Data Integrity proof of the eddsa-jcs-2022 cryptosuite
-// ([Sign], [Verify]). The signed credential travels to the wallet inside a
-// [Bundle] together with the private values the wallet needs to prove facts
-// about it (salt, encoded slots, leaf index).
+// (the formats, their verification and the canonical signing input are in
+// package wire: [wire.Credential], [wire.VerifyProof], [wire.SigningInput]).
+// The signed credential travels to the wallet inside a [wire.Bundle]
+// together with the private values the wallet needs to prove facts about it
+// (salt, encoded slots, leaf index).
 //
 // The main flow is [Issuer.Issue] (or [Issuer.IssueBatch] and [RunBatch] for
 // CSV files), [Issuer.Revoke] to revoke, and [NewServer] for the HTTP API

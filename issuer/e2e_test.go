@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -17,7 +19,7 @@ import (
 // presentation builds the circuit witness of an issued credential against
 // the local chain's current root, with the issuer in a trust list and a
 // query that discloses the degree.
-func presentation(t *testing.T, env *testEnv, b *Bundle, secret fr.Element) *circuits.Witness {
+func presentation(t *testing.T, env *testEnv, b *wire.Bundle, secret fr.Element) *circuits.Witness {
 	t.Helper()
 	trust, err := circuits.NewTrustList([]fr.Element{circuits.IssuerID([]byte("other")), env.key.IssuerID()})
 	if err != nil {
@@ -71,7 +73,7 @@ func TestEndToEndWithCircuit(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret, hc := holder()
-	challenge := ClaimChallenge(link.ID, link.Token)
+	challenge := wire.ClaimChallenge(link.ID, link.Token)
 	var proof string
 	if keyErr == nil {
 		p, err := keys.ProveHolder(secret, challenge)
@@ -79,7 +81,7 @@ func TestEndToEndWithCircuit(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A proof for another challenge is refused by the real verifier.
-		other, _ := keys.ProveHolder(secret, ClaimChallenge(link.ID, link.Token+"x"))
+		other, _ := keys.ProveHolder(secret, wire.ClaimChallenge(link.ID, link.Token+"x"))
 		if _, err := a.is.Claim(ctx, link.ID, link.Token, hc, other); !errors.Is(err, ErrHolderProof) {
 			t.Fatalf("Groth16 proof for another offer accepted: %v", err)
 		}
@@ -88,13 +90,13 @@ func TestEndToEndWithCircuit(t *testing.T) {
 		t.Logf("no circuit keys (%v): holder proof checked by the test stand-in", keyErr)
 		proof = proofFor(secret, challenge)
 	}
-	body, _ := json.Marshal(ClaimBody{Token: link.Token, HolderCommitment: circuits.F(hc), Proof: proof})
+	body, _ := json.Marshal(wire.ClaimBody{Token: link.Token, HolderCommitment: circuits.F(hc), Proof: proof})
 	code, m := a.do(t, "POST", "/v1/offers/"+link.ID+"/claim", "", string(body))
 	if code != http.StatusOK {
 		t.Fatalf("claim: %d %v", code, m)
 	}
 	raw, _ := json.Marshal(m)
-	b, err := ParseBundle(raw)
+	b, err := wire.ParseBundle(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
 )
@@ -33,12 +35,12 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	c, err := issuer.VerifyCredential(b.Credential)
+	c, err := wire.VerifyCredential(b.Credential)
 	fmt.Println(c.Type[1], c.CredentialSubject.Claims["vaccine"], "at leaf", b.Private.LeafIndex, err)
 
 	tampered := bytes.Replace(b.Credential, []byte(`"measles"`), []byte(`"rubella"`), 1)
-	_, err = issuer.VerifyCredential(tampered)
-	fmt.Println("tampered:", errors.Is(err, issuer.ErrCredential))
+	_, err = wire.VerifyCredential(tampered)
+	fmt.Println("tampered:", errors.Is(err, wire.ErrCredential))
 	// Output:
 	// ZkcredCredential measles at leaf 0 <nil>
 	// tampered: true

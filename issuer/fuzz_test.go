@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 )
 
@@ -40,7 +42,7 @@ func seedCredential(f *testing.F) []byte {
 // signed; JCS fixes them).
 func FuzzVerify(f *testing.F) {
 	bundle := seedCredential(f)
-	var b Bundle
+	var b wire.Bundle
 	json.Unmarshal(bundle, &b)
 	f.Add([]byte(b.Credential))
 	if dir, err := os.Getwd(); err == nil {
@@ -53,7 +55,7 @@ func FuzzVerify(f *testing.F) {
 	}
 	f.Add([]byte(`{"proof":{"type":"DataIntegrityProof"}}`))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		if _, err := Verify(doc); err != nil {
+		if _, err := wire.VerifyProof(doc); err != nil {
 			return
 		}
 		var m map[string]any
@@ -61,7 +63,7 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("verified but does not decode: %v", err)
 		}
 		again, _ := json.Marshal(m)
-		if _, err := Verify(again); err != nil {
+		if _, err := wire.VerifyProof(again); err != nil {
 			t.Fatalf("verified document fails after a round trip: %v", err)
 		}
 	})
@@ -80,7 +82,7 @@ func FuzzParseBundle(f *testing.F) {
 	f.Add(seedCredential(f))
 	f.Add([]byte(`{"format":"zkcred-credential/2","credential":{},"private":{}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		b, err := ParseBundle(raw)
+		b, err := wire.ParseBundle(raw)
 		if err != nil {
 			return
 		}
@@ -88,11 +90,10 @@ func FuzzParseBundle(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b2, err := ParseBundle(out)
+		b2, err := wire.ParseBundle(out)
 		if err != nil {
 			t.Fatalf("re-parse: %v", err)
 		}
-		b.raw, b2.raw = nil, nil
 		out2, _ := json.Marshal(b2)
 		if !reflect.DeepEqual(out, out2) {
 			t.Fatalf("round trip differs:\n%s\n%s", out, out2)

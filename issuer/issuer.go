@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/dgraph-io/badger/v4"
 
@@ -74,7 +76,7 @@ func (is *Issuer) Store() *Store { return is.store }
 
 // Issue validates req, anchors its commitment and returns the signed
 // credential with its private values. It is IssueBatch of one.
-func (is *Issuer) Issue(ctx context.Context, req Request) (*Bundle, error) {
+func (is *Issuer) Issue(ctx context.Context, req Request) (*wire.Bundle, error) {
 	bs, err := is.IssueBatch(ctx, []Request{req})
 	if err != nil {
 		return nil, err
@@ -94,7 +96,7 @@ func (e *RequestError) Unwrap() error { return e.Err }
 // IssueBatch issues several credentials, anchoring their commitments in
 // transactions of Options.AnchorBatch. Every request must be valid; the first
 // invalid one is reported as a *RequestError and nothing is issued.
-func (is *Issuer) IssueBatch(ctx context.Context, reqs []Request) ([]*Bundle, error) {
+func (is *Issuer) IssueBatch(ctx context.Context, reqs []Request) ([]*wire.Bundle, error) {
 	now := is.opts.Now()
 	drafts := make([]*draft, len(reqs))
 	errs := make([]error, len(reqs))
@@ -122,7 +124,7 @@ func (is *Issuer) IssueBatch(ctx context.Context, reqs []Request) ([]*Bundle, er
 }
 
 // finalizer adds to the transaction that records issued credentials.
-type finalizer func(txn *badger.Txn, bundles []*Bundle) error
+type finalizer func(txn *badger.Txn, bundles []*wire.Bundle) error
 
 // anchorAndSign is the write-ahead path every issued credential takes:
 //  1. the drafts (salts, commitments, IDs) are journaled, synced;
@@ -130,7 +132,7 @@ type finalizer func(txn *badger.Txn, bundles []*Bundle) error
 //     holds are looked up instead of anchored again);
 //  3. credentials are signed and, with fin's writes, recorded in one synced
 //     transaction that also deletes the journal entry.
-func (is *Issuer) anchorAndSign(ctx context.Context, e *pendingEntry, fin finalizer) ([]*Bundle, error) {
+func (is *Issuer) anchorAndSign(ctx context.Context, e *pendingEntry, fin finalizer) ([]*wire.Bundle, error) {
 	if len(e.Drafts) == 0 {
 		return nil, is.store.db.Update(func(txn *badger.Txn) error {
 			if fin != nil {
@@ -154,7 +156,7 @@ func (is *Issuer) anchorAndSign(ctx context.Context, e *pendingEntry, fin finali
 
 // resume anchors what the chain lacks of a journaled entry, signs and
 // records it.
-func (is *Issuer) resume(ctx context.Context, e *pendingEntry, fin finalizer) ([]*Bundle, error) {
+func (is *Issuer) resume(ctx context.Context, e *pendingEntry, fin finalizer) ([]*wire.Bundle, error) {
 	coms := make([]fr.Element, len(e.Drafts))
 	for i, d := range e.Drafts {
 		coms[i] = d.Commitment.El()
@@ -191,7 +193,7 @@ func (is *Issuer) resume(ctx context.Context, e *pendingEntry, fin finalizer) ([
 			anchored[at] = got[i]
 		}
 	}
-	bundles := make([]*Bundle, len(e.Drafts))
+	bundles := make([]*wire.Bundle, len(e.Drafts))
 	errs := make([]error, len(e.Drafts))
 	parallel(len(e.Drafts), func(i int) {
 		bundles[i], errs[i] = e.Drafts[i].sign(is.key, anchored[i], is.opts.StatusBase)

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/zkcred/zkcred/internal/atomicfile"
-	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/zkcred/zkcred/internal/atomicfile"
+	"github.com/zkcred/zkcred/internal/strictjson"
+	"github.com/zkcred/zkcred/wire"
 
 	"filippo.io/age"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -57,10 +59,10 @@ func NewKeyFromSeed(seed []byte) (*Key, error) {
 func (k *Key) Public() ed25519.PublicKey { return k.priv.Public().(ed25519.PublicKey) }
 
 // DID returns the issuer's did:key.
-func (k *Key) DID() string { return DIDKey(k.Public()) }
+func (k *Key) DID() string { return wire.DIDKey(k.Public()) }
 
 // VerificationMethod returns the DID URL of the key, used in proofs.
-func (k *Key) VerificationMethod() string { return VerificationMethod(k.Public()) }
+func (k *Key) VerificationMethod() string { return wire.VerificationMethod(k.Public()) }
 
 // IssuerID returns the field element the registry derives from the key.
 func (k *Key) IssuerID() fr.Element { return circuits.IssuerID(k.Public()) }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/dgraph-io/badger/v4"
 
@@ -53,11 +55,11 @@ type Offer struct {
 // offerRecord is an Offer as stored: the token only as a hash.
 type offerRecord struct {
 	Offer
-	TokenHash    string  `json:"tokenHash"`
-	HolderCommit string  `json:"holderCommit,omitempty"` // set when claimed
-	CredentialID string  `json:"credentialId,omitempty"`
-	Delivered    bool    `json:"delivered,omitempty"`
-	Bundle       *Bundle `json:"bundle,omitempty"`
+	TokenHash    string       `json:"tokenHash"`
+	HolderCommit string       `json:"holderCommit,omitempty"` // set when claimed
+	CredentialID string       `json:"credentialId,omitempty"`
+	Delivered    bool         `json:"delivered,omitempty"`
+	Bundle       *wire.Bundle `json:"bundle,omitempty"`
 }
 
 // OfferLink is what the admin receives: the offer and its secret token,
@@ -79,13 +81,6 @@ type OfferRequest struct {
 func tokenHash(tok string) string {
 	h := sha256.Sum256([]byte(tok))
 	return hex.EncodeToString(h[:])
-}
-
-// ClaimChallenge is the challenge a holder's proof of knowledge binds to
-// when claiming an offer: H(TagBytes, "zkcred/claim/v1" 0 offerID 0 token).
-// Binding the token keeps a proof seen for one offer useless for another.
-func ClaimChallenge(offerID, token string) fr.Element {
-	return circuits.HashBytes(circuits.TagBytes, []byte("zkcred/claim/v1\x00"+offerID+"\x00"+token))
 }
 
 // newOffer validates the request and returns the record and its link.
@@ -189,7 +184,7 @@ func (is *Issuer) GetOffer(id, token string) (*Offer, error) {
 // delivered once: a second claim fails with ErrOfferClaimed. If a claim was
 // interrupted after its commitment was journaled, a retry by the same holder
 // finishes it (without anchoring twice) and delivers it.
-func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.Element, proof []byte) (*Bundle, error) {
+func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.Element, proof []byte) (*wire.Bundle, error) {
 	if is.opts.HolderProof == nil {
 		return nil, ErrNoHolderProof
 	}
@@ -208,7 +203,7 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 	if holderCommit.IsZero() {
 		return nil, fmt.Errorf("%w: holder commitment is zero", ErrHolderProof)
 	}
-	if err := is.opts.HolderProof(holderCommit, ClaimChallenge(id, token), proof); err != nil {
+	if err := is.opts.HolderProof(holderCommit, wire.ClaimChallenge(id, token), proof); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrHolderProof, err)
 	}
 	if rec.HolderCommit == "" {
@@ -243,7 +238,7 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 			return nil, err
 		}
 	}
-	var out *Bundle
+	var out *wire.Bundle
 	err = is.store.db.Update(func(txn *badger.Txn) error {
 		var r offerRecord
 		if err := getJSON(txn, []byte(pOffer+id), &r); err != nil {
@@ -265,7 +260,7 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 
 // claimFinalizer attaches the issued bundle to its offer.
 func (is *Issuer) claimFinalizer(id string) finalizer {
-	return func(txn *badger.Txn, bundles []*Bundle) error {
+	return func(txn *badger.Txn, bundles []*wire.Bundle) error {
 		var r offerRecord
 		if err := getJSON(txn, []byte(pOffer+id), &r); err != nil {
 			return err

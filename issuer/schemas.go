@@ -46,12 +46,3 @@ func ExampleSchemaNames() []string {
 	sort.Strings(names)
 	return names
 }
-
-// SchemaURN is the identifier of a schema in credentials:
-// "urn:zkcred:schema:" + its ID in decimal.
-func SchemaURN(s *circuits.Schema) string {
-	id := s.ID()
-	return schemaURNPrefix + circuits.Dec(id)
-}
-
-const schemaURNPrefix = "urn:zkcred:schema:"

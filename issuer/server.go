@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -73,8 +75,8 @@ func NewServer(is *Issuer, opts ServerOptions) (*echo.Echo, error) {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(fmt.Sprint(opts.BodyLimit)))
-	e.GET(ContextPath, func(c echo.Context) error {
-		return c.Blob(http.StatusOK, "application/ld+json", contextDocument)
+	e.GET(wire.ContextPath, func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/ld+json", wire.ContextDocument())
 	})
 	e.GET("/v1/issuer", s.issuerInfo)
 	e.GET("/v1/offers/:id", s.getOffer)
@@ -308,25 +310,6 @@ func (s *server) credentialStatus(c echo.Context) error {
 	})
 }
 
-// OfferView is what a holder sees of an offer before claiming it.
-type OfferView struct {
-	ID         string           `json:"id"`
-	Issuer     string           `json:"issuer"`
-	Schema     *circuits.Schema `json:"schema"`
-	SchemaID   string           `json:"schemaId"`
-	Display    []DisplayField   `json:"display"`
-	ValidUntil string           `json:"validUntil,omitempty"`
-	Expires    string           `json:"expires"`
-	Challenge  string           `json:"challenge"` // ClaimChallenge(id, token)
-}
-
-// DisplayField is one attribute as a person reads it.
-type DisplayField struct {
-	Name  string `json:"name"`
-	Label string `json:"label"`
-	Value any    `json:"value"`
-}
-
 func (s *server) getOffer(c echo.Context) error {
 	id, tok := c.Param("id"), c.QueryParam("token")
 	if tok == "" {
@@ -337,8 +320,8 @@ func (s *server) getOffer(c echo.Context) error {
 		return err
 	}
 	sid := o.Schema.ID()
-	v := OfferView{ID: o.ID, Issuer: s.is.key.DID(), Schema: o.Schema, SchemaID: circuits.Dec(sid), Expires: o.Expires.Format(time.RFC3339)}
-	ch := ClaimChallenge(id, tok)
+	v := wire.OfferView{ID: o.ID, Issuer: s.is.key.DID(), Schema: o.Schema, SchemaID: circuits.Dec(sid), Expires: o.Expires.Format(time.RFC3339)}
+	ch := wire.ClaimChallenge(id, tok)
 	v.Challenge = circuits.Dec(ch)
 	if !o.ValidUntil.IsZero() {
 		v.ValidUntil = o.ValidUntil.Format(time.RFC3339)
@@ -348,20 +331,13 @@ func (s *server) getOffer(c echo.Context) error {
 		if label == "" {
 			label = a.Name
 		}
-		v.Display = append(v.Display, DisplayField{a.Name, label, o.Subject[a.Name]})
+		v.Display = append(v.Display, wire.DisplayField{Name: a.Name, Label: label, Value: o.Subject[a.Name]})
 	}
 	return c.JSON(http.StatusOK, v)
 }
 
-// ClaimBody is what a holder posts to claim an offer.
-type ClaimBody struct {
-	Token            string         `json:"token"`
-	HolderCommitment circuits.Field `json:"holderCommitment"`
-	Proof            string         `json:"proof"` // base64 (standard) of the proof bytes
-}
-
 func (s *server) claim(c echo.Context) error {
-	var b ClaimBody
+	var b wire.ClaimBody
 	if err := s.bind(c, &b); err != nil {
 		return err
 	}

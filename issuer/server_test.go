@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -141,20 +143,20 @@ func TestOfferClaimedOnce(t *testing.T) {
 	if code, m := a.do(t, "GET", "/v1/offers/"+id+"?token=AAAA"+tok[4:], "", ""); code != http.StatusForbidden {
 		t.Fatalf("get with wrong token: %d %v", code, m)
 	}
-	challenge := ClaimChallenge(id, tok)
+	challenge := wire.ClaimChallenge(id, tok)
 	if view["challenge"] != circuits.Dec(challenge) {
 		t.Fatal("offer view challenge differs")
 	}
 	secret, hc := holder()
 	claim := func(token string, hc fr.Element, proof string) (int, map[string]any) {
-		b, _ := json.Marshal(ClaimBody{Token: token, HolderCommitment: circuits.F(hc), Proof: proof})
+		b, _ := json.Marshal(wire.ClaimBody{Token: token, HolderCommitment: circuits.F(hc), Proof: proof})
 		return a.do(t, "POST", "/v1/offers/"+id+"/claim", "", string(b))
 	}
 	// Wrong token, then a proof for another challenge or another secret.
 	if code, m := claim(tok+"x", hc, proofFor(secret, challenge)); code != http.StatusForbidden || m["code"] != "wrong_token" {
 		t.Fatalf("claim with wrong token: %d %v", code, m)
 	}
-	if code, m := claim(tok, hc, proofFor(secret, ClaimChallenge("other", tok))); code != http.StatusUnprocessableEntity {
+	if code, m := claim(tok, hc, proofFor(secret, wire.ClaimChallenge("other", tok))); code != http.StatusUnprocessableEntity {
 		t.Fatalf("claim with a proof for another offer: %d %v", code, m)
 	}
 	if code, m := claim(tok, hc, proofFor(circuits.RandomElement(), challenge)); code != http.StatusUnprocessableEntity {
@@ -168,7 +170,7 @@ func TestOfferClaimedOnce(t *testing.T) {
 		t.Fatalf("claim: %d %v", code, got)
 	}
 	raw, _ := json.Marshal(got)
-	b, err := ParseBundle(raw)
+	b, err := wire.ParseBundle(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +202,7 @@ func TestClaimsDisabledWithoutVerifier(t *testing.T) {
 	_, link := a.do(t, "POST", "/v1/offers", adminToken, a.offerBody())
 	secret, hc := holder()
 	id, tok := link["id"].(string), link["token"].(string)
-	b, _ := json.Marshal(ClaimBody{Token: tok, HolderCommitment: circuits.F(hc), Proof: proofFor(secret, ClaimChallenge(id, tok))})
+	b, _ := json.Marshal(wire.ClaimBody{Token: tok, HolderCommitment: circuits.F(hc), Proof: proofFor(secret, wire.ClaimChallenge(id, tok))})
 	if code, m := a.do(t, "POST", "/v1/offers/"+id+"/claim", "", string(b)); code != http.StatusServiceUnavailable {
 		t.Fatalf("%d %v", code, m)
 	}
@@ -264,13 +266,13 @@ func TestAPIIssueAndRevoke(t *testing.T) {
 		t.Fatal("leaf not zero after revocation")
 	}
 	// The context document is served.
-	resp, err := http.Get(a.srv.URL + ContextPath)
+	resp, err := http.Get(a.srv.URL + wire.ContextPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !bytes.Equal(got, ContextDocument()) {
+	if !bytes.Equal(got, wire.ContextDocument()) {
 		t.Fatal("context document differs")
 	}
 }
@@ -292,7 +294,7 @@ func TestOfferExpiresAndConcurrentClaims(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			s, hc := holder()
-			b, _ := json.Marshal(ClaimBody{Token: link.Token, HolderCommitment: circuits.F(hc), Proof: proofFor(s, ClaimChallenge(link.ID, link.Token))})
+			b, _ := json.Marshal(wire.ClaimBody{Token: link.Token, HolderCommitment: circuits.F(hc), Proof: proofFor(s, wire.ClaimChallenge(link.ID, link.Token))})
 			req, _ := http.NewRequest("POST", a.srv.URL+"/v1/offers/"+link.ID+"/claim", bytes.NewReader(b))
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
@@ -324,7 +326,7 @@ func TestOfferExpiresAndConcurrentClaims(t *testing.T) {
 		t.Fatalf("expired offer: %d %v", code, m)
 	}
 	s, hc := holder()
-	if _, err := a.is.Claim(ctx, link2.ID, link2.Token, hc, mustB64(proofFor(s, ClaimChallenge(link2.ID, link2.Token)))); !errors.Is(err, ErrOfferExpired) {
+	if _, err := a.is.Claim(ctx, link2.ID, link2.Token, hc, mustB64(proofFor(s, wire.ClaimChallenge(link2.ID, link2.Token)))); !errors.Is(err, ErrOfferExpired) {
 		t.Fatalf("claim of expired offer: %v", err)
 	}
 }
@@ -348,7 +350,7 @@ func TestClaimInterruptedThenRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := ClaimChallenge(link.ID, link.Token)
+	ch := wire.ClaimChallenge(link.ID, link.Token)
 	s, hc := holder()
 	if _, err := crashing.Claim(ctx, link.ID, link.Token, hc, mustB64(proofFor(s, ch))); !errors.Is(err, errCrash) {
 		t.Fatalf("interrupted claim: %v", err)

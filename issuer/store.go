@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -49,7 +51,7 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Key prefixes.
 const (
-	pCred    = "c/" // credential ID → Bundle JSON
+	pCred    = "c/" // credential ID → wire.Bundle JSON
 	pRevoked = "r/" // credential ID → "" once revoked
 	pLeaf    = "l/" // leaf index (8 bytes BE) → credential ID
 	pSchema  = "s/" // schema ID (decimal) → schema JSON
@@ -96,8 +98,8 @@ func setJSON(txn *badger.Txn, key []byte, v any) error {
 	return txn.Set(key, b)
 }
 
-func (s *Store) putCredential(txn *badger.Txn, b *Bundle) error {
-	raw, err := b.marshal()
+func (s *Store) putCredential(txn *badger.Txn, b *wire.Bundle) error {
+	raw, err := b.Encode()
 	if err != nil {
 		return err
 	}
@@ -109,8 +111,8 @@ func (s *Store) putCredential(txn *badger.Txn, b *Bundle) error {
 
 // Credential returns an issued credential's bundle and whether it was
 // revoked.
-func (s *Store) Credential(id string) (*Bundle, bool, error) {
-	var b Bundle
+func (s *Store) Credential(id string) (*wire.Bundle, bool, error) {
+	var b wire.Bundle
 	revoked := false
 	err := s.db.View(func(txn *badger.Txn) error {
 		if err := getJSON(txn, []byte(pCred+id), &b); err != nil {

@@ -42,7 +42,7 @@ const (
 const signingPrefix = "zkcred-registry-tx/v1\x00"
 
 // Tx is a signed transaction as it travels and as blocks store it. Payload
-// is compact JSON (see txPayload); the signature covers signingBytes.
+// is compact JSON (see txPayload); the signature covers SigningBytes.
 type Tx struct {
 	Payload   json.RawMessage `json:"payload"`
 	Signature string          `json:"signature"` // hex, 64 bytes
@@ -118,10 +118,10 @@ func (PublishSchema) TxType() string    { return TypePublishSchema }
 func (Anchor) TxType() string           { return TypeAnchor }
 func (Revoke) TxType() string           { return TypeRevoke }
 
-// signingBytes returns the bytes a transaction's signature covers: the
+// SigningBytes returns the bytes a transaction's signature covers: the
 // prefix "zkcred-registry-tx/v1\0", the chain ID, a zero byte, and the
 // compact payload JSON.
-func signingBytes(chainID string, payload []byte) []byte {
+func SigningBytes(chainID string, payload []byte) []byte {
 	b := make([]byte, 0, len(signingPrefix)+len(chainID)+1+len(payload))
 	b = append(b, signingPrefix...)
 	b = append(b, chainID...)
@@ -140,7 +140,7 @@ func NewTx(chainID string, key ed25519.PrivateKey, nonce uint64, body Body) (*Tx
 	if err != nil {
 		return nil, err
 	}
-	sig := ed25519.Sign(key, signingBytes(chainID, pb))
+	sig := ed25519.Sign(key, SigningBytes(chainID, pb))
 	return &Tx{Payload: pb, Signature: hex.EncodeToString(sig)}, nil
 }
 
@@ -224,7 +224,7 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	if err != nil || len(sig) != ed25519.SignatureSize || tx.Signature != strings.ToLower(tx.Signature) {
 		return nil, malformed("signature must be %d bytes in lowercase hex", ed25519.SignatureSize)
 	}
-	if !ed25519.Verify(pub, signingBytes(chainID, tx.Payload), sig) {
+	if !ed25519.Verify(pub, SigningBytes(chainID, tx.Payload), sig) {
 		return nil, fmt.Errorf("%w: does not verify for signer %s on chain %q", ErrBadSignature, p.Signer, chainID)
 	}
 	st := &SignedTx{Tx: tx, Hash: tx.Hash(), Type: p.Type, Signer: pub, SignerID: circuits.IssuerID(pub), Nonce: p.Nonce}

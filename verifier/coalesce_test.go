@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 )
 
@@ -37,8 +39,8 @@ func TestCoalescedVerdicts(t *testing.T) {
 	alice := e.alice()
 	const n = 48
 	type item struct {
-		r   *Request
-		p   *Presentation
+		r   *wire.Request
+		p   *wire.Presentation
 		bad bool
 	}
 	items := make([]item, n)

@@ -22,6 +22,7 @@
 //	defer srv.Close()
 //	go srv.Serve(ctx, listener)          // or http.Handler: srv.Handler()
 //
-// The wire formats and endpoints are described in docs/verifier.md and
+// The formats it exchanges (wire.Request, wire.Presentation, wire.Result)
+// are package wire's; the endpoints are described in docs/verifier.md and
 // served as OpenAPI 3 at /openapi.json.
 package verifier

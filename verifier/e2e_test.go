@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -60,7 +62,7 @@ func newRealEnv(t *testing.T) (*env, *realHolder) {
 }
 
 // prove answers a request as a wallet would, from the request alone.
-func (h *realHolder) prove(t *testing.T, r *Request) *Presentation {
+func (h *realHolder) prove(t *testing.T, r *wire.Request) *wire.Presentation {
 	t.Helper()
 	ids := make([]fr.Element, len(r.TrustList.Issuers))
 	for i, id := range r.TrustList.Issuers {
@@ -74,7 +76,7 @@ func (h *realHolder) prove(t *testing.T, r *Request) *Presentation {
 	if !ok {
 		t.Fatal("issuer not in the request's trust list")
 	}
-	q, err := r.Query.Query()
+	q, err := r.Query.Circuit()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,12 +144,12 @@ func TestEndToEndGroth16(t *testing.T) {
 		}
 		items = append(items, p)
 	}
-	var out BatchResponse
+	var out wire.BatchResponse
 	if st, eb := e.do("POST", "/v1/verify/batch", map[string]any{"presentations": items}, &out); st != 200 {
 		t.Fatalf("batch: %d %+v", st, eb)
 	}
 	for i, res := range out.Results {
-		if (i == 2) != (res.Status == StatusRejected) {
+		if (i == 2) != (res.Status == wire.StatusRejected) {
 			t.Fatalf("batch item %d: %+v", i, res)
 		}
 	}

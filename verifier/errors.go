@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/zkcred/zkcred/wire"
 )
 
 // Groups of errors. Every error the verifier returns wraps exactly one of
@@ -33,8 +35,9 @@ var (
 
 // Specific rejections. Each names the HTTP status of its group.
 var (
-	// ErrMalformed (400): the body is not a valid document of its kind.
-	ErrMalformed = fmt.Errorf("malformed: %w", ErrBadInput)
+	// ErrMalformed (400): the body is not a valid document of its kind. The
+	// wire package's parsers return wire.ErrMalformed, which maps the same.
+	ErrMalformed = fmt.Errorf("%w: %w", wire.ErrMalformed, ErrBadInput)
 	// ErrBodyTooLarge (413): the body exceeds the configured limit.
 	ErrBodyTooLarge = fmt.Errorf("body too large: %w", ErrBadInput)
 	// ErrUnknownRequest (404): no request with this id was issued here (or it
@@ -86,30 +89,30 @@ var errorCodes = []struct {
 	status int
 	code   string
 }{
-	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
-	{ErrMalformed, http.StatusBadRequest, "malformed"},
-	{ErrUnknownRequest, http.StatusNotFound, "unknown_request"},
-	{ErrUnknownPolicy, http.StatusNotFound, "unknown_policy"},
-	{ErrRequestExpired, http.StatusGone, "request_expired"},
-	{ErrUnknownRoot, http.StatusUnprocessableEntity, "unknown_root"},
-	{ErrRootTooOld, http.StatusUnprocessableEntity, "root_too_old"},
-	{ErrRootHeight, http.StatusUnprocessableEntity, "root_height_mismatch"},
-	{ErrWrongRequest, http.StatusUnprocessableEntity, "wrong_request"},
-	{ErrDisclosure, http.StatusUnprocessableEntity, "disclosure_mismatch"},
-	{ErrNullifierForm, http.StatusUnprocessableEntity, "nullifier_mismatch"},
-	{ErrProofInvalid, http.StatusUnprocessableEntity, "proof_invalid"},
-	{ErrReplay, http.StatusConflict, "replay"},
-	{ErrNonceUsed, http.StatusConflict, "nonce_used"},
-	{ErrNullifierSeen, http.StatusConflict, "nullifier_seen"},
-	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
-	{ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
-	{ErrIssuers, http.StatusServiceUnavailable, "issuers_unavailable"},
-	{ErrBadInput, http.StatusBadRequest, "bad_input"},
-	{ErrNotFound, http.StatusNotFound, "not_found"},
-	{ErrGone, http.StatusGone, "gone"},
-	{ErrInvalidPresentation, http.StatusUnprocessableEntity, "invalid_presentation"},
-	{ErrConflict, http.StatusConflict, "conflict"},
-	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, wire.CodeBodyTooLarge},
+	{wire.ErrMalformed, http.StatusBadRequest, wire.CodeMalformed},
+	{ErrUnknownRequest, http.StatusNotFound, wire.CodeUnknownRequest},
+	{ErrUnknownPolicy, http.StatusNotFound, wire.CodeUnknownPolicy},
+	{ErrRequestExpired, http.StatusGone, wire.CodeRequestExpired},
+	{ErrUnknownRoot, http.StatusUnprocessableEntity, wire.CodeUnknownRoot},
+	{ErrRootTooOld, http.StatusUnprocessableEntity, wire.CodeRootTooOld},
+	{ErrRootHeight, http.StatusUnprocessableEntity, wire.CodeRootHeight},
+	{ErrWrongRequest, http.StatusUnprocessableEntity, wire.CodeWrongRequest},
+	{ErrDisclosure, http.StatusUnprocessableEntity, wire.CodeDisclosure},
+	{ErrNullifierForm, http.StatusUnprocessableEntity, wire.CodeNullifierForm},
+	{ErrProofInvalid, http.StatusUnprocessableEntity, wire.CodeProofInvalid},
+	{ErrReplay, http.StatusConflict, wire.CodeReplay},
+	{ErrNonceUsed, http.StatusConflict, wire.CodeNonceUsed},
+	{ErrNullifierSeen, http.StatusConflict, wire.CodeNullifierSeen},
+	{ErrRateLimited, http.StatusTooManyRequests, wire.CodeRateLimited},
+	{ErrUnauthorized, http.StatusUnauthorized, wire.CodeUnauthorized},
+	{ErrIssuers, http.StatusServiceUnavailable, wire.CodeIssuersUnavailable},
+	{ErrBadInput, http.StatusBadRequest, wire.CodeBadInput},
+	{ErrNotFound, http.StatusNotFound, wire.CodeNotFound},
+	{ErrGone, http.StatusGone, wire.CodeGone},
+	{ErrInvalidPresentation, http.StatusUnprocessableEntity, wire.CodeInvalidPresentation},
+	{ErrConflict, http.StatusConflict, wire.CodeConflict},
+	{ErrUnavailable, http.StatusServiceUnavailable, wire.CodeUnavailable},
 }
 
 // Code returns the HTTP status and machine-readable code of err; ok is false
@@ -120,5 +123,5 @@ func Code(err error) (status int, code string, ok bool) {
 			return e.status, e.code, true
 		}
 	}
-	return http.StatusInternalServerError, "internal", false
+	return http.StatusInternalServerError, wire.CodeInternal, false
 }

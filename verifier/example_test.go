@@ -46,7 +46,7 @@ func Example() {
 	}
 	p := r.Predicates[0]
 	fmt.Println(p.Attribute, p.Op, p.Values[0], "from", p.Helper)
-	q, _ := r.Query.Query()
+	q, _ := r.Query.Circuit()
 	fmt.Println("circuit range:", q.Predicates[0].Values[0].String(), "..", q.Predicates[0].Values[1].String())
 	fmt.Println("expires after", r.Expires-r.Now, "seconds; submit to", r.SubmitURL[:len("https://jobs.example/v1/requests/")])
 	var zero fr.Element

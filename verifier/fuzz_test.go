@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 )
 
@@ -22,14 +24,14 @@ func fuzzHandler(t *testing.T, h http.Handler, method, path string, body []byte)
 		t.Fatalf("%s %s: status %d: %s\nbody: %q", method, path, rec.Code, rec.Body.Bytes(), body)
 	}
 	if rec.Code >= 400 {
-		var eb errorBody
+		var eb wire.Error
 		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Code == "" || eb.Error == "" {
 			t.Fatalf("%s %s: status %d without a JSON error: %q", method, path, rec.Code, rec.Body.Bytes())
 		}
 	}
 }
 
-func seedPresentations(f *testing.F, e *env) (*Request, [][]byte) {
+func seedPresentations(f *testing.F, e *env) (*wire.Request, [][]byte) {
 	r := e.newRequest("hire")
 	good, _ := json.Marshal(e.honest(e.alice(), r))
 	v := e.newRequest("vote")
@@ -117,7 +119,7 @@ func FuzzPresentationRoundTrip(f *testing.F) {
 	e := newEnv(f, nil)
 	seedPresentations(f, e)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, err := ParsePresentation(body)
+		p, err := wire.ParsePresentation(body)
 		if err != nil {
 			return
 		}
@@ -125,7 +127,7 @@ func FuzzPresentationRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, err := ParsePresentation(b)
+		q, err := wire.ParsePresentation(b)
 		if err != nil {
 			t.Fatalf("re-parse: %v", err)
 		}
@@ -164,7 +166,7 @@ func FuzzParseRequest(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := ParseRequest(b)
+		r, err := wire.ParseRequest(b)
 		if err != nil {
 			return
 		}
@@ -172,7 +174,7 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r2, err := ParseRequest(b1)
+		r2, err := wire.ParseRequest(b1)
 		if err != nil {
 			t.Fatalf("re-parse: %v\n%s", err, b1)
 		}

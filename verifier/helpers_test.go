@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -191,7 +193,7 @@ func newEnv(t testing.TB, mutate func(*Options)) *env {
 }
 
 // do sends a JSON body and decodes the answer into out (if not nil).
-func (e *env) do(method, path string, body any, out any) (int, errorBody) {
+func (e *env) do(method, path string, body any, out any) (int, wire.Error) {
 	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -218,7 +220,7 @@ func (e *env) do(method, path string, body any, out any) (int, errorBody) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var eb errorBody
+	var eb wire.Error
 	if resp.StatusCode >= 400 {
 		if err := json.Unmarshal(raw, &eb); err != nil || eb.Code == "" || eb.Error == "" {
 			e.t.Fatalf("%s %s: status %d with a body that names no error: %s", method, path, resp.StatusCode, raw)
@@ -231,14 +233,14 @@ func (e *env) do(method, path string, body any, out any) (int, errorBody) {
 	return resp.StatusCode, eb
 }
 
-func (e *env) newRequest(policy string) *Request {
+func (e *env) newRequest(policy string) *wire.Request {
 	e.t.Helper()
-	var r Request
+	var r wire.Request
 	if st, eb := e.do("POST", "/v1/requests", map[string]string{"policy": policy}, &r); st != http.StatusCreated {
 		e.t.Fatalf("create request: %d %+v", st, eb)
 	}
 	// What the wallet reads.
-	var got Request
+	var got wire.Request
 	if st, eb := e.do("GET", "/v1/requests/"+r.ID, nil, &got); st != http.StatusOK {
 		e.t.Fatalf("fetch request: %d %+v", st, eb)
 	}
@@ -268,8 +270,8 @@ func (e *env) alice() *wallet {
 
 // statement is the public statement an honest wallet derives from the
 // request it fetched, the root it chose, and its credential.
-func (w *wallet) statement(t testing.TB, r *Request, root fr.Element, height uint64) *circuits.Public {
-	q, err := r.Query.Query()
+func (w *wallet) statement(t testing.TB, r *wire.Request, root fr.Element, height uint64) *circuits.Public {
+	q, err := r.Query.Circuit()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,8 +291,8 @@ func (w *wallet) statement(t testing.TB, r *Request, root fr.Element, height uin
 
 // present makes the presentation for pub, with a hashProofs proof unless
 // one is given.
-func (w *wallet) present(r *Request, pub *circuits.Public, proof ...[]byte) *Presentation {
-	p := &Presentation{RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),
+func (w *wallet) present(r *wire.Request, pub *circuits.Public, proof ...[]byte) *wire.Presentation {
+	p := &wire.Presentation{RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),
 		Proof: statementDigest(pub), Nullifier: circuits.F(pub.Nullifier)}
 	if len(proof) > 0 {
 		p.Proof = proof[0]
@@ -306,13 +308,13 @@ func (w *wallet) present(r *Request, pub *circuits.Public, proof ...[]byte) *Pre
 	return p
 }
 
-func (e *env) honest(w *wallet, r *Request) *Presentation {
+func (e *env) honest(w *wallet, r *wire.Request) *wire.Presentation {
 	return w.present(r, w.statement(e.t, r, e.root, 100))
 }
 
-func (e *env) submit(r *Request, p any) (int, errorBody, *Result) {
+func (e *env) submit(r *wire.Request, p any) (int, wire.Error, *wire.Result) {
 	e.t.Helper()
-	var res Result
+	var res wire.Result
 	st, eb := e.do("POST", "/v1/requests/"+r.ID+"/presentations", p, &res)
 	return st, eb, &res
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,12 +30,6 @@ const (
 
 //go:embed openapi.json
 var openAPI []byte
-
-// errorBody is every error answer: {"error": "...", "code": "..."}.
-type errorBody struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
-}
 
 // Handler returns the HTTP API (routes under /v1/, /healthz, /metrics,
 // /openapi.json). It is built once per call; build it once and reuse it.
@@ -122,7 +118,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(status)
 	} else {
-		err = c.JSON(status, errorBody{Error: msg, Code: code})
+		err = c.JSON(status, wire.Error{Error: msg, Code: code})
 	}
 	if err != nil {
 		s.log.Warn("write error answer", "err", err)
@@ -154,7 +150,7 @@ func (s *Server) hCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body CreateRequestBody
+	var body wire.CreateRequestBody
 	if len(strings.TrimSpace(string(b))) > 0 {
 		if err := strictDecode(b, &body); err != nil {
 			return err
@@ -184,12 +180,12 @@ func (s *Server) hResult(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
-func (s *Server) readPresentation(c echo.Context) (*Presentation, error) {
+func (s *Server) readPresentation(c echo.Context) (*wire.Presentation, error) {
 	b, err := readBody(c, s.opts.MaxBody)
 	if err != nil {
 		return nil, err
 	}
-	return ParsePresentation(b)
+	return wire.ParsePresentation(b)
 }
 
 func (s *Server) hSubmit(c echo.Context) error {
@@ -221,17 +217,17 @@ func (s *Server) hBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body BatchRequest
+	var body wire.BatchRequest
 	if err := strictDecode(b, &body); err != nil {
 		return err
 	}
 	if n := len(body.Presentations); n == 0 || n > s.opts.MaxBatch {
 		return fmt.Errorf("%w: %d presentations, want 1 to %d", ErrMalformed, n, s.opts.MaxBatch)
 	}
-	ps := make([]*Presentation, len(body.Presentations))
+	ps := make([]*wire.Presentation, len(body.Presentations))
 	parseErrs := make([]error, len(ps))
 	for i, raw := range body.Presentations {
-		ps[i], parseErrs[i] = ParsePresentation(raw)
+		ps[i], parseErrs[i] = wire.ParsePresentation(raw)
 	}
 	res := s.VerifyBatch(ps)
 	for i, err := range parseErrs {
@@ -240,7 +236,7 @@ func (s *Server) hBatch(c echo.Context) error {
 			s.metrics.count("batch", res[i].Code, err)
 		}
 	}
-	return c.JSON(http.StatusOK, BatchResponse{Results: res})
+	return c.JSON(http.StatusOK, wire.BatchResponse{Results: res})
 }
 
 // HTTPServer returns an http.Server for Handler with the package's

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/zkcred/zkcred/wire"
 )
 
 func TestStrictJSON(t *testing.T) {
@@ -91,7 +92,7 @@ func TestRateLimitBehindTrustedProxy(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode == 429 {
-			var eb errorBody
+			var eb wire.Error
 			if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Code != "rate_limited" {
 				t.Fatalf("429 body: %+v %v", eb, err)
 			}
@@ -197,7 +198,7 @@ func TestCreateToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var eb errorBody
+		var eb wire.Error
 		json.NewDecoder(resp.Body).Decode(&eb)
 		resp.Body.Close()
 		if resp.StatusCode != 401 || eb.Code != "unauthorized" {

@@ -3,6 +3,8 @@ package verifier
 import (
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -43,7 +45,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) count(endpoint, code string, err error) {
-	outcome := StatusVerified
+	outcome := wire.StatusVerified
 	if err != nil {
 		outcome = code
 		if outcome == "" {

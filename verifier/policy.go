@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/bits"
 	"strings"
 	"time"
+
+	"github.com/zkcred/zkcred/internal/strictjson"
+	"github.com/zkcred/zkcred/wire"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -72,16 +74,6 @@ type PredicateSpec struct {
 	Values    []json.RawMessage `json:"values,omitempty"`
 	Years     int               `json:"years,omitempty"`
 	Days      int               `json:"days,omitempty"`
-}
-
-// PlainPredicate is a predicate after helpers are resolved, in the
-// attribute's JSON form: what a wallet shows the holder.
-type PlainPredicate struct {
-	Attribute string `json:"attribute"`
-	Op        string `json:"op"`
-	Values    []any  `json:"values"`
-	// Helper describes the policy helper this comes from, if any.
-	Helper string `json:"helper,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -196,14 +188,14 @@ func (p *Policy) discloseMask() (uint16, error) {
 
 // compile turns the policy into the circuit query and its plain form, with
 // helpers resolved against the calendar date of now (UTC).
-func (p *Policy) compile(now time.Time) (circuits.Query, []PlainPredicate, error) {
+func (p *Policy) compile(now time.Time) (circuits.Query, []wire.PlainPredicate, error) {
 	var q circuits.Query
 	mask, err := p.discloseMask()
 	if err != nil {
 		return q, nil, err
 	}
 	q.Disclose = mask
-	plain := make([]PlainPredicate, 0, len(p.Predicates))
+	plain := make([]wire.PlainPredicate, 0, len(p.Predicates))
 	for i, ps := range p.Predicates {
 		pp, pred, err := p.compilePredicate(ps, now.UTC())
 		if err != nil {
@@ -215,8 +207,8 @@ func (p *Policy) compile(now time.Time) (circuits.Query, []PlainPredicate, error
 	return q, plain, nil
 }
 
-func (p *Policy) compilePredicate(ps PredicateSpec, now time.Time) (PlainPredicate, circuits.Predicate, error) {
-	pp := PlainPredicate{Attribute: ps.Attribute, Op: ps.Op}
+func (p *Policy) compilePredicate(ps PredicateSpec, now time.Time) (wire.PlainPredicate, circuits.Predicate, error) {
+	pp := wire.PlainPredicate{Attribute: ps.Attribute, Op: ps.Op}
 	slot, a, ok := p.attr(ps.Attribute)
 	if !ok {
 		return pp, circuits.Predicate{}, fmt.Errorf("%q is not an attribute of the schema", ps.Attribute)
@@ -251,8 +243,8 @@ func (p *Policy) compilePredicate(ps PredicateSpec, now time.Time) (PlainPredica
 	return pp, pred, nil
 }
 
-func (p *Policy) compileHelper(ps PredicateSpec, slot int, a *circuits.Attribute, now time.Time) (PlainPredicate, circuits.Predicate, error) {
-	pp := PlainPredicate{Attribute: ps.Attribute}
+func (p *Policy) compileHelper(ps PredicateSpec, slot int, a *circuits.Attribute, now time.Time) (wire.PlainPredicate, circuits.Predicate, error) {
+	pp := wire.PlainPredicate{Attribute: ps.Attribute}
 	if len(ps.Values) != 0 {
 		return pp, circuits.Predicate{}, fmt.Errorf("%s takes years or days, not values", ps.Op)
 	}
@@ -319,34 +311,13 @@ func decodeValue(raw json.RawMessage) (any, error) {
 // strictDecode decodes exactly one JSON value from b into v, rejecting
 // unknown fields and trailing data. Errors wrap ErrMalformed.
 func strictDecode(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, describeJSONError(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: trailing data after the JSON value", ErrMalformed)
+	if err := strictjson.Unmarshal(b, v); err != nil {
+		if errors.Is(err, strictjson.ErrTrailing) {
+			return fmt.Errorf("%w: trailing data after the JSON value", ErrMalformed)
+		}
+		return fmt.Errorf("%w: %v", ErrMalformed, strictjson.Describe(err))
 	}
 	return nil
-}
-
-func describeJSONError(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
-	case errors.As(err, &te):
-		if te.Field != "" {
-			return fmt.Sprintf("field %q: want %v, got %s", te.Field, te.Type, te.Value)
-		}
-		return fmt.Sprintf("want %v, got %s", te.Type, te.Value)
-	case errors.Is(err, io.EOF):
-		return "empty body"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "truncated JSON"
-	}
-	return err.Error()
 }
 
 // popcount16 counts disclosed slots.

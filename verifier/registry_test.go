@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -111,14 +113,14 @@ func TestWithRegistry(t *testing.T) {
 	}
 	h := &realHolder{keys: keys, issuer: issuer, tree: tree, idx: 0,
 		w: &circuits.Witness{Credential: cred, HolderSecret: secret, IssuerID: issuer}}
-	prove := func(r *Request, height uint64) *Presentation {
+	prove := func(r *wire.Request, height uint64) *wire.Presentation {
 		ids := make([]fr.Element, len(r.TrustList.Issuers))
 		for i, id := range r.TrustList.Issuers {
 			ids[i] = id.El()
 		}
 		tl, _ := circuits.NewTrustList(ids)
 		ti, tp, _ := tl.Path(issuer)
-		q, _ := r.Query.Query()
+		q, _ := r.Query.Circuit()
 		w := *h.w
 		w.LeafIndex, w.Path, w.TrustIndex, w.TrustPath = 0, tree.Path(0), ti, tp
 		w.Root, w.Height = tree.Root(), height

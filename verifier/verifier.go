@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -128,7 +130,7 @@ type Server struct {
 
 // issued is a request as the verifier keeps it, with its parsed query.
 type issued struct {
-	req      *Request
+	req      *wire.Request
 	query    circuits.Query
 	trust    fr.Element
 	nonce    [32]byte
@@ -158,8 +160,8 @@ func (s *Server) hashID(tag uint64, str string) fr.Element {
 	return e
 }
 
-func (s *Server) remember(r *Request) (*issued, error) {
-	q, err := r.Query.Query()
+func (s *Server) remember(r *wire.Request) (*issued, error) {
+	q, err := r.Query.Circuit()
 	if err != nil {
 		return nil, fmt.Errorf("stored request %s: %w", r.ID, err)
 	}
@@ -261,7 +263,7 @@ func (s *Server) Policies() []string { return append([]string(nil), s.order...) 
 // CreateRequest issues a presentation request under a policy (the only
 // policy when name is empty): fresh nonce, the verifier's clock as now,
 // helpers resolved to today's thresholds, trust list resolved now.
-func (s *Server) CreateRequest(name string) (*Request, error) {
+func (s *Server) CreateRequest(name string) (*wire.Request, error) {
 	if name == "" && len(s.order) == 1 {
 		name = s.order[0]
 	}
@@ -292,7 +294,7 @@ func (s *Server) CreateRequest(name string) (*Request, error) {
 		return nil, err
 	}
 	id := base64.RawURLEncoding.EncodeToString(idb[:])
-	r := &Request{
+	r := &wire.Request{
 		ID:         id,
 		Policy:     pol.Name,
 		Nonce:      circuits.F(circuits.RandomBytes31()),
@@ -302,10 +304,10 @@ func (s *Server) CreateRequest(name string) (*Request, error) {
 		Expires:    uint64(now.Add(time.Duration(pol.RequestTTL)).Unix()),
 		SchemaID:   circuits.F(pol.schemaID),
 		Attributes: pol.attrs,
-		TrustList:  TrustListWire{Kind: pol.Issuers.Kind, Root: circuits.F(tl.Root())},
+		TrustList:  wire.TrustList{Kind: pol.Issuers.Kind, Root: circuits.F(tl.Root())},
 		Disclose:   append([]string{}, pol.Disclose...),
 		Predicates: plain,
-		Query:      WireQuery(q),
+		Query:      wire.NewQuery(q),
 		Scope:      pol.Scope,
 		ScopeID:    circuits.F(s.hashID(circuits.TagScope, pol.Scope)),
 		MaxRootAge: uint64(time.Duration(pol.MaxRootAge) / time.Second),
@@ -330,7 +332,7 @@ func (s *Server) CreateRequest(name string) (*Request, error) {
 }
 
 // ttl keeps a record until the request expires plus the retention.
-func (s *Server) ttl(r *Request, now time.Time) time.Duration {
+func (s *Server) ttl(r *wire.Request, now time.Time) time.Duration {
 	d := time.Duration(int64(r.Expires)-now.Unix())*time.Second + s.opts.Retention
 	return max(d, s.opts.Retention)
 }
@@ -361,7 +363,7 @@ func (s *Server) load(id string) (*issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r Request
+	var r wire.Request
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return nil, fmt.Errorf("stored request %s: %w", id, err)
 	}
@@ -371,7 +373,7 @@ func (s *Server) load(id string) (*issued, error) {
 func (s *Server) expired(is *issued) bool { return uint64(s.clock().Unix()) > is.req.Expires }
 
 // Request returns an unexpired request (what a wallet fetches).
-func (s *Server) Request(id string) (*Request, error) {
+func (s *Server) Request(id string) (*wire.Request, error) {
 	is, err := s.load(id)
 	if err != nil {
 		return nil, err
@@ -385,14 +387,14 @@ func (s *Server) Request(id string) (*Request, error) {
 
 // Result returns the state of a request: pending, verified (with the
 // disclosed values), rejected (the last attempt's reason), or consumed.
-func (s *Server) Result(id string) (*Result, error) {
+func (s *Server) Result(id string) (*wire.Result, error) {
 	is, err := s.load(id)
 	if err != nil {
 		return nil, err
 	}
 	doc, err := s.db.Result(id)
 	if err == nil {
-		var r Result
+		var r wire.Result
 		if err := json.Unmarshal(doc, &r); err != nil {
 			return nil, fmt.Errorf("stored result %s: %w", id, err)
 		}
@@ -402,25 +404,25 @@ func (s *Server) Result(id string) (*Result, error) {
 		return nil, err
 	}
 	if _, err := s.db.NonceUse(is.nonce); err == nil {
-		return &Result{RequestID: id, Status: StatusConsumed}, nil
+		return &wire.Result{RequestID: id, Status: wire.StatusConsumed}, nil
 	}
 	if s.expired(is) {
 		return nil, fmt.Errorf("%w: %s expired unanswered", ErrRequestExpired, id)
 	}
-	return &Result{RequestID: id, Status: StatusPending}, nil
+	return &wire.Result{RequestID: id, Status: wire.StatusPending}, nil
 }
 
 // candidate is a presentation that passed every check but the proof.
 type candidate struct {
 	is     *issued
-	pres   *Presentation
+	pres   *wire.Presentation
 	pub    circuits.Public
 	digest []byte
 }
 
 // digest identifies a presentation, to tell a replay from another use of
 // a nonce (encoding/json sorts the Disclosed keys).
-func digest(p *Presentation) []byte {
+func digest(p *wire.Presentation) []byte {
 	b, _ := json.Marshal(p)
 	h := sha256.Sum256(b)
 	return h[:]
@@ -429,7 +431,7 @@ func digest(p *Presentation) []byte {
 // prepare runs every check that needs no pairing, and rebuilds the public
 // statement from the verifier's own state. is is returned when the request
 // is known, so that a rejection can be recorded.
-func (s *Server) prepare(pathID string, p *Presentation) (*issued, *candidate, error) {
+func (s *Server) prepare(pathID string, p *wire.Presentation) (*issued, *candidate, error) {
 	id := p.RequestID
 	if pathID != "" && pathID != id {
 		// Look the path's request up first: an unknown one is that error.
@@ -592,9 +594,9 @@ func (s *Server) verifyBatch(cs []*candidate) []error {
 
 // accept records a verified presentation: nonce used, nullifier seen,
 // result stored when record is set.
-func (s *Server) accept(c *candidate, record bool) (*Result, error) {
+func (s *Server) accept(c *candidate, record bool) (*wire.Result, error) {
 	r := c.is.req
-	res := &Result{RequestID: r.ID, Status: StatusVerified, Height: c.pub.Height, At: s.clock().Unix()}
+	res := &wire.Result{RequestID: r.ID, Status: wire.StatusVerified, Height: c.pub.Height, At: s.clock().Unix()}
 	if !c.is.scope.IsZero() {
 		nf := circuits.F(c.pub.Nullifier)
 		res.Nullifier = &nf
@@ -642,20 +644,20 @@ func (s *Server) accept(c *candidate, record bool) (*Result, error) {
 // Submit verifies a presentation for request id and records the result:
 // a verified presentation uses the nonce up; a rejected one is recorded as
 // the request's result, and the request stays open until it expires.
-func (s *Server) Submit(id string, p *Presentation) (*Result, error) {
+func (s *Server) Submit(id string, p *wire.Presentation) (*wire.Result, error) {
 	start := time.Now()
 	res, err := s.submit(id, p)
 	s.metrics.observe("submit", err, time.Since(start))
 	return res, err
 }
 
-func (s *Server) submit(id string, p *Presentation) (*Result, error) {
+func (s *Server) submit(id string, p *wire.Presentation) (*wire.Result, error) {
 	is, c, err := s.prepare(id, p)
 	if err == nil {
 		err = s.verifyProof(c)
 	}
 	if err == nil {
-		var res *Result
+		var res *wire.Result
 		if res, err = s.accept(c, true); err == nil {
 			return res, nil
 		}
@@ -671,7 +673,7 @@ func (s *Server) recordRejection(is *issued, cause error) {
 	if !ok {
 		return
 	}
-	doc, _ := json.Marshal(&Result{RequestID: is.req.ID, Status: StatusRejected, Code: code, Reason: cause.Error(), At: s.clock().Unix()})
+	doc, _ := json.Marshal(&wire.Result{RequestID: is.req.ID, Status: wire.StatusRejected, Code: code, Reason: cause.Error(), At: s.clock().Unix()})
 	if err := s.db.Reject(is.req.ID, is.nonce, doc, s.ttl(is.req, s.clock())); err != nil {
 		s.log.Warn("record rejection", "request", is.req.ID, "err", err)
 	}
@@ -682,14 +684,14 @@ func (s *Server) recordRejection(is *issued, cause error) {
 // uses up the request's nonce (and its nullifier, when the policy has a
 // scope, since otherwise one credential could answer a scope twice); a
 // rejected one changes nothing.
-func (s *Server) Verify(p *Presentation) (*Result, error) {
+func (s *Server) Verify(p *wire.Presentation) (*wire.Result, error) {
 	start := time.Now()
 	res, err := s.verify(p)
 	s.metrics.observe("verify", err, time.Since(start))
 	return res, err
 }
 
-func (s *Server) verify(p *Presentation) (*Result, error) {
+func (s *Server) verify(p *wire.Presentation) (*wire.Result, error) {
 	_, c, err := s.prepare("", p)
 	if err != nil {
 		return nil, err
@@ -704,9 +706,9 @@ func (s *Server) verify(p *Presentation) (*Result, error) {
 // and the semantics of Verify for each. Verdicts are per item and in
 // order; an item that fails any check fails alone. Nil items (rejected by
 // the caller, e.g. unparsable) get a zero Result for the caller to fill.
-func (s *Server) VerifyBatch(ps []*Presentation) []Result {
+func (s *Server) VerifyBatch(ps []*wire.Presentation) []wire.Result {
 	start := time.Now()
-	out := make([]Result, len(ps))
+	out := make([]wire.Result, len(ps))
 	var cands []*candidate
 	var idx []int
 	for i, p := range ps {
@@ -729,7 +731,7 @@ func (s *Server) VerifyBatch(ps []*Presentation) []Result {
 	for j, c := range cands {
 		i := idx[j]
 		err := errs[j]
-		var res *Result
+		var res *wire.Result
 		if err == nil {
 			res, err = s.accept(c, false)
 		}
@@ -745,7 +747,7 @@ func (s *Server) VerifyBatch(ps []*Presentation) []Result {
 			continue // counted by the caller that rejected it
 		}
 		var err error
-		if out[i].Status != StatusVerified {
+		if out[i].Status != wire.StatusVerified {
 			err = errors.New(out[i].Code)
 		}
 		s.metrics.count("batch", out[i].Code, err)
@@ -754,9 +756,9 @@ func (s *Server) VerifyBatch(ps []*Presentation) []Result {
 }
 
 // rejection is a per-item verdict for err.
-func rejection(id string, err error) Result {
+func rejection(id string, err error) wire.Result {
 	_, code, _ := Code(err)
-	return Result{RequestID: id, Status: StatusRejected, Code: code, Reason: err.Error()}
+	return wire.Result{RequestID: id, Status: wire.StatusRejected, Code: code, Reason: err.Error()}
 }
 
 func truncate(s string) string {

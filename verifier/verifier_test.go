@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -14,17 +16,17 @@ import (
 func TestVerifiedAndResult(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.newRequest("hire")
-	var pending Result
-	if st, _ := e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &pending); st != 200 || pending.Status != StatusPending {
+	var pending wire.Result
+	if st, _ := e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &pending); st != 200 || pending.Status != wire.StatusPending {
 		t.Fatalf("result before presentation: %d %+v", st, pending)
 	}
 	st, eb, res := e.submit(r, e.honest(e.alice(), r))
-	if st != http.StatusOK || res.Status != StatusVerified {
+	if st != http.StatusOK || res.Status != wire.StatusVerified {
 		t.Fatalf("honest presentation: %d %+v", st, eb)
 	}
-	var got Result
+	var got wire.Result
 	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &got)
-	if got.Status != StatusVerified || got.Disclosed["degree"] != "MSc" || got.Disclosed["graduated"] != "2014-06-30" || len(got.Disclosed) != 2 {
+	if got.Status != wire.StatusVerified || got.Disclosed["degree"] != "MSc" || got.Disclosed["graduated"] != "2014-06-30" || len(got.Disclosed) != 2 {
 		t.Fatalf("result: %+v", got)
 	}
 	if got.Height != 100 {
@@ -54,7 +56,7 @@ func TestRequestContents(t *testing.T) {
 	if p.Op != "lte" || p.Values[0] != "2008-11-28" {
 		t.Fatalf("age helper: %+v", p)
 	}
-	q, _ := r.Query.Query()
+	q, _ := r.Query.Circuit()
 	if q.Predicates[0].Kind != circuits.PredRange || q.Predicates[0].Values[1] != circuits.U64(20081128) || q.Predicates[0].Slot != 2 {
 		t.Fatalf("age helper circuit form: %+v", q.Predicates[0])
 	}
@@ -86,14 +88,14 @@ func TestRejections(t *testing.T) {
 		name   string
 		status int
 		code   string
-		run    func() (int, errorBody)
+		run    func() (int, wire.Error)
 	}
-	submit := func(r *Request, p *Presentation) (int, errorBody) {
+	submit := func(r *wire.Request, p *wire.Presentation) (int, wire.Error) {
 		st, eb, _ := e.submit(r, p)
 		return st, eb
 	}
 	cases := []tc{
-		{"replay of a verified presentation", 409, "replay", func() (int, errorBody) {
+		{"replay of a verified presentation", 409, "replay", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			p := e.honest(alice, r)
 			if st, eb := submit(r, p); st != 200 {
@@ -101,7 +103,7 @@ func TestRejections(t *testing.T) {
 			}
 			return submit(r, p)
 		}},
-		{"nonce reused by another presentation", 409, "nonce_used", func() (int, errorBody) {
+		{"nonce reused by another presentation", 409, "nonce_used", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			if st, eb := submit(r, e.honest(alice, r)); st != 200 {
 				t.Fatalf("first: %d %+v", st, eb)
@@ -110,20 +112,20 @@ func TestRejections(t *testing.T) {
 			root2 := e.chain.addRoot(101, e.clock.Now().Add(-time.Minute))
 			return submit(r, alice.present(r, alice.statement(t, r, root2, 101)))
 		}},
-		{"root never published", 422, "unknown_root", func() (int, errorBody) {
+		{"root never published", 422, "unknown_root", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			return submit(r, alice.present(r, alice.statement(t, r, circuits.RandomElement(), 100)))
 		}},
-		{"root older than the policy allows", 422, "root_too_old", func() (int, errorBody) {
+		{"root older than the policy allows", 422, "root_too_old", func() (int, wire.Error) {
 			old := e.chain.addRoot(7, e.clock.Now().Add(-61*time.Minute))
 			r := e.newRequest("hire")
 			return submit(r, alice.present(r, alice.statement(t, r, old, 7)))
 		}},
-		{"root at another height", 422, "root_height_mismatch", func() (int, errorBody) {
+		{"root at another height", 422, "root_height_mismatch", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			return submit(r, alice.present(r, alice.statement(t, r, e.root, 99)))
 		}},
-		{"unknown request", 404, "unknown_request", func() (int, errorBody) {
+		{"unknown request", 404, "unknown_request", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			p := e.honest(alice, r)
 			r2 := *r
@@ -131,60 +133,60 @@ func TestRejections(t *testing.T) {
 			p.RequestID = r2.ID
 			return submit(&r2, p)
 		}},
-		{"expired request", 410, "request_expired", func() (int, errorBody) {
+		{"expired request", 410, "request_expired", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			p := e.honest(alice, r)
 			e.clock.Add(11 * time.Minute)
 			defer e.clock.Add(-11 * time.Minute)
 			return submit(r, p)
 		}},
-		{"proof for another request, submitted to this one", 422, "wrong_request", func() (int, errorBody) {
+		{"proof for another request, submitted to this one", 422, "wrong_request", func() (int, wire.Error) {
 			r1, r2 := e.newRequest("hire"), e.newRequest("hire")
 			return submit(r2, e.honest(alice, r1))
 		}},
-		{"proof for another request, relabelled", 422, "wrong_request", func() (int, errorBody) {
+		{"proof for another request, relabelled", 422, "wrong_request", func() (int, wire.Error) {
 			r1, r2 := e.newRequest("hire"), e.newRequest("hire")
 			p := e.honest(alice, r1)
 			p.RequestID = r2.ID
 			return submit(r2, p)
 		}},
-		{"proof for another request, relabelled with its nonce", 422, "proof_invalid", func() (int, errorBody) {
+		{"proof for another request, relabelled with its nonce", 422, "proof_invalid", func() (int, wire.Error) {
 			r1, r2 := e.newRequest("hire"), e.newRequest("hire")
 			p := e.honest(alice, r1)
 			p.RequestID, p.Nonce = r2.ID, r2.Nonce
 			return submit(r2, p)
 		}},
-		{"disclosed value changed", 422, "proof_invalid", func() (int, errorBody) {
+		{"disclosed value changed", 422, "proof_invalid", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			p := e.honest(alice, r)
 			p.Disclosed["degree"] = circuits.F(circuits.U64(2)) // PhD
 			return submit(r, p)
 		}},
-		{"disclosed value missing", 422, "disclosure_mismatch", func() (int, errorBody) {
+		{"disclosed value missing", 422, "disclosure_mismatch", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			p := e.honest(alice, r)
 			delete(p.Disclosed, "degree")
 			return submit(r, p)
 		}},
-		{"value disclosed that was not asked for", 422, "disclosure_mismatch", func() (int, errorBody) {
+		{"value disclosed that was not asked for", 422, "disclosure_mismatch", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			p := e.honest(alice, r)
 			p.Disclosed["gpa"] = circuits.F(circuits.U64(370))
 			return submit(r, p)
 		}},
-		{"nullifier missing for a scoped policy", 422, "nullifier_mismatch", func() (int, errorBody) {
+		{"nullifier missing for a scoped policy", 422, "nullifier_mismatch", func() (int, wire.Error) {
 			r := e.newRequest("vote")
 			p := e.honest(alice, r)
 			p.Nullifier = circuits.Field{}
 			return submit(r, p)
 		}},
-		{"nullifier without a scope", 422, "nullifier_mismatch", func() (int, errorBody) {
+		{"nullifier without a scope", 422, "nullifier_mismatch", func() (int, wire.Error) {
 			r := e.newRequest("hire")
 			p := e.honest(alice, r)
 			p.Nullifier = circuits.F(circuits.U64(5))
 			return submit(r, p)
 		}},
-		{"nullifier already seen in the scope", 409, "nullifier_seen", func() (int, errorBody) {
+		{"nullifier already seen in the scope", 409, "nullifier_seen", func() (int, wire.Error) {
 			r1, r2 := e.newRequest("vote"), e.newRequest("vote")
 			if st, eb := submit(r1, e.honest(alice, r1)); st != 200 {
 				t.Fatalf("first vote: %d %+v", st, eb)
@@ -251,9 +253,9 @@ func TestRejectionRecordedAndRequestStaysOpen(t *testing.T) {
 	if st, _, _ := e.submit(r, bad); st != 422 {
 		t.Fatalf("bad proof: %d", st)
 	}
-	var res Result
+	var res wire.Result
 	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &res)
-	if res.Status != StatusRejected || res.Code != "proof_invalid" || res.Reason == "" {
+	if res.Status != wire.StatusRejected || res.Code != "proof_invalid" || res.Reason == "" {
 		t.Fatalf("after rejection: %+v", res)
 	}
 	if st, eb, _ := e.submit(r, e.honest(alice, r)); st != 200 {
@@ -262,7 +264,7 @@ func TestRejectionRecordedAndRequestStaysOpen(t *testing.T) {
 	// A later bad attempt never overwrites the verified result.
 	e.submit(r, bad)
 	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &res)
-	if res.Status != StatusVerified {
+	if res.Status != wire.StatusVerified {
 		t.Fatalf("verified result overwritten: %+v", res)
 	}
 }
@@ -276,12 +278,12 @@ func TestStatelessVerify(t *testing.T) {
 	if st, eb := e.do("POST", "/v1/verify", bad, nil); st != 422 || eb.Code != "proof_invalid" {
 		t.Fatalf("bad: %d %+v", st, eb)
 	}
-	var pending Result
+	var pending wire.Result
 	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &pending)
-	if pending.Status != StatusPending {
+	if pending.Status != wire.StatusPending {
 		t.Fatalf("a rejected stateless check changed state: %+v", pending)
 	}
-	var res Result
+	var res wire.Result
 	p := e.honest(alice, r)
 	if st, eb := e.do("POST", "/v1/verify", p, &res); st != 200 || res.Disclosed["degree"] != "MSc" {
 		t.Fatalf("verify: %d %+v %+v", st, eb, res)
@@ -293,7 +295,7 @@ func TestStatelessVerify(t *testing.T) {
 		t.Fatalf("replay via submit: %d %+v", st, eb)
 	}
 	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &res)
-	if res.Status != StatusConsumed {
+	if res.Status != wire.StatusConsumed {
 		t.Fatalf("after stateless verify: %+v", res)
 	}
 }
@@ -320,7 +322,7 @@ func TestBatchPerItemVerdicts(t *testing.T) {
 	add(alice.present(r4, alice.statement(t, r4, circuits.RandomElement(), 100)), "unknown_root")
 	add("not even an object", "malformed")
 
-	var out BatchResponse
+	var out wire.BatchResponse
 	if st, eb := e.do("POST", "/v1/verify/batch", map[string]any{"presentations": items}, &out); st != 200 {
 		t.Fatalf("batch: %d %+v", st, eb)
 	}
@@ -329,12 +331,12 @@ func TestBatchPerItemVerdicts(t *testing.T) {
 	}
 	for i, res := range out.Results {
 		if want[i] == "" {
-			if res.Status != StatusVerified {
+			if res.Status != wire.StatusVerified {
 				t.Errorf("item %d: %+v, want verified", i, res)
 			}
 			continue
 		}
-		if res.Status != StatusRejected || res.Code != want[i] || res.Reason == "" {
+		if res.Status != wire.StatusRejected || res.Code != want[i] || res.Reason == "" {
 			t.Errorf("item %d: %+v, want rejected %s", i, res, want[i])
 		}
 	}

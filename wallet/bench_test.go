@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 	testenv "github.com/zkcred/zkcred/internal/wallettest"
-	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wallet"
 )
 
@@ -83,7 +84,7 @@ func presentOnce(b *testing.B, w *wallet.Wallet, e *testenv.Env, u string) {
 			b.Fatal(err)
 		}
 		res, err := wallet.Submit(ctx, req, pres, wallet.Net{})
-		if err != nil || res.Status != verifier.StatusVerified {
+		if err != nil || res.Status != wire.StatusVerified {
 			b.Fatalf("%v %+v", err, res)
 		}
 	}

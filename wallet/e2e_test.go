@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 	testenv "github.com/zkcred/zkcred/internal/wallettest"
-	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wallet"
 )
 
@@ -232,7 +232,7 @@ func TestPresent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != verifier.StatusVerified || res.Disclosed["degree"] != "MSc" {
+	if res.Status != wire.StatusVerified || res.Disclosed["degree"] != "MSc" {
 		t.Fatalf("verdict %+v", res)
 	}
 	// the same presentation again is refused by the verifier (nonce used)
@@ -271,7 +271,7 @@ func TestPresent(t *testing.T) {
 	if _, err := w.Prove(ctx, plan4, e.Keys, wallet.Net{}); !errors.Is(err, wallet.ErrRevoked) {
 		t.Fatalf("revoked: %v", err)
 	}
-	if r, err := e.Verifier.Result(req4.ID); err != nil || r.Status != verifier.StatusPending {
+	if r, err := e.Verifier.Result(req4.ID); err != nil || r.Status != wire.StatusPending {
 		t.Fatalf("verifier saw something for the revoked credential: %+v %v", r, err)
 	}
 }
@@ -368,5 +368,5 @@ func TestFetchedKeysMismatchedPair(t *testing.T) {
 }
 
 var _ = registry.ErrNotFound
-var _ = issuer.ErrCredential
+var _ = wire.ErrCredential
 var _ = circuits.Slots

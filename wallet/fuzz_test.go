@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/verifier"
 )
 
 // FuzzLoad feeds arbitrary decrypted contents to the wallet loader: it
@@ -47,9 +48,9 @@ func FuzzLoad(f *testing.F) {
 // must make its root.
 func FuzzReadRequest(f *testing.F) {
 	tl, _ := circuits.NewTrustList([]fr.Element{circuits.U64(7)})
-	good, _ := json.Marshal(verifier.Request{
+	good, _ := json.Marshal(wire.Request{
 		ID: "r", Policy: "p", Nonce: circuits.F(circuits.U64(1)), Audience: "a", AudienceID: circuits.F(circuits.AudienceID("a")),
-		SchemaID: circuits.F(circuits.U64(2)), TrustList: verifier.TrustListWire{Issuers: []circuits.Field{circuits.F(circuits.U64(7))}, Root: circuits.F(tl.Root())},
+		SchemaID: circuits.F(circuits.U64(2)), TrustList: wire.TrustList{Issuers: []circuits.Field{circuits.F(circuits.U64(7))}, Root: circuits.F(tl.Root())},
 		ScopeID: circuits.F(circuits.ScopeID("")), SubmitURL: "http://127.0.0.1:1/v1/requests/r/presentations",
 	})
 	f.Add(good)

@@ -12,10 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/verifier"
 )
 
 // Reasons a presentation is not made. ErrRevoked and ErrExpired are found
@@ -58,7 +59,7 @@ func (e *NoMatchError) Unwrap() error { return ErrCannotPresent }
 // ReadRequest reads a presentation request from a URL (http or https) or a
 // file, and checks that its derived fields agree with it: the audience and
 // scope IDs, and the trust-list root.
-func ReadRequest(ctx context.Context, src string, n Net) (*verifier.Request, error) {
+func ReadRequest(ctx context.Context, src string, n Net) (*wire.Request, error) {
 	var b []byte
 	var err error
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
@@ -69,7 +70,7 @@ func ReadRequest(ctx context.Context, src string, n Net) (*verifier.Request, err
 	if err != nil {
 		return nil, fmt.Errorf("reading the request: %w", err)
 	}
-	req, err := verifier.ParseRequest(b)
+	req, err := wire.ParseRequest(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
@@ -98,7 +99,7 @@ func ReadRequest(ctx context.Context, src string, n Net) (*verifier.Request, err
 	return req, nil
 }
 
-func trustList(req *verifier.Request) (*circuits.TrustList, error) {
+func trustList(req *wire.Request) (*circuits.TrustList, error) {
 	ids := make([]fr.Element, len(req.TrustList.Issuers))
 	for i, id := range req.TrustList.Issuers {
 		ids[i] = id.El()
@@ -116,7 +117,7 @@ func trustList(req *verifier.Request) (*circuits.TrustList, error) {
 // Plan is a credential chosen for a request, with what presenting it
 // discloses and proves.
 type Plan struct {
-	Request *verifier.Request
+	Request *wire.Request
 	Entry   *Entry
 	// Disclose lists the attributes whose values the verifier learns.
 	Disclose []Disclosure
@@ -136,7 +137,7 @@ type Disclosure struct {
 // Choose picks the first stored credential that satisfies the request, or
 // the one named by credentialID. If none does, the error is a
 // *NoMatchError naming, per credential, the requirement it fails.
-func (w *Wallet) Choose(req *verifier.Request, credentialID string) (*Plan, error) {
+func (w *Wallet) Choose(req *wire.Request, credentialID string) (*Plan, error) {
 	ps, err := w.Candidates(req, credentialID)
 	if err != nil {
 		return nil, err
@@ -147,8 +148,8 @@ func (w *Wallet) Choose(req *verifier.Request, credentialID string) (*Plan, erro
 // Candidates returns a plan for every stored credential that satisfies the
 // request (or for the one named by credentialID), oldest first; errors are
 // as for Choose. Revocation is not known here: see CheckStatus.
-func (w *Wallet) Candidates(req *verifier.Request, credentialID string) ([]*Plan, error) {
-	q, err := req.Query.Query()
+func (w *Wallet) Candidates(req *wire.Request, credentialID string) ([]*Plan, error) {
+	q, err := req.Query.Circuit()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
@@ -201,7 +202,7 @@ func (w *Wallet) CheckStatus(ctx context.Context, e *Entry, n Net) error {
 }
 
 // mismatch returns the first requirement of req that e does not meet, or "".
-func mismatch(e *Entry, req *verifier.Request, q circuits.Query, tl *circuits.TrustList) string {
+func mismatch(e *Entry, req *wire.Request, q circuits.Query, tl *circuits.TrustList) string {
 	p := e.Private()
 	if p.SchemaID != req.SchemaID {
 		return fmt.Sprintf("it is a %q credential; the verifier asks for another schema (%s)", e.Schema().Name, short(req.SchemaID.String()))
@@ -263,7 +264,7 @@ func valueString(a circuits.Attribute, x fr.Element, e *Entry) string {
 }
 
 // predicateText words predicate i of a request.
-func predicateText(req *verifier.Request, i int, a circuits.Attribute, pr circuits.Predicate) string {
+func predicateText(req *wire.Request, i int, a circuits.Attribute, pr circuits.Predicate) string {
 	if i < len(req.Predicates) && req.Predicates[i].Attribute == a.Name {
 		pp := req.Predicates[i]
 		vals := make([]string, len(pp.Values))
@@ -306,7 +307,7 @@ func predicateText(req *verifier.Request, i int, a circuits.Attribute, pr circui
 	return label(a)
 }
 
-func newPlan(e *Entry, req *verifier.Request, q circuits.Query, tl *circuits.TrustList) *Plan {
+func newPlan(e *Entry, req *wire.Request, q circuits.Query, tl *circuits.TrustList) *Plan {
 	p := &Plan{Request: req, Entry: e, query: q, trust: tl}
 	attrs := e.Schema().Attributes
 	for i := range circuits.Slots {
@@ -378,7 +379,7 @@ func (p *Plan) Describe(out io.Writer) {
 // light client, builds both paths, checks the statement natively (a
 // revoked or expired credential is reported as ErrRevoked or ErrExpired,
 // and no proof is made) and proves.
-func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net) (*verifier.Presentation, error) {
+func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net) (*wire.Presentation, error) {
 	e, r := p.Entry, p.Request
 	priv := e.Private()
 	bk, leaf, path, err := w.verifiedBucket(ctx, n, priv.LeafIndex)
@@ -435,7 +436,7 @@ func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net)
 	if err != nil {
 		return nil, fmt.Errorf("proving: %w", err)
 	}
-	pres := &verifier.Presentation{
+	pres := &wire.Presentation{
 		RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),
 		Proof: proof, Nullifier: circuits.F(pub.Nullifier),
 	}
@@ -453,7 +454,7 @@ func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net)
 // Submit posts a presentation to the request's submit URL and returns the
 // verifier's verdict. A rejection the verifier answers with an HTTP error
 // is a *RemoteError.
-func Submit(ctx context.Context, r *verifier.Request, pres *verifier.Presentation, n Net) (*verifier.Result, error) {
+func Submit(ctx context.Context, r *wire.Request, pres *wire.Presentation, n Net) (*wire.Result, error) {
 	body, err := json.Marshal(pres)
 	if err != nil {
 		return nil, err
@@ -462,7 +463,7 @@ func Submit(ctx context.Context, r *verifier.Request, pres *verifier.Presentatio
 	if err != nil {
 		return nil, err
 	}
-	var res verifier.Result
+	var res wire.Result
 	if err := json.Unmarshal(b, &res); err != nil {
 		return nil, fmt.Errorf("verifier's answer: %w", err)
 	}

@@ -8,17 +8,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
 
+	"github.com/zkcred/zkcred/internal/strictjson"
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
@@ -109,14 +110,14 @@ func (w *Wallet) verifiedBucket(ctx context.Context, n Net, index uint64) (*regi
 	return b, leaf, path, nil
 }
 
-// Receive checks a credential bundle (issuer.Bundle JSON) and stores it:
+// Receive checks a credential bundle (wire.Bundle JSON) and stores it:
 // the issuer's signature and the opening of the commitment, that it is
 // bound to this wallet's holder secret, that the issuer is registered and
 // active, and that the leaf H(issuerID, C) sits at the stated index under a
 // root the light client verified. Errors wrap ErrRefused with the reason.
 // The caller saves the wallet.
 func (w *Wallet) Receive(ctx context.Context, bundle []byte, n Net) (*Entry, error) {
-	b, err := issuer.ParseBundle(bundle)
+	b, err := wire.ParseBundle(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCredential, err)
 	}
@@ -139,7 +140,7 @@ func (w *Wallet) Receive(ctx context.Context, bundle []byte, n Net) (*Entry, err
 	if err != nil {
 		return nil, fmt.Errorf("looking up the issuer: %w", err)
 	}
-	pub, _ := issuer.ParseDIDKey(c.Issuer)
+	pub, _ := wire.ParseDIDKey(c.Issuer)
 	if is.ID != p.IssuerID || is.PubKey != hex.EncodeToString(pub) {
 		return nil, fmt.Errorf("%w: the registry's record of %s is another key", ErrIssuerUnknown, c.Issuer)
 	}
@@ -186,7 +187,7 @@ func ParseOfferURL(offerURL string) (id, token string, err error) {
 }
 
 // FetchOffer reads an offer (what the issuer offers to issue).
-func FetchOffer(ctx context.Context, offerURL string, n Net) (*issuer.OfferView, error) {
+func FetchOffer(ctx context.Context, offerURL string, n Net) (*wire.OfferView, error) {
 	id, token, err := ParseOfferURL(offerURL)
 	if err != nil {
 		return nil, err
@@ -195,14 +196,14 @@ func FetchOffer(ctx context.Context, offerURL string, n Net) (*issuer.OfferView,
 	if err != nil {
 		return nil, err
 	}
-	var o issuer.OfferView
+	var o wire.OfferView
 	if err := strictjson.Unmarshal(b, &o); err != nil {
 		return nil, fmt.Errorf("offer: %w", err)
 	}
 	if o.Schema == nil || o.Schema.Validate() != nil {
 		return nil, errors.New("offer: no valid schema")
 	}
-	if o.Challenge != circuits.Dec(issuer.ClaimChallenge(id, token)) {
+	if o.Challenge != circuits.Dec(wire.ClaimChallenge(id, token)) {
 		return nil, errors.New("offer: its challenge is not the one of this link")
 	}
 	return &o, nil
@@ -217,11 +218,11 @@ func (w *Wallet) Claim(ctx context.Context, offerURL string, keys *circuits.Keys
 	if err != nil {
 		return nil, err
 	}
-	proof, err := keys.ProveHolder(w.f.Secret.El(), issuer.ClaimChallenge(id, token))
+	proof, err := keys.ProveHolder(w.f.Secret.El(), wire.ClaimChallenge(id, token))
 	if err != nil {
 		return nil, fmt.Errorf("proving the holder secret: %w", err)
 	}
-	body, _ := json.Marshal(issuer.ClaimBody{Token: token, HolderCommitment: w.HolderCommit(), Proof: base64.StdEncoding.EncodeToString(proof)})
+	body, _ := json.Marshal(wire.ClaimBody{Token: token, HolderCommitment: w.HolderCommit(), Proof: base64.StdEncoding.EncodeToString(proof)})
 	b, err := httpDo(ctx, n, http.MethodPost, claimURL(offerURL), body)
 	if err != nil {
 		return nil, fmt.Errorf("claiming the offer: %w", err)

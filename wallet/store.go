@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/zkcred/zkcred/internal/atomicfile"
-	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,10 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/internal/atomicfile"
+	"github.com/zkcred/zkcred/internal/strictjson"
+	"github.com/zkcred/zkcred/wire"
+
 	"filippo.io/age"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/light"
 )
@@ -85,15 +86,15 @@ type Entry struct {
 	// Bundle is the issuer's bundle exactly as received.
 	Bundle json.RawMessage `json:"bundle"`
 
-	bundle *issuer.Bundle
-	cred   *issuer.Credential
+	bundle *wire.Bundle
+	cred   *wire.Credential
 }
 
 // Credential returns the signed credential.
-func (e *Entry) Credential() *issuer.Credential { return e.cred }
+func (e *Entry) Credential() *wire.Credential { return e.cred }
 
 // Private returns the credential's private values.
-func (e *Entry) Private() *issuer.Private { return &e.bundle.Private }
+func (e *Entry) Private() *wire.Private { return &e.bundle.Private }
 
 // Schema returns the credential's schema.
 func (e *Entry) Schema() *circuits.Schema { return e.bundle.Private.Schema }
@@ -221,7 +222,7 @@ func (w *Wallet) load(plain []byte) error {
 		w.f.WorkFactor = DefaultWorkFactor
 	}
 	for _, e := range w.f.Credentials {
-		b, err := issuer.ParseBundle(e.Bundle)
+		b, err := wire.ParseBundle(e.Bundle)
 		if err != nil {
 			return fmt.Errorf("%w: credential %s: %v", ErrCorrupt, e.ID, err)
 		}
@@ -290,7 +291,7 @@ func (w *Wallet) Remove(id string) error {
 }
 
 // add stores a checked bundle; a credential already stored is replaced.
-func (w *Wallet) add(raw []byte, b *issuer.Bundle, c *issuer.Credential) *Entry {
+func (w *Wallet) add(raw []byte, b *wire.Bundle, c *wire.Credential) *Entry {
 	e := &Entry{ID: ShortID(c.ID), Added: time.Now().UTC().Truncate(time.Second), Bundle: raw, bundle: b, cred: c}
 	for i, x := range w.f.Credentials {
 		if x.ID == e.ID {

@@ -41,6 +41,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/logger"
 
@@ -174,7 +176,7 @@ func run() error {
 			return call{"/v1/verify/batch", bodies[i], sizes[i]}
 		}))
 	}
-	var ur verifier.Presentation
+	var ur wire.Presentation
 	if err := json.Unmarshal(bad, &ur); err != nil {
 		return err
 	}
@@ -316,7 +318,7 @@ func (h *harness) present(broken bool) ([]byte, error) {
 	if resp.StatusCode != http.StatusCreated {
 		return nil, fmt.Errorf("create request: %d %s", resp.StatusCode, b)
 	}
-	r, err := verifier.ParseRequest(b)
+	r, err := wire.ParseRequest(b)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +330,7 @@ func (h *harness) present(broken bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := r.Query.Query()
+	q, err := r.Query.Circuit()
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +343,7 @@ func (h *harness) present(broken bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := verifier.Presentation{RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),
+	p := wire.Presentation{RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),
 		Proof: proof, Nullifier: circuits.F(pub.Nullifier), Disclosed: map[string]circuits.Field{}}
 	for i, a := range r.Attributes {
 		if q.Disclose&(1<<i) != 0 {
@@ -436,10 +438,10 @@ func (h *harness) post(c call, out map[string]int) int {
 		return resp.StatusCode
 	}
 	if c.path == "/v1/verify/batch" && resp.StatusCode == 200 {
-		var br verifier.BatchResponse
+		var br wire.BatchResponse
 		if json.Unmarshal(b, &br) == nil {
 			for _, r := range br.Results {
-				if r.Status == verifier.StatusVerified {
+				if r.Status == wire.StatusVerified {
 					out["verified"]++
 				} else {
 					out[r.Code]++

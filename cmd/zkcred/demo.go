@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/stack"
 	"github.com/zkcred/zkcred/issuer"
-	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wallet"
 )
 
@@ -137,7 +138,7 @@ func demo(ctx context.Context, dir string) error {
 		s.note("W3C VC signed with eddsa-jcs-2022; leaf %d in block %d, checked by the wallet against the chain", p.LeafIndex, p.BlockHeight)
 	}
 
-	present := func(policy, what string) (*verifier.Request, *verifier.Presentation, *verifier.Result, error) {
+	present := func(policy, what string) (*wire.Request, *wire.Presentation, *wire.Result, error) {
 		s.say("An employer asks: %s", what)
 		r, err := st.Verifier.CreateRequest(policy)
 		if err != nil {
@@ -156,22 +157,22 @@ func demo(ctx context.Context, dir string) error {
 		for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 			s.note("| %s", line)
 		}
-		var pres *verifier.Presentation
+		var pres *wire.Presentation
 		if err := s.timed("prove ("+policy+")", func() (err error) {
 			pres, err = w.Prove(ctx, plan, keys, wallet.Net{})
 			return err
 		}); err != nil {
 			return req, nil, nil, err
 		}
-		var res *verifier.Result
+		var res *wire.Result
 		err = s.timed("verify over HTTP", func() (err error) {
 			res, err = wallet.Submit(ctx, req, pres, wallet.Net{})
 			return err
 		})
 		return req, pres, res, err
 	}
-	expectVerified := func(res *verifier.Result) error {
-		if res.Status != verifier.StatusVerified {
+	expectVerified := func(res *wire.Result) error {
+		if res.Status != wire.StatusVerified {
 			return fmt.Errorf("presentation %s: %s (%s)", res.Status, res.Reason, res.Code)
 		}
 		s.note("verdict: %s; disclosed %v", res.Status, res.Disclosed)
@@ -187,7 +188,7 @@ func demo(ctx context.Context, dir string) error {
 	}
 
 	s.say("Someone replays that presentation")
-	if res, err := wallet.Submit(ctx, req, pres, wallet.Net{}); err == nil && res.Status == verifier.StatusVerified {
+	if res, err := wallet.Submit(ctx, req, pres, wallet.Net{}); err == nil && res.Status == wire.StatusVerified {
 		return errors.New("a replayed presentation was accepted")
 	} else {
 		s.note("rejected: %s", describeRejection(res, err))
@@ -224,7 +225,7 @@ func demo(ctx context.Context, dir string) error {
 	return nil
 }
 
-func describeRejection(res *verifier.Result, err error) string {
+func describeRejection(res *wire.Result, err error) string {
 	if err != nil {
 		return err.Error()
 	}

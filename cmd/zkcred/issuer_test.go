@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	testenv "github.com/zkcred/zkcred/internal/wallettest"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -15,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	testenv "github.com/zkcred/zkcred/internal/wallettest"
+	"github.com/zkcred/zkcred/wire"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -178,7 +180,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("row %d: %v", row, err)
 		}
-		b, err := issuer.ParseBundle(raw)
+		b, err := wire.ParseBundle(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +307,7 @@ func TestIssuerOnRegistry(t *testing.T) {
 	out := filepath.Join(dir, "bo.json")
 	run("issuer", "issue", "--dir", home, "--schema", "vaccination", "--subject", subject, "--holder-commitment", "777", "--out", out)
 	raw, _ := os.ReadFile(out)
-	b, err := issuer.ParseBundle(raw)
+	b, err := wire.ParseBundle(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

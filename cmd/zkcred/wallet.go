@@ -18,8 +18,8 @@ import (
 	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wallet"
+	"github.com/zkcred/zkcred/wire"
 )
 
 func init() {
@@ -546,8 +546,8 @@ func walletPresent(args []string) error {
 	return printVerdict(res, time.Since(start))
 }
 
-func printVerdict(res *verifier.Result, took time.Duration) error {
-	if res.Status != verifier.StatusVerified {
+func printVerdict(res *wire.Result, took time.Duration) error {
+	if res.Status != wire.StatusVerified {
 		return fmt.Errorf("the verifier answered %s: %s (%s)", res.Status, res.Reason, res.Code)
 	}
 	fmt.Printf("\nverified by the verifier (%v)", took.Round(time.Millisecond))

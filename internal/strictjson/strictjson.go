@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -24,4 +25,25 @@ func Unmarshal(b []byte, v any) error {
 		return ErrTrailing
 	}
 	return nil
+}
+
+// Describe words a decoding error for the person who sent the JSON: where
+// the syntax breaks, which field has the wrong type.
+func Describe(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("field %q: want %v, got %s", te.Field, te.Type, te.Value)
+		}
+		return fmt.Sprintf("want %v, got %s", te.Type, te.Value)
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated JSON"
+	}
+	return err.Error()
 }

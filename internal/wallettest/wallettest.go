@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/wire"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/dgraph-io/badger/v4"
 
@@ -288,7 +290,7 @@ func (e *Env) Request(policy string) string {
 // Revoke revokes the credential of a bundle.
 func (e *Env) Revoke(bundle []byte) {
 	e.T.Helper()
-	b, err := issuer.ParseBundle(bundle)
+	b, err := wire.ParseBundle(bundle)
 	if err != nil {
 		e.T.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/internal/layout"
 	"github.com/zkcred/zkcred/registry/store"
@@ -32,6 +35,13 @@ const (
 	IdleTimeout       = 120 * time.Second
 )
 
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the API's OpenAPI 3.1 document, the one served at
+// /openapi.json.
+func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
+
 // ErrBadRequest is returned for a malformed path or query parameter (400).
 var ErrBadRequest = errors.New("bad request")
 
@@ -46,7 +56,8 @@ type Submitter interface {
 
 // Options configure the API. The zero value is the default.
 type Options struct {
-	// Logger logs internal errors; nil discards.
+	// Logger logs one line per request (level Info) and internal errors;
+	// nil discards.
 	Logger *slog.Logger
 	// TxTimeout bounds how long POST /v1/tx waits for its block (DefaultTxTimeout).
 	TxTimeout time.Duration
@@ -97,12 +108,13 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.recover, s.observe)
+	e.Use(httpx.RequestLog(opts.Logger), s.recover, s.observe, httpx.RequireJSON())
 	e.GET("/healthz", func(c echo.Context) error {
 		h := st.Latest()
 		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "height": h.Height})
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
 	v := e.Group("/v1")
 	v.POST("/tx", s.postTx)
 	v.GET("/genesis", func(c echo.Context) error { return c.JSON(http.StatusOK, st.Genesis()) })
@@ -125,7 +137,7 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, cs)
+		return c.JSON(http.StatusOK, orEmpty(cs))
 	})
 	v.GET("/accounts/:pubkey", s.getAccount)
 	v.GET("/witness/:bucket", s.getWitness)
@@ -169,9 +181,6 @@ func truncate(s string) string {
 func (s *server) postTx(c echo.Context) error {
 	if s.sub == nil {
 		return fmt.Errorf("%w: this registry is read-only", ErrUnavailable)
-	}
-	if ct := c.Request().Header.Get("Content-Type"); ct != "" && ct != echo.MIMEApplicationJSON && ct != echo.MIMEApplicationJSONCharsetUTF8 {
-		return &echo.HTTPError{Code: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, MaxBodyBytes))
 	if err != nil {
@@ -233,7 +242,7 @@ func (s *server) getHeaders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, hs)
+	return c.JSON(http.StatusOK, orEmpty(hs))
 }
 
 func (s *server) block(c echo.Context, h uint64) error {
@@ -241,6 +250,7 @@ func (s *server) block(c echo.Context, h uint64) error {
 	if err != nil {
 		return err
 	}
+	b.Txs = orEmpty(b.Txs)
 	return c.JSON(http.StatusOK, b)
 }
 
@@ -253,8 +263,12 @@ func (s *server) getIssuers(c echo.Context) error {
 	}
 	var active *bool
 	if q.Has("active") {
-		b, err := strconv.ParseBool(q.Get("active"))
-		if err != nil {
+		var b bool
+		switch q.Get("active") {
+		case "true":
+			b = true
+		case "false":
+		default:
 			return badRequest("active must be true or false")
 		}
 		active = &b
@@ -263,7 +277,7 @@ func (s *server) getIssuers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, is)
+	return c.JSON(http.StatusOK, orEmpty(is))
 }
 
 func (s *server) getIssuer(c echo.Context) error {
@@ -322,6 +336,15 @@ func (s *server) getWitness(c echo.Context) error {
 		return err
 	}
 	return c.JSONBlob(http.StatusOK, bk.AppendJSON(make([]byte, 0, 24<<10)))
+}
+
+// orEmpty makes a nil list an empty one, so that lists are JSON arrays,
+// never null.
+func orEmpty[T any](l []T) []T {
+	if l == nil {
+		return []T{}
+	}
+	return l
 }
 
 // RootInfo answers a root lookup.
@@ -415,14 +438,14 @@ func (s *server) handleError(err error, c echo.Context) {
 	if errors.As(err, &he) {
 		code = he.Code
 		msg = fmt.Sprint(he.Message)
-		name = http.StatusText(code)
+		name = strings.ToLower(strings.ReplaceAll(http.StatusText(code), " ", "_"))
 		switch code {
 		case http.StatusNotFound:
 			name, msg = "not_found", "no such endpoint: "+c.Request().URL.Path
 		case http.StatusMethodNotAllowed:
-			name = "method_not_allowed"
+			name, msg = "method_not_allowed", c.Request().Method+" is not allowed on "+c.Request().URL.Path
 		case http.StatusUnsupportedMediaType:
-			name = "unsupported_media_type"
+			name = httpx.CodeUnsupportedMediaType
 		}
 	}
 	if code >= 500 {

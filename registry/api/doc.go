@@ -15,8 +15,14 @@
 //	GET  /v1/witness/{bucket}        a witness bucket at the latest height
 //	GET  /v1/roots/{root}            the latest header with this credential root
 //	GET  /healthz, /metrics
+//	GET  /openapi.json               the OpenAPI 3.1 document (openapi.json, embedded)
 //
-// Every error is JSON {"error": "...", "code": "..."} with a 4xx status for
-// bad input; the status follows the error group (see registry's errors).
+// openapi.json is the contract: TestOpenAPI drives every route and every
+// status it names through internal/apitest, which checks each request and
+// answer against it. Request bodies must be JSON (Content-Type
+// application/json, optionally with charset=utf-8), else 415. Every error
+// is JSON {"error": "...", "code": "..."} with a 4xx status for bad input;
+// the status follows the error group (see registry's errors). With
+// Options.Logger set, every request is logged in one line (log/slog).
 // Package client is the matching Go client.
 package api

@@ -236,6 +236,9 @@ func TestHTTPErrors(t *testing.T) {
 		{"POST", "/v1/tx", strings.Repeat(" ", 2<<20), 413},
 	} {
 		req, _ := http.NewRequest(tc.method, e.svc.URL+tc.path, strings.NewReader(tc.body))
+		if tc.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

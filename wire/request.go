@@ -1,4 +1,4 @@
-package verifier
+package wire
 
 import (
 	"encoding/json"
@@ -25,12 +25,12 @@ type Request struct {
 	Expires    uint64               `json:"expires"`
 	SchemaID   circuits.Field       `json:"schemaId"`
 	Attributes []circuits.Attribute `json:"attributes"`
-	TrustList  TrustListWire        `json:"trustList"`
+	TrustList  TrustList            `json:"trustList"`
 	Disclose   []string             `json:"disclose"`
 	// Predicates in plain form (helpers resolved), for people.
 	Predicates []PlainPredicate `json:"predicates"`
 	// Query is the circuit form of Disclose and Predicates: what the proof binds.
-	Query QueryWire `json:"query"`
+	Query Query `json:"query"`
 	// Scope is the nullifier scope ("" for none); ScopeID its field form.
 	Scope   string         `json:"scope,omitempty"`
 	ScopeID circuits.Field `json:"scopeId"`
@@ -40,31 +40,43 @@ type Request struct {
 	SubmitURL string `json:"submitUrl"`
 }
 
-// TrustListWire is the request's trust list: the sorted issuer IDs (from
+// PlainPredicate is a predicate after the policy's helpers are resolved,
+// in the attribute's JSON form: what a wallet shows the holder. Only the
+// request's Query is proved; a wallet words predicates from here and
+// decides from Query.
+type PlainPredicate struct {
+	Attribute string `json:"attribute"`
+	Op        string `json:"op"`
+	Values    []any  `json:"values"`
+	// Helper describes the policy helper this comes from, if any.
+	Helper string `json:"helper,omitempty"`
+}
+
+// TrustList is the request's trust list: the sorted issuer IDs (from
 // which the wallet builds its path) and their root.
-type TrustListWire struct {
+type TrustList struct {
 	Kind    string           `json:"kind,omitempty"`
 	Issuers []circuits.Field `json:"issuers"`
 	Root    circuits.Field   `json:"root"`
 }
 
-// QueryWire is circuits.Query in JSON: the disclose bit mask (bit i is slot
+// Query is circuits.Query in JSON: the disclose bit mask (bit i is slot
 // i) and always MaxPredicates predicates (kind 0 for unused ones).
-type QueryWire struct {
-	Disclose   uint16                                `json:"disclose"`
-	Predicates [circuits.MaxPredicates]PredicateWire `json:"predicates"`
+type Query struct {
+	Disclose   uint16                            `json:"disclose"`
+	Predicates [circuits.MaxPredicates]Predicate `json:"predicates"`
 }
 
-// PredicateWire is circuits.Predicate in JSON.
-type PredicateWire struct {
+// Predicate is circuits.Predicate in JSON.
+type Predicate struct {
 	Slot   int                              `json:"slot"`
 	Kind   circuits.PredKind                `json:"kind"`
 	Values [circuits.SetSize]circuits.Field `json:"values"`
 }
 
-// WireQuery converts a query to its JSON form.
-func WireQuery(q circuits.Query) QueryWire {
-	w := QueryWire{Disclose: q.Disclose}
+// NewQuery converts a circuit query to its JSON form.
+func NewQuery(q circuits.Query) Query {
+	w := Query{Disclose: q.Disclose}
 	for i, p := range q.Predicates {
 		w.Predicates[i].Slot = p.Slot
 		w.Predicates[i].Kind = p.Kind
@@ -75,8 +87,8 @@ func WireQuery(q circuits.Query) QueryWire {
 	return w
 }
 
-// Query converts back, checking slots and kinds.
-func (w QueryWire) Query() (circuits.Query, error) {
+// Circuit converts back, checking slots and kinds.
+func (w Query) Circuit() (circuits.Query, error) {
 	q := circuits.Query{Disclose: w.Disclose}
 	for i, p := range w.Predicates {
 		if p.Slot < 0 || p.Slot >= circuits.Slots {
@@ -97,10 +109,10 @@ func (w QueryWire) Query() (circuits.Query, error) {
 // ParseRequest decodes a request strictly (what a wallet calls).
 func ParseRequest(b []byte) (*Request, error) {
 	var r Request
-	if err := strictDecode(b, &r); err != nil {
+	if err := decode(b, &r); err != nil {
 		return nil, err
 	}
-	if _, err := r.Query.Query(); err != nil {
+	if _, err := r.Query.Circuit(); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -130,7 +142,7 @@ type Presentation struct {
 // ParsePresentation decodes a presentation strictly.
 func ParsePresentation(b []byte) (*Presentation, error) {
 	var p Presentation
-	if err := strictDecode(b, &p); err != nil {
+	if err := decode(b, &p); err != nil {
 		return nil, err
 	}
 	if p.RequestID == "" {
@@ -170,7 +182,7 @@ type Result struct {
 // BatchRequest is the body of POST /v1/verify/batch. Each item is parsed on
 // its own, so a malformed item is rejected alone.
 type BatchRequest struct {
-	Presentations []jsonRaw `json:"presentations"`
+	Presentations []json.RawMessage `json:"presentations"`
 }
 
 // BatchResponse holds one Result per presentation, in order.
@@ -183,6 +195,3 @@ type CreateRequestBody struct {
 	// Policy names the policy; may be empty when only one is configured.
 	Policy string `json:"policy"`
 }
-
-// jsonRaw is json.RawMessage kept local so the OpenAPI doc names it.
-type jsonRaw = json.RawMessage

@@ -1,4 +1,4 @@
-package issuer
+package wire
 
 import (
 	"crypto/ed25519"
@@ -10,7 +10,7 @@ import (
 var ErrDID = didkey.ErrDID
 
 // DIDKey returns the did:key identifier of an ed25519 public key:
-// "did:key:z" + base58btc(0xed01 || key).
+// "did:key:z" + base58btc(0xed01 || key). A credential's issuer is one.
 func DIDKey(pub ed25519.PublicKey) string { return didkey.Encode(pub) }
 
 // VerificationMethod returns the verification method of a did:key: the DID

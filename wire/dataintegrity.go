@@ -1,4 +1,4 @@
-package issuer
+package wire
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/gowebpki/jcs"
 	"github.com/mr-tron/base58"
+
+	"github.com/zkcred/zkcred/internal/didkey"
 )
 
 // Data Integrity constants (W3C vc-data-integrity and vc-di-eddsa).
@@ -37,12 +39,13 @@ type Proof struct {
 	ProofValue         string   `json:"proofValue,omitempty"`
 }
 
-// Sign adds an eddsa-jcs-2022 proof made with k to doc, a JSON object
-// without a "proof" member, and returns the secured document. As the
-// cryptosuite specifies, the proof configuration takes the document's
-// @context; the hash signed is sha256(JCS(proofConfig)) ||
-// sha256(JCS(document)).
-func Sign(doc []byte, k *Key, created time.Time) ([]byte, error) {
+// Sign adds an eddsa-jcs-2022 proof to doc, a JSON object without a
+// "proof" member, and returns the secured document. verificationMethod is
+// the signer's did:key verification method and sign its ed25519 signature
+// function (ed25519.Sign with its private key). As the cryptosuite
+// specifies, the proof configuration takes the document's @context; the
+// hash signed is SigningInput(proofConfig, document).
+func Sign(doc []byte, verificationMethod string, sign func(msg []byte) []byte, created time.Time) ([]byte, error) {
 	obj, err := parseObject(doc)
 	if err != nil {
 		return nil, err
@@ -54,7 +57,7 @@ func Sign(doc []byte, k *Key, created time.Time) ([]byte, error) {
 		Type:               ProofType,
 		Cryptosuite:        Cryptosuite,
 		Created:            created.UTC().Truncate(time.Second).Format(time.RFC3339),
-		VerificationMethod: k.VerificationMethod(),
+		VerificationMethod: verificationMethod,
 		ProofPurpose:       AssertionMethod,
 	}
 	if c, ok := obj["@context"]; ok {
@@ -68,11 +71,11 @@ func Sign(doc []byte, k *Key, created time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := hashData(cfg, doc)
+	h, err := SigningInput(cfg, doc)
 	if err != nil {
 		return nil, err
 	}
-	p.ProofValue = "z" + base58.Encode(k.Sign(h))
+	p.ProofValue = "z" + base58.Encode(sign(h))
 	pj, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -94,49 +97,18 @@ func Sign(doc []byte, k *Key, created time.Time) ([]byte, error) {
 	return out, nil
 }
 
-// signCredential is Sign for a credential the issuer built itself: the
-// same proof, without re-parsing the document.
-func signCredential(c *Credential, k *Key, created time.Time) ([]byte, error) {
-	c.Proof = nil
-	doc, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	p := &Proof{
-		Type:               ProofType,
-		Cryptosuite:        Cryptosuite,
-		Created:            created.UTC().Truncate(time.Second).Format(time.RFC3339),
-		VerificationMethod: k.VerificationMethod(),
-		ProofPurpose:       AssertionMethod,
-		Context:            c.Context,
-	}
-	cfg, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	h, err := hashData(cfg, doc)
-	if err != nil {
-		return nil, err
-	}
-	p.ProofValue = "z" + base58.Encode(k.Sign(h))
-	c.Proof = p
-	out, err := json.Marshal(c)
-	c.Proof = nil
-	return out, err
-}
-
-// Verified describes a proof that verified.
-type Verified struct {
+// VerifiedProof describes a proof that verified.
+type VerifiedProof struct {
 	VerificationMethod string
 	PublicKey          ed25519.PublicKey
 	Created            time.Time
 }
 
-// Verify checks the eddsa-jcs-2022 proof of a secured document whose
+// VerifyProof checks the eddsa-jcs-2022 proof of a secured document whose
 // verification method is a did:key, following the cryptosuite's "Verify
 // Proof" algorithm. It does not check who the document's issuer is; see
 // VerifyCredential for that.
-func Verify(secured []byte) (*Verified, error) {
+func VerifyProof(secured []byte) (*VerifiedProof, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrProof, fmt.Sprintf(format, a...))
 	}
@@ -173,7 +145,7 @@ func Verify(secured []byte) (*Verified, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := ParseDIDKey(vm)
+	pub, err := didkey.Parse(vm)
 	if err != nil {
 		return nil, bad("verificationMethod: %v", err)
 	}
@@ -228,18 +200,21 @@ func Verify(secured []byte) (*Verified, error) {
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	h, err := hashData(cfg, doc)
+	h, err := SigningInput(cfg, doc)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
 	if !ed25519.Verify(pub, h, sig) {
 		return nil, bad("signature does not verify")
 	}
-	return &Verified{VerificationMethod: vm, PublicKey: pub, Created: created}, nil
+	return &VerifiedProof{VerificationMethod: vm, PublicKey: pub, Created: created}, nil
 }
 
-// hashData returns sha256(JCS(proofConfig)) || sha256(JCS(document)).
-func hashData(proofConfig, doc []byte) ([]byte, error) {
+// SigningInput is what an eddsa-jcs-2022 proof signs:
+// sha256(JCS(proofConfig)) || sha256(JCS(document)), with JCS the RFC 8785
+// canonical form, proofConfig the proof without proofValue and document the
+// secured document without its proof.
+func SigningInput(proofConfig, doc []byte) ([]byte, error) {
 	cc, err := jcs.Transform(proofConfig)
 	if err != nil {
 		return nil, fmt.Errorf("canonicalising proof configuration: %w", err)
