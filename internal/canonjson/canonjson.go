@@ -17,12 +17,11 @@
 package canonjson
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
+	"strings"
 
 	"github.com/gowebpki/jcs"
 )
@@ -53,30 +52,37 @@ func Marshal(v any) ([]byte, error) {
 
 // checkNumbers refuses every number of the JSON text b that is not a plain
 // integer literal within ±MaxInteger. encoding/json writes Go integers in
-// that form; floats, exponents and integers beyond 2^53 are refused.
+// that form; floats, exponents and integers beyond 2^53 are refused. b is
+// encoding/json's output, so valid JSON: outside strings, a number starts
+// with '-' or a digit and runs to the next ',', ']', '}' or whitespace.
 func checkNumbers(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		n, ok := tok.(json.Number)
-		if !ok {
-			continue
-		}
-		s := string(n)
-		digits := s
-		if len(digits) > 0 && digits[0] == '-' {
-			digits = digits[1:]
-		}
-		x, err := strconv.ParseUint(digits, 10, 64)
-		if err != nil || x > MaxInteger || s == "-0" {
-			return fmt.Errorf("%w: %s", ErrNumber, s)
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(b) && !strings.ContainsRune(",]} \t\r\n", rune(b[j])) {
+				j++
+			}
+			if err := checkInteger(string(b[i:j])); err != nil {
+				return err
+			}
+			i = j - 1
 		}
 	}
+	return nil
+}
+
+func checkInteger(s string) error {
+	digits := strings.TrimPrefix(s, "-")
+	x, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || x > MaxInteger || s == "-0" || (len(digits) > 1 && digits[0] == '0') {
+		return fmt.Errorf("%w: %s", ErrNumber, s)
+	}
+	return nil
 }

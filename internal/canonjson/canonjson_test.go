@@ -32,6 +32,7 @@ func TestMarshal(t *testing.T) {
 		{"non-ASCII as UTF-8", map[string]string{"n": "Universität Zürich, 東京大学 🎓"}, `{"n":"Universität Zürich, 東京大学 🎓"}`},
 		{"control characters escaped", map[string]string{"n": "a\tb\x01\"\\"}, `{"n":"a\tb\u0001\"\\"}`},
 		{"keys by UTF-16 code units", map[string]int{"\U0001F600": 1, "\uFB33": 2, "a": 3}, "{\"a\":3,\"\U0001F600\":1,\"\uFB33\":2}"},
+		{"numbers inside strings untouched", map[string]any{"s": `x"-1.5e3 [0]`, "n": 7}, `{"n":7,"s":"x\"-1.5e3 [0]"}`},
 		{"largest exact integers", []int64{MaxInteger, -MaxInteger}, `[9007199254740991,-9007199254740991]`},
 		{"large values as strings", map[string]string{"f": "21888242871839275222246405745257275088548364400416034343698204186575808495616"},
 			`{"f":"21888242871839275222246405745257275088548364400416034343698204186575808495616"}`},
