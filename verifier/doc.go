@@ -24,5 +24,6 @@
 //
 // The formats it exchanges (wire.Request, wire.Presentation, wire.Result)
 // are package wire's; the endpoints are described in docs/verifier.md and
-// served as OpenAPI 3 at /openapi.json.
+// in openapi.json (OpenAPI 3.1, served at /openapi.json), which
+// TestOpenAPI holds the handler to, route by route and status by status.
 package verifier

@@ -18,6 +18,7 @@ import (
 // not name its problem.
 func fuzzHandler(t *testing.T, h http.Handler, method, path string, body []byte) {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code >= 500 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/wire"
 
 	"github.com/labstack/echo/v4"
@@ -32,19 +33,21 @@ const (
 var openAPI []byte
 
 // Handler returns the HTTP API (routes under /v1/, /healthz, /metrics,
-// /openapi.json). It is built once per call; build it once and reuse it.
+// /openapi.json), as openapi.json documents it. JSON bodies must say
+// Content-Type application/json (else 415), and every request is logged in
+// one line on Options.Logger. It is built once per call; build it once and
+// reuse it.
 func (s *Server) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(s.opts.TrustedProxies)
-	e.Use(middleware.Recover())
+	e.Use(httpx.RequestLog(s.log), middleware.Recover(), httpx.RequireJSON())
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
 
-	v1 := e.Group("/v1")
 	if s.opts.RateLimit >= 0 {
 		r, b := s.opts.RateLimit, s.opts.RateBurst
 		if r == 0 {
@@ -53,7 +56,11 @@ func (s *Server) Handler() http.Handler {
 		if b <= 0 {
 			b = DefaultBurst
 		}
-		v1.Use(middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		// On every path under /v1/, known or not. Not as a group's
+		// middleware: echo then answers 404 instead of 405 for a known path
+		// with another method.
+		e.Use(middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+			Skipper: func(c echo.Context) bool { return !strings.HasPrefix(c.Request().URL.Path, "/v1/") },
 			Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 				Rate: rate.Limit(r), Burst: b, ExpiresIn: 3 * time.Minute,
 			}),
@@ -63,6 +70,7 @@ func (s *Server) Handler() http.Handler {
 			},
 		}))
 	}
+	v1 := e.Group("/v1")
 	v1.POST("/requests", s.hCreate)
 	v1.GET("/requests/:id", s.hGetRequest)
 	v1.POST("/requests/:id/presentations", s.hSubmit)
@@ -111,6 +119,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		status = he.Code
 		code = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
 		msg = fmt.Sprint(he.Message)
+		switch status {
+		case http.StatusNotFound:
+			msg = "no such endpoint: " + c.Request().URL.Path
+		case http.StatusMethodNotAllowed:
+			msg = c.Request().Method + " is not allowed on " + c.Request().URL.Path
+		}
 	} else if !ok {
 		s.log.Error("verifier internal error", "path", c.Path(), "err", err)
 		msg = "internal error"

@@ -1,14 +1,16 @@
 package verifier
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
+	"sync"
 	"testing"
 
-	"github.com/labstack/echo/v4"
 	"github.com/zkcred/zkcred/wire"
 )
 
@@ -130,39 +132,66 @@ func TestRateLimitBehindTrustedProxy(t *testing.T) {
 	}
 }
 
-func TestOpenAPIListsRoutes(t *testing.T) {
-	e := newEnv(t, nil)
-	resp, err := e.http.Client().Get(e.http.URL + "/openapi.json")
+// TestCreateWithoutBody: with one policy, an empty POST (curl -X POST)
+// creates a request under it, whatever Content-Type it names.
+func TestCreateWithoutBody(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Policies = o.Policies[:1] })
+	for _, ct := range []string{"", "application/x-www-form-urlencoded"} {
+		req, _ := http.NewRequest("POST", e.http.URL+"/v1/requests", nil)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := e.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r wire.Request
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || err != nil || r.Policy != "hire" {
+			t.Fatalf("Content-Type %q: %d %v %+v", ct, resp.StatusCode, err, r)
+		}
+	}
+}
+
+// TestRequestLog: one slog line per request, refused ones included.
+func TestRequestLog(t *testing.T) {
+	var buf syncBuffer
+	e := newEnv(t, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(&buf, nil)) })
+	e.do("GET", "/v1/requests/AAAAAAAAAAAAAAAAAAAAAA", nil, nil)
+	req, _ := http.NewRequest("POST", e.http.URL+"/v1/verify", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := e.http.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var doc struct {
-		OpenAPI string                    `json:"openapi"`
-		Paths   map[string]map[string]any `json:"paths"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.") {
-		t.Fatalf("openapi %q", doc.OpenAPI)
-	}
-	var documented, served []string
-	for p, ops := range doc.Paths {
-		for m := range ops {
-			documented = append(documented, strings.ToUpper(m)+" "+p)
+	resp.Body.Close()
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m struct {
+			Msg, Method, Route string
+			Status             int
+		}
+		if json.Unmarshal([]byte(l), &m) == nil && m.Msg == "http request" {
+			got = append(got, fmt.Sprintf("%s %s %d", m.Method, m.Route, m.Status))
 		}
 	}
-	ec := e.srv.Handler().(*echo.Echo)
-	for _, rt := range ec.Routes() {
-		served = append(served, rt.Method+" "+strings.ReplaceAll(rt.Path, ":id", "{id}"))
-	}
-	sort.Strings(documented)
-	sort.Strings(served)
-	if strings.Join(documented, "\n") != strings.Join(served, "\n") {
-		t.Fatalf("documented:\n%s\nserved:\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	if want := "GET /v1/requests/:id 404,POST /v1/verify 415"; strings.Join(got, ",") != want {
+		t.Fatalf("request log %q, want %q\n%s", got, want, buf.String())
 	}
 }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 func TestHealthMetricsAndUnknownRoutes(t *testing.T) {
 	e := newEnv(t, nil)
@@ -191,6 +220,7 @@ func TestCreateToken(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.CreateToken = "s3cret" })
 	for _, auth := range []string{"", "Bearer wrong", "s3cret", "Bearer s3cret2", "bearer s3cret"} {
 		req, _ := http.NewRequest("POST", e.http.URL+"/v1/requests", strings.NewReader(`{"policy":"hire"}`))
+		req.Header.Set("Content-Type", "application/json")
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
@@ -206,6 +236,7 @@ func TestCreateToken(t *testing.T) {
 		}
 	}
 	req, _ := http.NewRequest("POST", e.http.URL+"/v1/requests", strings.NewReader(`{"policy":"hire"}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer s3cret")
 	resp, err := e.http.Client().Do(req)
 	if err != nil {

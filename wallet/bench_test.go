@@ -2,6 +2,7 @@ package wallet_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ func BenchmarkPresent(b *testing.B) {
 	e := testenv.Start(b, testenv.Options{})
 	w := newWallet(b, e)
 	ctx := context.Background()
-	if _, err := w.Receive(ctx, e.Issue(w.HolderCommit(), "3.72", time.Time{}), wallet.Net{}); err != nil {
+	if _, err := w.Receive(ctx, e.Issue(w.HolderCommit(), "3.72", time.Time{})); err != nil {
 		b.Fatal(err)
 	}
 	if err := wallet.CheckKeys(ctx, e.Keys, e.Registry); err != nil {
@@ -40,15 +41,12 @@ func BenchmarkPresent(b *testing.B) {
 	b.Run("request-and-witness", func(b *testing.B) {
 		u := e.Request("graduate")
 		for range b.N {
-			req, err := wallet.ReadRequest(ctx, u, wallet.Net{})
+			req, err := w.ReadRequest(ctx, u)
 			if err != nil {
 				b.Fatal(err)
 			}
-			plan, err := w.Choose(req, "")
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := w.CheckStatus(ctx, plan.Entry, wallet.Net{}); err != nil {
+			stop := errors.New("stop before proving")
+			if _, err := w.Present(ctx, req, wallet.PresentOptions{Keys: e.Keys, Confirm: func(*wallet.Plan) error { return stop }}); !errors.Is(err, stop) {
 				b.Fatal(err)
 			}
 		}
@@ -71,21 +69,13 @@ func BenchmarkPresent(b *testing.B) {
 func presentOnce(b *testing.B, w *wallet.Wallet, e *testenv.Env, u string) {
 	ctx := context.Background()
 	{
-		req, err := wallet.ReadRequest(ctx, u, wallet.Net{})
+		req, err := w.ReadRequest(ctx, u)
 		if err != nil {
 			b.Fatal(err)
 		}
-		plan, err := w.Choose(req, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		pres, err := w.Prove(ctx, plan, e.Keys, wallet.Net{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		res, err := wallet.Submit(ctx, req, pres, wallet.Net{})
-		if err != nil || res.Status != wire.StatusVerified {
-			b.Fatalf("%v %+v", err, res)
+		done, err := w.Present(ctx, req, wallet.PresentOptions{Keys: e.Keys})
+		if err != nil || done.Result.Status != wire.StatusVerified {
+			b.Fatalf("%v %+v", err, done)
 		}
 	}
 }

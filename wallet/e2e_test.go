@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,9 +25,15 @@ import (
 
 func newWallet(t testing.TB, e *testenv.Env) *wallet.Wallet {
 	t.Helper()
-	w, err := wallet.Create(filepath.Join(t.TempDir(), "wallet.age"), "pw", wallet.Options{
+	return newWalletWith(t, e, wallet.Options{})
+}
+
+func newWalletWith(t testing.TB, e *testenv.Env, o wallet.Options) *wallet.Wallet {
+	t.Helper()
+	w, err := wallet.Create(filepath.Join(t.TempDir(), "wallet.age"), "pw", wallet.CreateOptions{
 		WorkFactor: wallet.MinWorkFactor,
 		Config:     wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis},
+		Options:    o,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +67,7 @@ func TestReceive(t *testing.T) {
 
 	refuse := func(name string, b []byte, want error) {
 		t.Helper()
-		_, err := w.Receive(ctx, b, wallet.Net{})
+		_, err := w.Receive(ctx, b)
 		if !errors.Is(err, want) || !errors.Is(err, wallet.ErrRefused) {
 			t.Errorf("%s: got %v, want %v", name, err, want)
 		}
@@ -88,7 +95,7 @@ func TestReceive(t *testing.T) {
 	}
 
 	// the good one is accepted
-	ent, err := w.Receive(ctx, good, wallet.Net{})
+	ent, err := w.Receive(ctx, good)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +103,7 @@ func TestReceive(t *testing.T) {
 		t.Fatal("stored credential")
 	}
 	// receiving it twice keeps one copy
-	if _, err := w.Receive(ctx, good, wallet.Net{}); err != nil || len(w.Credentials()) != 1 {
+	if _, err := w.Receive(ctx, good); err != nil || len(w.Credentials()) != 1 {
 		t.Fatalf("second receive: %v, %d credentials", err, len(w.Credentials()))
 	}
 
@@ -120,7 +127,7 @@ func TestReceiveNotInTree(t *testing.T) {
 	b2 := e.IssueRogue(w.HolderCommit())           // rogue leaf 1: no such leaf in the registry yet
 	e.RegisterRogue()
 	for i, b := range [][]byte{b1, b2} {
-		_, err := w.Receive(ctx, b, wallet.Net{})
+		_, err := w.Receive(ctx, b)
 		if !errors.Is(err, wallet.ErrNotAnchored) {
 			t.Errorf("bundle %d: got %v, want ErrNotAnchored", i, err)
 		}
@@ -132,7 +139,7 @@ func TestReceiveInactiveIssuer(t *testing.T) {
 	w := newWallet(t, e)
 	b := e.Issue(w.HolderCommit(), "3.00", time.Time{})
 	e.Deactivate()
-	if _, err := w.Receive(context.Background(), b, wallet.Net{}); !errors.Is(err, wallet.ErrIssuerInactive) {
+	if _, err := w.Receive(context.Background(), b); !errors.Is(err, wallet.ErrIssuerInactive) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -142,11 +149,11 @@ func TestClaimOffer(t *testing.T) {
 	w := newWallet(t, e)
 	ctx := context.Background()
 	u := e.Offer("3.50")
-	o, err := wallet.FetchOffer(ctx, u, wallet.Net{})
+	o, err := w.FetchOffer(ctx, u)
 	if err != nil || len(o.Display) == 0 {
 		t.Fatalf("offer: %v %+v", err, o)
 	}
-	ent, err := w.Claim(ctx, u, e.Keys, wallet.Net{})
+	ent, err := w.Claim(ctx, u, e.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,12 +162,12 @@ func TestClaimOffer(t *testing.T) {
 	}
 	// an offer is claimed once
 	var re *wallet.RemoteError
-	if _, err := w.Claim(ctx, u, e.Keys, wallet.Net{}); !errors.As(err, &re) || re.Status != http.StatusConflict {
+	if _, err := w.Claim(ctx, u, e.Keys); !errors.As(err, &re) || re.Status != http.StatusConflict {
 		t.Fatalf("second claim: %v", err)
 	}
 	// a wrong token is refused
 	bad := strings.Replace(e.Offer("3.50"), "token=", "token=x", 1)
-	if _, err := w.Claim(ctx, bad, e.Keys, wallet.Net{}); !errors.As(err, &re) || re.Status != http.StatusForbidden {
+	if _, err := w.Claim(ctx, bad, e.Keys); !errors.As(err, &re) || re.Status != http.StatusForbidden {
 		t.Fatalf("wrong token: %v", err)
 	}
 }
@@ -169,6 +176,15 @@ func TestClaimOffer(t *testing.T) {
 type recorder struct {
 	mu    sync.Mutex
 	paths []string
+}
+
+// reset returns the paths recorded so far and forgets them.
+func (r *recorder) reset() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.paths
+	r.paths = nil
+	return p
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -180,16 +196,15 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func TestPresent(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
-	w := newWallet(t, e)
+	rec := &recorder{}
+	w := newWalletWith(t, e, wallet.Options{HTTP: &http.Client{Transport: rec}})
 	ctx := context.Background()
 	// a few leaves first, so that the leaf index is not its bucket number
 	for range 3 {
 		e.Issue(w.HolderCommit(), "2.00", time.Time{})
 	}
 	b := e.Issue(w.HolderCommit(), "3.72", time.Time{})
-	rec := &recorder{}
-	n := wallet.Net{HTTP: &http.Client{Transport: rec}}
-	ent, err := w.Receive(ctx, b, n)
+	ent, err := w.Receive(ctx, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,30 +212,30 @@ func TestPresent(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	req, err := wallet.ReadRequest(ctx, e.Request("graduate"), n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := w.Choose(req, "")
+	req, err := w.ReadRequest(ctx, e.Request("graduate"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var desc bytes.Buffer
-	plan.Describe(&desc)
+	var witness []string
+	done, err := w.Present(ctx, req, wallet.PresentOptions{Keys: e.Keys, Confirm: func(p *wallet.Plan) error {
+		p.Describe(&desc)
+		rec.reset()
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []string{"Degree: MSc", "Grade point average", "Date of birth", "Not disclosed:"} {
 		if !strings.Contains(desc.String(), s) {
 			t.Errorf("description lacks %q:\n%s", s, desc.String())
 		}
 	}
-	rec.paths = nil
-	pres, err := w.Prove(ctx, plan, e.Keys, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// bucket privacy: the registry is asked for the bucket, never the leaf
+	// bucket privacy: the registry is asked for the bucket, never the
+	// leaf, and every request went through the wallet's HTTP client
 	idx := ent.Private().LeafIndex
-	var witness []string
-	for _, p := range rec.paths {
+	paths := rec.reset()
+	for _, p := range paths {
 		if strings.HasPrefix(p, "/v1/witness/") {
 			witness = append(witness, p)
 		}
@@ -228,70 +243,159 @@ func TestPresent(t *testing.T) {
 	if idx == 0 || len(witness) != 1 || witness[0] != "/v1/witness/0" {
 		t.Fatalf("leaf %d: witness requests %v, want only the bucket /v1/witness/0", idx, witness)
 	}
-	res, err := wallet.Submit(ctx, req, pres, wallet.Net{})
-	if err != nil {
-		t.Fatal(err)
+	if !slices.Contains(paths, "/v1/requests/"+req.ID+"/presentations") {
+		t.Fatalf("the submission did not go through the wallet's client: %v", paths)
 	}
-	if res.Status != wire.StatusVerified || res.Disclosed["degree"] != "MSc" {
+	res := done.Result
+	if res.Status != wire.StatusVerified || res.Disclosed["degree"] != "MSc" || done.Plan.Entry.ID != ent.ID {
 		t.Fatalf("verdict %+v", res)
 	}
 	// the same presentation again is refused by the verifier (nonce used)
 	var re *wallet.RemoteError
-	if _, err := wallet.Submit(ctx, req, pres, wallet.Net{}); !errors.As(err, &re) {
+	if _, err := w.Submit(ctx, req, done.Presentation); !errors.As(err, &re) || re.Code != wire.CodeReplay {
 		t.Fatalf("replay: %v", err)
 	}
 
 	// A request no credential satisfies is explained.
-	req2, err := wallet.ReadRequest(ctx, e.Request("excellent"), wallet.Net{})
+	req2, err := w.ReadRequest(ctx, e.Request("excellent"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var nm *wallet.NoMatchError
-	if _, err := w.Choose(req2, ""); !errors.As(err, &nm) || !strings.Contains(err.Error(), "Grade point average is 3.72, which does not satisfy") {
+	if _, err := w.Present(ctx, req2, wallet.PresentOptions{Keys: e.Keys}); !errors.As(err, &nm) || !strings.Contains(err.Error(), "Grade point average is 3.72, which does not satisfy") {
 		t.Fatalf("unsatisfiable request: %v", err)
 	}
-	req3, _ := wallet.ReadRequest(ctx, e.Request("other-issuer"), wallet.Net{})
-	if _, err := w.Choose(req3, ""); !errors.As(err, &nm) || !strings.Contains(err.Error(), "is not among the 1 issuers") {
+	req3, _ := w.ReadRequest(ctx, e.Request("other-issuer"))
+	if _, err := w.Present(ctx, req3, wallet.PresentOptions{Keys: e.Keys}); !errors.As(err, &nm) || !strings.Contains(err.Error(), "is not among the 1 issuers") {
 		t.Fatalf("untrusted issuer: %v", err)
 	}
 
 	// Revoked: reported before proving; the verifier hears nothing.
-	if err := w.CheckStatus(ctx, ent, wallet.Net{}); err != nil {
+	if err := w.CheckStatus(ctx, ent); err != nil {
 		t.Fatalf("status before revocation: %v", err)
 	}
-	e.Revoke(b)
-	if err := w.CheckStatus(ctx, ent, wallet.Net{}); !errors.Is(err, wallet.ErrRevoked) {
-		t.Fatalf("status after revocation: %v", err)
-	}
-	req4, _ := wallet.ReadRequest(ctx, e.Request("graduate"), wallet.Net{})
-	plan4, err := w.Choose(req4, ent.ID)
-	if err != nil {
+	var chosen *wallet.Plan
+	stop := errors.New("stop")
+	req5, _ := w.ReadRequest(ctx, e.Request("graduate"))
+	if _, err := w.Present(ctx, req5, wallet.PresentOptions{Keys: e.Keys, Confirm: func(p *wallet.Plan) error { chosen = p; return stop }}); !errors.Is(err, stop) {
 		t.Fatal(err)
 	}
-	if _, err := w.Prove(ctx, plan4, e.Keys, wallet.Net{}); !errors.Is(err, wallet.ErrRevoked) {
-		t.Fatalf("revoked: %v", err)
+	e.Revoke(b)
+	// A plan chosen before the revocation cannot be proved after it.
+	if _, err := w.Prove(ctx, chosen, e.Keys); !errors.Is(err, wallet.ErrRevoked) {
+		t.Fatalf("proving a plan revoked since it was chosen: %v", err)
+	}
+	if err := w.CheckStatus(ctx, ent); !errors.Is(err, wallet.ErrRevoked) {
+		t.Fatalf("status after revocation: %v", err)
+	}
+	req4, _ := w.ReadRequest(ctx, e.Request("graduate"))
+	confirmed := false
+	_, err = w.Present(ctx, req4, wallet.PresentOptions{CredentialID: ent.ID, Keys: e.Keys, Confirm: func(*wallet.Plan) error { confirmed = true; return nil }})
+	if !errors.Is(err, wallet.ErrRevoked) || confirmed {
+		t.Fatalf("revoked: %v (confirm asked: %v)", err, confirmed)
 	}
 	if r, err := e.Verifier.Result(req4.ID); err != nil || r.Status != wire.StatusPending {
 		t.Fatalf("verifier saw something for the revoked credential: %+v %v", r, err)
 	}
 }
 
+// Present skips a revoked candidate for a good one, and says so.
+func TestPresentSkipsRevoked(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	old := e.Issue(w.HolderCommit(), "3.50", time.Time{})
+	oldEnt, err := w.Receive(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := w.Receive(ctx, e.Issue(w.HolderCommit(), "3.60", time.Time{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Revoke(old)
+	req, err := w.ReadRequest(ctx, e.Request("graduate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skipped []string
+	done, err := w.Present(ctx, req, wallet.PresentOptions{Keys: e.Keys, Skipped: func(en *wallet.Entry, err error) {
+		if errors.Is(err, wallet.ErrRevoked) {
+			skipped = append(skipped, en.ID)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Plan.Entry.ID != good.ID || !slices.Equal(skipped, []string{oldEnt.ID}) || done.Result.Status != wire.StatusVerified {
+		t.Fatalf("presented %s, skipped %v, verdict %+v; want %s presented and %s skipped", done.Plan.Entry.ID, skipped, done.Result, good.ID, oldEnt.ID)
+	}
+	// Once both are revoked, nothing is presented.
+	e.Revoke(good.Bundle)
+	req2, _ := w.ReadRequest(ctx, e.Request("graduate"))
+	if _, err := w.Present(ctx, req2, wallet.PresentOptions{Keys: e.Keys}); !errors.Is(err, wallet.ErrRevoked) {
+		t.Fatalf("both revoked: %v", err)
+	}
+}
+
+// Confirm's refusal stops Present before it proves or submits; ProveOnly
+// proves without submitting.
+func TestPresentConfirmAndProveOnly(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	if _, err := w.Receive(ctx, e.Issue(w.HolderCommit(), "3.72", time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := w.ReadRequest(ctx, e.Request("graduate"))
+	no := errors.New("not now")
+	done, err := w.Present(ctx, req, wallet.PresentOptions{Keys: e.Keys, Confirm: func(*wallet.Plan) error { return no }})
+	if !errors.Is(err, no) || done == nil || done.Plan == nil || done.Presentation != nil {
+		t.Fatalf("refused: %v %+v", err, done)
+	}
+	done, err = w.Present(ctx, req, wallet.PresentOptions{Keys: e.Keys, ProveOnly: true})
+	if err != nil || done.Presentation == nil || done.Result != nil {
+		t.Fatalf("prove only: %v %+v", err, done)
+	}
+	if r, err := e.Verifier.Result(req.ID); err != nil || r.Status != wire.StatusPending {
+		t.Fatalf("the verifier heard of a presentation that was not submitted: %+v %v", r, err)
+	}
+	if res, err := w.Submit(ctx, req, done.Presentation); err != nil || res.Status != wire.StatusVerified {
+		t.Fatalf("submitting the proved presentation: %v %+v", err, res)
+	}
+}
+
+// The wallet's light client uses the HTTP client of its options: a wallet
+// whose client cannot reach anything fails, naming that client's error.
+func TestOptionsHTTPClientIsUsed(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	down := errors.New("transport refused by test")
+	w := newWalletWith(t, e, wallet.Options{HTTP: &http.Client{Transport: failing{down}}})
+	if _, err := w.Receive(context.Background(), e.Issue(w.HolderCommit(), "3.72", time.Time{})); !errors.Is(err, down) {
+		t.Fatalf("receive through a failing client: %v", err)
+	}
+}
+
+type failing struct{ err error }
+
+func (f failing) RoundTrip(*http.Request) (*http.Response, error) { return nil, f.err }
+
 func TestPresentExpired(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	w := newWallet(t, e)
 	ctx := context.Background()
 	b := e.IssueExpired(w.HolderCommit())
-	ent, err := w.Receive(ctx, b, wallet.Net{})
+	ent, err := w.Receive(ctx, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := wallet.ReadRequest(ctx, e.Request("graduate"), wallet.Net{})
-	_, err = w.Choose(req, ent.ID)
+	req, _ := w.ReadRequest(ctx, e.Request("graduate"))
+	_, err = w.Present(ctx, req, wallet.PresentOptions{CredentialID: ent.ID, Keys: e.Keys})
 	if !errors.Is(err, wallet.ErrExpired) {
 		t.Fatalf("expired, named: %v", err)
 	}
 	var nm *wallet.NoMatchError
-	if _, err = w.Choose(req, ""); !errors.As(err, &nm) || !strings.Contains(err.Error(), "expired on") {
+	if _, err = w.Present(ctx, req, wallet.PresentOptions{Keys: e.Keys}); !errors.As(err, &nm) || !strings.Contains(err.Error(), "expired on") {
 		t.Fatalf("expired, chosen: %v", err)
 	}
 }
@@ -307,11 +411,11 @@ func TestKeysCheckedAgainstChain(t *testing.T) {
 	// URL, then checked against the chain: here they do not match.
 	ks := httptest.NewServer(http.FileServer(http.Dir(testenv.KeyDir())))
 	defer ks.Close()
-	w0, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.Options{WorkFactor: wallet.MinWorkFactor,
+	w0, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.CreateOptions{WorkFactor: wallet.MinWorkFactor,
 		Config: wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis, KeysURL: ks.URL}})
 	defer w0.Close()
 	kdir := t.TempDir()
-	if _, err := w0.LoadKeys(ctx, kdir, wallet.Net{}); !errors.Is(err, wallet.ErrKeysMismatch) {
+	if _, err := w0.LoadKeys(ctx, kdir); !errors.Is(err, wallet.ErrKeysMismatch) {
 		t.Fatalf("fetched keys, other published hash: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(kdir, filepath.Base(circuits.PresentationID)+".pk")); err != nil {
@@ -322,10 +426,10 @@ func TestKeysCheckedAgainstChain(t *testing.T) {
 		t.Fatalf("unpublished: %v", err)
 	}
 	// keys missing from the directory, fetched from the configured URL
-	w, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.Options{WorkFactor: wallet.MinWorkFactor,
+	w, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.CreateOptions{WorkFactor: wallet.MinWorkFactor,
 		Config: wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis}})
 	defer w.Close()
-	if _, err := w.LoadKeys(ctx, t.TempDir(), wallet.Net{}); !errors.Is(err, wallet.ErrNoKeys) {
+	if _, err := w.LoadKeys(ctx, t.TempDir()); !errors.Is(err, wallet.ErrNoKeys) {
 		t.Fatalf("no keys: %v", err)
 	}
 }
@@ -355,11 +459,11 @@ func TestFetchedKeysMismatchedPair(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{VKHash: other.Verifier().Hash()})
 	ks := httptest.NewServer(http.FileServer(http.Dir(mixed)))
 	defer ks.Close()
-	w, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.Options{WorkFactor: wallet.MinWorkFactor,
+	w, _ := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.CreateOptions{WorkFactor: wallet.MinWorkFactor,
 		Config: wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis, KeysURL: ks.URL}})
 	defer w.Close()
 	kdir := t.TempDir()
-	if _, err := w.LoadKeys(ctx, kdir, wallet.Net{}); !errors.Is(err, wallet.ErrKeysMismatch) || !strings.Contains(err.Error(), "does not match its verifying key") {
+	if _, err := w.LoadKeys(ctx, kdir); !errors.Is(err, wallet.ErrKeysMismatch) || !strings.Contains(err.Error(), "does not match its verifying key") {
 		t.Fatalf("mismatched pair: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(kdir, "s16-d32-t8-p4-v8.pk")); !os.IsNotExist(err) {

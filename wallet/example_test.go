@@ -15,7 +15,7 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "wallet-example")
 	defer os.RemoveAll(dir)
 
-	w, err := wallet.Create(filepath.Join(dir, "wallet.age"), "correct horse", wallet.Options{WorkFactor: wallet.MinWorkFactor})
+	w, err := wallet.Create(filepath.Join(dir, "wallet.age"), "correct horse", wallet.CreateOptions{WorkFactor: wallet.MinWorkFactor})
 	if err != nil {
 		panic(err)
 	}
@@ -23,10 +23,10 @@ func Example() {
 	if err := w.Backup(&backup, "battery staple"); err != nil {
 		panic(err)
 	}
-	_, err = wallet.Open(w.Path(), "wrong")
+	_, err = wallet.Open(w.Path(), "wrong", wallet.Options{})
 	fmt.Println("wrong passphrase:", err != nil)
 
-	r, err := wallet.Restore(&backup, "battery staple", filepath.Join(dir, "new", "wallet.age"), "new passphrase")
+	r, err := wallet.Restore(&backup, "battery staple", filepath.Join(dir, "new", "wallet.age"), "new passphrase", wallet.Options{})
 	if err != nil {
 		panic(err)
 	}

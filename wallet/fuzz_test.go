@@ -60,7 +60,7 @@ func FuzzReadRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := filepath.Join(dir, "req.json")
 		os.WriteFile(p, b, 0o600)
-		r, err := ReadRequest(context.Background(), p, Net{})
+		r, err := newOpen("", "", Options{}).ReadRequest(context.Background(), p)
 		if err != nil {
 			return
 		}

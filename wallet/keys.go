@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/zkcred/zkcred/internal/atomicfile"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/zkcred/zkcred/internal/atomicfile"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry/client"
@@ -34,13 +35,13 @@ const MaxKeyBytes = 512 << 20
 // configured KeysURL if dir has none, and checks the presentation
 // verifying key (and the holder one, when published) against the hashes
 // the chain publishes.
-func (w *Wallet) LoadKeys(ctx context.Context, dir string, n Net) (*circuits.Keys, error) {
+func (w *Wallet) LoadKeys(ctx context.Context, dir string) (*circuits.Keys, error) {
 	keys, err := circuits.LoadKeysDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		if w.f.Config.KeysURL == "" {
 			return nil, fmt.Errorf("%w in %s (run 'zkcred setup' or init the wallet with --keys-url)", ErrNoKeys, dir)
 		}
-		if err := fetchKeys(ctx, w.f.Config.KeysURL, dir, n); err != nil {
+		if err := w.fetchKeys(ctx, w.f.Config.KeysURL, dir); err != nil {
 			return nil, err
 		}
 		if keys, err = circuits.LoadKeysDir(dir); err == nil {
@@ -52,7 +53,7 @@ func (w *Wallet) LoadKeys(ctx context.Context, dir string, n Net) (*circuits.Key
 	if err != nil {
 		return nil, fmt.Errorf("loading proving keys from %s: %w", dir, err)
 	}
-	lc, err := w.chain(ctx, n)
+	lc, err := w.chain(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -126,11 +127,11 @@ func removeKeys(dir string) {
 }
 
 // fetchKeys downloads the key files into dir.
-func fetchKeys(ctx context.Context, base, dir string, n Net) error {
+func (w *Wallet) fetchKeys(ctx context.Context, base, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	hc := n.HTTP
+	hc := w.opts.HTTP
 	if hc == nil {
 		hc = &http.Client{} // key files are large: no overall timeout
 	}

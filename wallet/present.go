@@ -59,11 +59,11 @@ func (e *NoMatchError) Unwrap() error { return ErrCannotPresent }
 // ReadRequest reads a presentation request from a URL (http or https) or a
 // file, and checks that its derived fields agree with it: the audience and
 // scope IDs, and the trust-list root.
-func ReadRequest(ctx context.Context, src string, n Net) (*wire.Request, error) {
+func (w *Wallet) ReadRequest(ctx context.Context, src string) (*wire.Request, error) {
 	var b []byte
 	var err error
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
-		b, err = httpDo(ctx, n, "GET", src, nil)
+		b, err = w.httpDo(ctx, "GET", src, nil)
 	} else {
 		b, err = os.ReadFile(src)
 	}
@@ -134,21 +134,92 @@ type Disclosure struct {
 	Value string `json:"value"`
 }
 
-// Choose picks the first stored credential that satisfies the request, or
-// the one named by credentialID. If none does, the error is a
-// *NoMatchError naming, per credential, the requirement it fails.
-func (w *Wallet) Choose(req *wire.Request, credentialID string) (*Plan, error) {
-	ps, err := w.Candidates(req, credentialID)
+// PresentOptions say which credential Present presents and how.
+type PresentOptions struct {
+	// CredentialID names the credential to present (its wallet ID or a
+	// prefix of it). Empty: the oldest stored credential that satisfies
+	// the request and is not revoked.
+	CredentialID string
+	// Keys are the proving keys; nil means LoadKeys(ctx, KeysDir), after
+	// Confirm.
+	Keys    *circuits.Keys
+	KeysDir string
+	// Confirm, if set, is shown the chosen plan before anything is proved;
+	// an error stops Present and is returned as it is.
+	Confirm func(*Plan) error
+	// Skipped, if set, is told of each candidate passed over because its
+	// issuer revoked it, when the request has other candidates.
+	Skipped func(e *Entry, err error)
+	// ProveOnly makes the presentation without submitting it.
+	ProveOnly bool
+}
+
+// Presented is what Present did: the plan it chose, the presentation it
+// made, and the verifier's verdict (nil with ProveOnly).
+type Presented struct {
+	Plan         *Plan
+	Presentation *wire.Presentation
+	Result       *wire.Result
+}
+
+// Present answers a request: it selects a credential (the one named, or the
+// oldest that satisfies the request, skipping expired ones and those whose
+// leaf the registry's latest verified root shows revoked), lets Confirm
+// see what will be disclosed, proves, and submits the presentation to the
+// request's submitUrl. It fails with a *NoMatchError when no credential
+// satisfies the request, ErrRevoked or ErrExpired when the ones that do
+// cannot be presented (before any proof is made, so the verifier hears
+// nothing), and a *RemoteError when the verifier refuses the presentation.
+// What was done before an error is returned with it.
+func (w *Wallet) Present(ctx context.Context, req *wire.Request, o PresentOptions) (*Presented, error) {
+	plans, err := w.candidates(req, o.CredentialID)
 	if err != nil {
 		return nil, err
 	}
-	return ps[0], nil
+	out := &Presented{}
+	for _, p := range plans {
+		err := w.CheckStatus(ctx, p.Entry)
+		if errors.Is(err, ErrRevoked) && len(plans) > 1 {
+			if o.Skipped != nil {
+				o.Skipped(p.Entry, err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("credential %s: %w", p.Entry.ID, err)
+		}
+		out.Plan = p
+		break
+	}
+	if out.Plan == nil {
+		return nil, fmt.Errorf("%w: every credential that satisfies the request was revoked", ErrRevoked)
+	}
+	if o.Confirm != nil {
+		if err := o.Confirm(out.Plan); err != nil {
+			return out, err
+		}
+	}
+	keys := o.Keys
+	if keys == nil {
+		if keys, err = w.LoadKeys(ctx, o.KeysDir); err != nil {
+			return out, err
+		}
+	}
+	if out.Presentation, err = w.prove(ctx, out.Plan, keys); err != nil {
+		return out, err
+	}
+	if o.ProveOnly {
+		return out, nil
+	}
+	out.Result, err = w.Submit(ctx, req, out.Presentation)
+	return out, err
 }
 
-// Candidates returns a plan for every stored credential that satisfies the
-// request (or for the one named by credentialID), oldest first; errors are
-// as for Choose. Revocation is not known here: see CheckStatus.
-func (w *Wallet) Candidates(req *wire.Request, credentialID string) ([]*Plan, error) {
+// candidates returns a plan for every stored credential that satisfies the
+// request (or for the one named by credentialID), oldest first. If none
+// does, the error is a *NoMatchError naming, per credential, the
+// requirement it fails. Revocation is not known here: see CheckStatus.
+func (w *Wallet) candidates(req *wire.Request, credentialID string) ([]*Plan, error) {
 	q, err := req.Query.Circuit()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
@@ -189,8 +260,8 @@ func (w *Wallet) Candidates(req *wire.Request, credentialID string) ([]*Plan, er
 // CheckStatus reports whether a stored credential is still anchored under
 // the registry's latest verified root: nil, or ErrRevoked when its leaf
 // has been overwritten with 0.
-func (w *Wallet) CheckStatus(ctx context.Context, e *Entry, n Net) error {
-	_, leaf, _, err := w.verifiedBucket(ctx, n, e.Private().LeafIndex)
+func (w *Wallet) CheckStatus(ctx context.Context, e *Entry) error {
+	_, leaf, _, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
 	if err != nil {
 		return err
 	}
@@ -374,15 +445,15 @@ func (p *Plan) Describe(out io.Writer) {
 	}
 }
 
-// Prove makes the presentation of a plan: it fetches the witness bucket of
+// prove makes the presentation of a plan: it fetches the witness bucket of
 // the credential's leaf (never the index itself), checks it against the
 // light client, builds both paths, checks the statement natively (a
 // revoked or expired credential is reported as ErrRevoked or ErrExpired,
 // and no proof is made) and proves.
-func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net) (*wire.Presentation, error) {
+func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire.Presentation, error) {
 	e, r := p.Entry, p.Request
 	priv := e.Private()
-	bk, leaf, path, err := w.verifiedBucket(ctx, n, priv.LeafIndex)
+	bk, leaf, path, err := w.verifiedBucket(ctx, priv.LeafIndex)
 	if err != nil {
 		return nil, err
 	}
@@ -454,12 +525,12 @@ func (w *Wallet) Prove(ctx context.Context, p *Plan, keys *circuits.Keys, n Net)
 // Submit posts a presentation to the request's submit URL and returns the
 // verifier's verdict. A rejection the verifier answers with an HTTP error
 // is a *RemoteError.
-func Submit(ctx context.Context, r *wire.Request, pres *wire.Presentation, n Net) (*wire.Result, error) {
+func (w *Wallet) Submit(ctx context.Context, r *wire.Request, pres *wire.Presentation) (*wire.Result, error) {
 	body, err := json.Marshal(pres)
 	if err != nil {
 		return nil, err
 	}
-	b, err := httpDo(ctx, n, "POST", r.SubmitURL, body)
+	b, err := w.httpDo(ctx, "POST", r.SubmitURL, body)
 	if err != nil {
 		return nil, err
 	}

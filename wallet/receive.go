@@ -21,7 +21,6 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
 )
 
@@ -41,23 +40,17 @@ var (
 // ErrNoRegistry: the wallet has no registry configured.
 var ErrNoRegistry = errors.New("no registry configured (init the wallet with --registry and --genesis)")
 
-// Net configures the wallet's network access. The zero value is the
-// default.
-type Net struct {
-	// HTTP is the HTTP client (one with client.DefaultTimeout when nil).
-	HTTP *http.Client
-}
-
 // chain returns the wallet's light client, synced to the registry's latest
-// header. Verified headers are kept in a file next to the wallet.
-func (w *Wallet) chain(ctx context.Context, n Net) (*light.Client, error) {
+// header. Verified headers are kept in a file next to the wallet. The
+// client is made once, with the wallet's HTTP client.
+func (w *Wallet) chain(ctx context.Context) (*light.Client, error) {
 	if w.lc == nil {
 		cfg := w.f.Config
 		if cfg.Registry == "" || cfg.Genesis == nil {
 			return nil, ErrNoRegistry
 		}
 		path := filepath.Join(filepath.Dir(w.path), "headers-"+cfg.Genesis.ChainID+".jsonl")
-		lc, err := light.New(cfg.Genesis, cfg.Registry, light.Options{HTTP: n.HTTP, Path: path})
+		lc, err := light.New(cfg.Genesis, cfg.Registry, light.Options{HTTP: w.hc, Path: path})
 		if err != nil {
 			return nil, fmt.Errorf("registry light client: %w", err)
 		}
@@ -82,8 +75,8 @@ func (w *Wallet) Close() error {
 // verifiedBucket fetches the witness bucket of a leaf index and checks that
 // it leads to the root of a header the light client verified. It returns
 // the bucket, the leaf and its full path.
-func (w *Wallet) verifiedBucket(ctx context.Context, n Net, index uint64) (*registry.Bucket, fr.Element, []fr.Element, error) {
-	lc, err := w.chain(ctx, n)
+func (w *Wallet) verifiedBucket(ctx context.Context, index uint64) (*registry.Bucket, fr.Element, []fr.Element, error) {
+	lc, err := w.chain(ctx)
 	if err != nil {
 		return nil, fr.Element{}, nil, err
 	}
@@ -93,7 +86,7 @@ func (w *Wallet) verifiedBucket(ctx context.Context, n Net, index uint64) (*regi
 	}
 	h, ok := lc.Header(b.Height)
 	if !ok { // a block committed since the sync
-		if lc, err = w.chain(ctx, n); err != nil {
+		if lc, err = w.chain(ctx); err != nil {
 			return nil, fr.Element{}, nil, err
 		}
 		if h, ok = lc.Header(b.Height); !ok {
@@ -116,7 +109,7 @@ func (w *Wallet) verifiedBucket(ctx context.Context, n Net, index uint64) (*regi
 // active, and that the leaf H(issuerID, C) sits at the stated index under a
 // root the light client verified. Errors wrap ErrRefused with the reason.
 // The caller saves the wallet.
-func (w *Wallet) Receive(ctx context.Context, bundle []byte, n Net) (*Entry, error) {
+func (w *Wallet) Receive(ctx context.Context, bundle []byte) (*Entry, error) {
 	b, err := wire.ParseBundle(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCredential, err)
@@ -129,7 +122,7 @@ func (w *Wallet) Receive(ctx context.Context, bundle []byte, n Net) (*Entry, err
 	if p.HolderCommit != w.HolderCommit() {
 		return nil, ErrNotMine
 	}
-	lc, err := w.chain(ctx, n)
+	lc, err := w.chain(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +140,7 @@ func (w *Wallet) Receive(ctx context.Context, bundle []byte, n Net) (*Entry, err
 	if !is.Active {
 		return nil, fmt.Errorf("%w: %s (%s)", ErrIssuerInactive, is.Name, c.Issuer)
 	}
-	bk, leaf, _, err := w.verifiedBucket(ctx, n, p.LeafIndex)
+	bk, leaf, _, err := w.verifiedBucket(ctx, p.LeafIndex)
 	if err != nil {
 		if errors.Is(err, registry.ErrNotFound) {
 			return nil, fmt.Errorf("%w: leaf %d does not exist", ErrNotAnchored, p.LeafIndex)
@@ -186,13 +179,14 @@ func ParseOfferURL(offerURL string) (id, token string, err error) {
 	return id, token, nil
 }
 
-// FetchOffer reads an offer (what the issuer offers to issue).
-func FetchOffer(ctx context.Context, offerURL string, n Net) (*wire.OfferView, error) {
+// FetchOffer reads an offer (what the issuer offers to issue) and checks
+// that its challenge is the one of this link.
+func (w *Wallet) FetchOffer(ctx context.Context, offerURL string) (*wire.OfferView, error) {
 	id, token, err := ParseOfferURL(offerURL)
 	if err != nil {
 		return nil, err
 	}
-	b, err := httpDo(ctx, n, http.MethodGet, offerURL, nil)
+	b, err := w.httpDo(ctx, http.MethodGet, offerURL, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +207,7 @@ func FetchOffer(ctx context.Context, offerURL string, n Net) (*wire.OfferView, e
 // proof of knowledge of the secret bound to the offer, and checks and
 // stores the credential the issuer answers with (Receive). The caller
 // saves the wallet.
-func (w *Wallet) Claim(ctx context.Context, offerURL string, keys *circuits.Keys, n Net) (*Entry, error) {
+func (w *Wallet) Claim(ctx context.Context, offerURL string, keys *circuits.Keys) (*Entry, error) {
 	id, token, err := ParseOfferURL(offerURL)
 	if err != nil {
 		return nil, err
@@ -223,11 +217,11 @@ func (w *Wallet) Claim(ctx context.Context, offerURL string, keys *circuits.Keys
 		return nil, fmt.Errorf("proving the holder secret: %w", err)
 	}
 	body, _ := json.Marshal(wire.ClaimBody{Token: token, HolderCommitment: w.HolderCommit(), Proof: base64.StdEncoding.EncodeToString(proof)})
-	b, err := httpDo(ctx, n, http.MethodPost, claimURL(offerURL), body)
+	b, err := w.httpDo(ctx, http.MethodPost, claimURL(offerURL), body)
 	if err != nil {
 		return nil, fmt.Errorf("claiming the offer: %w", err)
 	}
-	return w.Receive(ctx, b, n)
+	return w.Receive(ctx, b)
 }
 
 // claimURL is where an offer is claimed: the offer's path with /claim
@@ -253,7 +247,7 @@ func (e *RemoteError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
 }
 
-func httpDo(ctx context.Context, n Net, method, u string, body []byte) ([]byte, error) {
+func (w *Wallet) httpDo(ctx context.Context, method, u string, body []byte) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -266,11 +260,7 @@ func httpDo(ctx context.Context, n Net, method, u string, body []byte) ([]byte, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	hc := n.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: client.DefaultTimeout}
-	}
-	resp, err := hc.Do(req)
+	resp, err := w.hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -283,10 +273,7 @@ func httpDo(ctx context.Context, n Net, method, u string, body []byte) ([]byte, 
 		return nil, fmt.Errorf("answer from %s is larger than %d bytes", u, MaxBody)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-			Code  string `json:"code"`
-		}
+		var e wire.Error
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(b))
 			if len(e.Error) > 200 {

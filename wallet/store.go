@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
 )
 
@@ -57,13 +59,32 @@ var (
 	ErrAmbiguous = errors.New("credential ID prefix is ambiguous")
 )
 
-// Options configure Create. The zero value is the default.
+// DefaultTimeout bounds each request to a registry, issuer or verifier
+// when Options.HTTP is nil.
+const DefaultTimeout = client.DefaultTimeout
+
+// Options are an open wallet's network settings, fixed when it is opened
+// (Open, Create, Restore). The zero value is the default.
 type Options struct {
+	// HTTP is the client of every call to the registry (light client and
+	// witness), issuers, verifiers and the key server. Nil means one whose
+	// requests time out after Timeout, and no overall timeout for key
+	// downloads, which are large.
+	HTTP *http.Client
+	// Timeout bounds each request of the default client; 0 means
+	// DefaultTimeout. It is unused when HTTP is set.
+	Timeout time.Duration
+}
+
+// CreateOptions configure Create. The zero value is the default.
+type CreateOptions struct {
 	// WorkFactor is age's scrypt log2(N) (DefaultWorkFactor). The wallet
 	// keeps it, so that every later save uses the same.
 	WorkFactor int
 	// Config is the wallet's initial configuration.
 	Config Config
+	// Options are the new wallet's network settings.
+	Options Options
 }
 
 // Config is where the wallet finds the chain and the proving keys.
@@ -113,7 +134,22 @@ type Wallet struct {
 	path string
 	pass string
 	f    walletFile
-	lc   *light.Client // opened by the first network call
+	opts Options
+	hc   *http.Client  // opts.HTTP, or the default client
+	lc   *light.Client // opened by the first network call, with hc
+}
+
+// newOpen returns a wallet with its network settings in place.
+func newOpen(path, passphrase string, opts Options) *Wallet {
+	hc := opts.HTTP
+	if hc == nil {
+		t := opts.Timeout
+		if t <= 0 {
+			t = DefaultTimeout
+		}
+		hc = &http.Client{Timeout: t}
+	}
+	return &Wallet{path: path, pass: passphrase, opts: opts, hc: hc}
 }
 
 // ShortID returns the wallet ID of a credential ID.
@@ -123,7 +159,7 @@ func ShortID(credentialID string) string {
 }
 
 // Create makes a new wallet with a fresh holder secret at path.
-func Create(path, passphrase string, opts Options) (*Wallet, error) {
+func Create(path, passphrase string, opts CreateOptions) (*Wallet, error) {
 	if passphrase == "" {
 		return nil, errors.New("empty passphrase")
 	}
@@ -140,16 +176,17 @@ func Create(path, passphrase string, opts Options) (*Wallet, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	w := &Wallet{path: path, pass: passphrase, f: walletFile{
+	w := newOpen(path, passphrase, opts.Options)
+	w.f = walletFile{
 		Format: walletFormat, Secret: circuits.F(circuits.RandomElement()),
 		Created: time.Now().UTC().Truncate(time.Second), WorkFactor: wf,
 		Config: opts.Config, Credentials: []*Entry{},
-	}}
+	}
 	return w, w.Save()
 }
 
-// Open decrypts the wallet at path.
-func Open(path, passphrase string) (*Wallet, error) {
+// Open decrypts the wallet at path; opts are its network settings.
+func Open(path, passphrase string, opts Options) (*Wallet, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w at %s", ErrNoWallet, path)
@@ -162,7 +199,7 @@ func Open(path, passphrase string) (*Wallet, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Wallet{path: path, pass: passphrase}
+	w := newOpen(path, passphrase, opts)
 	if err := w.load(plain); err != nil {
 		return nil, err
 	}
@@ -355,8 +392,9 @@ func (w *Wallet) Backup(out io.Writer, passphrase string) error {
 }
 
 // Restore creates a wallet at path from a backup, encrypted under
-// passphrase. It refuses to overwrite an existing wallet.
-func Restore(in io.Reader, backupPassphrase, path, passphrase string) (*Wallet, error) {
+// passphrase, with opts as its network settings. It refuses to overwrite
+// an existing wallet.
+func Restore(in io.Reader, backupPassphrase, path, passphrase string, opts Options) (*Wallet, error) {
 	if passphrase == "" {
 		return nil, errors.New("empty passphrase")
 	}
@@ -375,7 +413,7 @@ func Restore(in io.Reader, backupPassphrase, path, passphrase string) (*Wallet, 
 	if err != nil {
 		return nil, err
 	}
-	w := &Wallet{path: path, pass: passphrase}
+	w := newOpen(path, passphrase, opts)
 	if err := w.load(inner); err != nil {
 		return nil, err
 	}

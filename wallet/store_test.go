@@ -11,7 +11,7 @@ import (
 
 func newWallet(t *testing.T, pass string) *Wallet {
 	t.Helper()
-	w, err := Create(filepath.Join(t.TempDir(), "wallet.age"), pass, Options{WorkFactor: MinWorkFactor})
+	w, err := Create(filepath.Join(t.TempDir(), "wallet.age"), pass, CreateOptions{WorkFactor: MinWorkFactor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,20 +27,20 @@ func TestCreateOpen(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("wallet mode %v, want 0600", st.Mode().Perm())
 	}
-	w2, err := Open(w.Path(), "correct horse")
+	w2, err := Open(w.Path(), "correct horse", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if w2.HolderCommit() != w.HolderCommit() || w2.f.Secret != w.f.Secret {
 		t.Fatal("reopened wallet has another secret")
 	}
-	if _, err := Open(w.Path(), "wrong horse"); !errors.Is(err, ErrPassphrase) {
+	if _, err := Open(w.Path(), "wrong horse", Options{}); !errors.Is(err, ErrPassphrase) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
-	if _, err := Open(filepath.Join(t.TempDir(), "none.age"), "x"); !errors.Is(err, ErrNoWallet) {
+	if _, err := Open(filepath.Join(t.TempDir(), "none.age"), "x", Options{}); !errors.Is(err, ErrNoWallet) {
 		t.Fatalf("missing wallet: %v", err)
 	}
-	if _, err := Create(w.Path(), "other", Options{WorkFactor: MinWorkFactor}); !errors.Is(err, ErrExists) {
+	if _, err := Create(w.Path(), "other", CreateOptions{WorkFactor: MinWorkFactor}); !errors.Is(err, ErrExists) {
 		t.Fatalf("create over an existing wallet: %v", err)
 	}
 	// Nothing of the content is readable without the passphrase.
@@ -78,7 +78,7 @@ func TestCrashDuringSave(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatal("failed save changed the wallet file")
 	}
-	got, err := Open(w.Path(), "pw")
+	got, err := Open(w.Path(), "pw", Options{})
 	if err != nil || got.Config().Registry != "http://127.0.0.1:1" {
 		t.Fatalf("old wallet after failed save: %v %+v", err, got)
 	}
@@ -96,14 +96,14 @@ func TestCrashDuringSave(t *testing.T) {
 	if err == nil {
 		t.Fatal("save did not fail")
 	}
-	if got, err = Open(w.Path(), "pw"); err != nil || got.Config().Registry != "http://127.0.0.1:1" {
+	if got, err = Open(w.Path(), "pw", Options{}); err != nil || got.Config().Registry != "http://127.0.0.1:1" {
 		t.Fatalf("old wallet after crash: %v", err)
 	}
 	// and the next save still works
 	if err := w.Save(); err != nil {
 		t.Fatal(err)
 	}
-	if got, err = Open(w.Path(), "pw"); err != nil || got.Config().Registry != "http://127.0.0.1:2" {
+	if got, err = Open(w.Path(), "pw", Options{}); err != nil || got.Config().Registry != "http://127.0.0.1:2" {
 		t.Fatalf("wallet after a good save: %v", err)
 	}
 }
@@ -113,7 +113,7 @@ func TestTamperedFileRefused(t *testing.T) {
 	raw, _ := os.ReadFile(w.Path())
 	raw[len(raw)-5] ^= 1
 	os.WriteFile(w.Path(), raw, 0o600)
-	if _, err := Open(w.Path(), "pw"); !errors.Is(err, ErrCorrupt) {
+	if _, err := Open(w.Path(), "pw", Options{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("tampered wallet: %v", err)
 	}
 }
@@ -128,25 +128,25 @@ func TestBackupRestoreEmpty(t *testing.T) {
 		t.Fatal("backup holds the secret in the clear")
 	}
 	dst := filepath.Join(t.TempDir(), "restored.age")
-	if _, err := Restore(bytes.NewReader(buf.Bytes()), "pw", dst, "new-pw"); !errors.Is(err, ErrPassphrase) {
+	if _, err := Restore(bytes.NewReader(buf.Bytes()), "pw", dst, "new-pw", Options{}); !errors.Is(err, ErrPassphrase) {
 		t.Fatalf("restore with the wallet's passphrase instead of the backup's: %v", err)
 	}
-	r, err := Restore(bytes.NewReader(buf.Bytes()), "backup-pw", dst, "new-pw")
+	r, err := Restore(bytes.NewReader(buf.Bytes()), "backup-pw", dst, "new-pw", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.HolderCommit() != w.HolderCommit() {
 		t.Fatal("restored wallet has another secret")
 	}
-	if _, err := Open(dst, "new-pw"); err != nil {
+	if _, err := Open(dst, "new-pw", Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Restore(bytes.NewReader(buf.Bytes()), "backup-pw", dst, "x"); !errors.Is(err, ErrExists) {
+	if _, err := Restore(bytes.NewReader(buf.Bytes()), "backup-pw", dst, "x", Options{}); !errors.Is(err, ErrExists) {
 		t.Fatalf("restore over a wallet: %v", err)
 	}
 	// a wallet file is not a backup
 	wf, _ := os.ReadFile(w.Path())
-	if _, err := Restore(bytes.NewReader(wf), "pw", filepath.Join(t.TempDir(), "x.age"), "x"); !errors.Is(err, ErrCorrupt) {
+	if _, err := Restore(bytes.NewReader(wf), "pw", filepath.Join(t.TempDir(), "x.age"), "x", Options{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("restore from a wallet file: %v", err)
 	}
 }

@@ -102,7 +102,7 @@ func demo(ctx context.Context, dir string) error {
 	s.note("verifier %s", st.VerifierURL)
 
 	s.say("The holder makes a wallet: a secret that never leaves it, and its commitment")
-	w, err := wallet.Create(filepath.Join(dir, "wallet.age"), "demo passphrase", wallet.Options{
+	w, err := wallet.Create(filepath.Join(dir, "wallet.age"), "demo passphrase", wallet.CreateOptions{
 		WorkFactor: wallet.MinWorkFactor,
 		Config:     wallet.Config{Registry: st.RegistryURL, Genesis: st.Genesis},
 	})
@@ -128,7 +128,7 @@ func demo(ctx context.Context, dir string) error {
 			if err != nil {
 				return err
 			}
-			e, err := w.Claim(ctx, link.URL, keys, wallet.Net{})
+			e, err := w.Claim(ctx, link.URL, keys)
 			entries[in.Kind] = e
 			return err
 		}); err != nil {
@@ -144,32 +144,31 @@ func demo(ctx context.Context, dir string) error {
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		req, err := wallet.ReadRequest(ctx, st.VerifierURL+"/v1/requests/"+r.ID, wallet.Net{})
+		req, err := w.ReadRequest(ctx, st.VerifierURL+"/v1/requests/"+r.ID)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		plan, err := w.Choose(req, "")
-		if err != nil {
-			return req, nil, nil, err
+		var done *wallet.Presented
+		describe := func(plan *wallet.Plan) error {
+			var b bytes.Buffer
+			plan.Describe(&b)
+			for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+				s.note("| %s", line)
+			}
+			return nil
 		}
-		var b bytes.Buffer
-		plan.Describe(&b)
-		for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-			s.note("| %s", line)
-		}
-		var pres *wire.Presentation
 		if err := s.timed("prove ("+policy+")", func() (err error) {
-			pres, err = w.Prove(ctx, plan, keys, wallet.Net{})
+			done, err = w.Present(ctx, req, wallet.PresentOptions{Keys: keys, Confirm: describe, ProveOnly: true})
 			return err
 		}); err != nil {
 			return req, nil, nil, err
 		}
 		var res *wire.Result
 		err = s.timed("verify over HTTP", func() (err error) {
-			res, err = wallet.Submit(ctx, req, pres, wallet.Net{})
+			res, err = w.Submit(ctx, req, done.Presentation)
 			return err
 		})
-		return req, pres, res, err
+		return req, done.Presentation, res, err
 	}
 	expectVerified := func(res *wire.Result) error {
 		if res.Status != wire.StatusVerified {
@@ -188,7 +187,7 @@ func demo(ctx context.Context, dir string) error {
 	}
 
 	s.say("Someone replays that presentation")
-	if res, err := wallet.Submit(ctx, req, pres, wallet.Net{}); err == nil && res.Status == wire.StatusVerified {
+	if res, err := w.Submit(ctx, req, pres); err == nil && res.Status == wire.StatusVerified {
 		return errors.New("a replayed presentation was accepted")
 	} else {
 		s.note("rejected: %s", describeRejection(res, err))

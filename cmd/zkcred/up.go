@@ -64,9 +64,9 @@ func runUp(args []string) error {
 	uni := st.Issuers["university"].URL
 	fmt.Printf(`Try it:
   zkcred wallet init --registry %s --genesis %s
-  curl -s -H "Authorization: Bearer %s" -d '{"schemaId":"%s","subject":{"name":"Ada Lovelace","birthDate":"1995-12-10","degree":"MSc","field":"Mathematics","graduationDate":"2024-06-30","gpa":"3.72","honours":true}}' %s/v1/offers
+  curl -s -H "Authorization: Bearer %s" -H 'Content-Type: application/json' -d '{"schemaId":"%s","subject":{"name":"Ada Lovelace","birthDate":"1995-12-10","degree":"MSc","field":"Mathematics","graduationDate":"2024-06-30","gpa":"3.72","honours":true}}' %s/v1/offers
   zkcred wallet receive <the "url" of that offer>
-  curl -s -d '{"policy":"graduate"}' %s/v1/requests
+  curl -s -H 'Content-Type: application/json' -d '{"policy":"graduate"}' %s/v1/requests
   zkcred wallet present %s/v1/requests/<the "id" of that request>
 `, st.RegistryURL, stack.GenesisFile(abs), st.AdminToken, circuits.Dec(st.Issuers["university"].Schema.ID()), uni, st.VerifierURL, st.VerifierURL)
 	<-ctx.Done()

@@ -88,7 +88,7 @@ func openWallet(wf walletFlags) (*wallet.Wallet, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := wallet.Open(wf.path, pass)
+	w, err := wallet.Open(wf.path, pass, wallet.Options{})
 	if errors.Is(err, wallet.ErrPassphrase) {
 		return nil, usagef("check the passphrase ("+issuer.PassphraseEnv+" or --passphrase-file)", "cannot open %s: wrong passphrase", wf.path)
 	}
@@ -167,7 +167,7 @@ func walletInit(args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := wallet.Create(wf.path, pass, wallet.Options{WorkFactor: *work, Config: cfg})
+	w, err := wallet.Create(wf.path, pass, wallet.CreateOptions{WorkFactor: *work, Config: cfg})
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func walletRestore(args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := wallet.Restore(f, bp, wf.path, pass)
+	w, err := wallet.Restore(f, bp, wf.path, pass, wallet.Options{})
 	if errors.Is(err, wallet.ErrPassphrase) {
 		return usagef("check the backup passphrase ("+envBackupPassword+" or --backup-passphrase-file)", "cannot open %s: wrong backup passphrase", fs.Arg(0))
 	}
@@ -302,18 +302,18 @@ func walletReceive(args []string) error {
 	ctx := context.Background()
 	var e *wallet.Entry
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
-		o, err := wallet.FetchOffer(ctx, src, wallet.Net{})
+		o, err := w.FetchOffer(ctx, src)
 		if err != nil {
 			return fmt.Errorf("reading the offer: %w", err)
 		}
 		if !*asJSON {
 			fmt.Fprintf(os.Stderr, "claiming a %q credential from %s, offered until %s\n", o.Schema.Name, o.Issuer, o.Expires)
 		}
-		keys, err := w.LoadKeys(ctx, *keysDir, wallet.Net{})
+		keys, err := w.LoadKeys(ctx, *keysDir)
 		if err != nil {
 			return hinted(err)
 		}
-		e, err = w.Claim(ctx, src, keys, wallet.Net{})
+		e, err = w.Claim(ctx, src, keys)
 		if err != nil {
 			return hinted(err)
 		}
@@ -322,7 +322,7 @@ func walletReceive(args []string) error {
 		if err != nil {
 			return err
 		}
-		if e, err = w.Receive(ctx, b, wallet.Net{}); err != nil {
+		if e, err = w.Receive(ctx, b); err != nil {
 			return hinted(err)
 		}
 	}
@@ -479,52 +479,42 @@ func walletPresent(args []string) error {
 	defer w.Close()
 	ctx := context.Background()
 	start := time.Now()
-	req, err := wallet.ReadRequest(ctx, fs.Arg(0), wallet.Net{})
+	req, err := w.ReadRequest(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	plans, err := w.Candidates(req, *credID)
+	done, err := w.Present(ctx, req, wallet.PresentOptions{
+		CredentialID: *credID,
+		KeysDir:      *keysDir,
+		ProveOnly:    *out != "",
+		Skipped: func(e *wallet.Entry, _ error) {
+			fmt.Fprintf(os.Stderr, "credential %s was revoked by its issuer; skipping it\n", e.ID)
+		},
+		Confirm: func(plan *wallet.Plan) error {
+			if !*asJSON {
+				plan.Describe(os.Stdout)
+			}
+			if *yes {
+				return nil
+			}
+			ok, err := confirm(os.Stdin, os.Stderr, "\nSend this presentation? [y/N] ")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return usagef("answer y to send, or pass --yes", "not sent: not confirmed")
+			}
+			start = time.Now()
+			return nil
+		},
+	})
 	if err != nil {
+		if done != nil && done.Presentation != nil {
+			return fmt.Errorf("the verifier rejected the presentation: %w", err)
+		}
 		return hinted(err)
 	}
-	// Skip credentials revoked since they were received, saying so.
-	var plan *wallet.Plan
-	for _, p := range plans {
-		err = w.CheckStatus(ctx, p.Entry, wallet.Net{})
-		if errors.Is(err, wallet.ErrRevoked) && len(plans) > 1 {
-			fmt.Fprintf(os.Stderr, "credential %s was revoked by its issuer; skipping it\n", p.Entry.ID)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("credential %s: %w", p.Entry.ID, err)
-		}
-		plan = p
-		break
-	}
-	if plan == nil {
-		return fmt.Errorf("%w: every credential that satisfies the request was revoked", wallet.ErrRevoked)
-	}
-	if !*asJSON {
-		plan.Describe(os.Stdout)
-	}
-	if !*yes {
-		ok, err := confirm(os.Stdin, os.Stderr, "\nSend this presentation? [y/N] ")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return usagef("answer y to send, or pass --yes", "not sent: not confirmed")
-		}
-		start = time.Now()
-	}
-	keys, err := w.LoadKeys(ctx, *keysDir, wallet.Net{})
-	if err != nil {
-		return hinted(err)
-	}
-	pres, err := w.Prove(ctx, plan, keys, wallet.Net{})
-	if err != nil {
-		return err
-	}
+	pres, res := done.Presentation, done.Result
 	if *out != "" {
 		b, _ := json.MarshalIndent(pres, "", "  ")
 		if err := os.WriteFile(*out, append(b, '\n'), 0o600); err != nil {
@@ -535,10 +525,6 @@ func walletPresent(args []string) error {
 		}
 		fmt.Printf("\npresentation written to %s (POST it to %s)\n", *out, req.SubmitURL)
 		return nil
-	}
-	res, err := wallet.Submit(ctx, req, pres, wallet.Net{})
-	if err != nil {
-		return fmt.Errorf("the verifier rejected the presentation: %w", err)
 	}
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(res)

@@ -21,7 +21,7 @@ func BenchmarkWalletPresentCLI(b *testing.B) {
 	os.Symlink(testenv.KeyDir(), filepath.Join(home, "keys"))
 	b.Setenv("ZKCRED_HOME", home)
 	b.Setenv("ZKCRED_PASSPHRASE", "pw")
-	w, err := wallet.Create(filepath.Join(home, "wallet.age"), "pw", wallet.Options{WorkFactor: wallet.MinWorkFactor,
+	w, err := wallet.Create(filepath.Join(home, "wallet.age"), "pw", wallet.CreateOptions{WorkFactor: wallet.MinWorkFactor,
 		Config: wallet.Config{Registry: e.RegistryURL, Genesis: e.Genesis}})
 	if err != nil {
 		b.Fatal(err)

@@ -52,7 +52,7 @@ func TestMain(m *testing.M) {
 func TestWalletScripts(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	holder := func(ts *testscript.TestScript) circuits.Field {
-		w, err := wallet.Open(ts.Getenv("ZKCRED_HOME")+"/wallet.age", ts.Getenv("ZKCRED_PASSPHRASE"))
+		w, err := wallet.Open(ts.Getenv("ZKCRED_HOME")+"/wallet.age", ts.Getenv("ZKCRED_PASSPHRASE"), wallet.Options{})
 		ts.Check(err)
 		return w.HolderCommit()
 	}
@@ -108,7 +108,7 @@ func TestWalletScripts(t *testing.T) {
 				ts.Setenv(args[1], e.Request(args[0]))
 			},
 			"credid": func(ts *testscript.TestScript, neg bool, args []string) {
-				w, err := wallet.Open(ts.Getenv("ZKCRED_HOME")+"/wallet.age", ts.Getenv("ZKCRED_PASSPHRASE"))
+				w, err := wallet.Open(ts.Getenv("ZKCRED_HOME")+"/wallet.age", ts.Getenv("ZKCRED_PASSPHRASE"), wallet.Options{})
 				ts.Check(err)
 				if len(w.Credentials()) == 0 {
 					ts.Fatalf("wallet holds no credentials")

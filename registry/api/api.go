@@ -304,12 +304,6 @@ func (s *server) getSchema(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
-// Account is a signer's replay-protection state.
-type Account struct {
-	PubKey    string `json:"pubkey"`
-	LastNonce uint64 `json:"last_nonce"`
-}
-
 func (s *server) getAccount(c echo.Context) error {
 	pub, err := registry.ParsePubKey(c.Param("pubkey"))
 	if err != nil {
@@ -319,7 +313,7 @@ func (s *server) getAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a := Account{PubKey: hex.EncodeToString(pub)}
+	a := registry.Account{PubKey: hex.EncodeToString(pub)}
 	if ok && len(v) == 8 {
 		a.LastNonce = uint64(v[0])<<56 | uint64(v[1])<<48 | uint64(v[2])<<40 | uint64(v[3])<<32 | uint64(v[4])<<24 | uint64(v[5])<<16 | uint64(v[6])<<8 | uint64(v[7])
 	}
@@ -347,14 +341,6 @@ func orEmpty[T any](l []T) []T {
 	return l
 }
 
-// RootInfo answers a root lookup.
-type RootInfo struct {
-	Root   circuits.Field  `json:"root"`
-	Height uint64          `json:"height"`
-	Time   int64           `json:"time"`
-	Header registry.Header `json:"header"`
-}
-
 func (s *server) getRoot(c echo.Context) error {
 	r, err := fieldParam(c.Param("root"), "root")
 	if err != nil {
@@ -364,7 +350,7 @@ func (s *server) getRoot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, RootInfo{Root: r, Height: h.Height, Time: h.Time, Header: *h})
+	return c.JSON(http.StatusOK, registry.RootInfo{Root: r, Height: h.Height, Time: h.Time, Header: *h})
 }
 
 func (s *server) recover(next echo.HandlerFunc) echo.HandlerFunc {

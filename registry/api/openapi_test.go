@@ -217,7 +217,7 @@ func TestOpenAPI(t *testing.T) {
 
 	ok(h.Do("GET", "/v1/circuits", nil), nil)
 
-	var acct api.Account
+	var acct registry.Account
 	ok(h.Do("GET", "/v1/accounts/"+uniPub, nil), &acct)
 	if acct.LastNonce != lastNonce {
 		t.Fatalf("account %+v, want last nonce %d", acct, lastNonce)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/registry/api"
 )
 
 // DefaultTimeout bounds each request when Options.HTTP is nil.
@@ -107,9 +106,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e api.Error
+		var e struct {
+			Error string `json:"error"`
+			Code  string `json:"code"`
+		}
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
-			e = api.Error{Error: strings.TrimSpace(string(b)), Code: http.StatusText(resp.StatusCode)}
+			e.Error, e.Code = strings.TrimSpace(string(b)), http.StatusText(resp.StatusCode)
 		}
 		return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
 	}
@@ -135,7 +137,7 @@ func (c *Client) Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt
 
 // LastNonce returns a signer's last accepted nonce (0 if none).
 func (c *Client) LastNonce(ctx context.Context, pub ed25519.PublicKey) (uint64, error) {
-	var a api.Account
+	var a registry.Account
 	err := c.do(ctx, http.MethodGet, "/v1/accounts/"+hex.EncodeToString(pub), nil, &a)
 	return a.LastNonce, err
 }
@@ -230,8 +232,8 @@ func (c *Client) Witness(ctx context.Context, index uint64) (*registry.Bucket, e
 }
 
 // RootInfo looks up the latest block with a credential root.
-func (c *Client) RootInfo(ctx context.Context, root fr.Element) (*api.RootInfo, error) {
-	var r api.RootInfo
+func (c *Client) RootInfo(ctx context.Context, root fr.Element) (*registry.RootInfo, error) {
+	var r registry.RootInfo
 	return &r, c.do(ctx, http.MethodGet, "/v1/roots/"+registry.FormatElement(root), nil, &r)
 }
 
