@@ -97,7 +97,7 @@ func TestEndToEnd(t *testing.T) {
 	// block the verifier has not fetched yet is handled by its light
 	// client syncing on the miss; with 300 ms heartbeats the presentations
 	// still verify.)
-	regArgs := []string{"registry", "start", "--dir", regDir, "--listen", regAddr, "--heartbeat", "-1s"}
+	regArgs := []string{"registry", "start", "--dir", regDir, "--addr", regAddr, "--heartbeat", "-1s"}
 	reg := w.start("registry", operator, regArgs...)
 	w.waitHTTP(reg, regURL+"/healthz")
 
@@ -111,7 +111,7 @@ func TestEndToEnd(t *testing.T) {
 		dir string
 	}{{uni, uniDir}, {hosp, hospDir}} {
 		var out struct{ DID, Chain string }
-		w.runJSON(is.p.name+": issuer init", is.p, &out, "issuer", "init", "--dir", is.dir, "--chain", regURL, "--scrypt-work-factor", "10", "--json")
+		w.runJSON(is.p.name+": issuer init", is.p, &out, "issuer", "init", "--dir", is.dir, "--registry", regURL, "--work-factor", "10", "--json")
 		if !strings.HasPrefix(out.DID, "did:key:z6Mk") || out.Chain != regURL {
 			t.Fatalf("issuer init: %+v", out)
 		}
@@ -129,7 +129,7 @@ func TestEndToEnd(t *testing.T) {
 	other := w.newParty("other-university", "other passphrase")
 	otherDir := filepath.Join(other.home(), "issuer")
 	var otherOut struct{ DID string }
-	w.runJSON("other university: issuer init", other, &otherOut, "issuer", "init", "--dir", otherDir, "--chain", regURL, "--scrypt-work-factor", "10", "--json")
+	w.runJSON("other university: issuer init", other, &otherOut, "issuer", "init", "--dir", otherDir, "--registry", regURL, "--work-factor", "10", "--json")
 	var otherEntry registry.RegisterIssuer
 	w.runJSON("other university: issuer register", other, &otherEntry, "issuer", "register", "--dir", otherDir, "--name", "Second University", "--kind", "university", "--json")
 	// The registry operators sign with the governance key, from the
@@ -143,10 +143,10 @@ func TestEndToEnd(t *testing.T) {
 		if err := os.WriteFile(file, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		w.run("governance: register "+e.name, operator, "registry", "govern", "register-issuer", "--dir", regDir, "--url", regURL, "--entry", file)
+		w.run("governance: register "+e.name, operator, "registry", "govern", "register-issuer", "--dir", regDir, "--registry", regURL, "--entry", file)
 	}
 	var published []struct{ Height uint64 }
-	w.runJSON("governance: publish circuits", operator, &published, "registry", "govern", "publish-circuits", "--dir", regDir, "--url", regURL, "--keys", keys, "--json")
+	w.runJSON("governance: publish circuits", operator, &published, "registry", "govern", "publish-circuits", "--dir", regDir, "--registry", regURL, "--keys", keys, "--json")
 	if len(published) != 2 {
 		t.Fatalf("publish-circuits: %d receipts, want 2", len(published))
 	}
@@ -258,7 +258,7 @@ func TestEndToEnd(t *testing.T) {
 	verifierParty := w.newParty("verifier", "")
 	w.run("verifier check", verifierParty, "verifier", "check", "--config", cfg)
 	verArgs := []string{"verifier", "serve", "--config", cfg, "--addr", verAddr,
-		"--data", filepath.Join(verifierParty.home(), "data"), "--keys", keys, "--registry", regURL, "--genesis", genesis}
+		"--dir", filepath.Join(verifierParty.home(), "data"), "--keys", keys, "--registry", regURL, "--genesis", genesis}
 	ver := w.start("verifier service", verifierParty, verArgs...)
 	w.waitHTTP(ver, verURL+"/healthz")
 
@@ -336,7 +336,7 @@ func TestEndToEnd(t *testing.T) {
 		Height      uint64 `json:"height"`
 		IssuerCount uint64 `json:"issuer_count"`
 	}
-	w.runJSON("registry status", operator, &latest, "registry", "status", "--url", regURL, "--json")
+	w.runJSON("registry status", operator, &latest, "registry", "status", "--registry", regURL, "--json")
 	if latest.IssuerCount != 3 {
 		t.Fatalf("registry status: %+v, want 3 issuers", latest)
 	}
@@ -350,7 +350,7 @@ func TestEndToEnd(t *testing.T) {
 	var again struct {
 		Height uint64 `json:"height"`
 	}
-	w.runJSON("registry status after restart", operator, &again, "registry", "status", "--url", regURL, "--json")
+	w.runJSON("registry status after restart", operator, &again, "registry", "status", "--registry", regURL, "--json")
 	if again.Height != latest.Height {
 		t.Fatalf("the restarted registry is at height %d, it stopped at %d", again.Height, latest.Height)
 	}

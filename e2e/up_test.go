@@ -59,7 +59,7 @@ func TestUp(t *testing.T) {
 	port := freePorts(t, 4)
 	url := func(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", port+i) }
 	data := filepath.Join(dir, "up")
-	args := []string{"up", "--dir", data, "--keys", keys, "--port", fmt.Sprint(port)}
+	args := []string{"up", "--dir", data, "--keys", keys, "--addr", fmt.Sprintf("127.0.0.1:%d", port)}
 	up := w.start("zkcred up", operator, args...)
 	w.waitHTTP(up, url(0)+"/healthz")
 	w.waitHTTP(up, url(1)+"/v1/issuer")

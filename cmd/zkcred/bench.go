@@ -5,32 +5,36 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
 	"slices"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/bench"
-	"github.com/zkcred/zkcred/internal/home"
 )
 
-func init() {
-	register("bench", "measure the circuit: constraints, prove and verify times, sizes", runBench)
+func newBenchCmd() *cobra.Command {
+	var o benchOptions
+	c := leaf("circuit", "measure the presentation circuit: constraints, prove and verify times, sizes",
+		`  zkcred bench circuit
+  zkcred bench circuit --json --export out/   # with a snarkjs proof set`,
+		noArgs, func(c *cobra.Command, _ []string) error { return benchCircuit(o) })
+	addKeysFlag(c, &o.dir)
+	c.Flags().StringVar(&o.export, "export", "", "write verification_key.json, proof.json, public.json (snarkjs) and Verifier.sol here")
+	c.Flags().IntVar(&o.proofs, "proofs", 10, "proofs to time (median reported; at least 10)")
+	c.Flags().IntVar(&o.verifies, "verifies", 100, "verifications to time (median reported; at least 100)")
+	return group("bench", "measure zkcred on this machine", "", "  zkcred bench circuit --json", c)
 }
 
-func runBench(args []string) error {
-	return subcommands("bench", args, map[string]func([]string) error{"circuit": benchCircuit})
+type benchOptions struct {
+	dir, export      string
+	proofs, verifies int
 }
 
-func benchCircuit(args []string) error {
-	fs := newFlags("bench circuit")
-	dir := fs.String("keys", home.KeysDir(), "key directory")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	export := fs.String("export", "", "write verification_key.json, proof.json, public.json (snarkjs) and Verifier.sol here")
-	nProve := fs.Int("proofs", 10, "proofs to time (median reported; at least 10)")
-	nVerify := fs.Int("verifies", 100, "verifications to time (median reported; at least 100)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+func benchCircuit(o benchOptions) error {
+	dir, export, nProve, nVerify, asJSON := &o.dir, &o.export, &o.proofs, &o.verifies, &jsonOutput
 	if *nProve < 10 || *nVerify < 100 {
 		return usagef("use --proofs ≥ 10 and --verifies ≥ 100", "too few runs for a median")
 	}

@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/wire"
 
@@ -18,23 +21,43 @@ import (
 	"github.com/zkcred/zkcred/wallet"
 )
 
-func init() {
-	register("demo", "run the whole story once on embedded defaults in a temporary directory", runDemo)
+func newDemoCmd() *cobra.Command {
+	var keep bool
+	c := leaf("demo", "run the whole story once on embedded defaults in a temporary directory",
+		"  zkcred demo\n  zkcred demo --keep   # keep the data and print where",
+		noArgs, func(*cobra.Command, []string) error { return runDemo(keep) })
+	c.Long = `Demo makes development keys, starts a registry, a university, a hospital and a
+verifier on loopback, issues a diploma and a vaccination record through claim
+links, presents both over HTTP, shows a replay rejected, revokes the diploma
+and shows the wallet refuse to present it. Each step prints its timing; with
+--json only the timings are printed, as one JSON object.`
+	c.Flags().BoolVar(&keep, "keep", false, "keep the temporary directory and print its path")
+	return c
 }
 
 // story prints numbered steps and keeps their timings.
 type story struct {
+	out     io.Writer
 	step    int
 	start   time.Time
 	timings []string
+	steps   []demoStep
+}
+
+// demoStep is one timed step, as --json prints it.
+type demoStep struct {
+	Step string  `json:"step"`
+	MS   float64 `json:"ms"`
 }
 
 func (s *story) say(format string, a ...any) {
 	s.step++
-	fmt.Printf("\n%2d. %s\n", s.step, fmt.Sprintf(format, a...))
+	fmt.Fprintf(s.out, "\n%2d. %s\n", s.step, fmt.Sprintf(format, a...))
 }
 
-func (s *story) note(format string, a ...any) { fmt.Printf("    %s\n", fmt.Sprintf(format, a...)) }
+func (s *story) note(format string, a ...any) {
+	fmt.Fprintf(s.out, "    %s\n", fmt.Sprintf(format, a...))
+}
 
 // timed runs f and records how long it took under what.
 func (s *story) timed(what string, f func() error) error {
@@ -45,24 +68,17 @@ func (s *story) timed(what string, f func() error) error {
 	d := time.Since(start).Round(time.Millisecond)
 	s.note("(%s: %v)", what, d)
 	s.timings = append(s.timings, fmt.Sprintf("%-28s %v", what, d))
+	s.steps = append(s.steps, demoStep{what, ms(d)})
 	return nil
 }
 
-func runDemo(args []string) error {
-	fs := newFlags("demo")
-	keep := fs.Bool("keep", false, "keep the temporary directory and print its path")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usagef("zkcred demo [--keep]", "unexpected argument %q", fs.Arg(0))
-	}
+func runDemo(keep bool) error {
 	dir, err := os.MkdirTemp("", "zkcred-demo-")
 	if err != nil {
 		return err
 	}
-	if *keep {
-		defer fmt.Printf("\ndata kept in %s\n", dir)
+	if keep {
+		defer fmt.Fprintf(os.Stderr, "data kept in %s\n", dir)
 	} else {
 		defer os.RemoveAll(dir)
 	}
@@ -72,8 +88,11 @@ func runDemo(args []string) error {
 }
 
 func demo(ctx context.Context, dir string) error {
-	s := &story{start: time.Now()}
-	fmt.Println("zkcred demo: a university and a hospital issue credentials; a graduate proves facts about them.")
+	s := &story{start: time.Now(), out: os.Stdout}
+	if jsonOutput {
+		s.out = io.Discard
+	}
+	fmt.Fprintln(s.out, "zkcred demo: a university and a hospital issue credentials; a graduate proves facts about them.")
 
 	var keys *circuits.Keys
 	s.say("Trusted setup: development Groth16 keys (single party, so unsafe for production)")
@@ -216,11 +235,15 @@ func demo(ctx context.Context, dir string) error {
 	s.note("the wallet refuses without submitting: %v", err)
 	s.note("and no proof is possible: the credential's leaf is 0 under every root published since")
 
-	fmt.Printf("\nTimings (this machine, %d CPUs):\n", numCPU())
-	for _, t := range s.timings {
-		fmt.Printf("  %s\n", t)
+	total := time.Since(s.start)
+	if jsonOutput {
+		return printJSON(map[string]any{"steps": s.steps, "totalMs": ms(total), "cpus": numCPU()})
 	}
-	fmt.Printf("demo finished in %v\n", time.Since(s.start).Round(time.Millisecond))
+	fmt.Fprintf(s.out, "\nTimings (this machine, %d CPUs):\n", numCPU())
+	for _, t := range s.timings {
+		fmt.Fprintf(s.out, "  %s\n", t)
+	}
+	fmt.Fprintf(s.out, "demo finished in %v\n", total.Round(time.Millisecond))
 	return nil
 }
 

@@ -9,131 +9,149 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
 )
 
-// registryGovern signs governance transactions with the governance key of a
-// registry directory (or --key) and submits them to a running registry.
-func registryGovern(args []string) error {
-	return subcommands("registry govern", args, map[string]func([]string) error{
-		"register-issuer":   governRegister,
-		"deactivate-issuer": governDeactivate,
-		"publish-circuits":  governPublishCircuits,
-	})
+// newGovernCmd: governance transactions, signed with the governance key
+// of a registry directory (or --key) and submitted to a running registry.
+func newGovernCmd() *cobra.Command {
+	return group("govern", "sign and submit governance transactions (register issuers, publish circuits)",
+		`Govern signs governance transactions with the registry's governance key (from
+the registry directory, or --key) and submits them to the running registry,
+waiting until each is committed in a block.`,
+		`  zkcred registry govern register-issuer --dir reg --registry http://127.0.0.1:8700 --entry uni.json
+  zkcred registry govern publish-circuits --dir reg --registry http://127.0.0.1:8700 --keys keys/`,
+		newGovernRegisterCmd(), newGovernDeactivateCmd(), newGovernPublishCmd())
 }
 
 type governFlags struct {
-	dir, key, url *string
-	asJSON        *bool
+	dir, key, url string
 }
 
-func newGovernFlags(name string) (*flagSet, *governFlags) {
-	fs := newFlags("registry govern " + name)
-	return fs, &governFlags{
-		dir:    fs.String("dir", "zkcred-registry", "registry directory (its genesis and governance key)"),
-		key:    fs.String("key", "", "governance key file (hex ed25519 seed); default DIR/"+node.GovernanceFile),
-		url:    fs.String("url", "http://127.0.0.1:8700", "registry URL"),
-		asJSON: fs.Bool("json", false, "print the receipts as JSON"),
-	}
+func (g *governFlags) add(c *cobra.Command) {
+	addDirFlag(c, &g.dir, "registry", "registry directory (its genesis and governance key)")
+	c.Flags().StringVar(&g.key, "key", "", "governance key file (hex ed25519 seed); default DIR/"+node.GovernanceFile)
+	addRegistryFlag(c, &g.url, defaultRegURL, "")
 }
 
 // submit signs bodies in order with the governance key and waits for each
-// receipt.
-func (g *governFlags) submit(bodies ...registry.Body) error {
-	d, err := node.OpenDir(*g.dir)
+// receipt; describe says what each committed (for the text output).
+func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Body) error {
+	d, err := node.OpenDir(g.dir)
 	if err != nil {
-		return usagef("give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
+		return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
 	}
-	keyPath := *g.key
+	keyPath := g.key
 	if keyPath == "" {
-		keyPath = filepath.Join(*g.dir, node.GovernanceFile)
+		keyPath = filepath.Join(g.dir, node.GovernanceFile)
 	}
 	key, err := node.ReadKey(keyPath)
 	if err != nil {
-		return usagef("give the governance key with --key", "%v", err)
+		return localf("no_governance_key", "give the governance key with --key", "%v", err)
 	}
-	c, err := client.New(*g.url, client.Options{})
+	c, err := client.New(g.url, client.Options{})
 	if err != nil {
-		return err
+		return usagef("pass --registry http://host:port", "%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := c.NewSigner(ctx, d.Genesis.ChainID, key)
 	if err != nil {
-		return fmt.Errorf("registry at %s: %w", *g.url, err)
+		return withHint(fmt.Errorf("registry at %s: %w", g.url, err), "is the registry running at "+g.url+"?")
 	}
 	var receipts []*registry.Receipt
-	for _, b := range bodies {
+	for i, b := range bodies {
 		rc, err := s.Do(ctx, b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", b.TxType(), err)
 		}
 		receipts = append(receipts, rc)
-		if !*g.asJSON {
-			fmt.Printf("%s committed in block %d\n", b.TxType(), rc.Height)
+		if !jsonOutput {
+			what := string(b.TxType())
+			if describe != nil {
+				what = describe(i)
+			}
+			fmt.Printf("%s: committed in block %d\n", what, rc.Height)
 		}
 	}
-	if *g.asJSON {
-		return json.NewEncoder(os.Stdout).Encode(receipts)
+	if jsonOutput {
+		return printJSON(receipts)
 	}
 	return nil
 }
 
-func governRegister(args []string) error {
-	fs, g := newGovernFlags("register-issuer")
-	entry := fs.String("entry", "", "JSON file with the entry 'zkcred issuer register' printed: {\"pubkey\",\"name\",\"kind\"}")
-	pub := fs.String("pubkey", "", "issuer's hex ed25519 public key (instead of --entry)")
-	name := fs.String("name", "", "issuer's display name")
-	kind := fs.String("kind", "", "issuer's kind, e.g. university or hospital")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	var ri registry.RegisterIssuer
-	switch {
-	case *entry != "":
-		b, err := os.ReadFile(*entry)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &ri); err != nil {
-			return usagef("the file 'zkcred issuer register --json' writes", "%s: %v", *entry, err)
-		}
-	case *pub != "":
-		ri = registry.RegisterIssuer{PubKey: *pub, Name: *name, Kind: *kind}
-	default:
-		return usagef("zkcred registry govern register-issuer --entry issuer.json (or --pubkey --name --kind)", "no issuer given")
-	}
-	return g.submit(ri)
+func newGovernRegisterCmd() *cobra.Command {
+	var g governFlags
+	var entry, pub, name, kind string
+	c := leaf("register-issuer", "register an issuer (from the entry 'zkcred issuer register' printed)",
+		`  zkcred registry govern register-issuer --dir reg --registry http://127.0.0.1:8700 --entry uni.json
+  zkcred registry govern register-issuer --dir reg --pubkey HEX --name "Uni" --kind university`,
+		noArgs, func(*cobra.Command, []string) error {
+			var ri registry.RegisterIssuer
+			switch {
+			case entry != "":
+				b, err := os.ReadFile(entry)
+				if err != nil {
+					return usagef("give --entry the file 'zkcred issuer register --json' wrote", "%v", err)
+				}
+				if err := json.Unmarshal(b, &ri); err != nil {
+					return usagef("the file 'zkcred issuer register --json' writes", "%s: %v", entry, err)
+				}
+			case pub != "":
+				ri = registry.RegisterIssuer{PubKey: pub, Name: name, Kind: kind}
+			default:
+				return usagef("zkcred registry govern register-issuer --entry issuer.json (or --pubkey --name --kind)", "no issuer given")
+			}
+			return g.submit(func(int) string { return fmt.Sprintf("registered issuer %q (%s)", ri.Name, ri.Kind) }, ri)
+		})
+	g.add(c)
+	c.Flags().StringVar(&entry, "entry", "", `JSON file with the entry 'zkcred issuer register' printed: {"pubkey","name","kind"}`)
+	c.Flags().StringVar(&pub, "pubkey", "", "issuer's hex ed25519 public key (instead of --entry)")
+	c.Flags().StringVar(&name, "name", "", "issuer's display name")
+	c.Flags().StringVar(&kind, "kind", "", "issuer's kind, e.g. university or hospital")
+	return c
 }
 
-func governDeactivate(args []string) error {
-	fs, g := newGovernFlags("deactivate-issuer")
-	pub := fs.String("pubkey", "", "issuer's hex ed25519 public key")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if _, err := hex.DecodeString(*pub); err != nil || *pub == "" {
-		return usagef("zkcred registry govern deactivate-issuer --pubkey HEX", "--pubkey must be the issuer's hex public key")
-	}
-	return g.submit(registry.DeactivateIssuer{PubKey: *pub})
+func newGovernDeactivateCmd() *cobra.Command {
+	var g governFlags
+	var pub string
+	c := leaf("deactivate-issuer", "deactivate an issuer: wallets and verifiers stop accepting its credentials",
+		"  zkcred registry govern deactivate-issuer --dir reg --pubkey HEX",
+		noArgs, func(*cobra.Command, []string) error {
+			if _, err := hex.DecodeString(pub); err != nil || pub == "" {
+				return usagef("zkcred registry govern deactivate-issuer --pubkey HEX", "--pubkey must be the issuer's hex public key")
+			}
+			return g.submit(func(int) string { return "deactivated issuer " + pub }, registry.DeactivateIssuer{PubKey: pub})
+		})
+	g.add(c)
+	c.Flags().StringVar(&pub, "pubkey", "", "issuer's hex ed25519 public key")
+	return c
 }
 
-func governPublishCircuits(args []string) error {
-	fs, g := newGovernFlags("publish-circuits")
-	keys := fs.String("keys", home.KeysDir(), "key directory made by 'zkcred setup'")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	k, err := circuits.LoadKeysDir(*keys)
-	if err != nil {
-		return usagef("run 'zkcred setup --keys "+*keys+"' first", "keys: %v", err)
-	}
-	return g.submit(
-		registry.PublishCircuit{Circuit: circuits.PresentationID, VKHash: k.Verifier().Hash()},
-		registry.PublishCircuit{Circuit: circuits.HolderID, VKHash: k.HolderVerifier().Hash()},
-	)
+func newGovernPublishCmd() *cobra.Command {
+	var g governFlags
+	var keys string
+	c := leaf("publish-circuits", "publish the circuits' verifying-key hashes, which wallets and verifiers check",
+		"  zkcred registry govern publish-circuits --dir reg --keys keys/",
+		noArgs, func(*cobra.Command, []string) error {
+			k, err := loadKeys(keys)
+			if err != nil {
+				return err
+			}
+			pcs := []registry.PublishCircuit{
+				{Circuit: circuits.PresentationID, VKHash: k.Verifier().Hash()},
+				{Circuit: circuits.HolderID, VKHash: k.HolderVerifier().Hash()},
+			}
+			return g.submit(func(i int) string {
+				return fmt.Sprintf("published circuit %s (vk sha256 %s)", pcs[i].Circuit, pcs[i].VKHash)
+			}, pcs[0], pcs[1])
+		})
+	g.add(c)
+	addKeysFlag(c, &keys)
+	return c
 }

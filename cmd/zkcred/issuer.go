@@ -3,14 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -20,31 +19,37 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 )
 
-func init() {
-	register("issuer", "issue, anchor and revoke credentials (init, schema, issue, issue-batch, serve)", runIssuer)
+func newIssuerCmd() *cobra.Command {
+	var c commonFlags
+	return group("issuer", "issue, anchor and revoke credentials (init, schema, issue, issue-batch, serve, revoke)",
+		`An issuer (a university, a hospital) has an encrypted signing key and a
+database in its directory (--dir, default $ZKCRED_HOME/issuer). It publishes
+its schemas on the registry, issues credentials (one, a CSV batch, or claim
+links through its HTTP API), anchors their commitments on the chain and
+revokes them.`+"\n\n"+issuerPassExplain,
+		`  zkcred issuer init --dir uni --registry http://127.0.0.1:8700
+  zkcred issuer schema show --schema diploma
+  zkcred issuer issue-batch --dir uni --schema diploma --csv graduates.csv --public-url https://uni.example --out links/
+  zkcred issuer serve --dir uni --addr 127.0.0.1:8641`,
+		newIssuerInitCmd(&c), newIssuerRegisterCmd(&c), newIssuerSchemaCmd(&c), newIssuerIssueCmd(&c),
+		newIssuerBatchCmd(&c), newIssuerRevokeCmd(&c), newIssuerServeCmd(&c))
 }
 
-func runIssuer(args []string) error {
-	return subcommands("issuer", args, map[string]func([]string) error{
-		"init":        issuerInit,
-		"register":    issuerRegister,
-		"schema":      issuerSchema,
-		"issue":       issuerIssue,
-		"issue-batch": issuerIssueBatch,
-		"revoke":      issuerRevoke,
-		"serve":       issuerServe,
-	})
-}
+const issuerPassExplain = `The issuer key is encrypted with a passphrase chosen at 'issuer init'. Every
+later issuer command, 'issuer serve' included, needs it: from
+--passphrase-file FILE (first line), else $ZKCRED_PASSPHRASE, else a prompt
+on the terminal. A service started in the background gets it from the file
+or the variable.`
 
 // issuerConfig is <dir>/issuer.json, written by init.
 type issuerConfig struct {
@@ -58,76 +63,73 @@ const (
 	chainLocal     = "local"
 )
 
-func defaultIssuerDir() string {
-	if d := os.Getenv("ZKCRED_HOME"); d != "" {
-		return filepath.Join(d, "issuer")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "zkcred-issuer"
-	}
-	return filepath.Join(home, ".zkcred", "issuer")
-}
-
 // commonFlags are shared by the issuer subcommands.
 type commonFlags struct {
 	dir      string
 	passFile string
-	json     bool
 }
 
-func (c *commonFlags) add(fs *flag.FlagSet) {
-	fs.StringVar(&c.dir, "dir", defaultIssuerDir(), "issuer data directory (key, database)")
-	fs.StringVar(&c.passFile, "passphrase-file", "", "file whose first line is the key passphrase (else $"+issuer.PassphraseEnv+", else a prompt)")
-	fs.BoolVar(&c.json, "json", false, "print machine-readable JSON, no progress")
+func (c *commonFlags) add(cmd *cobra.Command) {
+	addDirFlag(cmd, &c.dir, "issuer", "issuer data directory (key, database)")
+	addPassFlag(cmd, &c.passFile)
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usagef("run '"+fs.Name()+" -h' for the flags", "%v", err)
+func (c *commonFlags) passphrase(confirm bool) ([]byte, error) {
+	src := passSource{file: c.passFile, prompt: "issuer key passphrase: ", confirm: confirm}
+	if confirm {
+		src.prompt = "new issuer key passphrase: "
+		src.explain = issuerPassExplain
 	}
-	if fs.NArg() > 0 {
-		return usagef("run '"+fs.Name()+" -h' for the flags", "unexpected argument %q", fs.Arg(0))
-	}
-	return nil
+	p, err := readPassphrase(src)
+	return []byte(p), err
 }
 
-func issuerInit(args []string) error {
-	fs := newFlags("issuer init")
-	var c commonFlags
-	c.add(fs)
-	chain := fs.String("chain", "", `where to anchor: the registry URL, or "local" (a chain in the data directory that no wallet can check: offline trials only)`)
-	wf := fs.Int("scrypt-work-factor", issuer.DefaultScryptWorkFactor, "age scrypt work factor (log2 N) of the key file")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func newIssuerInitCmd(c *commonFlags) *cobra.Command {
+	var reg string
+	var local bool
+	var wf int
+	cmd := leaf("init", "create an issuer: an encrypted signing key and a database",
+		`  zkcred issuer init --dir uni --registry http://127.0.0.1:8700
+  zkcred issuer init --dir trial --local    # an offline trial: no wallet can check it`,
+		noArgs, func(*cobra.Command, []string) error { return issuerInit(*c, reg, local, wf) })
+	cmd.Long = "Init makes the issuer's signing key (its did:key) and database in --dir.\n\n" + issuerPassExplain
+	c.add(cmd)
+	addRegistryFlag(cmd, &reg, "", "the registry to anchor in")
+	cmd.Flags().BoolVar(&local, "local", false, "anchor in a chain in the data directory instead, that no wallet can check: offline trials only")
+	addWorkFactorFlag(cmd, &wf, issuer.DefaultScryptWorkFactor)
+	return cmd
+}
+
+func issuerInit(c commonFlags, reg string, local bool, wf int) error {
 	if _, err := os.Stat(filepath.Join(c.dir, keyFileName)); err == nil {
 		return usagef("use another --dir, or remove the directory to start over", "%s already holds an issuer key", c.dir)
 	}
-	if *chain == "" {
-		return usagef("give --chain http://registry:8640 (the registry's URL), or --chain local for an offline trial", "no chain to anchor in")
+	chain := reg
+	switch {
+	case local && reg != "":
+		return usagef("give --registry URL or --local, not both", "--registry and --local exclude each other")
+	case local:
+		chain = chainLocal
+	case reg == "":
+		return usagef("give --registry http://registry:8700 (the registry's URL), or --local for an offline trial", "no chain to anchor in")
+	case !strings.HasPrefix(reg, "http://") && !strings.HasPrefix(reg, "https://"):
+		return usagef("use --registry https://registry.example, or --local", "--registry %q is not an http(s) URL", reg)
 	}
-	if *chain != chainLocal && !strings.HasPrefix(*chain, "http://") && !strings.HasPrefix(*chain, "https://") {
-		return usagef(`use --chain local or --chain https://registry.example`, "unknown chain %q", *chain)
-	}
-	pass, err := issuer.ReadPassphrase(issuer.PassphraseSource{File: c.passFile, Confirm: true, Prompt: "new key passphrase: "})
+	pass, err := c.passphrase(true)
 	if err != nil {
-		return usagef("set "+issuer.PassphraseEnv+" or pass --passphrase-file", "%v", err)
+		return err
 	}
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
-		return err
+		return localf("", "pass another --dir", "%v", err)
 	}
 	k, err := issuer.GenerateKey()
 	if err != nil {
 		return err
 	}
-	if err := issuer.SaveKey(filepath.Join(c.dir, keyFileName), k, pass, issuer.KeyOptions{ScryptWorkFactor: *wf}); err != nil {
+	if err := issuer.SaveKey(filepath.Join(c.dir, keyFileName), k, pass, issuer.KeyOptions{ScryptWorkFactor: wf}); err != nil {
 		return err
 	}
-	cfg, _ := json.MarshalIndent(issuerConfig{DID: k.DID(), Chain: *chain}, "", "  ")
+	cfg, _ := json.MarshalIndent(issuerConfig{DID: k.DID(), Chain: chain}, "", "  ")
 	if err := issuer.WriteFileAtomic(filepath.Join(c.dir, configFileName), append(cfg, '\n'), 0o600); err != nil {
 		return err
 	}
@@ -141,21 +143,22 @@ func issuerInit(args []string) error {
 			return err
 		}
 	}
-	return printOut(c.json, map[string]string{"did": k.DID(), "dir": c.dir, "chain": *chain},
-		"issuer %s\ncreated in %s (chain: %s)\n", k.DID(), c.dir, *chain)
+	return printOut(map[string]string{"did": k.DID(), "dir": c.dir, "chain": chain},
+		"issuer %s\ncreated in %s (chain: %s)\nevery later issuer command needs the passphrase: --passphrase-file FILE or $%s\n", k.DID(), c.dir, chain, passphraseEnv)
 }
 
-func printOut(asJSON bool, v any, format string, a ...any) error {
-	if asJSON {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Printf("%s\n", b)
-		return err
+// printOut prints v as JSON with --json, else the text.
+func printOut(v any, format string, a ...any) error {
+	if jsonOutput {
+		return printJSON(v)
 	}
 	_, err := fmt.Printf(format, a...)
 	return err
+}
+
+// printJSON prints v as one line of JSON on stdout.
+func printJSON(v any) error {
+	return json.NewEncoder(os.Stdout).Encode(v)
 }
 
 // env is an opened issuer: key, store, chain.
@@ -169,17 +172,13 @@ type env struct {
 }
 
 func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error) {
-	raw, err := os.ReadFile(filepath.Join(c.dir, configFileName))
+	cfg, err := readIssuerConfig(c.dir)
 	if err != nil {
-		return nil, usagef("run 'zkcred issuer init' first, or pass --dir", "no issuer in %s", c.dir)
+		return nil, err
 	}
-	var cfg issuerConfig
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", configFileName, err)
-	}
-	pass, err := issuer.ReadPassphrase(issuer.PassphraseSource{File: c.passFile, Prompt: "key passphrase: "})
+	pass, err := c.passphrase(false)
 	if err != nil {
-		return nil, usagef("set "+issuer.PassphraseEnv+" or pass --passphrase-file", "%v", err)
+		return nil, err
 	}
 	k, err := issuer.LoadKey(filepath.Join(c.dir, keyFileName), pass)
 	if err != nil {
@@ -188,9 +187,9 @@ func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error
 	st, err := issuer.OpenStore(filepath.Join(c.dir, "db"), issuer.StoreOptions{})
 	if err != nil {
 		if strings.Contains(err.Error(), "directory lock") {
-			return nil, usagef("another zkcred issuer command (serve?) is using "+c.dir+"; stop it or use the HTTP API", "issuer store is busy")
+			return nil, errIssuerBusy(c.dir)
 		}
-		return nil, err
+		return nil, localf("", "", "issuer database: %v", err)
 	}
 	e := &env{cfg: cfg, key: k, store: st, close: func() { st.Close() }}
 	if needChain && cfg.Chain != chainLocal {
@@ -204,7 +203,11 @@ func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error
 		cancel()
 		if err != nil {
 			st.Close()
-			return nil, usagef("is the registry running? check the URL in "+filepath.Join(c.dir, configFileName), "registry %s: %v", cfg.Chain, err)
+			err = fmt.Errorf("registry %s: %w", cfg.Chain, err)
+			if isUnreachable(err) {
+				return nil, unreachable("is the registry running? check the URL in "+filepath.Join(c.dir, configFileName), err)
+			}
+			return nil, err
 		}
 		e.chain = rc
 		if opts.StatusBase == "" {
@@ -231,6 +234,23 @@ func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error
 	return e, nil
 }
 
+func readIssuerConfig(dir string) (issuerConfig, error) {
+	var cfg issuerConfig
+	raw, err := os.ReadFile(filepath.Join(dir, configFileName))
+	if err != nil {
+		return cfg, localf("no_issuer", "run 'zkcred issuer init' first, or pass --dir", "no issuer in %s", dir)
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return cfg, localf("", "", "%s: %v", filepath.Join(dir, configFileName), err)
+	}
+	return cfg, nil
+}
+
+// errIssuerBusy: another process (issuer serve) has the issuer's database.
+func errIssuerBusy(dir string) error {
+	return localf("issuer_busy", "another zkcred issuer command (serve?) is using "+dir+"; stop it, or use its HTTP API", "issuer database %s is busy", dir)
+}
+
 // noChain answers every chain call with an error, for commands that do not
 // touch the chain.
 type noChain struct{ url string }
@@ -248,15 +268,18 @@ func (n noChain) Lookup(context.Context, []fr.Element, uint64) ([]issuer.Anchore
 func (n noChain) Size(context.Context) (uint64, error)           { return 0, n.err() }
 func (n noChain) Revoke(context.Context, []issuer.LeafRef) error { return n.err() }
 
-func issuerRegister(args []string) error {
-	fs := newFlags("issuer register")
-	var c commonFlags
-	c.add(fs)
-	name := fs.String("name", "", "the issuer's display name on the registry (e.g. \"University of Examples\")")
-	kind := fs.String("kind", "", "the issuer's kind (e.g. university, hospital)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func newIssuerRegisterCmd(c *commonFlags) *cobra.Command {
+	var name, kind string
+	cmd := leaf("register", "print the entry the registry's governance registers this issuer with",
+		`  zkcred issuer register --dir uni --name "University of Examples" --kind university --json > uni.json`,
+		noArgs, func(*cobra.Command, []string) error { return issuerRegister(*c, name, kind) })
+	c.add(cmd)
+	cmd.Flags().StringVar(&name, "name", "", `the issuer's display name on the registry (e.g. "University of Examples")`)
+	cmd.Flags().StringVar(&kind, "kind", "", "the issuer's kind (e.g. university, hospital)")
+	return cmd
+}
+
+func issuerRegister(c commonFlags, name, kind string) error {
 	e, err := openIssuer(c, false, issuer.Options{})
 	if err != nil {
 		return err
@@ -264,20 +287,21 @@ func issuerRegister(args []string) error {
 	defer e.close()
 	if e.cfg.Chain == chainLocal {
 		id := e.key.IssuerID()
-		fmt.Printf("issuer %s\nissuer ID %s\nthe local chain accepts this issuer as it is: nothing to register\n", e.key.DID(), circuits.Dec(id))
-		return nil
+		return printOut(map[string]string{"did": e.key.DID(), "issuerId": circuits.Dec(id)},
+			"issuer %s\nissuer ID %s\nthe local chain accepts this issuer as it is: nothing to register\n", e.key.DID(), circuits.Dec(id))
 	}
-	if *name == "" || *kind == "" {
-		return usagef("pass --name \"University of Examples\" --kind university", "--name and --kind are required")
+	if name == "" || kind == "" {
+		return usagef(`pass --name "University of Examples" --kind university`, "--name and --kind are required")
 	}
 	// Issuers are registered by the registry's governance keys (in genesis,
 	// or a register_issuer transaction): this prints the entry they need.
-	entry := registry.RegisterIssuer{PubKey: hex.EncodeToString(e.key.Public()), Name: *name, Kind: *kind}
+	entry := registry.RegisterIssuer{PubKey: hex.EncodeToString(e.key.Public()), Name: name, Kind: kind}
+	if jsonOutput {
+		return printJSON(entry)
+	}
 	b, _ := json.MarshalIndent(entry, "", "  ")
 	fmt.Printf("%s\n", b)
-	if !c.json {
-		fmt.Fprintf(os.Stderr, "give this entry to the governance of the registry at %s (a register_issuer transaction, or 'zkcred registry init --issuers')\n", e.cfg.Chain)
-	}
+	fmt.Fprintf(os.Stderr, "give this entry to the governance of the registry at %s (a register_issuer transaction, or 'zkcred registry init --issuers')\n", e.cfg.Chain)
 	return nil
 }
 
@@ -293,9 +317,13 @@ func loadSchema(st *issuer.Store, ref string) (*circuits.Schema, error) {
 	if strings.HasSuffix(ref, ".json") {
 		b, err := os.ReadFile(ref)
 		if err != nil {
-			return nil, err
+			return nil, usagef("give --schema a readable schema file", "%v", err)
 		}
-		return circuits.ParseSchema(b)
+		s, err := circuits.ParseSchema(b)
+		if err != nil {
+			return nil, usagef("see docs/issuer.md for the schema format", "%s: %v", ref, err)
+		}
+		return s, nil
 	}
 	if st != nil {
 		if s, err := st.Schema(ref); err == nil {
@@ -305,76 +333,68 @@ func loadSchema(st *issuer.Store, ref string) (*circuits.Schema, error) {
 	return nil, usagef("examples: "+strings.Join(issuer.ExampleSchemaNames(), ", ")+"; see 'zkcred issuer schema list'", "unknown schema %q", ref)
 }
 
-func issuerSchema(args []string) error {
-	return subcommands("issuer schema", args, map[string]func([]string) error{
-		"validate": func(args []string) error {
-			fs := newFlags("issuer schema validate")
-			file := fs.String("file", "", "schema JSON file")
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			s, err := loadSchema(nil, *file)
+func newIssuerSchemaCmd(c *commonFlags) *cobra.Command {
+	var file string
+	validate := leaf("validate", "check a schema file and print its ID",
+		"  zkcred issuer schema validate --schema my-schema.json",
+		noArgs, func(*cobra.Command, []string) error {
+			s, err := loadSchema(nil, file)
 			if err != nil {
 				return err
 			}
-			id := s.ID()
-			fmt.Printf("schema %s %s is valid; ID %s\n", s.Name, s.Version, circuits.Dec(id))
-			return nil
-		},
-		"define": func(args []string) error {
-			fs := newFlags("issuer schema define")
-			var c commonFlags
-			c.add(fs)
-			file := fs.String("file", "", "schema JSON file (or an example name)")
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			e, err := openIssuer(c, false, issuer.Options{})
+			id := circuits.Dec(s.ID())
+			return printOut(map[string]string{"id": id, "name": s.Name, "version": s.Version}, "schema %s %s is valid; ID %s\n", s.Name, s.Version, id)
+		})
+	validate.Flags().StringVar(&file, "schema", "", "schema: JSON file or example name")
+
+	var defFile string
+	define := leaf("define", "add a schema to the issuer's store (without publishing it)",
+		"  zkcred issuer schema define --dir uni --schema my-schema.json",
+		noArgs, func(*cobra.Command, []string) error {
+			e, err := openIssuer(*c, false, issuer.Options{})
 			if err != nil {
 				return err
 			}
 			defer e.close()
-			s, err := loadSchema(nil, *file)
+			s, err := loadSchema(nil, defFile)
 			if err != nil {
 				return err
 			}
 			if err := e.store.PutSchema(s); err != nil {
 				return err
 			}
-			id := s.ID()
-			return printOut(c.json, map[string]string{"id": circuits.Dec(id), "name": s.Name}, "defined %s; ID %s\n", s.Name, circuits.Dec(id))
-		},
-		"publish": func(args []string) error {
-			fs := newFlags("issuer schema publish")
-			var c commonFlags
-			c.add(fs)
-			ref := fs.String("schema", "", "schema: example name, JSON file or ID")
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			e, err := openIssuer(c, true, issuer.Options{})
+			id := circuits.Dec(s.ID())
+			return printOut(map[string]string{"id": id, "name": s.Name}, "defined %s; ID %s\n", s.Name, id)
+		})
+	c.add(define)
+	define.Flags().StringVar(&defFile, "schema", "", "schema: JSON file or example name")
+
+	var pubRef string
+	publish := leaf("publish", "publish a schema on the registry (so wallets and verifiers can use it)",
+		"  zkcred issuer schema publish --dir uni --schema diploma",
+		noArgs, func(*cobra.Command, []string) error {
+			e, err := openIssuer(*c, true, issuer.Options{})
 			if err != nil {
 				return err
 			}
 			defer e.close()
-			s, err := loadSchema(e.store, *ref)
+			s, err := loadSchema(e.store, pubRef)
 			if err != nil {
 				return err
 			}
 			if err := e.is.PublishSchema(context.Background(), s); err != nil {
 				return err
 			}
-			id := s.ID()
-			return printOut(c.json, map[string]string{"id": circuits.Dec(id)}, "published %s; ID %s\n", s.Name, circuits.Dec(id))
-		},
-		"list": func(args []string) error {
-			fs := newFlags("issuer schema list")
-			var c commonFlags
-			c.add(fs)
-			if err := parseFlags(fs, args); err != nil {
-				return err
-			}
-			e, err := openIssuer(c, false, issuer.Options{})
+			id := circuits.Dec(s.ID())
+			return printOut(map[string]string{"id": id, "name": s.Name}, "published %s; ID %s\n", s.Name, id)
+		})
+	c.add(publish)
+	publish.Flags().StringVar(&pubRef, "schema", "", "schema: example name, JSON file or ID")
+
+	list := leaf("list", "list the schemas in the issuer's store",
+		"  zkcred issuer schema list --dir uni",
+		noArgs, func(*cobra.Command, []string) error {
+			e, err := openIssuer(*c, false, issuer.Options{})
 			if err != nil {
 				return err
 			}
@@ -383,21 +403,28 @@ func issuerSchema(args []string) error {
 			if err != nil {
 				return err
 			}
-			type row struct{ ID, Name, Version string }
-			var rows []row
-			for _, s := range ss {
-				id := s.ID()
-				rows = append(rows, row{circuits.Dec(id), s.Name, s.Version})
+			type row struct {
+				ID      string `json:"id"`
+				Name    string `json:"name"`
+				Version string `json:"version"`
 			}
-			if c.json {
-				return printOut(true, rows, "")
+			rows := []row{}
+			for _, s := range ss {
+				rows = append(rows, row{circuits.Dec(s.ID()), s.Name, s.Version})
+			}
+			if jsonOutput {
+				return printJSON(rows)
 			}
 			for _, r := range rows {
 				fmt.Printf("%-22s %-6s %s\n", r.Name, r.Version, r.ID)
 			}
 			return nil
-		},
-	})
+		})
+	c.add(list)
+
+	return group("schema", "describe, validate, define, publish and list credential schemas", "",
+		"  zkcred issuer schema show --schema diploma\n  zkcred issuer schema publish --dir uni --schema diploma",
+		newIssuerSchemaShowCmd(), validate, define, publish, list)
 }
 
 func parseValidUntil(s string) (time.Time, error) {
@@ -414,37 +441,44 @@ func parseValidUntil(s string) (time.Time, error) {
 	return t, nil
 }
 
-func issuerIssue(args []string) error {
-	fs := newFlags("issuer issue")
-	var c commonFlags
-	c.add(fs)
-	ref := fs.String("schema", "", "schema: example name, JSON file or ID")
-	subjectFile := fs.String("subject", "", "JSON file with the attribute values (- for stdin)")
-	hcText := fs.String("holder-commitment", "", "the holder's holder commitment (decimal)")
-	until := fs.String("valid-until", "", "expiry date (YYYY-MM-DD or RFC 3339); none by default")
-	out := fs.String("out", "", "write the credential bundle here (default stdout)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *subjectFile == "" || *hcText == "" {
+type issueOptions struct {
+	schema, subject, holder, until, out string
+}
+
+func newIssuerIssueCmd(c *commonFlags) *cobra.Command {
+	var o issueOptions
+	cmd := leaf("issue", "issue one credential to a holder commitment, anchored on the chain",
+		"  zkcred issuer issue --dir uni --schema diploma --subject ada.json --holder-commitment 1234… --out ada.credential.json",
+		noArgs, func(*cobra.Command, []string) error { return issuerIssue(*c, o) })
+	c.add(cmd)
+	cmd.Flags().StringVar(&o.schema, "schema", "", "schema: example name, JSON file or ID")
+	cmd.Flags().StringVar(&o.subject, "subject", "", "JSON file with the attribute values (- for stdin)")
+	cmd.Flags().StringVar(&o.holder, "holder-commitment", "", "the holder's holder commitment (decimal; 'zkcred wallet init' prints it)")
+	cmd.Flags().StringVar(&o.until, "valid-until", "", "expiry date (YYYY-MM-DD or RFC 3339); none by default")
+	cmd.Flags().StringVar(&o.out, "out", "", "write the credential bundle here (default stdout)")
+	return cmd
+}
+
+func issuerIssue(c commonFlags, o issueOptions) error {
+	if o.subject == "" || o.holder == "" {
 		return usagef("pass --subject data.json and --holder-commitment N (the wallet prints it)", "--subject and --holder-commitment are required")
 	}
-	hc, err := circuits.ParseElement(*hcText)
+	hc, err := circuits.ParseElement(o.holder)
 	if err != nil {
 		return usagef("the wallet prints its holder commitment as a decimal number", "--holder-commitment: %v", err)
 	}
-	vu, err := parseValidUntil(*until)
+	vu, err := parseValidUntil(o.until)
 	if err != nil {
 		return err
 	}
 	var raw []byte
-	if *subjectFile == "-" {
+	if o.subject == "-" {
 		raw, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
 	} else {
-		raw, err = os.ReadFile(*subjectFile)
+		raw, err = os.ReadFile(o.subject)
 	}
 	if err != nil {
-		return err
+		return usagef("give --subject a readable JSON file", "%v", err)
 	}
 	var subject map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -460,7 +494,7 @@ func issuerIssue(args []string) error {
 		return err
 	}
 	defer e.close()
-	s, err := loadSchema(e.store, *ref)
+	s, err := loadSchema(e.store, o.schema)
 	if err != nil {
 		return err
 	}
@@ -468,65 +502,91 @@ func issuerIssue(args []string) error {
 	if err != nil {
 		var fe *circuits.FieldError
 		if errors.As(err, &fe) {
-			return usagef("see the schema's attributes with 'zkcred issuer schema list' and the schema file", "%v", err)
+			return usagef("see the schema's attributes with 'zkcred issuer schema show --schema "+o.schema+"'", "%v", err)
 		}
 		return err
 	}
 	js, _ := json.MarshalIndent(b, "", "  ")
 	js = append(js, '\n')
-	if *out == "" {
+	if o.out == "" {
 		_, err = os.Stdout.Write(js)
 		return err
 	}
-	if err := issuer.WriteFileAtomic(*out, js, 0o600); err != nil {
-		return err
+	if err := issuer.WriteFileAtomic(o.out, js, 0o600); err != nil {
+		return usagef("choose another --out path", "%v", err)
 	}
-	fmt.Fprintf(os.Stderr, "issued %s at leaf %d (block %d) → %s\n", b.Private.CredentialID, b.Private.LeafIndex, b.Private.BlockHeight, *out)
+	if jsonOutput {
+		return printJSON(map[string]any{"credentialId": b.Private.CredentialID, "leafIndex": b.Private.LeafIndex, "blockHeight": b.Private.BlockHeight, "file": o.out})
+	}
+	fmt.Fprintf(os.Stderr, "issued %s at leaf %d (block %d) → %s\n", b.Private.CredentialID, b.Private.LeafIndex, b.Private.BlockHeight, o.out)
 	return nil
 }
 
-func issuerIssueBatch(args []string) error {
-	fs := newFlags("issuer issue-batch")
-	var c commonFlags
-	c.add(fs)
-	ref := fs.String("schema", "", "schema: example name, JSON file or ID")
-	csvFile := fs.String("csv", "", "CSV file: a header of attribute names (plus holderCommitment), one row per credential")
-	out := fs.String("out", "", "output directory for one file per row and report.json (default: <csv>.out)")
-	until := fs.String("valid-until", "", "expiry date (YYYY-MM-DD or RFC 3339); none by default")
-	chunk := fs.Int("chunk", 0, "rows per journaled, anchored chunk (default 1000)")
-	publicURL := fs.String("public-url", "", "the issuer API's public URL, for claim links")
-	holderCol := fs.String("holder-column", issuer.DefaultHolderColumn, "CSV column with holder commitments; rows without one get a claim offer")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *csvFile == "" {
+type batchOptions struct {
+	schema, csv, out, until, publicURL, holderCol string
+	chunk                                         int
+}
+
+func newIssuerBatchCmd(c *commonFlags) *cobra.Command {
+	var o batchOptions
+	cmd := leaf("issue-batch", "issue one credential or claim link per CSV row, anchored in chunks; resumable",
+		`  zkcred issuer schema show --schema diploma     # the CSV's header
+  zkcred issuer issue-batch --dir uni --schema diploma --csv graduates.csv --public-url https://uni.example --out links/`,
+		noArgs, func(*cobra.Command, []string) error { return issuerIssueBatch(*c, o) })
+	cmd.Long = `Issue-batch reads a CSV whose header names the schema's attributes
+('zkcred issuer schema show' prints it), plus an optional holder commitment
+column. A row with a holder commitment gets a credential file; a row without
+one gets a claim link on the issuer API's public URL (--public-url, required
+then). Rows are journaled and anchored in chunks: run the same command again
+after an interruption and no row is issued twice. Exit status 1 when rows
+were rejected (each is listed, and in report.json).`
+	c.add(cmd)
+	cmd.Flags().StringVar(&o.schema, "schema", "", "schema: example name, JSON file or ID")
+	cmd.Flags().StringVar(&o.csv, "csv", "", "CSV file: a header of attribute names (plus holderCommitment), one row per credential")
+	cmd.Flags().StringVar(&o.out, "out", "", "output directory for one file per row and report.json (default: <csv>.out)")
+	cmd.Flags().StringVar(&o.until, "valid-until", "", "expiry date (YYYY-MM-DD or RFC 3339); none by default")
+	cmd.Flags().IntVar(&o.chunk, "chunk", 0, "rows per journaled, anchored chunk (default 1000)")
+	cmd.Flags().StringVar(&o.publicURL, "public-url", "", "the issuer API's public URL (as 'issuer serve --public-url'), for absolute claim links")
+	cmd.Flags().StringVar(&o.holderCol, "holder-column", issuer.DefaultHolderColumn, "CSV column with holder commitments; rows without one get a claim offer")
+	return cmd
+}
+
+func issuerIssueBatch(c commonFlags, o batchOptions) error {
+	if o.csv == "" {
 		return usagef("pass --csv graduates.csv --schema diploma", "--csv is required")
 	}
-	data, err := os.ReadFile(*csvFile)
+	data, err := os.ReadFile(o.csv)
+	if err != nil {
+		return usagef("give --csv a readable CSV file", "%v", err)
+	}
+	if o.publicURL != "" && !strings.HasPrefix(o.publicURL, "http://") && !strings.HasPrefix(o.publicURL, "https://") {
+		return usagef("give the issuer API's absolute URL, e.g. --public-url https://uni.example", "--public-url %q is not an http(s) URL", o.publicURL)
+	}
+	if o.publicURL == "" && needsClaimLinks(data, o.holderCol) {
+		return usagef("pass --public-url https://issuer.example (the URL holders reach 'zkcred issuer serve' at), or give every row a "+o.holderCol,
+			"rows without a %s get claim links, and claim links need --public-url", o.holderCol)
+	}
+	if o.out == "" {
+		o.out = o.csv + ".out"
+	}
+	vu, err := parseValidUntil(o.until)
 	if err != nil {
 		return err
 	}
-	if *out == "" {
-		*out = *csvFile + ".out"
-	}
-	vu, err := parseValidUntil(*until)
-	if err != nil {
-		return err
-	}
-	e, err := openIssuer(c, true, issuer.Options{PublicURL: *publicURL})
+	e, err := openIssuer(c, true, issuer.Options{PublicURL: o.publicURL})
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	s, err := loadSchema(e.store, *ref)
+	s, err := loadSchema(e.store, o.schema)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	showProgress := !c.json && term.IsTerminal(int(os.Stderr.Fd()))
+	showProgress := !jsonOutput && term.IsTerminal(int(os.Stderr.Fd()))
 	start := time.Now()
-	opts := issuer.BatchOptions{Schema: s, CSV: data, OutDir: *out, ValidUntil: vu, Chunk: *chunk, HolderColumn: *holderCol}
+	opts := issuer.BatchOptions{Schema: s, CSV: data, OutDir: o.out, ValidUntil: vu, Chunk: o.chunk, HolderColumn: o.holderCol}
 	if showProgress {
 		opts.Progress = func(done, total int) { progressBar(os.Stderr, done, total, start) }
 	}
@@ -536,27 +596,62 @@ func issuerIssueBatch(args []string) error {
 	}
 	if err != nil {
 		if errors.Is(err, issuer.ErrBatch) {
-			return usagef("the CSV header must name every attribute of schema "+s.Name+" (and optionally "+*holderCol+")", "%v", err)
+			return usagef("the CSV header must name every attribute of schema "+s.Name+" (and optionally "+o.holderCol+"); 'zkcred issuer schema show --schema "+o.schema+"' prints it", "%v", err)
 		}
 		if errors.Is(err, context.Canceled) {
 			return usagef("run the same command again to resume; no row is issued twice", "interrupted")
 		}
 		return err
 	}
-	if c.json {
-		return printOut(true, rep, "")
+	if jsonOutput {
+		if err := printJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Printf("%d rows: %d issued, %d offers, %d rejected (%d done by an earlier run) in %s\n",
+			rep.Rows, rep.Issued, rep.Offered, rep.Rejected, rep.Resumed, time.Since(start).Round(time.Millisecond))
+		for _, r := range rep.Rejections {
+			if r.Field != "" {
+				fmt.Printf("  row %d: %s: %s\n", r.Row, r.Field, r.Reason)
+			} else {
+				fmt.Printf("  row %d: %s\n", r.Row, r.Reason)
+			}
+		}
+		fmt.Printf("files and report.json in %s\n", o.out)
 	}
-	fmt.Printf("%d rows: %d issued, %d offers, %d rejected (%d done by an earlier run) in %s\n",
-		rep.Rows, rep.Issued, rep.Offered, rep.Rejected, rep.Resumed, time.Since(start).Round(time.Millisecond))
-	for _, r := range rep.Rejections {
-		if r.Field != "" {
-			fmt.Printf("  row %d: %s: %s\n", r.Row, r.Field, r.Reason)
-		} else {
-			fmt.Printf("  row %d: %s\n", r.Row, r.Reason)
+	if rep.Rejected > 0 {
+		return refusedf("rows_rejected", "fix the rows listed in "+filepath.Join(o.out, "report.json")+" and run the batch again with them", "%d of %d rows were rejected", rep.Rejected, rep.Rows)
+	}
+	return nil
+}
+
+// needsClaimLinks reports whether a batch CSV has rows without a holder
+// commitment (or no holder column at all), which get claim links.
+func needsClaimLinks(data []byte, holderCol string) bool {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return false // the batch reports the CSV's problem
+	}
+	col := -1
+	for i, h := range header {
+		if strings.TrimSpace(h) == holderCol {
+			col = i
 		}
 	}
-	fmt.Printf("files and report.json in %s\n", *out)
-	return nil
+	if col < 0 {
+		return true
+	}
+	for {
+		rec, err := r.Read()
+		if err != nil {
+			return false
+		}
+		if col >= len(rec) || strings.TrimSpace(rec[col]) == "" {
+			return true
+		}
+	}
 }
 
 func progressBar(w io.Writer, done, total int, start time.Time) {
@@ -568,36 +663,40 @@ func progressBar(w io.Writer, done, total int, start time.Time) {
 	fmt.Fprintf(w, "\r[%s%s] %d/%d rows %s", strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total, time.Since(start).Round(100*time.Millisecond))
 }
 
-type uint64List []uint64
-
-func (l *uint64List) String() string { return fmt.Sprint(*l) }
-func (l *uint64List) Set(s string) error {
-	var v uint64
-	if _, err := fmt.Sscan(s, &v); err != nil {
-		return fmt.Errorf("%q is not a leaf index", s)
-	}
-	*l = append(*l, v)
-	return nil
+func newIssuerRevokeCmd(c *commonFlags) *cobra.Command {
+	var ids []string
+	var leaves []uint
+	cmd := leaf("revoke", "revoke credentials: their leaves become 0 on the chain (also while 'issuer serve' runs)",
+		`  zkcred issuer revoke --dir uni --id urn:uuid:…
+  zkcred issuer revoke --dir uni --leaf 17 --leaf 18`,
+		noArgs, func(*cobra.Command, []string) error {
+			ls := make([]uint64, len(leaves))
+			for i, l := range leaves {
+				ls[i] = uint64(l)
+			}
+			return issuerRevoke(*c, ids, ls)
+		})
+	cmd.Long = `Revoke overwrites the credentials' leaves with 0 on the chain, so that no proof
+against a later root exists. While 'zkcred issuer serve' runs on the same
+directory, the command goes through the service's admin API (its URL and
+token file are recorded in the directory), so the service need not stop.`
+	c.add(cmd)
+	cmd.Flags().StringSliceVar(&ids, "id", nil, "credential ID (urn:uuid:…) to revoke; repeatable")
+	cmd.Flags().UintSliceVar(&leaves, "leaf", nil, "leaf index to revoke; repeatable")
+	return cmd
 }
 
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
-
-func issuerRevoke(args []string) error {
-	fs := newFlags("issuer revoke")
-	var c commonFlags
-	c.add(fs)
-	var ids stringList
-	var leaves uint64List
-	fs.Var(&ids, "id", "credential ID (urn:uuid:…) to revoke; repeatable")
-	fs.Var(&leaves, "leaf", "leaf index to revoke; repeatable")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func issuerRevoke(c commonFlags, ids []string, leaves []uint64) error {
 	if len(ids)+len(leaves) == 0 {
 		return usagef("pass --id urn:uuid:… or --leaf N", "nothing to revoke")
+	}
+	if svc, ok := readServiceFile(c.dir); ok {
+		// 'issuer serve' has the database: go through its admin API,
+		// unless it is gone (a stale file) and the database is free.
+		err := revokeThroughService(svc, ids, leaves)
+		if !errors.Is(err, errUnreachable) {
+			return err
+		}
 	}
 	e, err := openIssuer(c, true, issuer.Options{})
 	if err != nil {
@@ -611,42 +710,48 @@ func issuerRevoke(args []string) error {
 		}
 		return err
 	}
-	return printOut(c.json, map[string][]uint64{"revokedLeaves": got}, "revoked leaves %v\n", got)
+	return printOut(map[string][]uint64{"revokedLeaves": got}, "revoked leaves %v\n", got)
 }
 
-func issuerServe(args []string) error {
-	fs := newFlags("issuer serve")
-	var c commonFlags
-	c.add(fs)
-	addr := fs.String("addr", "127.0.0.1:8480", "listen address")
-	publicURL := fs.String("public-url", "", "public base URL for claim links (default http://<addr>)")
-	keysDir := fs.String("keys", home.KeysDir(), "circuit keys directory (the holder circuit's verifying key checks claims)")
-	tokenFile := fs.String("admin-token-file", "", "file holding the admin bearer token (else $ZKCRED_ADMIN_TOKEN; generated and printed if neither)")
-	if err := parseFlags(fs, args); err != nil {
+type serveOptions struct {
+	addr, publicURL, keys, tokenFile string
+}
+
+func newIssuerServeCmd(c *commonFlags) *cobra.Command {
+	var o serveOptions
+	cmd := leaf("serve", "serve the issuer API: claim links, direct issuance, revocation",
+		`  zkcred issuer serve --dir uni --addr 127.0.0.1:8641
+  ZKCRED_PASSPHRASE=… zkcred issuer serve --dir uni --public-url https://uni.example --admin-token-file /etc/zkcred/token &`,
+		noArgs, func(*cobra.Command, []string) error { return issuerServe(*c, o) })
+	cmd.Long = `Serve runs the issuer's HTTP API (docs/issuer.md): holders fetch and claim
+offers; the issuer's own systems create offers, issue and revoke with the
+admin bearer token. The token is read from --admin-token-file (default
+DIR/admin-token), which is made (random, mode 0600) when missing, or from
+$ZKCRED_ADMIN_TOKEN.` + "\n\n" + issuerPassExplain
+	c.add(cmd)
+	addAddrFlag(cmd, &o.addr, "127.0.0.1:8480", "")
+	cmd.Flags().StringVar(&o.publicURL, "public-url", "", "public base URL for claim links (default http://<addr>)")
+	addKeysFlag(cmd, &o.keys)
+	cmd.Flags().StringVar(&o.tokenFile, "admin-token-file", "", "file holding the admin bearer token, made if missing (default DIR/admin-token; $"+envAdminToken+" instead)")
+	return cmd
+}
+
+func issuerServe(c commonFlags, o serveOptions) error {
+	if _, err := readIssuerConfig(c.dir); err != nil {
 		return err
 	}
-	tok := os.Getenv("ZKCRED_ADMIN_TOKEN")
-	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
-		if err != nil {
-			return err
-		}
-		tok = strings.TrimSpace(string(b))
-	}
-	if tok == "" {
-		var b [24]byte
-		rand.Read(b[:])
-		tok = base64.RawURLEncoding.EncodeToString(b[:])
-		fmt.Fprintf(os.Stderr, "admin token (generated for this run): %s\n", tok)
-	}
-	if *publicURL == "" {
-		*publicURL = "http://" + *addr
-	}
-	hv, err := holderVerifier(*keysDir)
+	tok, tokenFile, err := adminToken(c.dir, o.tokenFile)
 	if err != nil {
-		return usagef("run 'zkcred setup' to make the circuit keys, or pass --keys DIR", "%v", err)
+		return err
 	}
-	e, err := openIssuer(c, true, issuer.Options{PublicURL: *publicURL, HolderProof: hv.VerifyHolder})
+	if o.publicURL == "" {
+		o.publicURL = "http://" + o.addr
+	}
+	hv, err := readVerifyingKey(o.keys, "", circuits.HolderID)
+	if err != nil {
+		return err
+	}
+	e, err := openIssuer(c, true, issuer.Options{PublicURL: o.publicURL, HolderProof: hv.VerifyHolder})
 	if err != nil {
 		return err
 	}
@@ -655,12 +760,28 @@ func issuerServe(args []string) error {
 	if err != nil {
 		return usagef("use a token of at least 16 characters", "%v", err)
 	}
-	srv := issuer.HTTPServer(*addr, h)
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return usagef("choose another --addr", "listen: %v", err)
+	}
+	srv := issuer.HTTPServer(o.addr, h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	fmt.Fprintf(os.Stderr, "issuer %s serving on %s\n", e.key.DID(), *addr)
+	go func() { errc <- srv.Serve(ln) }()
+	local := "http://" + ln.Addr().String()
+	if err := writeServiceFile(c.dir, serviceFile{URL: local, AdminTokenFile: tokenFile, PID: os.Getpid()}); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(c.dir, serviceFileName))
+	if jsonOutput {
+		printJSON(map[string]string{"did": e.key.DID(), "url": local, "publicUrl": o.publicURL, "adminTokenFile": tokenFile})
+	} else {
+		fmt.Fprintf(os.Stderr, "issuer %s serving on %s (claim links on %s)\n", e.key.DID(), local, o.publicURL)
+		if tokenFile != "" {
+			fmt.Fprintf(os.Stderr, "admin token in %s (send it as Authorization: Bearer …)\n", tokenFile)
+		}
+	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -674,12 +795,18 @@ func issuerServe(args []string) error {
 	return nil
 }
 
-// holderVerifier reads the holder circuit's verifying key from a keys
-// directory written by 'zkcred setup'.
-func holderVerifier(dir string) (*circuits.Verifier, error) {
-	v, err := circuits.ReadVerifyingKeyFile(circuits.VerifyingKeyFile(dir, circuits.HolderID), circuits.HolderID)
-	if err != nil {
-		return nil, fmt.Errorf("holder verifying key: %w", err)
-	}
-	return v, nil
+func newIssuerSchemaShowCmd() *cobra.Command {
+	var ref, dir string
+	c := leaf("show", "print a schema's attributes, how to write each value, and a CSV header for issue-batch",
+		"  zkcred issuer schema show --schema diploma\n  zkcred issuer schema show --schema my-schema.json --json",
+		noArgs, func(*cobra.Command, []string) error {
+			s, err := loadSchema(nil, ref)
+			if err != nil {
+				return err
+			}
+			return showSchema(s)
+		})
+	c.Flags().StringVar(&ref, "schema", "", "schema: example name or JSON file")
+	_ = dir
+	return c
 }

@@ -65,7 +65,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 		cmd.Env = env
 		return cmd
 	}
-	if out, err := run("issuer", "init", "--dir", home, "--chain", "local", "--scrypt-work-factor", "10").CombinedOutput(); err != nil {
+	if out, err := run("issuer", "init", "--dir", home, "--local", "--work-factor", "10").CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	const rows = 2000
@@ -127,9 +127,14 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "report.json")); err == nil {
 		t.Fatal("a killed run wrote the final report")
 	}
-	final, err := run(batch...).Output()
-	if err != nil {
-		t.Fatalf("final run: %v\n%s", err, final)
+	// Rows were rejected: the final run says so with exit status 1 and a
+	// JSON error, after the report.
+	finalCmd := run(batch...)
+	var finalErr strings.Builder
+	finalCmd.Stderr = &finalErr
+	final, err := finalCmd.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitRefused || !strings.Contains(finalErr.String(), `"code":"rows_rejected"`) {
+		t.Fatalf("final run with rejected rows: %v, want exit %d and a rows_rejected error\n%s%s", err, exitRefused, final, finalErr.String())
 	}
 	var rep issuer.BatchReport
 	if err := json.Unmarshal(final, &rep); err != nil {
@@ -223,7 +228,7 @@ func TestIssuerCLIErrors(t *testing.T) {
 		{[]string{"issuer", "issue", "--dir", dir}, "hint: pass --subject"},
 		{[]string{"issuer", "revoke", "--dir", dir, "--id", "x"}, "run 'zkcred issuer init' first"},
 		{[]string{"issuer", "nope"}, "subcommands are"},
-		{[]string{"issuer", "init", "--dir", dir, "--chain", "ftp://x"}, "unknown chain"},
+		{[]string{"issuer", "init", "--dir", dir, "--registry", "ftp://x"}, "is not an http(s) URL"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
 		cmd.Env = env
@@ -234,7 +239,7 @@ func TestIssuerCLIErrors(t *testing.T) {
 	}
 	// An issuer bound to a registry that does not answer says so.
 	home := filepath.Join(dir, "remote")
-	cmd := exec.Command(bin, "issuer", "init", "--dir", home, "--chain", "http://127.0.0.1:1", "--scrypt-work-factor", "10")
+	cmd := exec.Command(bin, "issuer", "init", "--dir", home, "--registry", "http://127.0.0.1:1", "--work-factor", "10")
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -279,13 +284,13 @@ func TestIssuerOnRegistry(t *testing.T) {
 		return string(out)
 	}
 	home := filepath.Join(dir, "hospital")
-	run("issuer", "init", "--dir", home, "--chain", "http://"+addr, "--scrypt-work-factor", "10")
+	run("issuer", "init", "--dir", home, "--registry", "http://"+addr, "--work-factor", "10")
 	entry := run("issuer", "register", "--dir", home, "--name", "Example Hospital", "--kind", "hospital", "--json")
 	issuers := filepath.Join(dir, "issuers.json")
 	os.WriteFile(issuers, []byte("["+entry+"]"), 0o600)
 	reg := filepath.Join(dir, "registry")
 	run("registry", "init", "--dir", reg, "--issuers", issuers)
-	srv := exec.Command(bin, "registry", "start", "--dir", reg, "--listen", addr, "--heartbeat", "-1s")
+	srv := exec.Command(bin, "registry", "start", "--dir", reg, "--addr", addr, "--heartbeat", "-1s")
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +343,13 @@ func TestIssuerOnRegistry(t *testing.T) {
 	csvPath := filepath.Join(dir, "v.csv")
 	os.WriteFile(csvPath, []byte("name,birthDate,vaccine,dose,vaccinationDate,lot,holderCommitment\nA,2001-01-01,measles,1,2025-01-01,L1,5\nB,2001-01-01,flu,1,2025-01-01,L1,6\n"), 0o600)
 	var rep issuer.BatchReport
-	json.Unmarshal([]byte(run("issuer", "issue-batch", "--dir", home, "--schema", "vaccination", "--csv", csvPath, "--json")), &rep)
+	batch := exec.Command(bin, "issuer", "issue-batch", "--dir", home, "--schema", "vaccination", "--csv", csvPath, "--json")
+	batch.Env = env
+	bout, err := batch.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitRefused {
+		t.Fatalf("batch with a rejected row: %v, want exit %d\n%s", err, exitRefused, bout)
+	}
+	json.Unmarshal(bout, &rep)
 	if rep.Issued != 1 || rep.Rejected != 1 || rep.Rejections[0].Field != "vaccine" {
 		t.Fatalf("batch on the registry: %+v", rep)
 	}
@@ -356,7 +367,7 @@ func TestIssuerServe(t *testing.T) {
 	}
 	keys := testenv.KeyDir()
 	testenv.Keys(t) // makes them the first time
-	if _, err := holderVerifier(keys); err != nil {
+	if _, err := readVerifyingKey(keys, "", circuits.HolderID); err != nil {
 		t.Fatal(err)
 	}
 	bin := buildZkcred(t)
@@ -364,7 +375,7 @@ func TestIssuerServe(t *testing.T) {
 	home := filepath.Join(dir, "issuer")
 	const token = "serve-test-admin-token-0123"
 	env := append(os.Environ(), issuer.PassphraseEnv+"=pw", "ZKCRED_ADMIN_TOKEN="+token)
-	cmd := exec.Command(bin, "issuer", "init", "--dir", home, "--chain", "local", "--scrypt-work-factor", "10")
+	cmd := exec.Command(bin, "issuer", "init", "--dir", home, "--local", "--work-factor", "10")
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)

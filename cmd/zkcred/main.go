@@ -1,113 +1,173 @@
 // Command zkcred is the one binary of zkcred: registry, issuer, wallet and
 // verifier services and tools, key setup, benchmarks and the demo.
+//
+// Every command returns its error to run, which prints it once (as text
+// with a hint, or as a JSON object with --json) and maps its kind to the
+// exit status documented in the root command's help (errors.go).
 package main
 
 import (
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/consensys/gnark/logger"
+	"github.com/spf13/cobra"
 )
-
-// command is one subcommand. run receives the arguments after its name and
-// returns an error to print; a usageError also prints the usage line.
-type command struct {
-	summary string
-	run     func(args []string) error
-}
-
-var commands = map[string]command{}
-
-// register adds a subcommand; each file of this package registers its own.
-func register(name, summary string, run func(args []string) error) {
-	commands[name] = command{summary, run}
-}
-
-// usageError is an error that is the user's to fix: its hint is printed too.
-type usageError struct {
-	msg, hint string
-}
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(hint, format string, a ...any) error {
-	return &usageError{fmt.Sprintf(format, a...), hint}
-}
 
 func main() {
 	logger.Disable() // gnark's own logs; zkcred reports what matters itself
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
+// jsonOutput is the global --json flag of the current run.
+var jsonOutput bool
+
+// run executes one command line and returns its exit status.
 func run(args []string, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		printUsage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+	jsonOutput = false
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetErr(stderr)
+	root.SetOut(os.Stdout)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "zkcred: unknown command %q\nhint: run 'zkcred help' for the list of commands\n", args[0])
-		return 2
+	asJSON := jsonOutput || wantsJSON(args)
+	name := root.Name()
+	if cmd != nil {
+		name = cmd.CommandPath()
 	}
-	if err := cmd.run(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "zkcred %s: %v\n", args[0], err)
-		var ue *usageError
-		if errors.As(err, &ue) && ue.hint != "" {
-			fmt.Fprintf(stderr, "hint: %s\n", ue.hint)
-			return 2
-		}
-		return 1
-	}
-	return 0
+	return report(stderr, name, err, asJSON)
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "zkcred: zero-knowledge credentials for issuers, holders and verifiers")
-	fmt.Fprintln(w, "\nusage: zkcred <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+// wantsJSON finds --json in arguments that failed to parse, so that even
+// a flag error is reported as JSON when the caller asked for it.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nrun 'zkcred <command> -h' for a command's flags")
+	return false
 }
 
-// subcommands dispatches a command group such as "registry init".
-func subcommands(group string, args []string, subs map[string]func([]string) error) error {
-	names := make([]string, 0, len(subs))
-	for n := range subs {
-		names = append(names, n)
+const rootLong = `zkcred: zero-knowledge credentials for issuers, holders and verifiers.
+
+Issuers anchor credentials in a registry chain; holders keep them in an
+encrypted wallet and answer a verifier's request with one Groth16 proof that
+discloses only what the request asks for.
+
+Files: ZKCRED_HOME (default: the user config directory's zkcred/) holds the
+wallet (wallet.age), the issuer (issuer/), the verifier (verifier/), the
+registry (registry/) and 'zkcred up' (up/). The circuit keys are in
+ZKCRED_HOME/keys when ZKCRED_HOME is set, else in the user cache directory's
+zkcred/keys. Every command that needs keys uses that same place (--keys).
+
+Passphrases (issuer key, wallet): --passphrase-file FILE, else the
+environment variable ZKCRED_PASSPHRASE, else a prompt on the terminal.
+
+Exit status:
+  0  ok
+  1  refused by the other party (verifier rejected, credential revoked,
+     claim refused, rows of a batch rejected), or another failure
+  2  usage: a wrong command, flag or argument
+  3  a service (registry, issuer, verifier) is unreachable
+  4  bad local state: wrong passphrase, missing or corrupt wallet, keys or
+     data directory
+
+With --json, results go to stdout as JSON and errors to stderr as
+{"error": "...", "code": "...", "hint": "..."}.`
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "zkcred",
+		Short: "zero-knowledge credentials for issuers, holders and verifiers",
+		Long:  rootLong,
+		Example: `  zkcred demo                       # the whole story once, in a temporary directory
+  zkcred up                         # every service on localhost, for trying by hand
+  zkcred wallet present URL --yes   # answer a verifier's request`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.ArbitraryArgs,
+		RunE:          groupRun,
 	}
-	sort.Strings(names)
+	root.PersistentFlags().BoolVar(&jsonOutput, "json", false, "print JSON on stdout (and errors as JSON on stderr), no progress")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef("run '"+c.CommandPath()+" -h' for the flags", "%v", err)
+	})
+	root.CompletionOptions.HiddenDefaultCmd = false
+	root.AddCommand(
+		newSetupCmd(), newBenchCmd(), newVersionCmd(),
+		newDemoCmd(), newUpCmd(),
+		newRegistryCmd(), newIssuerCmd(), newWalletCmd(), newVerifierCmd(),
+	)
+	return root
+}
+
+// group makes a command that only holds subcommands: run without one (or
+// with an unknown one) it is a usage error naming them.
+func group(use, short, long, example string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use: use, Short: short, Long: long, Example: example,
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRun,
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+func groupRun(c *cobra.Command, args []string) error {
+	var names []string
+	for _, s := range c.Commands() {
+		if s.IsAvailableCommand() {
+			names = append(names, s.Name())
+		}
+	}
+	list := strings.Join(names, ", ")
 	if len(args) == 0 {
-		return usagef("run 'zkcred "+group+" <"+strings.Join(names, "|")+"> -h' for a subcommand's flags", "missing subcommand (one of %s)", strings.Join(names, ", "))
+		if !c.HasParent() {
+			c.SetOut(c.ErrOrStderr())
+			c.Help()
+			return usagef("", "missing command")
+		}
+		return usagef("run '"+c.CommandPath()+" -h' for what each does", "missing subcommand (one of %s)", list)
 	}
-	f, ok := subs[args[0]]
-	if !ok {
-		return usagef("subcommands are: "+strings.Join(names, ", "), "unknown subcommand %q", args[0])
+	hint := "the subcommands are: " + list
+	c.SuggestionsMinimumDistance = 2
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		hint = "did you mean '" + c.CommandPath() + " " + s[0] + "'? The subcommands are: " + list
 	}
-	return f(args[1:])
+	if !c.HasParent() {
+		return usagef(strings.Replace(hint, "subcommands", "commands", 1), "unknown command %q", args[0])
+	}
+	return usagef(hint, "unknown subcommand %q", args[0])
 }
 
-// flagSet is the flag set every command uses.
-type flagSet = flag.FlagSet
+// leaf makes a command that does something: use is its synopsis line
+// ("present <request-url | file>"), short its one-line summary.
+func leaf(use, short, example string, args cobra.PositionalArgs, run func(c *cobra.Command, args []string) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Example: example, Args: args, RunE: run}
+}
 
-// newFlags returns a flag set that reports errors instead of exiting.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("zkcred "+name, flag.ContinueOnError)
-	return fs
+// noArgs refuses positional arguments.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("usage: "+c.UseLine(), "unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+// exactArgs wants n positional arguments; what says what they are.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("usage: "+c.UseLine(), "%s", what)
+		}
+		return nil
+	}
 }

@@ -13,38 +13,43 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
 	"github.com/zkcred/zkcred/registry/store"
 )
 
-func init() {
-	register("registry", "run the registry chain: init, start, status, audit", func(args []string) error {
-		return subcommands("registry", args, map[string]func([]string) error{
-			"init":   registryInit,
-			"start":  registryStart,
-			"status": registryStatus,
-			"audit":  registryAudit,
-			"govern": registryGovern,
-		})
-	})
+func newRegistryCmd() *cobra.Command {
+	return group("registry", "run the registry chain: init, start, status, audit, govern",
+		`The registry is the append-only chain that holds every credential's leaf,
+the issuers, schemas and the circuits' verifying-key hashes. A consortium runs
+it: 'init' makes the genesis and keys, 'start' serves it, 'govern' signs
+governance transactions, 'audit' replays it from genesis. Anyone can read it
+('status').`,
+		`  zkcred registry init --dir reg --chain-id my-chain
+  zkcred registry start --dir reg --addr 127.0.0.1:8700
+  zkcred registry status --registry http://127.0.0.1:8700`,
+		newRegistryInitCmd(), newRegistryStartCmd(), newRegistryStatusCmd(), newRegistryAuditCmd(), newGovernCmd())
 }
 
-const defaultRegistryDir = "zkcred-registry"
+func newRegistryInitCmd() *cobra.Command {
+	var dir, chain, issuers string
+	c := leaf("init", "create a registry directory: genesis, governance and producer keys",
+		`  zkcred registry init --dir reg --chain-id my-chain
+  zkcred registry init --dir reg --issuers issuers.json   # issuers registered in genesis`,
+		noArgs, func(*cobra.Command, []string) error { return registryInit(dir, chain, issuers) })
+	addDirFlag(c, &dir, "registry", "registry directory to create")
+	c.Flags().StringVar(&chain, "chain-id", "zkcred-dev", "chain ID (lowercase letters, digits, '-')")
+	c.Flags().StringVar(&issuers, "issuers", "", `JSON file with the initial issuers: [{"pubkey":hex,"name":...,"kind":...}]`)
+	return c
+}
 
-func registryInit(args []string) error {
-	fs := newFlags("registry init")
-	dir := fs.String("dir", defaultRegistryDir, "registry directory to create")
-	chain := fs.String("chain-id", "zkcred-dev", "chain ID (lowercase letters, digits, '-')")
-	issuers := fs.String("issuers", "", "JSON file with the initial issuers: [{\"pubkey\":hex,\"name\":...,\"kind\":...}]")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+func registryInit(dir, chain, issuers string) error {
 	var is []registry.RegisterIssuer
-	if *issuers != "" {
-		b, err := os.ReadFile(*issuers)
+	if issuers != "" {
+		b, err := os.ReadFile(issuers)
 		if err != nil {
 			return usagef("pass a readable JSON file to --issuers", "%v", err)
 		}
@@ -52,16 +57,17 @@ func registryInit(args []string) error {
 			return usagef(`the file holds a list like [{"pubkey":"<64 hex>","name":"Uni","kind":"university"}]`, "issuers file: %v", err)
 		}
 	}
-	d, err := node.InitDir(*dir, *chain, is)
+	d, err := node.InitDir(dir, chain, is)
 	if errors.Is(err, store.ErrExists) {
-		return usagef("pick another --dir, or start the existing one with 'zkcred registry start --dir "+*dir+"'", "%v", err)
+		return usagef("pick another --dir, or start the existing one with 'zkcred registry start --dir "+dir+"'", "%v", err)
 	}
 	if err != nil {
 		return usagef("check --chain-id and the issuers file", "%v", err)
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"dir": d.Path, "chain_id": d.Genesis.ChainID,
-			"genesis_hash": d.Genesis.Hash().String(), "producer": d.Genesis.Producer, "governance": d.Genesis.Governance})
+	if jsonOutput {
+		return printJSON(map[string]any{"dir": d.Path, "chain_id": d.Genesis.ChainID,
+			"genesis_hash": d.Genesis.Hash().String(), "genesis": filepath.Join(d.Path, node.GenesisFile),
+			"producer": d.Genesis.Producer, "governance": d.Genesis.Governance})
 	}
 	fmt.Printf("registry %q created in %s\n  genesis hash %s\n  genesis      %s (give it to verifiers and wallets)\n  keys         %s, %s (keep the governance key offline)\n",
 		d.Genesis.ChainID, d.Path, d.Genesis.Hash(), filepath.Join(d.Path, node.GenesisFile),
@@ -69,35 +75,53 @@ func registryInit(args []string) error {
 	return nil
 }
 
-func registryStart(args []string) error {
-	fs := newFlags("registry start")
-	dir := fs.String("dir", defaultRegistryDir, "registry directory (from 'zkcred registry init')")
-	listen := fs.String("listen", "127.0.0.1:8700", "HTTP listen address")
-	interval := fs.Duration("interval", node.DefaultInterval, "longest wait before a block with pending transactions commits")
-	heartbeat := fs.Duration("heartbeat", node.DefaultHeartbeat, "interval of empty blocks when idle (negative: none)")
-	verbose := fs.Bool("v", false, "log every block")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+type registryStartOptions struct {
+	dir, addr           string
+	interval, heartbeat time.Duration
+	verbose             bool
+}
+
+func newRegistryStartCmd() *cobra.Command {
+	var o registryStartOptions
+	c := leaf("start", "serve the registry chain over HTTP",
+		"  zkcred registry start --dir reg --addr 127.0.0.1:8700",
+		noArgs, func(*cobra.Command, []string) error { return registryStart(o) })
+	addDirFlag(c, &o.dir, "registry", "registry directory (from 'zkcred registry init')")
+	addAddrFlag(c, &o.addr, defaultRegAddr, "")
+	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "longest wait before a block with pending transactions commits")
+	c.Flags().DurationVar(&o.heartbeat, "heartbeat", node.DefaultHeartbeat, "interval of empty blocks when idle (negative: none)")
+	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log every block")
+	return c
+}
+
+func registryStart(o registryStartOptions) error {
 	level := slog.LevelInfo
-	if *verbose {
+	if o.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return usagef("choose a free address with --listen", "%v", err)
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	if jsonOutput {
+		h = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
 	}
-	svc, err := node.StartDir(*dir, ln, node.ServiceOptions{Node: node.Options{Interval: *interval, Heartbeat: *heartbeat, Logger: log}})
+	log := slog.New(h)
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return usagef("choose a free address with --addr", "%v", err)
+	}
+	svc, err := node.StartDir(o.dir, ln, node.ServiceOptions{Node: node.Options{Interval: o.interval, Heartbeat: o.heartbeat, Logger: log}})
 	if err != nil {
 		ln.Close()
 		if errors.Is(err, store.ErrNotInitialised) {
-			return usagef("create one with 'zkcred registry init --dir "+*dir+"'", "%v", err)
+			return localf("no_registry", "create one with 'zkcred registry init --dir "+o.dir+"'", "%v", err)
 		}
-		return err
+		return withHint(err, "is another registry using "+o.dir+"?")
 	}
-	h := svc.Store.Latest()
-	fmt.Printf("registry listening on %s (chain %s, height %d, %d leaves)\n", svc.URL, h.ChainID, h.Height, h.CredSize)
+	hd := svc.Store.Latest()
+	if jsonOutput {
+		printJSON(map[string]any{"url": svc.URL, "chain_id": hd.ChainID, "height": hd.Height, "leaves": hd.CredSize})
+	} else {
+		fmt.Printf("registry listening on %s (chain %s, height %d, %d leaves)\n", svc.URL, hd.ChainID, hd.Height, hd.CredSize)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {
@@ -117,51 +141,64 @@ func waitErr(svc *node.Service) <-chan error {
 	return ch
 }
 
-func registryStatus(args []string) error {
-	fs := newFlags("registry status")
-	url := fs.String("url", "http://127.0.0.1:8700", "registry URL")
-	asJSON := fs.Bool("json", false, "print the latest header as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	c, err := client.New(*url, client.Options{HTTP: nil})
+func newRegistryStatusCmd() *cobra.Command {
+	var url string
+	c := leaf("status", "print the registry's latest block header",
+		"  zkcred registry status --registry http://127.0.0.1:8700",
+		noArgs, func(*cobra.Command, []string) error { return registryStatus(url) })
+	addRegistryFlag(c, &url, defaultRegURL, "")
+	return c
+}
+
+func registryStatus(url string) error {
+	c, err := client.New(url, client.Options{})
 	if err != nil {
-		return usagef("pass --url http://host:port", "%v", err)
+		return usagef("pass --registry http://host:port", "%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	h, err := c.Latest(ctx)
 	if err != nil {
-		return usagef("is the registry running? start it with 'zkcred registry start'", "%v", err)
+		if isUnreachable(err) {
+			return unreachable("is the registry running? start it with 'zkcred registry start'", err)
+		}
+		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(h)
+	if jsonOutput {
+		return printJSON(h)
 	}
 	fmt.Printf("chain      %s\nheight     %d (%s, %s ago)\nblock hash %s\nleaves     %d\nissuers    %d\ncred root  %s\n",
 		h.ChainID, h.Height, h.T().Format(time.RFC3339), time.Since(h.T()).Round(time.Second), h.Hash(), h.CredSize, h.IssuerCount, h.CredRoot)
 	return nil
 }
 
-func registryAudit(args []string) error {
-	fs := newFlags("registry audit")
-	dir := fs.String("dir", defaultRegistryDir, "registry directory (the registry must be stopped)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, err := store.Open(filepath.Join(*dir, node.DataDir), store.Options{})
+func newRegistryAuditCmd() *cobra.Command {
+	var dir string
+	c := leaf("audit", "replay the chain from genesis and recompute every root and signature (operator; registry stopped)",
+		"  zkcred registry audit --dir reg",
+		noArgs, func(*cobra.Command, []string) error { return registryAudit(dir) })
+	c.Long = `Audit replays a registry's chain from its genesis, checks every block's
+signatures and recomputes every root and state key. It reads the registry's
+database directly, so it needs the operator's registry directory and the
+registry stopped (or a copy of the directory).`
+	addDirFlag(c, &dir, "registry", "registry directory (the registry must be stopped)")
+	return c
+}
+
+func registryAudit(dir string) error {
+	st, err := store.Open(filepath.Join(dir, node.DataDir), store.Options{})
 	if err != nil {
 		if errors.Is(err, store.ErrNotInitialised) {
-			return usagef("pass the directory given to 'zkcred registry init'", "%v", err)
+			return localf("no_registry", "pass the directory given to 'zkcred registry init'", "%v", err)
 		}
-		return usagef("stop the running registry first; audit reads its database directly", "%v", err)
+		return localf("registry_busy", "stop the running registry first (or audit a copy of its directory); audit reads its database directly", "%v", err)
 	}
 	defer st.Close()
-	if d, err := node.OpenDir(*dir); err == nil && d.Genesis.Hash() != st.Genesis().Hash() {
-		return fmt.Errorf("audit failed: %s does not match the genesis in the database", node.GenesisFile)
+	if d, err := node.OpenDir(dir); err == nil && d.Genesis.Hash() != st.Genesis().Hash() {
+		return localf("audit_failed", "", "audit failed: %s does not match the genesis in the database", node.GenesisFile)
 	}
 	var progress func(h, latest uint64)
-	if !*asJSON && isTerminal(os.Stderr) {
+	if !jsonOutput && isTerminal(os.Stderr) {
 		progress = func(h, latest uint64) {
 			if h%100 == 0 || h == latest {
 				fmt.Fprintf(os.Stderr, "\raudit: block %d/%d", h, latest)
@@ -173,10 +210,10 @@ func registryAudit(args []string) error {
 	}
 	rep, err := st.Audit(context.Background(), progress)
 	if err != nil {
-		return err
+		return localf("audit_failed", "", "audit failed: %w", err)
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(rep)
+	if jsonOutput {
+		return printJSON(rep)
 	}
 	fmt.Printf("audit passed: %d blocks, %d transactions, %d leaves, %d state keys match the replay from genesis\n", rep.Blocks, rep.Txs, rep.Leaves, rep.StateKeys)
 	return nil

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
@@ -57,7 +58,7 @@ func TestRegistrySIGKILL(t *testing.T) {
 
 	start := func() (*exec.Cmd, *client.Client) {
 		t.Helper()
-		cmd := exec.Command(bin, "registry", "start", "--dir", dir, "--listen", "127.0.0.1:0", "--interval", "2ms")
+		cmd := exec.Command(bin, "registry", "start", "--dir", dir, "--addr", "127.0.0.1:0", "--interval", "2ms")
 		out, _ := cmd.StdoutPipe()
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

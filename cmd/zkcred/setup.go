@@ -7,13 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/internal/home"
-)
+	"github.com/spf13/cobra"
 
-func init() {
-	register("setup", "make (or load) development proving and verifying keys", runSetup)
-}
+	"github.com/zkcred/zkcred/circuits"
+)
 
 // isTerminal reports whether f is a terminal, so that progress goes only
 // to people and never into pipes or logs.
@@ -31,33 +28,40 @@ func progressWriter(quiet bool) io.Writer {
 	return os.Stderr
 }
 
-func runSetup(args []string) error {
-	fs := newFlags("setup")
-	dir := fs.String("keys", home.KeysDir(), "key directory (env ZKCRED_HOME sets its parent)")
-	force := fs.Bool("force", false, "make new keys even if cached ones exist")
-	export := fs.String("export", "", "also write verification_key.json (snarkjs) and Verifier.sol into this directory")
-	asJSON := fs.Bool("json", false, "print a JSON summary and no progress")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usagef("zkcred setup [--keys DIR] [--force] [--export DIR] [--json]", "unexpected argument %q", fs.Arg(0))
-	}
-	if *force {
+func newSetupCmd() *cobra.Command {
+	var dir, export string
+	var force bool
+	c := leaf("setup", "make (or load) development proving and verifying keys",
+		`  zkcred setup                      # keys in the default place; prints their hashes
+  zkcred setup --keys keys/ --export out/   # also snarkjs and Solidity verifiers`,
+		noArgs, func(c *cobra.Command, _ []string) error { return runSetup(dir, export, force) })
+	c.Long = `Setup makes the Groth16 proving and verifying keys of zkcred's circuits in one
+process, or loads them if the keys directory has them. Keys made this way are
+for development only: whoever ran setup could forge proofs. Production keys
+come from a multi-party ceremony; the registry publishes their hashes.`
+	addKeysFlag(c, &dir)
+	c.Flags().BoolVar(&force, "force", false, "make new keys even if cached ones exist")
+	c.Flags().StringVar(&export, "export", "", "also write verification_key.json (snarkjs) and Verifier.sol into this directory")
+	return c
+}
+
+func runSetup(dir, export string, force bool) error {
+	asJSON := &jsonOutput
+	if force {
 		for _, name := range circuits.KeyFileNames() {
-			os.Remove(filepath.Join(*dir, name))
+			os.Remove(filepath.Join(dir, name))
 		}
 	}
 	fresh := false
 	for _, name := range circuits.KeyFileNames() {
-		if _, err := os.Stat(filepath.Join(*dir, name)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			fresh = true
 		}
 	}
 	progress := progressWriter(*asJSON)
-	keys, err := circuits.LoadOrSetup(*dir, progress)
+	keys, err := circuits.LoadOrSetup(dir, progress)
 	if err != nil {
-		return err
+		return withHint(err, "make the keys again with 'zkcred setup --force --keys "+dir+"'")
 	}
 	if fresh && progress == io.Discard {
 		// The loud warning goes to stderr even without a terminal or with
@@ -65,22 +69,22 @@ func runSetup(args []string) error {
 		fmt.Fprintln(os.Stderr, circuits.UnsafeSetupWarning)
 	}
 	v := keys.Verifier()
-	if *export != "" {
-		if err := exportVerifier(*export, v); err != nil {
+	if export != "" {
+		if err := exportVerifier(export, v); err != nil {
 			return err
 		}
 	}
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(map[string]any{
-			"keys": *dir, "circuit": v.CircuitID(), "vk_sha256": v.Hash(),
+			"keys": dir, "circuit": v.CircuitID(), "vk_sha256": v.Hash(),
 			"holder_vk_sha256": keys.HolderVerifier().Hash(), "constraints": keys.Constraints(),
 			"new": fresh, "unsafe_single_party": true,
 		})
 	}
 	fmt.Printf("keys:      %s\ncircuit:   %s (%d constraints)\nvk sha256: %s\nholder vk: %s\n",
-		*dir, v.CircuitID(), keys.Constraints(), v.Hash(), keys.HolderVerifier().Hash())
-	if *export != "" {
-		fmt.Printf("exported:  %s\n", *export)
+		dir, v.CircuitID(), keys.Constraints(), v.Hash(), keys.HolderVerifier().Hash())
+	if export != "" {
+		fmt.Printf("exported:  %s\n", export)
 	}
 	return nil
 }

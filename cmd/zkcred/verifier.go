@@ -3,52 +3,48 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/internal/home"
+	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
 	"github.com/zkcred/zkcred/verifier"
 )
 
-func init() {
-	register("verifier", "serve presentation requests and verify presentations over HTTP", runVerifier)
-}
-
-func runVerifier(args []string) error {
-	return subcommands("verifier", args, map[string]func([]string) error{
-		"serve": runVerifierServe,
-		"check": runVerifierCheck,
-	})
-}
-
-const verifierServeUsage = "zkcred verifier serve --config verifier.json (--registry URL --genesis genesis.json | --roots roots.json) [--addr 127.0.0.1:8090] [--data DIR] [--keys DIR | --vk FILE] [--json]"
-
-func defaultVerifierData() string {
-	if d := os.Getenv("ZKCRED_HOME"); d != "" {
-		return filepath.Join(d, "verifier")
-	}
-	if d, err := os.UserConfigDir(); err == nil {
-		return filepath.Join(d, "zkcred", "verifier")
-	}
-	return "zkcred-verifier"
+func newVerifierCmd() *cobra.Command {
+	return group("verifier", "serve presentation requests and verify presentations over HTTP",
+		`A verifier has its policies in a JSON file (docs/verifier.md, "Policy file"):
+what it asks for, from which issuers, how fresh the registry's root must be.
+'policy init' writes one from a published schema, 'check' validates it, and
+'serve' answers presentation requests, following the registry with its light
+client.`,
+		`  zkcred verifier policy init --schema diploma --kind university --disclose degree --out policy.json
+  zkcred verifier check --config policy.json
+  zkcred verifier serve --config policy.json --registry http://127.0.0.1:8700 --genesis genesis.json`,
+		newVerifierServeCmd(), newVerifierCheckCmd(), newVerifierPolicyCmd())
 }
 
 func loadVerifierConfig(path string) (*verifier.Config, error) {
 	if path == "" {
-		return nil, usagef(verifierServeUsage, "--config is required")
+		return nil, usagef("write one with 'zkcred verifier policy init' (docs/verifier.md, \"Policy file\")", "--config is required")
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usagef("write the policy file first; docs/verifier.md has an example", "read config: %v", err)
+		return nil, usagef("write one with 'zkcred verifier policy init'; docs/verifier.md has an example", "read config: %v", err)
 	}
 	cfg, err := verifier.ParseConfig(b)
 	if err != nil {
@@ -57,98 +53,132 @@ func loadVerifierConfig(path string) (*verifier.Config, error) {
 	return cfg, nil
 }
 
-// runVerifierCheck validates a policy file and prints each policy's
-// request as it would be issued now (without serving).
-func runVerifierCheck(args []string) error {
-	fs := newFlags("verifier check")
-	cfgPath := fs.String("config", "", "verifier configuration (policies) file")
-	if err := fs.Parse(args); err != nil {
-		return err
+// policySchemaID is the schema ID a validated policy compiles to.
+func policySchemaID(p *verifier.Policy) string {
+	if p.Schema != nil {
+		return circuits.Dec(p.Schema.ID())
 	}
-	cfg, err := loadVerifierConfig(*cfgPath)
-	if err != nil {
-		return err
+	if p.SchemaID != nil {
+		return p.SchemaID.String()
 	}
-	for _, p := range cfg.Policies {
-		fmt.Printf("policy %q: ok\n", p.Name)
-	}
-	return nil
+	return ""
 }
 
-func runVerifierServe(args []string) error {
-	fs := newFlags("verifier serve")
-	cfgPath := fs.String("config", "", "verifier configuration file: audience and policies (JSON)")
-	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
-	data := fs.String("data", defaultVerifierData(), "badger directory for requests, nonces, nullifiers and results")
-	keys := fs.String("keys", home.KeysDir(), "key directory made by 'zkcred setup'")
-	vk := fs.String("vk", "", "verifying key file (instead of --keys)")
-	regURL := fs.String("registry", "", "registry URL to follow with the light client")
-	genesis := fs.String("genesis", "", "the registry's genesis.json (trusted; never fetched)")
-	headers := fs.String("headers", "", "file keeping verified headers across restarts (default: in --data)")
-	roots := fs.String("roots", "", "instead of a registry: roots file of pinned roots (root, height, time) and issuers per kind")
-	sync := fs.Bool("sync", false, "sync every acceptance to disk before answering")
-	asJSON := fs.Bool("json", false, "print the listening address as JSON and log JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usagef(verifierServeUsage, "unexpected argument %q", fs.Arg(0))
-	}
-	cfg, err := loadVerifierConfig(*cfgPath)
+func newVerifierCheckCmd() *cobra.Command {
+	var cfgPath string
+	c := leaf("check", "validate a policy file and print each policy's schema ID",
+		"  zkcred verifier check --config policy.json",
+		noArgs, func(*cobra.Command, []string) error {
+			cfg, err := loadVerifierConfig(cfgPath)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				Name     string `json:"name"`
+				SchemaID string `json:"schemaId"`
+			}
+			var rows []row
+			for _, p := range cfg.Policies {
+				rows = append(rows, row{p.Name, policySchemaID(p)})
+			}
+			if jsonOutput {
+				return printJSON(map[string]any{"audience": cfg.Audience, "policies": rows})
+			}
+			for _, r := range rows {
+				fmt.Printf("policy %q: ok, schema ID %s\n", r.Name, r.SchemaID)
+			}
+			return nil
+		})
+	c.Flags().StringVar(&cfgPath, "config", "", "verifier configuration (policies) file")
+	return c
+}
+
+type verifierServeOptions struct {
+	cfg, addr, dir, keys, vk, registry, genesis, headers, roots string
+	sync                                                        bool
+}
+
+func newVerifierServeCmd() *cobra.Command {
+	var o verifierServeOptions
+	c := leaf("serve", "serve presentation requests and verify presentations",
+		`  zkcred verifier serve --config policy.json --registry http://127.0.0.1:8700 --genesis reg/genesis.json --addr 127.0.0.1:8643
+  zkcred verifier serve --config policy.json --roots roots.json   # pinned roots, no registry`,
+		noArgs, func(*cobra.Command, []string) error { return verifierServe(o) })
+	c.Flags().StringVar(&o.cfg, "config", "", "verifier configuration file: audience and policies (JSON)")
+	addAddrFlag(c, &o.addr, "127.0.0.1:8090", "")
+	addDirFlag(c, &o.dir, "verifier", "data directory for requests, nonces, nullifiers, results and headers")
+	addKeysFlag(c, &o.keys)
+	c.Flags().StringVar(&o.vk, "vk", "", "verifying key file (instead of --keys)")
+	addRegistryFlag(c, &o.registry, "", "registry URL to follow with the light client")
+	addGenesisFlag(c, &o.genesis)
+	c.Flags().StringVar(&o.headers, "headers", "", "file keeping verified headers across restarts (default: in --dir)")
+	c.Flags().StringVar(&o.roots, "roots", "", "instead of a registry: roots file of pinned roots (root, height, time) and issuers per kind")
+	c.Flags().BoolVar(&o.sync, "sync", false, "sync every acceptance to disk before answering")
+	return c
+}
+
+func verifierServe(o verifierServeOptions) error {
+	cfg, err := loadVerifierConfig(o.cfg)
 	if err != nil {
 		return err
 	}
-	pv, err := loadProofVerifier(*keys, *vk)
+	if (o.registry == "") == (o.roots == "") {
+		return usagef("pass --registry URL --genesis FILE, or --roots FILE", "give either --registry (with --genesis) or --roots: the verifier accepts only roots it has verified")
+	}
+	if o.registry != "" && o.genesis == "" {
+		return usagef("pass the genesis.json the registry operator published ('zkcred registry init' wrote it)", "--registry needs --genesis")
+	}
+	pv, err := readVerifyingKey(o.keys, o.vk, circuits.PresentationID)
 	if err != nil {
 		return err
 	}
 	var handler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
-	if *asJSON {
+	if jsonOutput {
 		handler = slog.NewJSONHandler(os.Stderr, nil)
 	}
 	log := slog.New(handler)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o := cfg.Options()
-	o.Dir = *data
-	o.Proofs = pv
-	o.Logger = log
-	o.Store.SyncWrites = *sync
+	vo := cfg.Options()
+	vo.Dir = o.dir
+	vo.Proofs = pv
+	vo.Logger = log
+	vo.Store.SyncWrites = o.sync
 	switch {
-	case *regURL != "" && *roots == "":
-		lc, err := followRegistry(ctx, *regURL, *genesis, *headers, *data, log)
+	case o.registry != "" && o.roots == "":
+		lc, err := followRegistry(ctx, o.registry, o.genesis, o.headers, o.dir, log)
 		if err != nil {
 			return err
 		}
 		defer lc.Close()
-		o.Roots = verifier.NewSyncingRoots(lc)
-		o.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
-	case *roots != "" && *regURL == "":
-		rb, err := os.ReadFile(*roots)
+		vo.Roots = verifier.NewSyncingRoots(lc)
+		vo.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
+	case o.roots != "" && o.registry == "":
+		rb, err := os.ReadFile(o.roots)
 		if err != nil {
 			return usagef("pass a roots file (docs/verifier.md, \"Roots file\")", "read roots: %v", err)
 		}
 		pinned, err := verifier.ParsePinned(rb)
 		if err != nil {
-			return usagef("see docs/verifier.md, \"Roots file\"", "%s: %v", *roots, err)
+			return usagef("see docs/verifier.md, \"Roots file\"", "%s: %v", o.roots, err)
 		}
-		o.Roots, o.Issuers = pinned, pinned
+		vo.Roots, vo.Issuers = pinned, pinned
 	default:
-		return usagef(verifierServeUsage, "give either --registry (with --genesis) or --roots: the verifier accepts only roots it has verified")
+		return usagef("pass --registry URL --genesis FILE, or --roots FILE", "give either --registry (with --genesis) or --roots: the verifier accepts only roots it has verified")
 	}
-	srv, err := verifier.New(o)
+	srv, err := verifier.New(vo)
 	if err != nil {
-		return err
+		return withHint(err, "is another verifier using "+o.dir+"? Stop it or pass another --dir")
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return usagef("choose another --addr", "listen: %v", err)
 	}
-	if *asJSON {
-		json.NewEncoder(os.Stdout).Encode(map[string]any{"addr": ln.Addr().String(), "policies": srv.Policies()})
+	if jsonOutput {
+		printJSON(map[string]any{"addr": ln.Addr().String(), "url": "http://" + ln.Addr().String(), "policies": srv.Policies()})
 	} else {
-		fmt.Printf("verifier listening on http://%s (policies: %v)\n", ln.Addr(), srv.Policies())
+		fmt.Printf("verifier listening on http://%s (policies: %s)\n", ln.Addr(), strings.Join(srv.Policies(), ", "))
 	}
 	return srv.Serve(ctx, ln)
 }
@@ -157,33 +187,29 @@ func runVerifierServe(args []string) error {
 // header against the given genesis, syncs once before serving, and keeps
 // syncing in the background until ctx ends.
 func followRegistry(ctx context.Context, url, genesisPath, headers, data string, log *slog.Logger) (*light.Client, error) {
-	if genesisPath == "" {
-		return nil, usagef("pass the genesis.json the registry operator published", "--registry needs --genesis")
-	}
-	gb, err := os.ReadFile(genesisPath)
+	g, err := readGenesis(genesisPath, "--registry needs --genesis")
 	if err != nil {
-		return nil, usagef("pass the genesis.json from 'zkcred registry init'", "read genesis: %v", err)
-	}
-	g, err := registry.ParseGenesis(gb)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", genesisPath, err)
+		return nil, err
 	}
 	if headers == "" {
 		if err := os.MkdirAll(data, 0o700); err != nil {
-			return nil, err
+			return nil, localf("", "pass another --dir", "%v", err)
 		}
 		headers = filepath.Join(data, "headers.jsonl")
 	}
 	lc, err := light.New(g, url, light.Options{Path: headers})
 	if err != nil {
-		return nil, err
+		return nil, withHint(err, "the headers file "+headers+" belongs to another registry? Pass another --dir")
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	h, err := lc.Sync(sctx)
 	if err != nil {
 		lc.Close()
-		return nil, usagef("is the registry running at "+url+"?", "sync headers: %v", err)
+		if isUnreachable(err) {
+			return nil, unreachable("is the registry running at "+url+"?", fmt.Errorf("sync headers: %w", err))
+		}
+		return nil, fmt.Errorf("sync headers: %w", err)
 	}
 	log.Info("light client synced", "registry", url, "height", h.Height)
 	go func() {
@@ -196,23 +222,230 @@ func followRegistry(ctx context.Context, url, genesisPath, headers, data string,
 	return lc, nil
 }
 
-func loadProofVerifier(keysDir, vkPath string) (verifier.ProofVerifier, error) {
-	hint := "export one with 'zkcred setup'"
-	if vkPath == "" {
-		vkPath = circuits.VerifyingKeyFile(keysDir, circuits.PresentationID)
-		hint = "run 'zkcred setup' first (or pass --vk FILE)"
+// readGenesis reads a genesis file given with --genesis.
+func readGenesis(path, missing string) (*registry.Genesis, error) {
+	if path == "" {
+		return nil, usagef("pass the genesis.json the registry operator published ('zkcred registry init' wrote it)", "%s", missing)
 	}
-	f, err := os.Open(vkPath)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usagef(hint, "read verifying key: %v", err)
+		return nil, usagef("pass the genesis.json from 'zkcred registry init'", "read genesis: %v", err)
 	}
-	defer f.Close()
-	v, err := circuits.ReadVerifyingKey(f)
+	g, err := registry.ParseGenesis(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", vkPath, err)
+		return nil, usagef("pass the genesis.json from 'zkcred registry init'", "%s: %v", path, err)
 	}
-	if v.CircuitID() != circuits.PresentationID {
-		return nil, usagef("pass the presentation circuit's key", "%s is the key of circuit %s", vkPath, v.CircuitID())
-	}
-	return v, nil
+	return g, nil
 }
+
+func newVerifierPolicyCmd() *cobra.Command {
+	return group("policy", "write verifier policies", "", "  zkcred verifier policy init --schema diploma --kind university --out policy.json",
+		newPolicyInitCmd())
+}
+
+type policyInitOptions struct {
+	schema, registry, name, audience, kind, out string
+	issuerIDs, disclose, predicates             []string
+	maxRootAge                                  time.Duration
+	force                                       bool
+}
+
+func newPolicyInitCmd() *cobra.Command {
+	var o policyInitOptions
+	c := leaf("init", "write a policy file for a published schema",
+		`  zkcred verifier policy init --schema diploma --kind university --disclose degree \
+      --predicate birthDate:age_at_least:18 --out policy.json
+  zkcred verifier policy init --schema 1234…   --registry http://127.0.0.1:8700 --kind university --out policy.json`,
+		noArgs, func(*cobra.Command, []string) error { return policyInit(o) })
+	c.Long = `Policy init writes a verifier configuration with one policy for a schema:
+an example schema by name (diploma, vaccination), a schema JSON file, or the
+ID of a schema published on the registry (with --registry). The file is
+validated as 'zkcred verifier check' would before it is written.
+
+Predicates are ATTRIBUTE:OP:VALUE[,VALUE…]: ops eq ne lt lte gt gte between in
+nin with values as in the credential (dates YYYY-MM-DD, decimals 3.00, enum
+names), or the helpers age_at_least, age_under (years) and within_days (days).`
+	c.Flags().StringVar(&o.schema, "schema", "", "schema: example name, JSON file, or a published schema's ID")
+	addRegistryFlag(c, &o.registry, "", "registry URL to read a published schema from (with --schema ID)")
+	c.Flags().StringVar(&o.name, "name", "", "policy name (default: the schema's name in lowercase)")
+	c.Flags().StringVar(&o.audience, "audience", "", "this verifier's name in every request, e.g. its URL (default http://127.0.0.1:8090)")
+	c.Flags().StringVar(&o.kind, "kind", "", "accept every active issuer of this kind (e.g. university)")
+	c.Flags().StringSliceVar(&o.issuerIDs, "issuer-id", nil, "accept this issuer ID (repeatable; instead of --kind)")
+	c.Flags().StringSliceVar(&o.disclose, "disclose", nil, "attributes the holder discloses (comma-separated or repeated)")
+	c.Flags().StringArrayVar(&o.predicates, "predicate", nil, "predicate ATTRIBUTE:OP:VALUE[,VALUE…] (repeatable)")
+	c.Flags().DurationVar(&o.maxRootAge, "max-root-age", 0, "oldest registry root accepted: the revocation latency (default 1h)")
+	c.Flags().StringVar(&o.out, "out", "", "file to write (default: stdout)")
+	c.Flags().BoolVar(&o.force, "force", false, "overwrite --out if it exists")
+	return c
+}
+
+func policyInit(o policyInitOptions) error {
+	s, err := resolvePolicySchema(o.schema, o.registry)
+	if err != nil {
+		return err
+	}
+	if (o.kind == "") == (len(o.issuerIDs) == 0) {
+		return usagef("pass --kind university (every active issuer of that kind) or --issuer-id ID", "say which issuers to accept")
+	}
+	p := map[string]any{"name": o.name, "schema": s}
+	if o.name == "" {
+		p["name"] = strings.ToLower(s.Name)
+	}
+	if o.kind != "" {
+		p["issuers"] = map[string]any{"kind": o.kind}
+	} else {
+		p["issuers"] = map[string]any{"ids": o.issuerIDs}
+	}
+	if len(o.disclose) > 0 {
+		p["disclose"] = o.disclose
+	}
+	var preds []any
+	for _, spec := range o.predicates {
+		pr, err := parsePredicate(s, spec)
+		if err != nil {
+			return err
+		}
+		preds = append(preds, pr)
+	}
+	if len(preds) > 0 {
+		p["predicates"] = preds
+	}
+	if o.maxRootAge != 0 {
+		p["maxRootAge"] = o.maxRootAge.String()
+	}
+	aud := o.audience
+	if aud == "" {
+		aud = "http://127.0.0.1:8090"
+	}
+	cfg := map[string]any{"audience": aud, "policies": []any{p}}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if _, err := verifier.ParseConfig(b); err != nil {
+		return usagef("check --disclose and --predicate against the schema's attributes ('zkcred issuer schema show')", "%v", err)
+	}
+	if o.out == "" {
+		_, err := os.Stdout.Write(b)
+		return err
+	}
+	if _, err := os.Stat(o.out); err == nil && !o.force {
+		return usagef("pass --force to overwrite it, or another --out", "%s already exists", o.out)
+	}
+	if err := os.WriteFile(o.out, b, 0o644); err != nil {
+		return localf("", "", "%v", err)
+	}
+	id := circuits.Dec(s.ID())
+	if jsonOutput {
+		return printJSON(map[string]string{"file": o.out, "policy": p["name"].(string), "schemaId": id})
+	}
+	fmt.Printf("wrote %s: policy %q for schema %s %s (ID %s)\n", o.out, p["name"], s.Name, s.Version, id)
+	return nil
+}
+
+// resolvePolicySchema finds a schema by example name, file, or published ID.
+func resolvePolicySchema(ref, regURL string) (*circuits.Schema, error) {
+	if ref == "" {
+		return nil, usagef("pass --schema diploma, --schema file.json, or --schema ID --registry URL", "--schema is required")
+	}
+	if s, ok := issuer.ExampleSchemas()[ref]; ok {
+		return s, nil
+	}
+	if strings.HasSuffix(ref, ".json") {
+		b, err := os.ReadFile(ref)
+		if err != nil {
+			return nil, usagef("give --schema a readable schema file", "%v", err)
+		}
+		s, err := circuits.ParseSchema(b)
+		if err != nil {
+			return nil, usagef("see docs/issuer.md for the schema format", "%s: %v", ref, err)
+		}
+		return s, nil
+	}
+	id, err := circuits.ParseElement(ref)
+	if err != nil {
+		return nil, usagef("examples: "+strings.Join(issuer.ExampleSchemaNames(), ", ")+"; or a schema file, or a published schema's ID", "unknown schema %q", ref)
+	}
+	if regURL == "" {
+		return nil, usagef("pass --registry URL to read schema "+ref+" from the registry", "a schema ID needs --registry")
+	}
+	cl, err := client.New(regURL, client.Options{})
+	if err != nil {
+		return nil, usagef("pass --registry http://host:port", "%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rec, err := cl.Schema(ctx, id)
+	if err != nil {
+		if isUnreachable(err) {
+			return nil, unreachable("is the registry running at "+regURL+"?", err)
+		}
+		return nil, withHint(fmt.Errorf("schema %s: %w", ref, err), "is the schema published? The issuer publishes it with 'zkcred issuer schema publish'")
+	}
+	s, err := circuits.ParseSchema(rec.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("the registry's schema %s: %w", ref, err)
+	}
+	if s.ID() != id {
+		return nil, refusedf("registry_misbehaved", "", "the registry answered a schema whose ID is not %s", ref)
+	}
+	return s, nil
+}
+
+// parsePredicate turns ATTRIBUTE:OP:VALUE[,VALUE…] into a policy predicate,
+// with each value in the attribute's JSON form.
+func parsePredicate(s *circuits.Schema, spec string) (map[string]any, error) {
+	hint := "write --predicate ATTRIBUTE:OP:VALUE, e.g. birthDate:age_at_least:18, gpa:gte:3.00, degree:in:BSc,MSc"
+	parts := strings.SplitN(spec, ":", 3)
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return nil, usagef(hint, "--predicate %q is not ATTRIBUTE:OP:VALUE", spec)
+	}
+	name, op, vals := parts[0], parts[1], parts[2]
+	var a *circuits.Attribute
+	for i := range s.Attributes {
+		if s.Attributes[i].Name == name {
+			a = &s.Attributes[i]
+		}
+	}
+	if a == nil {
+		return nil, usagef("the attributes are listed by 'zkcred issuer schema show --schema ...'", "--predicate %q: schema %s has no attribute %q", spec, s.Name, name)
+	}
+	pr := map[string]any{"attribute": name, "op": op}
+	switch op {
+	case "age_at_least", "age_under", "within_days":
+		n, err := strconv.Atoi(vals)
+		if err != nil || n < 0 {
+			return nil, usagef(hint, "--predicate %q: %s takes a number of %s", spec, op, map[bool]string{true: "days", false: "years"}[op == "within_days"])
+		}
+		if op == "within_days" {
+			pr["days"] = n
+		} else {
+			pr["years"] = n
+		}
+		return pr, nil
+	}
+	var values []any
+	for _, v := range strings.Split(vals, ",") {
+		switch a.Type {
+		case circuits.TypeBoolean:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, usagef(hint, "--predicate %q: %q is not true or false", spec, v)
+			}
+			values = append(values, b)
+		case circuits.TypeInteger:
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, usagef(hint, "--predicate %q: %q is not an integer", spec, v)
+			}
+			values = append(values, n)
+		default:
+			values = append(values, v)
+		}
+	}
+	pr["values"] = values
+	return pr, nil
+}
+
+var _ = errors.New

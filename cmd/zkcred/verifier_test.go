@@ -21,11 +21,11 @@ func TestVerifierCommandErrors(t *testing.T) {
 		msg, hint string
 	}{
 		{[]string{"verifier"}, 2, "missing subcommand", "zkcred verifier"},
-		{[]string{"verifier", "serve"}, 2, "--config is required", "--roots"},
+		{[]string{"verifier", "serve"}, 2, "--config is required", "verifier policy init"},
 		{[]string{"verifier", "check", "--config", filepath.Join(dir, "none.json")}, 2, "no such file", "docs/verifier.md"},
 		{[]string{"verifier", "check", "--config", bad}, 2, `policy "p": predicate 0 (n gt): gt compares order, but "n" is a string`, "Policy file"},
-		{[]string{"verifier", "serve", "--config", good, "--keys", dir}, 2, "read verifying key", "zkcred setup"},
-		{[]string{"verifier", "serve", "--config", good, "--vk", filepath.Join(dir, "none.vk")}, 2, "read verifying key", "zkcred setup"},
+		{[]string{"verifier", "serve", "--config", good, "--roots", "r.json", "--keys", dir}, 4, "verifying key of zkcred/presentation", "zkcred setup"},
+		{[]string{"verifier", "serve", "--config", good, "--roots", "r.json", "--vk", filepath.Join(dir, "none.vk")}, 4, "verifying key of zkcred/presentation", "zkcred setup"},
 	}
 	for _, c := range cases {
 		var stderr bytes.Buffer

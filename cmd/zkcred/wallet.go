@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,48 +14,26 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/zkcred/zkcred/internal/home"
-	"github.com/zkcred/zkcred/issuer"
-	"github.com/zkcred/zkcred/registry"
+	"github.com/spf13/cobra"
+
 	"github.com/zkcred/zkcred/wallet"
 	"github.com/zkcred/zkcred/wire"
 )
 
-func init() {
-	register("wallet", "the holder's encrypted credential wallet: receive and present credentials", runWallet)
-}
-
-func runWallet(args []string) error {
-	return subcommands("wallet", args, map[string]func([]string) error{
-		"init":    walletInit,
-		"backup":  walletBackup,
-		"restore": walletRestore,
-		"receive": walletReceive,
-		"list":    walletList,
-		"show":    walletShow,
-		"present": walletPresent,
-	})
-}
-
-// Environment variables of the wallet commands.
-const (
-	envWallet         = "ZKCRED_WALLET"
-	envBackupPassword = "ZKCRED_BACKUP_PASSPHRASE"
-)
-
-// defaultWalletPath is $ZKCRED_WALLET, else $ZKCRED_HOME/wallet.age, else
-// the user config directory's zkcred/wallet.age.
-func defaultWalletPath() string {
-	if p := os.Getenv(envWallet); p != "" {
-		return p
-	}
-	if d := os.Getenv("ZKCRED_HOME"); d != "" {
-		return filepath.Join(d, "wallet.age")
-	}
-	if d, err := os.UserConfigDir(); err == nil {
-		return filepath.Join(d, "zkcred", "wallet.age")
-	}
-	return "wallet.age"
+func newWalletCmd() *cobra.Command {
+	var wf walletFlags
+	c := group("wallet", "the holder's encrypted credential wallet: receive and present credentials",
+		`The wallet keeps the holder's secret and credentials in one encrypted file
+(--wallet, default $ZKCRED_HOME/wallet.age). It trusts the registry's genesis
+given at init, checks every credential it receives against the chain, and
+answers a verifier's request with a zero-knowledge proof after showing what
+the verifier will learn.`,
+		`  zkcred wallet init --registry http://127.0.0.1:8700 --genesis genesis.json
+  zkcred wallet receive 'https://uni.example/v1/offers/…?token=…'
+  zkcred wallet present https://verifier.example/v1/requests/ID --yes`,
+		newWalletInitCmd(&wf), newWalletBackupCmd(&wf), newWalletRestoreCmd(&wf), newWalletReceiveCmd(&wf),
+		newWalletListCmd(&wf), newWalletShowCmd(&wf), newWalletPresentCmd(&wf))
+	return c
 }
 
 // walletFlags are the flags every wallet command has.
@@ -64,25 +41,28 @@ type walletFlags struct {
 	path, passFile string
 }
 
-func addWalletFlags(fs interface {
-	StringVar(*string, string, string, string)
-}, wf *walletFlags) {
-	fs.StringVar(&wf.path, "wallet", defaultWalletPath(), "wallet file (env "+envWallet+")")
-	fs.StringVar(&wf.passFile, "passphrase-file", "", "read the passphrase from this file's first line (else env "+issuer.PassphraseEnv+", else a prompt)")
+func (wf *walletFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&wf.path, "wallet", defaultWalletPath(), "wallet file (env "+envWallet+")")
+	addPassFlag(c, &wf.passFile)
 }
 
+const walletPassExplain = `The wallet is encrypted with a passphrase: choose one now. Every later wallet
+command asks for it (or reads $ZKCRED_PASSPHRASE, or --passphrase-file FILE).
+Nobody can recover the wallet without it: keep it, and a backup
+('zkcred wallet backup').`
+
 func readPass(file, prompt string, confirm bool) (string, error) {
-	p, err := issuer.ReadPassphrase(issuer.PassphraseSource{File: file, Prompt: prompt, Confirm: confirm})
-	if errors.Is(err, issuer.ErrNoPassphrase) {
-		return "", usagef("use --passphrase-file FILE, set "+issuer.PassphraseEnv+", or run on a terminal", "no passphrase")
+	src := passSource{file: file, prompt: prompt, confirm: confirm}
+	if confirm {
+		src.explain = walletPassExplain
 	}
-	return string(p), err
+	return readPassphrase(src)
 }
 
 // openWallet opens the wallet, turning the common failures into hints.
 func openWallet(wf walletFlags) (*wallet.Wallet, error) {
 	if _, err := os.Stat(wf.path); errors.Is(err, os.ErrNotExist) {
-		return nil, usagef("run 'zkcred wallet init' to create one, or name it with --wallet or "+envWallet, "no wallet at %s", wf.path)
+		return nil, localf("no_wallet", "run 'zkcred wallet init' to create one, or name it with --wallet or "+envWallet, "no wallet at %s", wf.path)
 	}
 	pass, err := readPass(wf.passFile, "wallet passphrase: ", false)
 	if err != nil {
@@ -90,7 +70,7 @@ func openWallet(wf walletFlags) (*wallet.Wallet, error) {
 	}
 	w, err := wallet.Open(wf.path, pass, wallet.Options{})
 	if errors.Is(err, wallet.ErrPassphrase) {
-		return nil, usagef("check the passphrase ("+issuer.PassphraseEnv+" or --passphrase-file)", "cannot open %s: wrong passphrase", wf.path)
+		return nil, localf("wrong_passphrase", "check the passphrase ("+passphraseEnv+" or --passphrase-file)", "cannot open %s: wrong passphrase", wf.path)
 	}
 	return w, err
 }
@@ -99,62 +79,45 @@ func openWallet(wf walletFlags) (*wallet.Wallet, error) {
 // or its header file.
 func lockWallet(path string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
+		return nil, localf("", "pass another --wallet", "%v", err)
 	}
-	unlock, err := wallet.Lock(path)
-	if errors.Is(err, wallet.ErrBusy) {
-		return nil, usagef("wait for the other 'zkcred wallet' command to finish", "%v", err)
-	}
-	return unlock, err
+	return wallet.Lock(path)
 }
 
-func hinted(err error) error {
-	switch {
-	case errors.Is(err, wallet.ErrUnknownCredential), errors.Is(err, wallet.ErrAmbiguous):
-		return usagef("run 'zkcred wallet list' to see the credential IDs", "%v", err)
-	case errors.Is(err, wallet.ErrNoRegistry):
-		return usagef("create the wallet with 'zkcred wallet init --registry URL --genesis FILE'", "%v", err)
-	case errors.Is(err, wallet.ErrNoKeys):
-		return usagef("run 'zkcred setup', pass --keys DIR, or init the wallet with --keys-url", "%v", err)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return usagef("check that "+ue.URL+" is reachable (the wallet's registry is set by 'zkcred wallet init --registry')", "%v", err)
-	}
-	return err
+func newWalletInitCmd(wf *walletFlags) *cobra.Command {
+	var reg, gen, keysURL string
+	var work int
+	c := leaf("init", "create an encrypted wallet that trusts a registry's genesis",
+		`  zkcred wallet init --registry http://127.0.0.1:8700 --genesis genesis.json
+  zkcred wallet init --registry http://127.0.0.1:8640 --genesis up/registry/genesis.json --keys-url http://127.0.0.1:8640/keys`,
+		noArgs, func(*cobra.Command, []string) error { return walletInit(*wf, reg, gen, keysURL, work) })
+	c.Long = "Init makes a new holder secret and an empty wallet file.\n\n" + walletPassExplain + `
+
+--registry and --genesis name the registry chain the wallet checks every
+credential against; the genesis file is trusted as given. --keys-url is where
+the proving keys are fetched from when --keys has none (they are checked
+against the hashes the registry publishes).`
+	wf.add(c)
+	addRegistryFlag(c, &reg, "", "registry base URL")
+	addGenesisFlag(c, &gen)
+	c.Flags().StringVar(&keysURL, "keys-url", "", "base URL to fetch proving keys from when the keys directory has none")
+	addWorkFactorFlag(c, &work, wallet.DefaultWorkFactor)
+	return c
 }
 
-func walletInit(args []string) error {
-	fs := newFlags("wallet init")
-	var wf walletFlags
-	addWalletFlags(fs, &wf)
-	reg := fs.String("registry", "", "registry base URL")
-	gen := fs.String("genesis", "", "the registry's genesis.json, which the wallet trusts")
-	keysURL := fs.String("keys-url", "", "base URL to fetch proving keys from when the data directory has none")
-	work := fs.Int("work-factor", wallet.DefaultWorkFactor, "scrypt work factor (log2 N) of the encryption")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usagef("zkcred wallet init [--registry URL --genesis FILE] [--keys-url URL]", "unexpected argument %q", fs.Arg(0))
-	}
-	if (*reg == "") != (*gen == "") {
+func walletInit(wf walletFlags, reg, gen, keysURL string, work int) error {
+	if (reg == "") != (gen == "") {
 		return usagef("give both --registry and --genesis, or neither", "--registry and --genesis go together")
 	}
 	var cfg wallet.Config
-	if *gen != "" {
-		b, err := os.ReadFile(*gen)
+	if gen != "" {
+		g, err := readGenesis(gen, "")
 		if err != nil {
 			return err
 		}
-		g, err := registry.ParseGenesis(b)
-		if err != nil {
-			return err
-		}
-		cfg = wallet.Config{Registry: *reg, Genesis: g}
+		cfg = wallet.Config{Registry: reg, Genesis: g}
 	}
-	cfg.KeysURL = *keysURL
+	cfg.KeysURL = keysURL
 	unlock, err := lockWallet(wf.path)
 	if err != nil {
 		return err
@@ -167,12 +130,12 @@ func walletInit(args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := wallet.Create(wf.path, pass, wallet.CreateOptions{WorkFactor: *work, Config: cfg})
+	w, err := wallet.Create(wf.path, pass, wallet.CreateOptions{WorkFactor: work, Config: cfg})
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"wallet": wf.path, "holderCommitment": w.HolderCommit()})
+	if jsonOutput {
+		return printJSON(map[string]any{"wallet": wf.path, "holderCommitment": w.HolderCommit()})
 	}
 	fmt.Printf("wallet created: %s\nholder commitment: %s\n", wf.path, w.HolderCommit())
 	fmt.Println("keep the passphrase safe, and make a backup with 'zkcred wallet backup --out FILE'")
@@ -180,44 +143,42 @@ func walletInit(args []string) error {
 }
 
 func backupPass(file, prompt string, confirm bool) (string, error) {
-	p, err := issuer.ReadPassphrase(issuer.PassphraseSource{File: file, Prompt: prompt, Confirm: confirm,
-		Getenv: func(string) string { return os.Getenv(envBackupPassword) }})
-	if errors.Is(err, issuer.ErrNoPassphrase) {
-		return "", usagef("use --backup-passphrase-file FILE, set "+envBackupPassword+", or run on a terminal", "no backup passphrase")
-	}
-	return string(p), err
+	return readPassphrase(passSource{file: file, env: envBackupPass, prompt: prompt, confirm: confirm, flag: "--backup-passphrase-file", what: "backup passphrase"})
 }
 
-func walletBackup(args []string) error {
-	fs := newFlags("wallet backup")
-	var wf walletFlags
-	addWalletFlags(fs, &wf)
-	out := fs.String("out", "", "backup file to write (required)")
-	bpf := fs.String("backup-passphrase-file", "", "backup passphrase file (else env "+envBackupPassword+", else a prompt)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *out == "" || fs.NArg() != 0 {
+func newWalletBackupCmd(wf *walletFlags) *cobra.Command {
+	var out, bpf string
+	c := leaf("backup", "write an encrypted backup of the wallet (secret and credentials)",
+		"  zkcred wallet backup --out wallet-backup.age",
+		noArgs, func(*cobra.Command, []string) error { return walletBackup(*wf, out, bpf) })
+	wf.add(c)
+	c.Flags().StringVar(&out, "out", "", "backup file to write (required)")
+	c.Flags().StringVar(&bpf, "backup-passphrase-file", "", "backup passphrase file (else env "+envBackupPass+", else a prompt)")
+	return c
+}
+
+func walletBackup(wf walletFlags, out, bpf string) error {
+	if out == "" {
 		return usagef("zkcred wallet backup --out FILE", "--out is required")
 	}
-	if _, err := os.Stat(*out); err == nil {
-		return usagef("choose another --out path", "%s already exists", *out)
+	if _, err := os.Stat(out); err == nil {
+		return usagef("choose another --out path", "%s already exists", out)
 	}
 	w, err := openWallet(wf)
 	if err != nil {
 		return err
 	}
-	bp, err := backupPass(*bpf, "backup passphrase: ", true)
+	bp, err := backupPass(bpf, "backup passphrase: ", true)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return usagef("choose another --out path", "%v", err)
 	}
 	if err := w.Backup(f, bp); err != nil {
 		f.Close()
-		os.Remove(*out)
+		os.Remove(out)
 		return err
 	}
 	if err := f.Sync(); err != nil {
@@ -227,21 +188,24 @@ func walletBackup(args []string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Printf("backup of %d credentials and the holder secret written to %s\n", len(w.Credentials()), *out)
+	if jsonOutput {
+		return printJSON(map[string]any{"backup": out, "credentials": len(w.Credentials())})
+	}
+	fmt.Printf("backup of %d credentials and the holder secret written to %s\n", len(w.Credentials()), out)
 	return nil
 }
 
-func walletRestore(args []string) error {
-	fs := newFlags("wallet restore")
-	var wf walletFlags
-	addWalletFlags(fs, &wf)
-	bpf := fs.String("backup-passphrase-file", "", "backup passphrase file (else env "+envBackupPassword+", else a prompt)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("zkcred wallet restore [--wallet PATH] BACKUP-FILE", "name one backup file")
-	}
+func newWalletRestoreCmd(wf *walletFlags) *cobra.Command {
+	var bpf string
+	c := leaf("restore BACKUP-FILE", "restore a wallet from a backup, under a new passphrase",
+		"  zkcred wallet restore --wallet new/wallet.age wallet-backup.age",
+		exactArgs(1, "name one backup file"), func(_ *cobra.Command, args []string) error { return walletRestore(*wf, bpf, args[0]) })
+	wf.add(c)
+	c.Flags().StringVar(&bpf, "backup-passphrase-file", "", "backup passphrase file (else env "+envBackupPass+", else a prompt)")
+	return c
+}
+
+func walletRestore(wf walletFlags, bpf, backup string) error {
 	unlock, err := lockWallet(wf.path)
 	if err != nil {
 		return err
@@ -250,12 +214,12 @@ func walletRestore(args []string) error {
 	if _, err := os.Stat(wf.path); err == nil {
 		return usagef("restore to another --wallet path", "a wallet already exists at %s", wf.path)
 	}
-	f, err := os.Open(fs.Arg(0))
+	f, err := os.Open(backup)
 	if err != nil {
-		return err
+		return usagef("name the file 'zkcred wallet backup' wrote", "%v", err)
 	}
 	defer f.Close()
-	bp, err := backupPass(*bpf, "backup passphrase: ", false)
+	bp, err := backupPass(bpf, "backup passphrase: ", false)
 	if err != nil {
 		return err
 	}
@@ -265,28 +229,30 @@ func walletRestore(args []string) error {
 	}
 	w, err := wallet.Restore(f, bp, wf.path, pass, wallet.Options{})
 	if errors.Is(err, wallet.ErrPassphrase) {
-		return usagef("check the backup passphrase ("+envBackupPassword+" or --backup-passphrase-file)", "cannot open %s: wrong backup passphrase", fs.Arg(0))
+		return localf("wrong_passphrase", "check the backup passphrase ("+envBackupPass+" or --backup-passphrase-file)", "cannot open %s: wrong backup passphrase", backup)
 	}
 	if err != nil {
 		return err
+	}
+	if jsonOutput {
+		return printJSON(map[string]any{"wallet": wf.path, "credentials": len(w.Credentials())})
 	}
 	fmt.Printf("restored %d credentials to %s\n", len(w.Credentials()), wf.path)
 	return nil
 }
 
-func walletReceive(args []string) error {
-	fs := newFlags("wallet receive")
-	var wf walletFlags
-	addWalletFlags(fs, &wf)
-	keysDir := fs.String("keys", home.KeysDir(), "proving key directory (to claim offers)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("zkcred wallet receive <offer-url | credential-file>", "name one offer URL or credential file")
-	}
-	src := fs.Arg(0)
+func newWalletReceiveCmd(wf *walletFlags) *cobra.Command {
+	var keys string
+	c := leaf("receive <offer-url | credential-file>", "claim a credential offer, or store a credential file, after checking it on the chain",
+		`  zkcred wallet receive 'http://127.0.0.1:8641/v1/offers/ID?token=TOKEN'
+  zkcred wallet receive diploma.credential.json`,
+		exactArgs(1, "name one offer URL or credential file"), func(_ *cobra.Command, args []string) error { return walletReceive(*wf, keys, args[0]) })
+	wf.add(c)
+	addKeysFlag(c, &keys)
+	return c
+}
+
+func walletReceive(wf walletFlags, keysDir, src string) error {
 	if _, err := os.Stat(wf.path); err == nil {
 		unlock, err := lockWallet(wf.path)
 		if err != nil {
@@ -306,31 +272,34 @@ func walletReceive(args []string) error {
 		if err != nil {
 			return fmt.Errorf("reading the offer: %w", err)
 		}
-		if !*asJSON {
+		if !jsonOutput {
 			fmt.Fprintf(os.Stderr, "claiming a %q credential from %s, offered until %s\n", o.Schema.Name, o.Issuer, o.Expires)
 		}
-		keys, err := w.LoadKeys(ctx, *keysDir)
+		keys, err := w.LoadKeys(ctx, keysDir)
 		if err != nil {
-			return hinted(err)
+			return err
 		}
 		e, err = w.Claim(ctx, src, keys)
 		if err != nil {
-			return hinted(err)
+			return err
 		}
 	} else {
 		b, err := os.ReadFile(src)
 		if err != nil {
-			return err
+			if strings.HasPrefix(src, "/v1/") {
+				return usagef("a claim link is an absolute http(s) URL: ask the issuer for the full link (issue-batch --public-url)", "%v", err)
+			}
+			return usagef("name an offer URL (http…) or a credential file", "%v", err)
 		}
 		if e, err = w.Receive(ctx, b); err != nil {
-			return hinted(err)
+			return err
 		}
 	}
 	if err := w.Save(); err != nil {
 		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(summary(e))
+	if jsonOutput {
+		return printJSON(summary(e, ""))
 	}
 	fmt.Printf("received %s: %s from %s (leaf %d, checked on the chain)\n", e.ID, e.Credential().Name, e.Credential().Issuer, e.Private().LeafIndex)
 	return nil
@@ -345,12 +314,15 @@ type credSummary struct {
 	ValidUntil string `json:"validUntil,omitempty"`
 	LeafIndex  uint64 `json:"leafIndex"`
 	Credential string `json:"credentialId"`
+	// Status is "valid", "revoked", "expired", or "unknown" (the registry
+	// could not be asked); empty when not checked.
+	Status string `json:"status,omitempty"`
 }
 
-func summary(e *wallet.Entry) credSummary {
+func summary(e *wallet.Entry, status string) credSummary {
 	c := e.Credential()
 	return credSummary{ID: e.ID, Name: c.Name, Schema: e.Schema().Name + " " + e.Schema().Version, Issuer: c.Issuer,
-		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, LeafIndex: e.Private().LeafIndex, Credential: c.ID}
+		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, LeafIndex: e.Private().LeafIndex, Credential: c.ID, Status: status}
 }
 
 func shortDID(s string) string {
@@ -360,77 +332,115 @@ func shortDID(s string) string {
 	return s
 }
 
-func walletList(args []string) error {
-	fs := newFlags("wallet list")
-	var wf walletFlags
-	addWalletFlags(fs, &wf)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newWalletListCmd(wf *walletFlags) *cobra.Command {
+	var offline bool
+	c := leaf("list", "list the wallet's credentials, with their status on the chain",
+		"  zkcred wallet list\n  zkcred wallet list --offline --json",
+		noArgs, func(*cobra.Command, []string) error { return walletList(*wf, offline) })
+	wf.add(c)
+	c.Flags().BoolVar(&offline, "offline", false, "do not ask the registry whether credentials were revoked")
+	return c
+}
+
+// credentialStatus asks the chain whether e is still valid.
+func credentialStatus(ctx context.Context, w *wallet.Wallet, e *wallet.Entry) string {
+	if vu := e.Credential().ValidUntil; vu != "" {
+		if t, err := time.Parse(time.RFC3339, vu); err == nil && time.Now().After(t) {
+			return "expired"
+		}
 	}
-	if fs.NArg() != 0 {
-		return usagef("zkcred wallet list [--json]", "unexpected argument %q", fs.Arg(0))
+	switch err := w.CheckStatus(ctx, e); {
+	case err == nil:
+		return "valid"
+	case errors.Is(err, wallet.ErrRevoked):
+		return "revoked"
+	default:
+		return "unknown"
 	}
+}
+
+func walletList(wf walletFlags, offline bool) error {
 	w, err := openWallet(wf)
 	if err != nil {
 		return err
 	}
-	out := []credSummary{}
-	for _, e := range w.Credentials() {
-		out = append(out, summary(e))
+	defer w.Close()
+	entries := w.Credentials()
+	check := !offline && len(entries) > 0 && w.Config().Registry != ""
+	if check {
+		// Checking updates the header file next to the wallet: only with
+		// the lock, and a busy wallet is listed without statuses.
+		unlock, err := wallet.Lock(wf.path)
+		if err != nil {
+			check = false
+		} else {
+			defer unlock()
+		}
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(out)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := []credSummary{}
+	for _, e := range entries {
+		st := ""
+		if check {
+			st = credentialStatus(ctx, w, e)
+		}
+		out = append(out, summary(e, st))
+	}
+	if jsonOutput {
+		return printJSON(out)
 	}
 	if len(out) == 0 {
 		fmt.Println("no credentials yet: receive one with 'zkcred wallet receive <offer-url | file>'")
 		return nil
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tISSUER\tVALID FROM\tEXPIRES")
+	fmt.Fprintln(tw, "ID\tNAME\tISSUER\tVALID FROM\tEXPIRES\tSTATUS")
 	for _, s := range out {
 		exp := "never"
 		if s.ValidUntil != "" {
 			exp = s.ValidUntil[:10]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, shortDID(s.Issuer), s.ValidFrom[:10], exp)
+		st := s.Status
+		if st == "" {
+			st = "not checked"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, shortDID(s.Issuer), s.ValidFrom[:10], exp, st)
 	}
 	return tw.Flush()
 }
 
-func walletShow(args []string) error {
-	fs := newFlags("wallet show")
-	var wf walletFlags
-	addWalletFlags(fs, &wf)
-	asJSON := fs.Bool("json", false, "print JSON (the signed credential included)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("zkcred wallet show <id> (IDs are listed by 'zkcred wallet list')", "name one credential ID")
-	}
+func newWalletShowCmd(wf *walletFlags) *cobra.Command {
+	c := leaf("show <id>", "show one credential's claims (IDs are listed by 'zkcred wallet list')",
+		"  zkcred wallet show 3f2a91c0\n  zkcred wallet show 3f2a --json   # with the signed credential",
+		exactArgs(1, "name one credential ID"), func(_ *cobra.Command, args []string) error { return walletShow(*wf, args[0]) })
+	wf.add(c)
+	return c
+}
+
+func walletShow(wf walletFlags, id string) error {
 	w, err := openWallet(wf)
 	if err != nil {
 		return err
 	}
-	e, err := w.Credential(fs.Arg(0))
+	e, err := w.Credential(id)
 	if err != nil {
-		return hinted(err)
+		return err
 	}
 	c := e.Credential()
-	if *asJSON {
+	if jsonOutput {
 		var raw struct {
 			Credential json.RawMessage `json:"credential"`
 		}
 		json.Unmarshal(e.Bundle, &raw)
-		return json.NewEncoder(os.Stdout).Encode(struct {
+		return printJSON(struct {
 			credSummary
 			Claims     map[string]any  `json:"claims"`
 			Signed     json.RawMessage `json:"signedCredential"`
 			Commitment string          `json:"commitment"`
-		}{summary(e), c.CredentialSubject.Claims, raw.Credential, e.Private().Commitment.String()})
+		}{summary(e, ""), c.CredentialSubject.Claims, raw.Credential, e.Private().Commitment.String()})
 	}
-	s := summary(e)
+	s := summary(e, "")
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "id\t%s\nname\t%s\nschema\t%s\nissuer\t%s\ncredential\t%s\nvalid from\t%s\n", s.ID, s.Name, s.Schema, s.Issuer, s.Credential, s.ValidFrom)
 	if s.ValidUntil != "" {
@@ -447,22 +457,33 @@ func walletShow(args []string) error {
 	return tw.Flush()
 }
 
-func walletPresent(args []string) error {
-	fs := newFlags("wallet present")
-	var wf walletFlags
-	addWalletFlags(fs, &wf)
-	keysDir := fs.String("keys", home.KeysDir(), "proving key directory")
-	credID := fs.String("credential", "", "present this credential (else the first that satisfies the request)")
-	yes := fs.Bool("yes", false, "do not ask for confirmation")
-	out := fs.String("out", "", "write the presentation to this file instead of submitting it")
-	asJSON := fs.Bool("json", false, "print JSON (needs --yes)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("zkcred wallet present <request-url | request-file> [--credential ID] [--yes] [--out FILE]", "name one request URL or file")
-	}
-	if *asJSON && !*yes {
+type presentOptions struct {
+	keys, credential, out string
+	yes                   bool
+}
+
+func newWalletPresentCmd(wf *walletFlags) *cobra.Command {
+	var o presentOptions
+	c := leaf("present <request-url | request-file>", "answer a verifier's presentation request with a zero-knowledge proof",
+		`  zkcred wallet present http://127.0.0.1:8643/v1/requests/ID
+  zkcred wallet present http://127.0.0.1:8643/v1/requests/ID --yes --json
+  zkcred wallet present request.json --out presentation.json   # prove, do not submit`,
+		exactArgs(1, "name one request URL or file"), func(_ *cobra.Command, args []string) error { return walletPresent(*wf, o, args[0]) })
+	c.Long = `Present reads a verifier's request, picks a credential that satisfies it
+(skipping revoked ones), prints exactly what the verifier will learn and what
+the proof shows, asks for confirmation (--yes skips it), proves, submits and
+prints the verdict. Exit status 1 when the verifier rejects the presentation
+or no credential can answer.`
+	wf.add(c)
+	addKeysFlag(c, &o.keys)
+	c.Flags().StringVar(&o.credential, "credential", "", "present this credential (else the first that satisfies the request)")
+	c.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	c.Flags().StringVar(&o.out, "out", "", "write the presentation to this file instead of submitting it")
+	return c
+}
+
+func walletPresent(wf walletFlags, o presentOptions, src string) error {
+	if jsonOutput && !o.yes {
 		return usagef("add --yes: with --json nothing is asked", "--json needs --yes")
 	}
 	if _, err := os.Stat(wf.path); err == nil {
@@ -479,22 +500,22 @@ func walletPresent(args []string) error {
 	defer w.Close()
 	ctx := context.Background()
 	start := time.Now()
-	req, err := w.ReadRequest(ctx, fs.Arg(0))
+	req, err := w.ReadRequest(ctx, src)
 	if err != nil {
 		return err
 	}
 	done, err := w.Present(ctx, req, wallet.PresentOptions{
-		CredentialID: *credID,
-		KeysDir:      *keysDir,
-		ProveOnly:    *out != "",
+		CredentialID: o.credential,
+		KeysDir:      o.keys,
+		ProveOnly:    o.out != "",
 		Skipped: func(e *wallet.Entry, _ error) {
 			fmt.Fprintf(os.Stderr, "credential %s was revoked by its issuer; skipping it\n", e.ID)
 		},
 		Confirm: func(plan *wallet.Plan) error {
-			if !*asJSON {
+			if !jsonOutput {
 				plan.Describe(os.Stdout)
 			}
-			if *yes {
+			if o.yes {
 				return nil
 			}
 			ok, err := confirm(os.Stdin, os.Stderr, "\nSend this presentation? [y/N] ")
@@ -512,29 +533,35 @@ func walletPresent(args []string) error {
 		if done != nil && done.Presentation != nil {
 			return fmt.Errorf("the verifier rejected the presentation: %w", err)
 		}
-		return hinted(err)
+		return err
 	}
 	pres, res := done.Presentation, done.Result
-	if *out != "" {
+	if o.out != "" {
 		b, _ := json.MarshalIndent(pres, "", "  ")
-		if err := os.WriteFile(*out, append(b, '\n'), 0o600); err != nil {
-			return err
+		if err := os.WriteFile(o.out, append(b, '\n'), 0o600); err != nil {
+			return usagef("choose another --out path", "%v", err)
 		}
-		if *asJSON {
-			return json.NewEncoder(os.Stdout).Encode(map[string]any{"presentation": *out, "submitUrl": req.SubmitURL})
+		if jsonOutput {
+			return printJSON(map[string]any{"presentation": o.out, "submitUrl": req.SubmitURL})
 		}
-		fmt.Printf("\npresentation written to %s (POST it to %s)\n", *out, req.SubmitURL)
+		fmt.Printf("\npresentation written to %s (POST it to %s)\n", o.out, req.SubmitURL)
 		return nil
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(res)
+	if jsonOutput {
+		if err := printJSON(res); err != nil {
+			return err
+		}
+		if res.Status != wire.StatusVerified {
+			return refusedf(res.Code, "", "the verifier answered %s: %s", res.Status, res.Reason)
+		}
+		return nil
 	}
 	return printVerdict(res, time.Since(start))
 }
 
 func printVerdict(res *wire.Result, took time.Duration) error {
 	if res.Status != wire.StatusVerified {
-		return fmt.Errorf("the verifier answered %s: %s (%s)", res.Status, res.Reason, res.Code)
+		return refusedf(res.Code, "", "the verifier answered %s: %s (%s)", res.Status, res.Reason, res.Code)
 	}
 	fmt.Printf("\nverified by the verifier (%v)", took.Round(time.Millisecond))
 	if len(res.Disclosed) > 0 {

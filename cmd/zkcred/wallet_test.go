@@ -75,6 +75,7 @@ func TestWalletScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"status": statusCmd,
 			"issue": func(ts *testscript.TestScript, neg bool, args []string) {
 				gpa := "3.72"
 				if len(args) > 1 {
