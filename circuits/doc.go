@@ -13,6 +13,11 @@
 //	proof, pub, err := keys.Prove(witness)          // holder
 //	err = keys.Verifier().Verify(proof, pub)        // verifier, pub rebuilt from its own state
 //
+// A holder presenting one credential again proves from a ProverState
+// (incremental.go): keys.UpdateState(&st, resting) once per credential and
+// root, then keys.ProveFrom(&st, witness) per request, about three times
+// faster, with proofs distributed exactly as Prove's.
+//
 // A keys directory holds each circuit's <name>.pk and <name>.vk
 // (KeyFileNames); LoadKeysDir and WriteKeysDir read and write it, and
 // ReadVerifyingKeyFile(VerifyingKeyFile(dir, id), id) reads one verifying

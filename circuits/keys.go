@@ -109,6 +109,7 @@ type circuitKeys struct {
 // Keys hold the proving and verifying keys of zkcred's circuits.
 type Keys struct {
 	pres, holder circuitKeys
+	inc          lazyProver // the presentation prover's tables (incremental.go)
 }
 
 func compile(c frontend.Circuit) (*cs.R1CS, error) {
@@ -219,11 +220,7 @@ func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); 
 // Prove proves a presentation. It checks the witness natively first and
 // returns that error (wrapping ErrUnprovable) instead of a failed proof.
 func (k *Keys) Prove(w *Witness) ([]byte, *Public, error) {
-	if err := w.Check(); err != nil {
-		return nil, nil, err
-	}
-	pub := w.Public()
-	proof, err := k.pres.prove(w.assignmentFor(pub))
+	proof, pub, _, err := k.ProveFrom(nil, w) // the empty state: a full proof
 	return proof, pub, err
 }
 

@@ -56,7 +56,7 @@ func TestUp(t *testing.T) {
 	operator := w.newParty("operator", "")
 	w.run("setup", operator, "setup", "--keys", keys, "--json")
 
-	port := freePorts(t, 4)
+	port := freePorts(t, 5) // registry, two issuers, verifier, key server
 	url := func(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", port+i) }
 	data := filepath.Join(dir, "up")
 	args := []string{"up", "--dir", data, "--keys", keys, "--addr", fmt.Sprintf("127.0.0.1:%d", port)}
@@ -73,10 +73,13 @@ func TestUp(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// The holder has no keys of its own: it fetches them from the key
+	// server of zkcred up (and checks them against the chain).
 	holder := w.newParty("holder", "holder passphrase")
 	wallet := filepath.Join(holder.home(), "wallet.age")
+	holderKeys := filepath.Join(holder.home(), "keys")
 	w.run("holder: wallet init", holder, "wallet", "init", "--wallet", wallet, "--registry", url(0),
-		"--genesis", filepath.Join(data, "registry", "genesis.json"), "--work-factor", "10")
+		"--genesis", filepath.Join(data, "registry", "genesis.json"), "--keys-url", url(4)+"/keys", "--work-factor", "10")
 
 	token, err := os.ReadFile(filepath.Join(data, "admin-token"))
 	if err != nil {
@@ -92,13 +95,13 @@ func TestUp(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("POST /v1/offers: %d %s", status, body)
 	}
-	w.run("holder: wallet receive", holder, "wallet", "receive", "--wallet", wallet, "--keys", keys, link.URL)
+	w.run("holder: wallet receive", holder, "wallet", "receive", "--wallet", wallet, "--keys", holderKeys, link.URL)
 
 	present := func(step string) {
 		t.Helper()
 		req := newRequest(t, url(3), "graduate")
 		var res resultWire
-		w.runJSON(step, holder, &res, "wallet", "present", "--wallet", wallet, "--keys", keys, "--yes", "--json", req.url)
+		w.runJSON(step, holder, &res, "wallet", "present", "--wallet", wallet, "--keys", holderKeys, "--yes", "--json", req.url)
 		if res.Status != "verified" || res.Disclosed["degree"] != "MSc" {
 			t.Fatalf("%s: %+v", step, res)
 		}

@@ -42,7 +42,7 @@ func (s *Server) Handler() http.Handler {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(s.opts.TrustedProxies)
-	e.Use(httpx.RequestLog(s.log), middleware.Recover(), httpx.RequireJSON())
+	e.Use(httpx.RequestLog(s.log), middleware.Recover())
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
@@ -70,6 +70,7 @@ func (s *Server) Handler() http.Handler {
 			},
 		}))
 	}
+	e.Use(httpx.RequireJSON())
 	v1 := e.Group("/v1")
 	v1.POST("/requests", s.hCreate)
 	v1.GET("/requests/:id", s.hGetRequest)

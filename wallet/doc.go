@@ -15,10 +15,18 @@
 // the leaf H(issuerID, C) sits at the stated index under a root the light
 // client verified.
 //
-// Present answers a verifier's presentation request: it picks a credential
-// that satisfies the request (or explains which requirement none meets),
-// describes what will be disclosed and proved, fetches the witness bucket
-// of the credential's leaf (the registry learns only the bucket), builds
-// the path locally, checks the statement natively so that a revoked or
-// expired credential is reported instead of proved, proves, and submits.
+// Present answers a verifier's presentation request (read with
+// ReadRequest): it picks the named credential or the oldest that satisfies
+// the request (or explains which requirement none meets), skipping expired
+// ones and those whose leaf the latest verified root shows revoked, lets
+// the caller confirm what will be disclosed and proved (Plan.Describe),
+// fetches the witness bucket of the credential's leaf (the registry learns
+// only the bucket), builds the path locally, checks the statement natively
+// so that a revoked or expired credential is reported instead of proved,
+// proves, and submits.
+//
+// Options fix the wallet's network settings when it is opened: every call
+// to the registry, issuers, verifiers and the key server goes through the
+// same HTTP client. The formats it exchanges are package wire's; the
+// wallet imports neither the issuer nor the verifier.
 package wallet

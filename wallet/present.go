@@ -503,9 +503,18 @@ func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire
 		}
 		return nil, fmt.Errorf("%w: %w", ErrCannotPresent, err)
 	}
-	proof, pub, err := keys.Prove(wit)
+	// Prove from the credential's prover state, refreshed to this root in
+	// a step of fixed length (prover.go); ProveFrom checks a proof made
+	// from the state before returning it, and makes a full proof instead
+	// when the state is missing or fails.
+	st := w.presentState(keys, e, wit)
+	proof, pub, info, err := keys.ProveFrom(st, wit)
 	if err != nil {
 		return nil, fmt.Errorf("proving: %w", err)
+	}
+	w.lastProve = info
+	if errors.Is(info.Fallback, circuits.ErrStateCorrupt) {
+		w.removeState(e) // rebuilt by the next refresh
 	}
 	pres := &wire.Presentation{
 		RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),

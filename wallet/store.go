@@ -137,6 +137,8 @@ type Wallet struct {
 	opts Options
 	hc   *http.Client  // opts.HTTP, or the default client
 	lc   *light.Client // opened by the first network call, with hc
+
+	lastProve circuits.ProveInfo // how Prove made its last proof (tests)
 }
 
 // newOpen returns a wallet with its network settings in place.
@@ -324,6 +326,7 @@ func (w *Wallet) Remove(id string) error {
 			break
 		}
 	}
+	w.removeState(e)
 	return nil
 }
 

@@ -409,6 +409,7 @@ func circuitSuite(r *runner) (*table, error) {
 	t.add("constraints", thousands(float64(c.Constraints)))
 	t.add("public inputs", fmt.Sprintf("%d", c.PublicInputs))
 	t.add(fmt.Sprintf("prove, median of %d", c.Proofs), fmt.Sprintf("**%.1f ms**", c.ProveMS))
+	t.add("prove from a prover state (new request)", fmt.Sprintf("**%.1f ms**", c.ProveWarmMS))
 	t.add(fmt.Sprintf("verify, median of %d", c.Verifies), fmt.Sprintf("**%.2f ms**", c.VerifyMS))
 	t.add("batch verify (64 proofs)", fmt.Sprintf("%.3f ms per proof", c.BatchVerifyMS))
 	t.add("proving key", fmt.Sprintf("%.1f MB", float64(c.PKBytes)/1e6))

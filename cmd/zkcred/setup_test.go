@@ -81,7 +81,7 @@ func TestSetupAndBench(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &b); err != nil {
 		t.Fatalf("bench output %q: %v", out, err)
 	}
-	for _, k := range []string{"constraints", "public_inputs", "prove_ms", "verify_ms", "pk_bytes", "proof_bytes"} {
+	for _, k := range []string{"constraints", "public_inputs", "prove_ms", "prove_warm_ms", "verify_ms", "pk_bytes", "proof_bytes"} {
 		if b[k] <= 0 {
 			t.Errorf("bench %s = %v", k, b[k])
 		}

@@ -23,22 +23,22 @@ func newUpCmd() *cobra.Command {
 		"  zkcred up\n  zkcred up --addr 127.0.0.1:9000 --dir /tmp/zkcred-up",
 		noArgs, func(*cobra.Command, []string) error { return runUp(dir, keys, addr) })
 	c.Long = `Up runs a registry, a university, a hospital and a verifier in one process, on
-four consecutive ports from --addr (registry, university, hospital,
-verifier), with their data in --dir: a restart resumes where it stopped.
+five consecutive ports from --addr (registry, university, hospital,
+verifier, and a key server for wallet init --keys-url), with their data in --dir: a restart resumes where it stopped.
 It prints every URL, the genesis file, the issuers' admin token and commands
 to try in a second terminal. Ctrl-C stops it.`
 	addDirFlag(c, &dir, "up", "persistent data directory (a restart resumes from it)")
 	addKeysFlag(c, &keys)
-	addAddrFlag(c, &addr, defaultUpAddr, "address of the registry; the issuers and the verifier listen on the next three ports")
+	addAddrFlag(c, &addr, defaultUpAddr, "address of the registry; the issuers, the verifier and the key server listen on the next four ports")
 	return c
 }
 
-// upAddrs splits --addr into the four services' addresses.
-func upAddrs(addr string) ([4]string, error) {
-	var out [4]string
+// upAddrs splits --addr into the five listeners' addresses.
+func upAddrs(addr string) ([5]string, error) {
+	var out [5]string
 	host, p, err := net.SplitHostPort(addr)
 	port, perr := strconv.Atoi(p)
-	if err != nil || perr != nil || port <= 0 || port > 65535-3 {
+	if err != nil || perr != nil || port <= 0 || port > 65535-4 {
 		return out, usagef("give --addr host:port, e.g. "+defaultUpAddr, "bad --addr %q", addr)
 	}
 	for i := range out {
@@ -63,6 +63,7 @@ func runUp(dir, keysDir, addr string) error {
 		Dir: dir, Keys: keys,
 		RegistryAddr: addrs[0], VerifierAddr: addrs[3],
 		IssuerAddrs: map[string]string{"university": addrs[1], "hospital": addrs[2]},
+		KeysDir:     keysDir, KeysAddr: addrs[4],
 	})
 	if err != nil {
 		if strings.Contains(err.Error(), "address already in use") {
@@ -107,6 +108,7 @@ func upBanner(st *stack.Stack, abs string) banner {
 		Issuers: map[string]string{}, Schemas: map[string]string{},
 		Verifier: st.VerifierURL, Policies: []string{"graduate", "measles"},
 		AdminToken: st.AdminToken, AdminTokenFile: filepath.Join(abs, "admin-token"),
+		KeysURL: st.KeysURL,
 	}
 	for _, in := range stack.Institutions {
 		is := st.Issuers[in.Kind]

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/wallet"
 	"github.com/zkcred/zkcred/wire"
 )
@@ -32,7 +33,7 @@ the verifier will learn.`,
   zkcred wallet receive 'https://uni.example/v1/offers/…?token=…'
   zkcred wallet present https://verifier.example/v1/requests/ID --yes`,
 		newWalletInitCmd(&wf), newWalletBackupCmd(&wf), newWalletRestoreCmd(&wf), newWalletReceiveCmd(&wf),
-		newWalletListCmd(&wf), newWalletShowCmd(&wf), newWalletPresentCmd(&wf))
+		newWalletListCmd(&wf), newWalletShowCmd(&wf), newWalletPresentCmd(&wf), newWalletSyncCmd(&wf))
 	return c
 }
 
@@ -267,6 +268,7 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 	defer w.Close()
 	ctx := context.Background()
 	var e *wallet.Entry
+	var keys *circuits.Keys
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
 		o, err := w.FetchOffer(ctx, src)
 		if err != nil {
@@ -275,8 +277,7 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 		if !jsonOutput {
 			fmt.Fprintf(os.Stderr, "claiming a %q credential from %s, offered until %s\n", o.Schema.Name, o.Issuer, o.Expires)
 		}
-		keys, err := w.LoadKeys(ctx, keysDir)
-		if err != nil {
+		if keys, err = w.LoadKeys(ctx, keysDir); err != nil {
 			return err
 		}
 		e, err = w.Claim(ctx, src, keys)
@@ -298,6 +299,7 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 	if err := w.Save(); err != nil {
 		return err
 	}
+	buildProverState(ctx, w, e, keys, keysDir) // wallet_sync.go
 	if jsonOutput {
 		return printJSON(summary(e, ""))
 	}

@@ -454,6 +454,11 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 			return nil
 		}
 		return fmt.Errorf("no %s header", s.Name)
+	case s.Type == "apiKey" && s.In == "query":
+		if r.URL.Query().Get(s.Name) != "" {
+			return nil
+		}
+		return fmt.Errorf("no %s query parameter", s.Name)
 	}
 	return fmt.Errorf("security scheme %s/%s is not supported by apitest", s.Type, s.Scheme)
 }

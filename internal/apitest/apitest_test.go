@@ -66,8 +66,10 @@ const itemsDoc = `{
     "schemas": {
       "Error": {"type": "object", "required": ["error", "code"], "properties": {"error": {"type": "string"}, "code": {"type": "string"}}},
       "NewItem": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}},
+      "Short": {"type": "string", "minLength": 1},
       "Item": {"type": "object", "additionalProperties": false, "required": ["name", "kind", "note"], "properties": {
-        "name": {"type": "string"},
+        "name": {"$ref": "#/components/schemas/Short", "maxLength": 8},
+        "count": {"type": "integer", "exclusiveMinimum": 0},
         "kind": {"const": "item"},
         "note": {"type": ["string", "null"]},
         "tags": {"type": "array", "prefixItems": [{"type": "string"}], "items": false}
@@ -92,8 +94,12 @@ func service(bad string) *echo.Echo {
 		c.JSON(code, map[string]string{"error": fmt.Sprint(err), "code": strings.ToLower(http.StatusText(code))})
 	}
 	item := func(name string) map[string]any {
-		m := map[string]any{"name": name, "kind": "item", "note": nil, "tags": []string{"a"}}
+		m := map[string]any{"name": name, "kind": "item", "note": nil, "tags": []string{"a"}, "count": 1}
 		switch bad {
+		case "long name":
+			m["name"] = "ninechars"
+		case "zero count":
+			m["count"] = 0
 		case "wrong type":
 			m["note"] = 5
 		case "wrong const":
@@ -184,6 +190,8 @@ func TestDriftFails(t *testing.T) {
 		{"wrong const", `value must be 'item'`, nil},
 		{"extra item", `false schema`, nil},
 		{"missing field", `missing property 'note'`, nil},
+		{"long name", `maxLength: got 9, want 8`, nil},         // a keyword next to a $ref applies
+		{"zero count", `exclusiveMinimum: got 0, want 0`, nil}, // numeric exclusiveMinimum
 		{"undocumented status", "POST /items → 409 does not match the document: status is not supported", nil},
 		{"wrong content type", `GET /items/pen → 200 does not match the document: response header Content-Type has unexpected value`, nil},
 		{"text error", "answered 404, not a JSON error", nil},
@@ -257,5 +265,65 @@ func TestEchoPath(t *testing.T) {
 	}
 	if _, err := echoPath("/static/*"); err == nil {
 		t.Error("a wildcard route was accepted")
+	}
+}
+
+const secretDoc = `{
+  "openapi": "3.1.0",
+  "info": {"title": "secret", "version": "1"},
+  "components": {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "token": {"type": "apiKey", "in": "query", "name": "token"}},
+    "responses": {"Error": {"description": "error", "content": {"application/json": {"schema": {"type": "object", "required": ["error", "code"]}}}}}
+  },
+  "paths": {
+    "/secret": {"get": {"security": [{"bearer": []}], "responses": {
+      "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+      "401": {"$ref": "#/components/responses/Error"}}}},
+    "/claim": {"get": {"security": [{"token": []}], "responses": {
+      "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+      "403": {"$ref": "#/components/responses/Error"}}}}
+  }
+}`
+
+// A server that stops checking the credential its document requires fails
+// the test: the harness refuses the request the server answered.
+func TestSecurity(t *testing.T) {
+	serve := func(open bool) *echo.Echo {
+		e := echo.New()
+		e.GET("/secret", func(c echo.Context) error {
+			if !open && c.Request().Header.Get("Authorization") != "Bearer t" {
+				return c.JSON(http.StatusUnauthorized, map[string]string{"error": "token", "code": "unauthorized"})
+			}
+			return c.JSON(http.StatusOK, map[string]string{})
+		})
+		e.GET("/claim", func(c echo.Context) error {
+			if !open && c.QueryParam("token") != "t" {
+				return c.JSON(http.StatusForbidden, map[string]string{"error": "token", "code": "wrong_token"})
+			}
+			return c.JSON(http.StatusOK, map[string]string{})
+		})
+		return e
+	}
+	drive := func(h *Harness) {
+		h.Do("GET", "/secret", nil)
+		h.Do("GET", "/secret", nil, "Authorization", "Bearer wrong")
+		h.Do("GET", "/secret", nil, "Authorization", "Bearer t")
+		h.Do("GET", "/claim", nil)
+		h.Do("GET", "/claim?token=wrong", nil)
+		h.Do("GET", "/claim?token=t", nil)
+	}
+	r := &recorder{}
+	drive(New(r, []byte(secretDoc), serve(false), Options{}))
+	if errs := r.finish(); errs != "" {
+		t.Fatalf("a server that checks its credentials failed:\n%s", errs)
+	}
+	r = &recorder{}
+	drive(New(r, []byte(secretDoc), serve(true), Options{}))
+	errs := r.finish()
+	for _, want := range []string{"the document refuses GET /secret (security requirements failed: no bearer token), yet the server answered 200",
+		"the document refuses GET /claim (security requirements failed: no token query parameter), yet the server answered 200"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("want %q in:\n%s", want, errs)
+		}
 	}
 }

@@ -7,8 +7,9 @@ package bench
 type CircuitResult struct {
 	Constraints   int     `json:"constraints"`
 	PublicInputs  int     `json:"public_inputs"`
-	ProveMS       float64 `json:"prove_ms"`  // median
-	VerifyMS      float64 `json:"verify_ms"` // median
+	ProveMS       float64 `json:"prove_ms"`      // median, full proof
+	ProveWarmMS   float64 `json:"prove_warm_ms"` // median, from a prover state, new request
+	VerifyMS      float64 `json:"verify_ms"`     // median
 	BatchVerifyMS float64 `json:"batch64_verify_ms_per_proof"`
 	PKBytes       int64   `json:"pk_bytes"`
 	ProofBytes    int     `json:"proof_bytes"`

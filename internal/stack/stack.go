@@ -1,8 +1,19 @@
-// Package stack runs zkcred's services in one process on loopback: a
-// registry, one issuer service per example institution (a university and
-// a hospital) and a verifier with example policies. `zkcred demo` runs it
-// in a temporary directory; `zkcred up` in a persistent one, so that a
-// restart resumes where it stopped.
+// Package stack is zkcred's one composition root: it runs the services in
+// one process on loopback: a registry, one issuer service per institution
+// (by default a university and a hospital) and a verifier with example
+// policies, and optionally a key server. `zkcred demo` runs it in a
+// temporary directory; `zkcred up` in a persistent one, so that a restart
+// resumes where it stopped; the wallet's tests (internal/wallettest) run it
+// with their own institutions, policies and published key hashes.
+//
+// Key server: with Options.KeysDir set, the stack serves the proving and
+// verifying key files of that directory (circuits.KeyFileNames, which
+// `zkcred setup` writes) on a listener of its own, Options.KeysAddr, at
+// GET /keys/<file>; Stack.KeysURL is the base URL that `zkcred wallet init
+// --keys-url` takes. A listener of its own keeps the services' APIs (and
+// their OpenAPI documents) free of a development-only route. Wallets check
+// fetched keys against the hashes the registry publishes, so the server
+// needs no authentication.
 package stack
 
 import (
@@ -18,8 +29,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
@@ -28,7 +42,9 @@ import (
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
 	"github.com/zkcred/zkcred/registry/node"
+	"github.com/zkcred/zkcred/registry/store"
 	"github.com/zkcred/zkcred/verifier"
+	vstore "github.com/zkcred/zkcred/verifier/store"
 )
 
 // Example institutions, by kind.
@@ -43,7 +59,8 @@ type Institution struct {
 	Schema     string // name in issuer.ExampleSchemas
 }
 
-// Options configure Start. The zero value listens on 127.0.0.1 ports
+// Options configure Start. Dir and Keys are required; otherwise the zero
+// value runs the example institutions and policies on 127.0.0.1 ports
 // chosen by the system.
 type Options struct {
 	Dir  string         // data directory (created if missing)
@@ -51,18 +68,39 @@ type Options struct {
 	// Addrs of the services ("host:port"); empty means 127.0.0.1:0.
 	RegistryAddr, VerifierAddr string
 	IssuerAddrs                map[string]string // by kind
+	// KeysDir, if set, is served at KeysAddr/keys/ (see the package doc);
+	// empty KeysAddr means 127.0.0.1:0.
+	KeysDir, KeysAddr string
 	// KeyWorkFactor is the scrypt work factor of new issuer key files
 	// (0: issuer.DefaultScryptWorkFactor).
 	KeyWorkFactor int
 	// BlockInterval is the registry's block interval (default 100ms).
 	BlockInterval time.Duration
 	Logger        *slog.Logger // default: discard
+
+	// Institutions are the issuers to run, each registered in the genesis
+	// (default: Institutions).
+	Institutions []Institution
+	// Policies returns the verifier's policies, given the stack with its
+	// issuers running (default: Policies()).
+	Policies func(*Stack) []*verifier.Policy
+	// Audience names the verifier in its requests (default: its URL).
+	Audience string
+	// CircuitHashes, if not nil, are the verifying-key hashes a fresh
+	// registry publishes, by circuit ID, instead of the keys' own (an
+	// empty map publishes none): for tests of wallets facing a chain whose
+	// hashes are not their keys'.
+	CircuitHashes map[string]string
+	// Badger, if set, adjusts the options of every badger database the
+	// stack opens (registry, issuers, verifier); tests shrink memtables.
+	Badger func(badger.Options) badger.Options
 }
 
 // Issuer is a running issuer service.
 type Issuer struct {
 	Institution
 	Issuer *issuer.Issuer
+	Chain  issuer.Chain // anchoring through the stack's registry
 	Schema *circuits.Schema
 	URL    string
 	server *http.Server
@@ -78,6 +116,11 @@ type Stack struct {
 	Verifier    *verifier.Server
 	VerifierURL string
 	AdminToken  string // the issuers' admin bearer token
+	// Governance signs governance transactions with the registry's
+	// governance key (nil when its file is absent).
+	Governance *client.Signer
+	// KeysURL is the key server's base URL ("" without Options.KeysDir).
+	KeysURL string
 
 	closers []func()
 }
@@ -115,6 +158,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.BlockInterval == 0 {
 		o.BlockInterval = 100 * time.Millisecond
 	}
+	if o.Institutions == nil {
+		o.Institutions = Institutions
+	}
+	if o.Policies == nil {
+		o.Policies = func(*Stack) []*verifier.Policy { return Policies() }
+	}
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -135,7 +184,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	// Issuer keys first: the genesis registers them.
 	keys := map[string]*issuer.Key{}
 	var initial []registry.RegisterIssuer
-	for _, in := range Institutions {
+	for _, in := range o.Institutions {
 		k, err := issuerKey(filepath.Join(o.Dir, in.Kind, issuerKeyFile), pass, o.KeyWorkFactor)
 		if err != nil {
 			return nil, fmt.Errorf("%s key: %w", in.Kind, err)
@@ -162,7 +211,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := node.StartDir(regDir, ln, node.ServiceOptions{Node: node.Options{Interval: o.BlockInterval, Logger: o.Logger}})
+	svc, err := node.StartDir(regDir, ln, node.ServiceOptions{
+		Node:  node.Options{Interval: o.BlockInterval, Logger: o.Logger},
+		Store: store.Options{Badger: o.Badger},
+	})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("registry: %w", err)
@@ -172,14 +224,19 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if s.Registry, err = client.New(svc.URL, client.Options{}); err != nil {
 		return nil, err
 	}
+	if d.Governance != nil {
+		if s.Governance, err = s.Registry.NewSigner(ctx, d.Genesis.ChainID, d.Governance); err != nil {
+			return nil, err
+		}
+	}
 	if fresh {
-		if err := s.publishCircuits(ctx, d, o.Keys); err != nil {
+		if err := s.publishCircuits(ctx, o); err != nil {
 			return nil, err
 		}
 	}
 
 	// Issuers.
-	for _, in := range Institutions {
+	for _, in := range o.Institutions {
 		if err := s.startIssuer(ctx, in, keys[in.Kind], o); err != nil {
 			return nil, fmt.Errorf("%s: %w", in.Kind, err)
 		}
@@ -206,10 +263,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.VerifierURL = "http://" + vln.Addr().String()
+	aud := o.Audience
+	if aud == "" {
+		aud = s.VerifierURL
+	}
 	v, err := verifier.New(verifier.Options{
 		Dir:      filepath.Join(o.Dir, verifierDir, "db"),
-		Audience: s.VerifierURL, PublicURL: s.VerifierURL,
-		Policies: Policies(),
+		Store:    vstore.Options{Badger: o.Badger},
+		Audience: aud, PublicURL: s.VerifierURL,
+		Policies: o.Policies(s),
 		Proofs:   o.Keys.Verifier(),
 		Roots:    verifier.NewSyncingRoots(lc),
 		Issuers:  verifier.RegistryIssuers{Client: s.Registry},
@@ -224,7 +286,30 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.Verifier = v
 	s.closers = append(s.closers, func() { v.Close() })
 	s.serve(vln, v.Handler())
+
+	if o.KeysDir != "" {
+		kln, err := listen(o.KeysAddr)
+		if err != nil {
+			return nil, fmt.Errorf("key server: %w", err)
+		}
+		s.KeysURL = "http://" + kln.Addr().String() + "/keys"
+		s.serve(kln, KeyServer(o.KeysDir))
+	}
 	return s, nil
+}
+
+// KeyServer serves the key files of dir (circuits.KeyFileNames) at
+// GET /keys/<file>, and nothing else: 404 for any other path or name.
+func KeyServer(dir string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutPrefix(r.URL.Path, "/keys/")
+		if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) || !slices.Contains(circuits.KeyFileNames(), name) {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		http.ServeFile(w, r, filepath.Join(dir, name))
+	})
 }
 
 // Policies are the verifier's example policies.
@@ -253,19 +338,24 @@ func Policies() []*verifier.Policy {
 	}
 }
 
-func (s *Stack) publishCircuits(ctx context.Context, d *node.Dir, keys *circuits.Keys) error {
-	if d.Governance == nil {
+func (s *Stack) publishCircuits(ctx context.Context, o Options) error {
+	if s.Governance == nil {
 		return errors.New("registry governance key missing")
 	}
-	gov, err := s.Registry.NewSigner(ctx, d.Genesis.ChainID, d.Governance)
-	if err != nil {
-		return err
+	hashes := o.CircuitHashes
+	if hashes == nil {
+		hashes = map[string]string{
+			circuits.PresentationID: o.Keys.Verifier().Hash(),
+			circuits.HolderID:       o.Keys.HolderVerifier().Hash(),
+		}
 	}
-	for _, c := range []registry.PublishCircuit{
-		{Circuit: circuits.PresentationID, VKHash: keys.Verifier().Hash()},
-		{Circuit: circuits.HolderID, VKHash: keys.HolderVerifier().Hash()},
-	} {
-		if _, err := gov.Do(ctx, c); err != nil {
+	for _, id := range []string{circuits.PresentationID, circuits.HolderID} {
+		h, ok := hashes[id]
+		if !ok {
+			continue
+		}
+		c := registry.PublishCircuit{Circuit: id, VKHash: h}
+		if _, err := s.Governance.Do(ctx, c); err != nil {
 			return fmt.Errorf("publish %s verifying-key hash: %w", c.Circuit, err)
 		}
 	}
@@ -274,7 +364,12 @@ func (s *Stack) publishCircuits(ctx context.Context, d *node.Dir, keys *circuits
 
 func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, o Options) error {
 	dir := filepath.Join(o.Dir, in.Kind)
-	st, err := issuer.OpenStore(filepath.Join(dir, "db"), issuer.StoreOptions{})
+	var so issuer.StoreOptions
+	if o.Badger != nil {
+		bo := o.Badger(badger.DefaultOptions(""))
+		so.Badger = &bo
+	}
+	st, err := issuer.OpenStore(filepath.Join(dir, "db"), so)
 	if err != nil {
 		return err
 	}
@@ -312,7 +407,7 @@ func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, 
 		ln.Close()
 		return err
 	}
-	s.Issuers[in.Kind] = &Issuer{Institution: in, Issuer: is, Schema: schema, URL: url, server: s.serve(ln, h)}
+	s.Issuers[in.Kind] = &Issuer{Institution: in, Issuer: is, Chain: ch, Schema: schema, URL: url, server: s.serve(ln, h)}
 	return nil
 }
 

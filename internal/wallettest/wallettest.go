@@ -1,37 +1,31 @@
 // Package wallettest runs the real registry, issuer and verifier in-process on
-// loopback for the wallet's tests: a registry node on badger in a temporary
-// directory, an issuer anchoring through it (with a small HTTP front for
-// claim offers), and a verifier following the registry with its own light
-// client.
+// loopback for the wallet's tests, assembled by internal/stack: a registry
+// node on badger in a temporary directory, a university issuer anchoring
+// through it (with its HTTP API for claim offers), and a verifier following
+// the registry with its own light client. Beside them it keeps a rogue
+// issuer that signs well-formed credentials the registry never sees.
 package wallettest
 
 import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"net"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/zkcred/zkcred/wire"
-
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/stack"
 	"github.com/zkcred/zkcred/issuer"
-	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
-	"github.com/zkcred/zkcred/registry/light"
-	"github.com/zkcred/zkcred/registry/node"
-	"github.com/zkcred/zkcred/registry/store"
 	"github.com/zkcred/zkcred/verifier"
-	vstore "github.com/zkcred/zkcred/verifier/store"
+	"github.com/zkcred/zkcred/wire"
 )
 
 // KeyDir is where test keys are cached across test runs (making them takes
@@ -86,84 +80,73 @@ type Options struct {
 	VKHash string
 }
 
+// university is the one registered issuer.
+var university = stack.Institution{Kind: "university", Name: "University of Examples", Schema: "diploma"}
+
+// Small memtables: badger's default 64 MiB arenas cost more to clear than
+// these tests spend on everything else.
+func small(o badger.Options) badger.Options {
+	return o.WithMemTableSize(8 << 20).WithValueLogFileSize(16 << 20)
+}
+
+// policies: a trust list of the university and an issuer ID no key has
+// (so that the proof hides which of two issuers signed), and one of that
+// unknown issuer alone.
+func policies(s *stack.Stack) []*verifier.Policy {
+	uni := circuits.F(s.Issuers[university.Kind].Issuer.Key().IssuerID())
+	pol := func(name string, preds ...verifier.PredicateSpec) *verifier.Policy {
+		return &verifier.Policy{
+			Name: name, Schema: Schema(), Issuers: verifier.IssuerSpec{IDs: []circuits.Field{uni, circuits.F(circuits.U64(7))}},
+			Disclose: []string{"degree"}, Predicates: preds,
+		}
+	}
+	raw := func(s string) []json.RawMessage { return []json.RawMessage{json.RawMessage(s)} }
+	return []*verifier.Policy{
+		pol("graduate", verifier.PredicateSpec{Attribute: "birthDate", Op: verifier.OpAgeAtLeast, Years: 18},
+			verifier.PredicateSpec{Attribute: "gpa", Op: "gte", Values: raw(`"3.00"`)}),
+		pol("excellent", verifier.PredicateSpec{Attribute: "gpa", Op: "gte", Values: raw(`"3.90"`)}),
+		{Name: "other-issuer", Schema: Schema(), Issuers: verifier.IssuerSpec{IDs: []circuits.Field{circuits.F(circuits.U64(7))}}},
+	}
+}
+
 // Start starts everything; it is stopped by t's cleanup.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
 	ctx := context.Background()
 	keys := Keys(t)
-	uniKey, _ := issuer.GenerateKey()
-	rogueKey, _ := issuer.GenerateKey()
-	g, gov, prod, err := registry.NewGenesis("wallet-test", time.Now(),
-		registry.RegisterIssuer{PubKey: hex.EncodeToString(uniKey.Public()), Name: "University of Examples", Kind: "university"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	// Small memtables: badger's default 64 MiB arenas cost more to clear
-	// than these tests spend on everything else.
-	small := func(o badger.Options) badger.Options {
-		return o.WithMemTableSize(8 << 20).WithValueLogFileSize(16 << 20)
+	so := stack.Options{
+		Dir: filepath.Join(dir, "stack"), Keys: keys,
+		Institutions: []stack.Institution{university}, Policies: policies,
+		Audience: "employer-example", BlockInterval: 2 * time.Millisecond,
+		KeyWorkFactor: 10, Badger: small,
 	}
-	smallOpts := small(badger.DefaultOptions(""))
-	if err := store.Init(filepath.Join(dir, "registry"), g, prod, store.Options{Badger: small}); err != nil {
-		t.Fatal(err)
+	switch {
+	case o.SkipCircuit:
+		so.CircuitHashes = map[string]string{}
+	case o.VKHash != "":
+		so.CircuitHashes = map[string]string{circuits.PresentationID: o.VKHash, circuits.HolderID: keys.HolderVerifier().Hash()}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	st, err := stack.Start(ctx, so)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := node.Start(filepath.Join(dir, "registry"), prod, ln, node.ServiceOptions{Node: node.Options{Interval: 2 * time.Millisecond}, Store: store.Options{Badger: small}})
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(st.Close)
+	uni := st.Issuers[university.Kind]
+	e := &Env{
+		T: t, Keys: keys, Genesis: st.Genesis, Registry: st.Registry,
+		RegistryURL: st.RegistryURL, IssuerURL: uni.URL, VerifierURL: st.VerifierURL,
+		Issuer: uni.Issuer, Verifier: st.Verifier, chain: uni.Chain, gov: st.Governance,
 	}
-	t.Cleanup(func() { svc.Close(context.Background()) })
-	reg, _ := client.New(svc.URL, client.Options{})
-	e := &Env{T: t, Keys: keys, Genesis: g, Registry: reg, RegistryURL: svc.URL}
-	if e.gov, err = reg.NewSigner(ctx, g.ChainID, gov); err != nil {
-		t.Fatal(err)
-	}
-	if !o.SkipCircuit {
-		h := keys.Verifier().Hash()
-		if o.VKHash != "" {
-			h = o.VKHash
-		}
-		if _, err := e.gov.Do(ctx, registry.PublishCircuit{Circuit: circuits.PresentationID, VKHash: h}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.gov.Do(ctx, registry.PublishCircuit{Circuit: circuits.HolderID, VKHash: keys.HolderVerifier().Hash()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	// The issuer anchors through the registry.
-	if e.chain, err = regchain.New(ctx, reg, uniKey); err != nil {
-		t.Fatal(err)
-	}
-	st, err := issuer.OpenStore(filepath.Join(dir, "issuer"), issuer.StoreOptions{Badger: &smallOpts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	// The issuer API is served on a listener made first, so that the
-	// issuer's claim links name its URL.
-	issuerSrv := httptest.NewUnstartedServer(nil)
-	t.Cleanup(issuerSrv.Close)
-	e.IssuerURL = "http://" + issuerSrv.Listener.Addr().String()
-	hv := keys.HolderVerifier()
-	e.Issuer = issuer.New(uniKey, e.chain, st, issuer.Options{PublicURL: e.IssuerURL, HolderProof: hv.VerifyHolder})
-	if err := e.Issuer.PublishSchema(ctx, Schema()); err != nil {
-		t.Fatal(err)
-	}
-	h, err := issuer.NewServer(e.Issuer, issuer.ServerOptions{AdminToken: "wallettest-admin-token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuerSrv.Config.Handler = h
-	issuerSrv.Start()
 
 	// A rogue issuer: signs well-formed credentials and anchors them in a
 	// chain of its own, which the registry never sees.
-	rst, err := issuer.OpenStore(filepath.Join(dir, "rogue"), issuer.StoreOptions{Badger: &smallOpts})
+	rogueKey, err := issuer.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo := small(badger.DefaultOptions(""))
+	rst, err := issuer.OpenStore(filepath.Join(dir, "rogue"), issuer.StoreOptions{Badger: &bo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,49 +157,7 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	t.Cleanup(func() { rogueChain.Close() })
 	e.Rogue = issuer.New(rogueKey, rogueChain, rst, issuer.Options{})
-
-	// The verifier follows the registry with its own light client.
-	vlc, err := light.New(g, svc.URL, light.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	uni := circuits.F(uniKey.IssuerID())
-	pol := func(name string, preds ...verifier.PredicateSpec) *verifier.Policy {
-		return &verifier.Policy{
-			Name: name, Schema: Schema(), Issuers: verifier.IssuerSpec{IDs: []circuits.Field{uni, circuits.F(circuits.U64(7))}},
-			Disclose: []string{"degree"}, Predicates: preds,
-		}
-	}
-	raw := func(s string) []json.RawMessage { return []json.RawMessage{json.RawMessage(s)} }
-	v, err := verifier.New(verifier.Options{
-		Dir: filepath.Join(dir, "verifier"), Store: vstore.Options{Badger: small}, Audience: "employer-example", RateLimit: -1,
-		Proofs: keys.Verifier(), Roots: syncingRoots{vlc},
-		Policies: []*verifier.Policy{
-			pol("graduate", verifier.PredicateSpec{Attribute: "birthDate", Op: verifier.OpAgeAtLeast, Years: 18},
-				verifier.PredicateSpec{Attribute: "gpa", Op: "gte", Values: raw(`"3.00"`)}),
-			pol("excellent", verifier.PredicateSpec{Attribute: "gpa", Op: "gte", Values: raw(`"3.90"`)}),
-			{Name: "other-issuer", Schema: Schema(), Issuers: verifier.IssuerSpec{IDs: []circuits.Field{circuits.F(circuits.U64(7))}}},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
-	vs := httptest.NewServer(v.Handler())
-	t.Cleanup(vs.Close)
-	e.Verifier, e.VerifierURL = v, vs.URL
 	return e
-}
-
-// syncingRoots syncs the verifier's light client before every lookup, as
-// a verifier that follows the registry closely would be. (The verifier
-// takes a root's latest height; a light client that lags the wallet's
-// would name an older one.)
-type syncingRoots struct{ lc *light.Client }
-
-func (r syncingRoots) RootInfo(root fr.Element) (uint64, time.Time, bool) {
-	r.lc.Sync(context.Background())
-	return r.lc.RootInfo(root)
 }
 
 // Issue issues a diploma to holderCommit and returns the bundle JSON.
@@ -316,4 +257,22 @@ func (e *Env) GenesisFile(dir string) string {
 		e.T.Fatal(err)
 	}
 	return p
+}
+
+// Anchor appends n random commitments of the registered issuer, in
+// transactions of up to 4,096 (a new root, as other holders' credentials
+// would make).
+func (e *Env) Anchor(n int) {
+	e.T.Helper()
+	for n > 0 {
+		m := min(n, 4096)
+		coms := make([]fr.Element, m)
+		for i := range coms {
+			coms[i] = circuits.RandomElement()
+		}
+		if _, err := e.chain.Anchor(context.Background(), coms); err != nil {
+			e.T.Fatal(err)
+		}
+		n -= m
+	}
 }

@@ -93,6 +93,7 @@ func FuzzHandlers(f *testing.F) {
 		if err != nil {
 			return // not a URL at all: nothing reaches the server
 		}
+		req.Header.Set("Content-Type", "application/json") // so that bodies reach the decoders
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return
