@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	groth16 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/frontend"
 	"github.com/zkcred/zkcred/internal/atomicfile"
 )
@@ -58,25 +59,33 @@ func ReadVerifyingKeyFile(path, circuit string) (*Verifier, error) {
 // WriteKeysDir writes the keys to dir atomically (proving keys as raw
 // dumps for fast loading, verifying keys compressed).
 func WriteKeysDir(dir string, k *Keys) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	for _, c := range []circuitKeys{k.pres, k.holder} {
-		if err := atomicfile.Write(keyFile(dir, c.id, ".pk"), 0o600, func(w io.Writer) error {
-			if err := writeHeader(w, kindProvingKey, c.id); err != nil {
-				return err
-			}
-			return c.pk.WriteDump(w)
-		}); err != nil {
-			return err
-		}
-		if err := atomicfile.Write(keyFile(dir, c.id, ".vk"), 0o644, func(w io.Writer) error {
-			return c.v.Write(w)
-		}); err != nil {
+		if err := SaveKeys(dir, c.id, c.pk, c.vk); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// SaveKeys writes one circuit's proving and verifying keys into dir, named
+// and framed as WriteKeysDir writes them (so LoadKeysDir reads them), for
+// keys made elsewhere than Setup: the multi-party ceremony saves the keys
+// it derives this way.
+func SaveKeys(dir, id string, pk *groth16.ProvingKey, vk *groth16.VerifyingKey) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(keyFile(dir, id, ".pk"), 0o600, func(w io.Writer) error {
+		if err := writeHeader(w, kindProvingKey, id); err != nil {
+			return err
+		}
+		return pk.WriteDump(w)
+	}); err != nil {
+		return err
+	}
+	return atomicfile.Write(keyFile(dir, id, ".vk"), 0o644, func(w io.Writer) error {
+		return newVerifier(id, vk).Write(w)
+	})
 }
 
 // LoadKeysDir reads the keys that WriteKeysDir wrote; a missing file is
