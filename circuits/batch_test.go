@@ -145,7 +145,7 @@ func BenchmarkVerifyBatchMixed(b *testing.B) {
 		inputs := make([][]fr.Element, n)
 		all := make([]int, n)
 		for i := range proofs {
-			parsed[i], _ = DecodeProof(v.id, proofs[i])
+			parsed[i], _ = decodeProof(v.id, proofs[i])
 			inputs[i], all[i] = pubs[i].Vector(), i
 		}
 		bt, _ := v.newBatch(parsed, inputs)
