@@ -446,27 +446,24 @@ func (p *Plan) Describe(out io.Writer) {
 }
 
 // prove makes the presentation of a plan: it fetches the witness bucket of
-// the credential's leaf (never the index itself), checks it against the
-// light client, builds both paths, checks the statement natively (a
+// the credential's leaf (never the index itself) for the newest root the
+// light client verified (never an older one a server picked), builds both
+// paths, checks the statement natively (a
 // revoked or expired credential is reported as ErrRevoked or ErrExpired,
 // and no proof is made) and proves.
 func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire.Presentation, error) {
 	e, r := p.Entry, p.Request
 	priv := e.Private()
-	bk, leaf, path, err := w.verifiedBucket(ctx, priv.LeafIndex)
+	// The newest verified root, at a block no older than the newest the
+	// verifier knew when it made the request.
+	bk, leaf, path, err := w.newestBucket(ctx, priv.LeafIndex, r.MinHeight)
 	if err != nil {
 		return nil, err
 	}
 	if leaf.IsZero() {
 		return nil, ErrRevoked
 	}
-	// Name the latest verified block that published this root: a verifier
-	// looks a root up by its latest height, and later blocks that changed
-	// no credential (heartbeats, governance) publish the same root again.
 	height := bk.Height
-	if hh, _, ok := w.lc.RootInfo(bk.Root.El()); ok && hh > height {
-		height = hh
-	}
 	if h, ok := w.lc.Header(height); ok && r.MaxRootAge > 0 {
 		age := int64(r.Now) - h.Time/1000
 		if age > int64(r.MaxRootAge) {
