@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,8 +54,9 @@ func TestRunBatchRejectsBadRowsAndIssuesGoodOnes(t *testing.T) {
 	out := t.TempDir()
 	var calls int
 	rep, err := env.is.RunBatch(context.Background(), BatchOptions{Schema: ExampleSchemas()["diploma"], CSV: csvData, OutDir: out, Progress: func(int, int) { calls++ }})
-	if err != nil {
-		t.Fatal(err)
+	var rejected *RejectedError
+	if !errors.As(err, &rejected) || !errors.Is(err, ErrRowsRejected) || rejected.Rejected != 4 || rejected.Rows != 10 || rep == nil {
+		t.Fatalf("a batch with rejected rows: %v, %+v", err, rep)
 	}
 	if rep.Issued != 6 || rep.Rejected != 4 || rep.Rows != 10 || calls != 3 {
 		t.Fatalf("report %+v, %d progress calls", rep, calls)
@@ -95,8 +97,8 @@ func TestRunBatchRejectsBadRowsAndIssuesGoodOnes(t *testing.T) {
 	}
 	// A second run of the same job issues nothing new.
 	rep2, err := env.is.RunBatch(context.Background(), BatchOptions{Schema: ExampleSchemas()["diploma"], CSV: csvData, OutDir: out})
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, ErrRowsRejected) {
+		t.Fatalf("rerun of a batch with rejected rows: %v", err)
 	}
 	if _, _, size, _ := env.chain.Root(); size != 6 || rep2.Issued != 6 || rep2.Resumed != 10 {
 		t.Fatalf("rerun: %d leaves, report %+v", size, rep2)
@@ -123,18 +125,75 @@ func TestRunBatchOffersWithoutHolderColumn(t *testing.T) {
 }
 
 func TestRunBatchHeaderErrors(t *testing.T) {
-	env := newEnv(t, Options{})
+	env := newEnv(t, Options{PublicURL: publicURL})
 	for _, csvData := range []string{
 		"",
-		"name,birthDate,degree,field,graduationDate,gpa\n",                 // honours missing
-		"name,birthDate,degree,field,graduationDate,gpa,honours,shoe\n",    // unknown column
-		"name,name,birthDate,degree,field,graduationDate,gpa,honours\n",    // duplicate
 		"name,birthDate,degree,field,graduationDate,gpa,honours\n\"open\n", // bad quoting
 	} {
 		_, err := env.is.RunBatch(context.Background(), BatchOptions{Schema: ExampleSchemas()["diploma"], CSV: []byte(csvData), OutDir: t.TempDir()})
 		if !errors.Is(err, ErrBatch) {
 			t.Errorf("%q: %v", csvData, err)
 		}
+	}
+	// Every problem of a header is named in one error.
+	for _, tc := range []struct {
+		header                      string
+		missing, unknown, duplicate []string
+	}{
+		{"name,degree,field,gpa\n", []string{"birthDate", "graduationDate", "honours"}, nil, nil},
+		{"name,birthDate,degree,field,graduationDate,gpa,honours,shoe,hat\n", nil, []string{"shoe", "hat"}, nil},
+		{"name,name,birthDate,degree,field,graduationDate,gpa\n", []string{"honours"}, nil, []string{"name"}},
+		{"nmae,birthDate,degree,field,graduationDate,gpa,honours,holderCommitment\n", []string{"name"}, []string{"nmae"}, nil},
+	} {
+		_, err := env.is.RunBatch(context.Background(), BatchOptions{Schema: ExampleSchemas()["diploma"], CSV: []byte(tc.header), OutDir: t.TempDir()})
+		var he *HeaderError
+		if !errors.As(err, &he) || !errors.Is(err, ErrBatch) {
+			t.Fatalf("%q: %v", tc.header, err)
+		}
+		if !slices.Equal(he.Missing, tc.missing) || !slices.Equal(he.Unknown, tc.unknown) || !slices.Equal(he.Duplicate, tc.duplicate) {
+			t.Errorf("%q: %+v", tc.header, he)
+		}
+		for _, c := range append(append(tc.missing, tc.unknown...), tc.duplicate...) {
+			if !strings.Contains(err.Error(), fmt.Sprintf("%q", c)) {
+				t.Errorf("%q: the message does not name %q: %v", tc.header, c, err)
+			}
+		}
+	}
+}
+
+// Rows without a holder commitment get claim links, which must be
+// absolute: without a public URL the batch stops before any row.
+func TestRunBatchClaimLinksNeedAPublicURL(t *testing.T) {
+	env := newEnv(t, Options{})
+	for _, csvData := range [][]byte{diplomaCSV(3, false, nil), append(diplomaCSV(2, true, nil), "Ada,1990-01-01,BSc,Maths,2026-06-30,3.50,true,\n"...)} {
+		out := filepath.Join(t.TempDir(), "out")
+		_, err := env.is.RunBatch(context.Background(), BatchOptions{Schema: ExampleSchemas()["diploma"], CSV: csvData, OutDir: out})
+		if !errors.Is(err, ErrBatch) || !errors.Is(err, ErrNoPublicURL) || !strings.Contains(err.Error(), "--public-url") {
+			t.Fatalf("batch with claim links and no public URL: %v", err)
+		}
+		if _, _, size, _ := env.chain.Root(); size != 0 {
+			t.Fatal("anchored before refusing")
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatal("wrote outputs before refusing")
+		}
+	}
+	// Every row with a holder commitment: no link, no URL needed.
+	if _, err := env.is.RunBatch(context.Background(), BatchOptions{Schema: ExampleSchemas()["diploma"], CSV: diplomaCSV(2, true, nil), OutDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunBatchAllRejected(t *testing.T) {
+	env := newEnv(t, Options{})
+	bad := map[int]string{2: "Eve,2001-02-30,BSc,Physics,2026-06-30,3.10,false", 3: "Eve,2001-02-03,BSc,Physics,2026-06-30,3.10,perhaps"}
+	rep, err := env.is.RunBatch(context.Background(), BatchOptions{Schema: ExampleSchemas()["diploma"], CSV: diplomaCSV(2, true, bad), OutDir: t.TempDir()})
+	var rejected *RejectedError
+	if !errors.As(err, &rejected) || rejected.Rejected != 2 || rejected.Rows != 2 || !strings.Contains(err.Error(), "every row") {
+		t.Fatalf("all rows rejected: %v", err)
+	}
+	if rep == nil || rep.Rejected != 2 || len(rep.Rejections) != 2 {
+		t.Fatalf("report %+v", rep)
 	}
 }
 

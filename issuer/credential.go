@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zkcred/zkcred/wire"
-
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/mr-tron/base58"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/issuer/store"
+	"github.com/zkcred/zkcred/wire"
 )
 
 // newUUID returns a random (version 4) UUID URN.
@@ -30,23 +30,12 @@ func newUUID() string {
 	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// draft is a credential computed but not yet anchored: everything that goes
-// into the commitment, fixed before the chain sees it so that a retry after a
-// crash anchors and signs exactly the same credential.
-type draft struct {
-	CredentialID string           `json:"id"`
-	Schema       *circuits.Schema `json:"schema"`
-	Subject      map[string]any   `json:"subject"`
-	HolderCommit circuits.Field   `json:"holderCommit"`
-	Salt         circuits.Field   `json:"salt"`
-	ValidFrom    time.Time        `json:"validFrom"`
-	ValidUntil   time.Time        `json:"validUntil"` // zero: none
-	Commitment   circuits.Field   `json:"commitment"`
-	SchemaID     circuits.Field   `json:"schemaId"`
-	Slots        []circuits.Field `json:"slots"`
-}
+// draft is a credential computed but not yet anchored (store.Draft): it
+// is journaled before the chain sees its commitment.
+type draft = store.Draft
 
-func (d *draft) expiry() uint64 {
+// expiry is the commitment's expiry of a draft.
+func expiry(d *draft) uint64 {
 	if d.ValidUntil.IsZero() {
 		return circuits.NoExpiry
 	}
@@ -102,7 +91,7 @@ func newDraft(req Request, sid fr.Element, now time.Time) (*draft, error) {
 		ValidFrom:    from,
 		ValidUntil:   until,
 	}
-	cc := circuits.Credential{SchemaID: sid, HolderCommit: req.HolderCommit, Expiry: d.expiry(), Salt: d.Salt.El(), Attrs: slots}
+	cc := circuits.Credential{SchemaID: sid, HolderCommit: req.HolderCommit, Expiry: expiry(d), Salt: d.Salt.El(), Attrs: slots}
 	d.Commitment = circuits.F(cc.Commitment())
 	d.SchemaID = circuits.F(sid)
 	d.Slots = make([]circuits.Field, len(slots))
@@ -113,7 +102,7 @@ func newDraft(req Request, sid fr.Element, now time.Time) (*draft, error) {
 }
 
 // sign builds and signs the credential of an anchored draft.
-func (d *draft) sign(k *Key, a Anchored, statusBase string) (*wire.Bundle, error) {
+func sign(d *draft, k *Key, a Anchored, statusBase string) (*wire.Bundle, error) {
 	if len(d.Slots) != circuits.Slots {
 		return nil, fmt.Errorf("journaled draft %s has %d slots", d.CredentialID, len(d.Slots))
 	}
@@ -154,7 +143,7 @@ func (d *draft) sign(k *Key, a Anchored, statusBase string) (*wire.Bundle, error
 		Schema:       d.Schema,
 		SchemaID:     d.SchemaID,
 		HolderCommit: d.HolderCommit,
-		Expiry:       d.expiry(),
+		Expiry:       expiry(d),
 		Salt:         d.Salt,
 		Commitment:   d.Commitment,
 		IssuerID:     circuits.F(k.IssuerID()),

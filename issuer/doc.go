@@ -14,13 +14,18 @@
 // together with the private values the wallet needs to prove facts about it
 // (salt, encoded slots, leaf index).
 //
-// The main flow is [Issuer.Issue] (or [Issuer.IssueBatch] and [RunBatch] for
-// CSV files), [Issuer.Revoke] to revoke, and [NewServer] for the HTTP API
-// with claim links ([Issuer.CreateOffer], [Issuer.Claim]).
+// An issuer lives in a directory ([InitDir], [OpenDir]): its encrypted key,
+// its configuration (where it anchors) and its store. The main flow is
+// [Issuer.Issue] (or [Issuer.IssueBatch], and [Issuer.RunBatch] for CSV
+// files, whose columns [DescribeSchema] lists), claim links
+// ([Issuer.CreateOffer], [Issuer.OfferView], [Issuer.Claim]), finding
+// credentials ([Issuer.Credentials]: by batch row, offer or subject field)
+// and [Issuer.Revoke]. Package issuer/api serves all of it over HTTP.
 //
 // Issued credentials, offers and the batch journal live in one badger
-// database ([OpenStore]); every step that the chain sees is written ahead to
-// that journal, so a crash at any point never issues a credential twice.
+// database (package issuer/store); every step that the chain sees is
+// written ahead to that journal, so a crash at any point never issues a
+// credential twice.
 //
 // Chains: [LocalChain] keeps a single-issuer tree in a local badger database
 // (offline use, development, tests); package regchain anchors on the

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-
-	"github.com/zkcred/zkcred/wire"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/wire"
 )
 
 // A hospital issues a vaccination record to a holder known by its holder
@@ -19,12 +17,18 @@ import (
 func Example() {
 	dir, _ := os.MkdirTemp("", "zkcred-issuer-example")
 	defer os.RemoveAll(dir)
-	key, _ := issuer.GenerateKey()
-	chain, _ := issuer.OpenLocalChain(filepath.Join(dir, "chain"), key.IssuerID())
-	defer chain.Close()
-	store, _ := issuer.OpenStore(filepath.Join(dir, "store"), issuer.StoreOptions{})
-	defer store.Close()
-	is := issuer.New(key, chain, store, issuer.Options{})
+	pass := []byte("correct horse battery staple")
+	// A local chain keeps the example offline; a real issuer names its
+	// registry's URL and opens with OpenOptions.Registry = regchain.Dial.
+	if _, err := issuer.InitDir(dir, issuer.InitOptions{Chain: issuer.ChainLocal, Passphrase: pass, ScryptWorkFactor: 10}); err != nil {
+		panic(err)
+	}
+	d, err := issuer.OpenDir(context.Background(), dir, issuer.OpenOptions{Passphrase: pass})
+	if err != nil {
+		panic(err)
+	}
+	defer d.Close()
+	is := d.Issuer
 
 	b, err := is.Issue(context.Background(), issuer.Request{
 		Schema: issuer.ExampleSchemas()["vaccination"],

@@ -4,17 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/zkcred/zkcred/wire"
-
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/issuer/store"
+	"github.com/zkcred/zkcred/wire"
 )
 
 // DefaultAnchorBatch is the number of commitments anchored per transaction.
@@ -22,6 +22,14 @@ const DefaultAnchorBatch = 1000
 
 // DefaultOfferTTL is how long a claim offer stays open.
 const DefaultOfferTTL = 30 * 24 * time.Hour
+
+// ErrNotFound is returned for an unknown credential, leaf, offer or schema
+// (HTTP 404).
+var ErrNotFound = store.ErrNotFound
+
+// ErrNoPublicURL is returned when a claim link is to be made but the issuer
+// has no public URL (Options.PublicURL) to make it absolute.
+var ErrNoPublicURL = errors.New("claim links need the issuer API's public URL (--public-url https://issuer.example)")
 
 // Options configures an Issuer; the zero value is the default.
 type Options struct {
@@ -31,7 +39,10 @@ type Options struct {
 	// AnchorBatch is the number of commitments per anchoring transaction;
 	// 0 means DefaultAnchorBatch.
 	AnchorBatch int
-	// PublicURL is the issuer API's public base URL, used in claim links.
+	// PublicURL is the issuer API's public base URL (http or https), which
+	// claim links start with. Without it no offer can be made
+	// (ErrNoPublicURL): a relative link is useless to the holder who
+	// receives it.
 	PublicURL string
 	// OfferTTL is the lifetime of claim offers; 0 means DefaultOfferTTL.
 	OfferTTL time.Duration
@@ -43,19 +54,34 @@ type Options struct {
 	Now func() time.Time
 }
 
+// CheckPublicURL returns nil for an absolute http or https URL with a host
+// and no query, and ErrNoPublicURL (wrapped, saying what is wrong)
+// otherwise.
+func CheckPublicURL(s string) error {
+	if s == "" {
+		return ErrNoPublicURL
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%w: %q is not an http(s) URL such as https://issuer.example", ErrNoPublicURL, s)
+	}
+	return nil
+}
+
 // Issuer issues, anchors and revokes credentials.
 type Issuer struct {
 	key   *Key
 	chain Chain
-	store *Store
+	store *store.Store
 	opts  Options
 
-	claimMu sync.Mutex // serialises claims so that an offer is claimed once
+	claimMu  sync.Mutex // serialises claims so that an offer is claimed once
+	revokeMu sync.Mutex // serialises revocations so that each reaches the chain once
 }
 
 // New returns an issuer. Call Recover once before issuing, to finish work a
-// crash interrupted.
-func New(key *Key, chain Chain, store *Store, opts Options) *Issuer {
+// crash interrupted (OpenDir does both).
+func New(key *Key, chain Chain, st *store.Store, opts Options) *Issuer {
 	if opts.AnchorBatch <= 0 {
 		opts.AnchorBatch = DefaultAnchorBatch
 	}
@@ -65,14 +91,17 @@ func New(key *Key, chain Chain, store *Store, opts Options) *Issuer {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Issuer{key: key, chain: chain, store: store, opts: opts}
+	return &Issuer{key: key, chain: chain, store: st, opts: opts}
 }
 
 // Key returns the issuer's key.
 func (is *Issuer) Key() *Key { return is.key }
 
 // Store returns the issuer's store.
-func (is *Issuer) Store() *Store { return is.store }
+func (is *Issuer) Store() *store.Store { return is.store }
+
+// PublicURL returns the issuer API's public base URL (Options.PublicURL).
+func (is *Issuer) PublicURL() string { return is.opts.PublicURL }
 
 // Issue validates req, anchors its commitment and returns the signed
 // credential with its private values. It is IssueBatch of one.
@@ -120,11 +149,12 @@ func (is *Issuer) IssueBatch(ctx context.Context, reqs []Request) ([]*wire.Bundl
 			return nil, &RequestError{i, err}
 		}
 	}
-	return is.anchorAndSign(ctx, &pendingEntry{ID: newUUID(), Drafts: drafts}, nil)
+	return is.anchorAndSign(ctx, &store.Pending{ID: newUUID(), Drafts: drafts}, nil)
 }
 
-// finalizer adds to the transaction that records issued credentials.
-type finalizer func(txn *badger.Txn, bundles []*wire.Bundle) error
+// finalizer adds to the transaction that records issued credentials, and
+// says where each came from.
+type finalizer func(tx *store.Txn, bundles []*wire.Bundle) ([]store.Origin, error)
 
 // anchorAndSign is the write-ahead path every issued credential takes:
 //  1. the drafts (salts, commitments, IDs) are journaled, synced;
@@ -132,11 +162,12 @@ type finalizer func(txn *badger.Txn, bundles []*wire.Bundle) error
 //     holds are looked up instead of anchored again);
 //  3. credentials are signed and, with fin's writes, recorded in one synced
 //     transaction that also deletes the journal entry.
-func (is *Issuer) anchorAndSign(ctx context.Context, e *pendingEntry, fin finalizer) ([]*wire.Bundle, error) {
+func (is *Issuer) anchorAndSign(ctx context.Context, e *store.Pending, fin finalizer) ([]*wire.Bundle, error) {
 	if len(e.Drafts) == 0 {
-		return nil, is.store.db.Update(func(txn *badger.Txn) error {
+		return nil, is.store.Update(func(tx *store.Txn) error {
 			if fin != nil {
-				return fin(txn, nil)
+				_, err := fin(tx, nil)
+				return err
 			}
 			return nil
 		})
@@ -146,9 +177,7 @@ func (is *Issuer) anchorAndSign(ctx context.Context, e *pendingEntry, fin finali
 		return nil, fmt.Errorf("%w: size: %w", ErrChain, err)
 	}
 	e.Since = since
-	if err := is.store.db.Update(func(txn *badger.Txn) error {
-		return setJSON(txn, []byte(pPending+e.ID), e)
-	}); err != nil {
+	if err := is.store.Update(func(tx *store.Txn) error { return tx.PutPending(e) }); err != nil {
 		return nil, fmt.Errorf("journaling drafts: %w", err)
 	}
 	return is.resume(ctx, e, fin)
@@ -156,7 +185,7 @@ func (is *Issuer) anchorAndSign(ctx context.Context, e *pendingEntry, fin finali
 
 // resume anchors what the chain lacks of a journaled entry, signs and
 // records it.
-func (is *Issuer) resume(ctx context.Context, e *pendingEntry, fin finalizer) ([]*wire.Bundle, error) {
+func (is *Issuer) resume(ctx context.Context, e *store.Pending, fin finalizer) ([]*wire.Bundle, error) {
 	coms := make([]fr.Element, len(e.Drafts))
 	for i, d := range e.Drafts {
 		coms[i] = d.Commitment.El()
@@ -196,23 +225,33 @@ func (is *Issuer) resume(ctx context.Context, e *pendingEntry, fin finalizer) ([
 	bundles := make([]*wire.Bundle, len(e.Drafts))
 	errs := make([]error, len(e.Drafts))
 	parallel(len(e.Drafts), func(i int) {
-		bundles[i], errs[i] = e.Drafts[i].sign(is.key, anchored[i], is.opts.StatusBase)
+		bundles[i], errs[i] = sign(e.Drafts[i], is.key, anchored[i], is.opts.StatusBase)
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	err := is.store.db.Update(func(txn *badger.Txn) error {
-		for _, b := range bundles {
-			if err := is.store.putCredential(txn, b); err != nil {
-				return err
-			}
-		}
+	err := is.store.Update(func(tx *store.Txn) error {
+		var origins []store.Origin
 		if fin != nil {
-			if err := fin(txn, bundles); err != nil {
+			var err error
+			if origins, err = fin(tx, bundles); err != nil {
 				return err
 			}
 		}
-		return txn.Delete([]byte(pPending + e.ID))
+		for i, b := range bundles {
+			raw, err := b.Encode()
+			if err != nil {
+				return err
+			}
+			c := store.Credential{ID: b.Private.CredentialID, LeafIndex: b.Private.LeafIndex, Bundle: raw}
+			if origins != nil {
+				c.Origin = origins[i]
+			}
+			if err := tx.PutCredential(c); err != nil {
+				return err
+			}
+		}
+		return tx.DeletePending(e.ID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recording credentials: %w", err)
@@ -224,7 +263,7 @@ func (is *Issuer) resume(ctx context.Context, e *pendingEntry, fin finalizer) ([
 // issues and offer claims. Batch-job entries are left to RunBatch, which
 // also rewrites their files.
 func (is *Issuer) Recover(ctx context.Context) error {
-	entries, err := is.store.pending()
+	entries, err := is.store.Pendings()
 	if err != nil {
 		return err
 	}
@@ -234,7 +273,7 @@ func (is *Issuer) Recover(ctx context.Context) error {
 		}
 		var fin finalizer
 		if e.Offer != "" {
-			fin = is.claimFinalizer(e.Offer)
+			fin = claimFinalizer(e.Offer)
 		}
 		if _, err := is.resume(ctx, e, fin); err != nil {
 			return fmt.Errorf("recovering %s: %w", e.ID, err)
@@ -243,56 +282,113 @@ func (is *Issuer) Recover(ctx context.Context) error {
 	return nil
 }
 
-// ErrRevoke is wrapped by revocation errors about the request (HTTP 422).
+// ErrRevoke is wrapped by revocation errors about the request (HTTP 422;
+// 404 when it also wraps ErrNotFound).
 var ErrRevoke = errors.New("cannot revoke")
+
+// Revocation says what a Revoke call left revoked.
+type Revocation struct {
+	IDs    []string // every credential named, revoked now or before
+	Leaves []uint64 // their leaves, now 0 on the chain
+	Newly  int      // how many of them were not revoked before
+}
 
 // Revoke revokes credentials by ID and by leaf index: their leaves are
 // overwritten with 0 on the chain, then marked revoked here. Every ID and
-// leaf must be one this issuer issued; revoking twice is not an error.
-func (is *Issuer) Revoke(ctx context.Context, credentialIDs []string, leafIndices []uint64) ([]uint64, error) {
-	ids := append([]string(nil), credentialIDs...)
-	for _, l := range leafIndices {
-		id, err := is.store.CredentialAtLeaf(l)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrRevoke, err)
+// leaf must be one this issuer issued. Revoking a revoked credential is
+// not an error, and concurrent calls for the same credential all succeed:
+// they are serialised, and a credential already marked revoked does not go
+// to the chain again.
+func (is *Issuer) Revoke(ctx context.Context, credentialIDs []string, leafIndices []uint64) (*Revocation, error) {
+	is.revokeMu.Lock()
+	defer is.revokeMu.Unlock()
+	var ids []string
+	var recs []*store.Credential
+	err := is.store.View(func(tx *store.Txn) error {
+		named := append([]string(nil), credentialIDs...)
+		for _, l := range leafIndices {
+			id, err := tx.CredentialAtLeaf(l)
+			if err != nil {
+				return err
+			}
+			named = append(named, id)
 		}
-		ids = append(ids, id)
+		seen := map[string]bool{}
+		for _, id := range named {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			c, err := tx.Credential(id)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			recs = append(recs, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRevoke, err)
 	}
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("%w: no credential named", ErrRevoke)
 	}
-	seen := map[uint64]bool{}
-	var leaves []uint64
+	r := &Revocation{IDs: ids}
 	var refs []LeafRef
-	for _, id := range ids {
-		b, _, err := is.store.Credential(id)
+	var fresh []string
+	for _, c := range recs {
+		b, err := wire.ParseBundle(c.Bundle)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrRevoke, err)
+			return nil, fmt.Errorf("credential %s: stored bundle: %w", c.ID, err)
 		}
-		if !seen[b.Private.LeafIndex] {
-			seen[b.Private.LeafIndex] = true
-			leaves = append(leaves, b.Private.LeafIndex)
+		r.Leaves = append(r.Leaves, b.Private.LeafIndex)
+		if !c.Revoked {
 			refs = append(refs, LeafRef{b.Private.LeafIndex, b.Private.Commitment.El()})
+			fresh = append(fresh, c.ID)
 		}
+	}
+	if len(refs) == 0 {
+		return r, nil
 	}
 	if err := is.chain.Revoke(ctx, refs); err != nil {
 		return nil, fmt.Errorf("%w: revoke: %w", ErrChain, err)
 	}
-	err := is.store.db.Update(func(txn *badger.Txn) error {
-		for _, id := range ids {
-			if err := txn.Set([]byte(pRevoked+id), nil); err != nil {
+	err = is.store.Update(func(tx *store.Txn) error {
+		for _, id := range fresh {
+			if err := tx.MarkRevoked(id); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return leaves, err
+	if err != nil {
+		return nil, err
+	}
+	r.Newly = len(fresh)
+	return r, nil
 }
+
+// Credential returns an issued credential and whether it was revoked.
+func (is *Issuer) Credential(id string) (*wire.Bundle, bool, error) {
+	c, err := is.store.Credential(id)
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := wire.ParseBundle(c.Bundle)
+	if err != nil {
+		return nil, false, fmt.Errorf("credential %s: stored bundle: %w", id, err)
+	}
+	return b, c.Revoked, nil
+}
+
+// CountCredentials returns the number of issued credentials.
+func (is *Issuer) CountCredentials() (int, error) { return is.store.CountCredentials() }
 
 // PublishSchema validates a schema, records it locally and publishes it on
 // the chain.
 func (is *Issuer) PublishSchema(ctx context.Context, s *circuits.Schema) error {
-	if err := is.store.PutSchema(s); err != nil {
+	if err := is.DefineSchema(s); err != nil {
 		return err
 	}
 	if err := is.chain.RegisterSchema(ctx, s); err != nil {
@@ -301,60 +397,19 @@ func (is *Issuer) PublishSchema(ctx context.Context, s *circuits.Schema) error {
 	return nil
 }
 
-// PutSchema validates and records a schema locally (no chain).
-func (s *Store) PutSchema(sc *circuits.Schema) error {
-	if err := sc.Validate(); err != nil {
+// DefineSchema validates and records a schema locally (no chain).
+func (is *Issuer) DefineSchema(s *circuits.Schema) error {
+	if err := s.Validate(); err != nil {
 		return err
 	}
-	id := sc.ID()
-	return s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set([]byte(pSchema+circuits.Dec(id)), sc.Canonical())
-	})
+	return is.store.Update(func(tx *store.Txn) error { return tx.PutSchema(s) })
 }
 
 // Schema returns a locally recorded schema by ID (decimal).
-func (s *Store) Schema(id string) (*circuits.Schema, error) {
-	var raw []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		it, err := txn.Get([]byte(pSchema + id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return fmt.Errorf("schema %s: %w", id, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		raw, err = it.ValueCopy(nil)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return circuits.ParseSchema(raw)
-}
+func (is *Issuer) Schema(id string) (*circuits.Schema, error) { return is.store.Schema(id) }
 
 // Schemas returns every locally recorded schema.
-func (s *Store) Schemas() ([]*circuits.Schema, error) {
-	var out []*circuits.Schema
-	err := s.db.View(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.Prefix = []byte(pSchema)
-		it := txn.NewIterator(o)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			b, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			sc, err := circuits.ParseSchema(b)
-			if err != nil {
-				return err
-			}
-			out = append(out, sc)
-		}
-		return nil
-	})
-	return out, err
-}
+func (is *Issuer) Schemas() ([]*circuits.Schema, error) { return is.store.Schemas() }
 
 // parallel runs f(0..n-1) on GOMAXPROCS goroutines.
 func parallel(n int, f func(i int)) {

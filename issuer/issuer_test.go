@@ -9,18 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zkcred/zkcred/internal/jsonmut"
-	"github.com/zkcred/zkcred/wire"
-
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/jsonmut"
+	"github.com/zkcred/zkcred/issuer/store"
+	"github.com/zkcred/zkcred/wire"
 )
 
 type testEnv struct {
 	key   *Key
 	chain *LocalChain
-	store *Store
+	store *store.Store
 	is    *Issuer
 }
 
@@ -35,7 +35,7 @@ func newEnv(t testing.TB, opts Options) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := OpenStore(filepath.Join(dir, "store"), StoreOptions{})
+	st, err := store.Open(filepath.Join(dir, "store"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestRevoke(t *testing.T) {
 	}
 	for i, want := range []bool{true, false, true} {
 		leaf, path, _ := env.chain.Leaf(bs[i].Private.LeafIndex)
-		_, revoked, err := env.store.Credential(bs[i].Private.CredentialID)
+		_, revoked, err := env.is.Credential(bs[i].Private.CredentialID)
 		if err != nil || revoked != want || leaf.IsZero() != want {
 			t.Errorf("credential %d: revoked=%v leafZero=%v err=%v, want %v", i, revoked, leaf.IsZero(), err, want)
 		}
@@ -325,7 +325,7 @@ func TestRecoverAnchorsExactlyOnce(t *testing.T) {
 			if size != 5 || n != 5 {
 				t.Fatalf("after recovery: %d leaves, %d credentials, want 5 and 5", size, n)
 			}
-			if p, _ := env.store.pending(); len(p) != 0 {
+			if p, _ := env.store.Pendings(); len(p) != 0 {
 				t.Fatalf("%d journal entries left", len(p))
 			}
 			if err := env.is.Recover(context.Background()); err != nil {

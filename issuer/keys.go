@@ -33,6 +33,9 @@ const PassphraseEnv = "ZKCRED_PASSPHRASE"
 // ErrKeyFile is wrapped by errors reading or decrypting a key file.
 var ErrKeyFile = errors.New("issuer key file")
 
+// ErrWrongPassphrase: the passphrase does not decrypt the key file.
+var ErrWrongPassphrase = fmt.Errorf("%w: wrong passphrase", ErrKeyFile)
+
 // Key is an issuer's ed25519 signing key.
 type Key struct {
 	priv ed25519.PrivateKey
@@ -139,7 +142,11 @@ func LoadKey(path string, passphrase []byte) (*Key, error) {
 	}
 	r, err := age.Decrypt(f, id)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot decrypt %s (wrong passphrase?): %v", ErrKeyFile, path, err)
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, fmt.Errorf("%w: %s", ErrWrongPassphrase, path)
+		}
+		return nil, fmt.Errorf("%w: cannot decrypt %s: %v", ErrKeyFile, path, err)
 	}
 	plain, err := io.ReadAll(io.LimitReader(r, 1<<16))
 	if err != nil {

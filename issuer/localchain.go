@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -29,7 +30,7 @@ type LocalChain struct {
 func OpenLocalChain(dir string, issuerID fr.Element) (*LocalChain, error) {
 	bo := badger.DefaultOptions(dir)
 	bo.SyncWrites = true
-	bo.Logger = badgerLogger{}
+	bo.Logger = chainLogger{}
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("opening local chain %s: %w", dir, err)
@@ -39,6 +40,14 @@ func OpenLocalChain(dir string, issuerID fr.Element) (*LocalChain, error) {
 
 // Close closes the database.
 func (c *LocalChain) Close() error { return c.db.Close() }
+
+// chainLogger sends badger's warnings and errors to slog.
+type chainLogger struct{}
+
+func (chainLogger) Errorf(f string, a ...any)   { slog.Error(fmt.Sprintf("badger: "+f, a...)) }
+func (chainLogger) Warningf(f string, a ...any) { slog.Warn(fmt.Sprintf("badger: "+f, a...)) }
+func (chainLogger) Infof(string, ...any)        {}
+func (chainLogger) Debugf(string, ...any)       {}
 
 var (
 	lcSize   = []byte("m/size")

@@ -13,12 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zkcred/zkcred/wire"
-
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/issuer/store"
+	"github.com/zkcred/zkcred/wire"
 )
 
 // HolderProofVerifier checks a holder's proof that it knows the secret s
@@ -41,33 +40,12 @@ var (
 	ErrNoHolderProof = errors.New("claims are disabled: no holder proof verifier configured")
 )
 
-// Offer is a credential waiting for its holder: subject data without a
-// holder commitment yet.
-type Offer struct {
-	ID         string           `json:"id"`
-	Schema     *circuits.Schema `json:"schema"`
-	Subject    map[string]any   `json:"subject"`
-	ValidUntil time.Time        `json:"validUntil,omitzero"`
-	Expires    time.Time        `json:"expires"`
-	Created    time.Time        `json:"created"`
-}
-
-// offerRecord is an Offer as stored: the token only as a hash.
-type offerRecord struct {
-	Offer
-	TokenHash    string       `json:"tokenHash"`
-	HolderCommit string       `json:"holderCommit,omitempty"` // set when claimed
-	CredentialID string       `json:"credentialId,omitempty"`
-	Delivered    bool         `json:"delivered,omitempty"`
-	Bundle       *wire.Bundle `json:"bundle,omitempty"`
-}
-
 // OfferLink is what the admin receives: the offer and its secret token,
 // shown once.
 type OfferLink struct {
 	ID      string    `json:"id"`
 	Token   string    `json:"token"`
-	URL     string    `json:"url"`
+	URL     string    `json:"url"` // PublicURL/v1/offers/<id>?token=<token>
 	Expires time.Time `json:"expires"`
 }
 
@@ -84,7 +62,10 @@ func tokenHash(tok string) string {
 }
 
 // newOffer validates the request and returns the record and its link.
-func (is *Issuer) newOffer(req OfferRequest) (*offerRecord, *OfferLink, error) {
+func (is *Issuer) newOffer(req OfferRequest) (*store.Offer, *OfferLink, error) {
+	if err := CheckPublicURL(is.opts.PublicURL); err != nil {
+		return nil, nil, err
+	}
 	if req.Schema == nil {
 		return nil, nil, fmt.Errorf("%w: no schema", ErrSubject)
 	}
@@ -105,12 +86,10 @@ func (is *Issuer) newOffer(req OfferRequest) (*offerRecord, *OfferLink, error) {
 	}
 	tok := base64.RawURLEncoding.EncodeToString(tb[:])
 	id := strings.TrimPrefix(newUUID(), "urn:uuid:")
-	rec := &offerRecord{
-		Offer: Offer{
-			ID: id, Schema: req.Schema, Subject: subject,
-			ValidUntil: req.ValidUntil.UTC().Truncate(time.Second),
-			Expires:    now.Add(is.opts.OfferTTL), Created: now,
-		},
+	rec := &store.Offer{
+		ID: id, Schema: req.Schema, Subject: subject,
+		ValidUntil: req.ValidUntil.UTC().Truncate(time.Second),
+		Expires:    now.Add(is.opts.OfferTTL), Created: now,
 		TokenHash: tokenHash(tok),
 	}
 	link := &OfferLink{ID: id, Token: tok, Expires: rec.Expires, URL: is.offerURL(id, tok)}
@@ -120,42 +99,42 @@ func (is *Issuer) newOffer(req OfferRequest) (*offerRecord, *OfferLink, error) {
 // offerURL is the claim link: PublicURL/v1/offers/<id>?token=<token>.
 func (is *Issuer) offerURL(id, tok string) string {
 	base := strings.TrimRight(is.opts.PublicURL, "/")
-	return base + "/v1/offers/" + id + "?token=" + url.QueryEscape(tok)
+	return base + "/v1/offers/" + url.PathEscape(id) + "?token=" + url.QueryEscape(tok)
 }
 
 // CreateOffer records an offer and returns its link. The token is not
-// stored, only its hash: the link is the only way to claim.
+// stored, only its hash: the link is the only way to claim. It needs
+// Options.PublicURL (ErrNoPublicURL).
 func (is *Issuer) CreateOffer(ctx context.Context, req OfferRequest) (*OfferLink, error) {
 	rec, link, err := is.newOffer(req)
 	if err != nil {
 		return nil, err
 	}
-	err = is.store.db.Update(func(txn *badger.Txn) error { return setJSON(txn, []byte(pOffer+rec.ID), rec) })
-	if err != nil {
+	if err := is.store.Update(func(tx *store.Txn) error { return tx.PutOffer(rec) }); err != nil {
 		return nil, err
 	}
 	return link, nil
 }
 
-// openOffer loads an offer and checks its token and expiry.
-func (is *Issuer) openOffer(txn *badger.Txn, id, token string) (*offerRecord, error) {
-	var rec offerRecord
-	if err := getJSON(txn, []byte(pOffer+id), &rec); err != nil {
-		return nil, fmt.Errorf("offer %q: %w", id, err)
+// openOffer loads an offer and checks its token.
+func openOffer(tx *store.Txn, id, token string) (*store.Offer, error) {
+	rec, err := tx.Offer(id)
+	if err != nil {
+		return nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(tokenHash(token)), []byte(rec.TokenHash)) != 1 {
 		return nil, ErrOfferToken
 	}
-	return &rec, nil
+	return rec, nil
 }
 
 // undeliveredOffer reads an offer the token opens and that was not
 // delivered yet.
-func (is *Issuer) undeliveredOffer(id, token string) (*offerRecord, error) {
-	var rec *offerRecord
-	err := is.store.db.View(func(txn *badger.Txn) error {
+func (is *Issuer) undeliveredOffer(id, token string) (*store.Offer, error) {
+	var rec *store.Offer
+	err := is.store.View(func(tx *store.Txn) error {
 		var err error
-		rec, err = is.openOffer(txn, id, token)
+		rec, err = openOffer(tx, id, token)
 		return err
 	})
 	if err != nil {
@@ -167,16 +146,34 @@ func (is *Issuer) undeliveredOffer(id, token string) (*offerRecord, error) {
 	return rec, nil
 }
 
-// GetOffer returns an offer to the holder that has its token.
-func (is *Issuer) GetOffer(id, token string) (*Offer, error) {
-	rec, err := is.undeliveredOffer(id, token)
+// OfferView returns what the holder with an offer's token sees of it
+// before claiming: the schema, the values as people read them, and the
+// challenge its proof of knowledge binds to.
+func (is *Issuer) OfferView(id, token string) (*wire.OfferView, error) {
+	o, err := is.undeliveredOffer(id, token)
 	if err != nil {
 		return nil, err
 	}
-	if is.opts.Now().After(rec.Expires) {
+	if is.opts.Now().After(o.Expires) {
 		return nil, ErrOfferExpired
 	}
-	return &rec.Offer, nil
+	sid := o.Schema.ID()
+	ch := wire.ClaimChallenge(id, token)
+	v := &wire.OfferView{
+		ID: o.ID, Issuer: is.key.DID(), Schema: o.Schema, SchemaID: circuits.Dec(sid),
+		Expires: o.Expires.UTC().Format(time.RFC3339), Challenge: circuits.Dec(ch),
+	}
+	if !o.ValidUntil.IsZero() {
+		v.ValidUntil = o.ValidUntil.UTC().Format(time.RFC3339)
+	}
+	for _, a := range o.Schema.Attributes {
+		label := a.Display
+		if label == "" {
+			label = a.Name
+		}
+		v.Display = append(v.Display, wire.DisplayField{Name: a.Name, Label: label, Value: o.Subject[a.Name]})
+	}
+	return v, nil
 }
 
 // Claim issues an offer's credential to the holder whose holder commitment
@@ -215,21 +212,21 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 		if err != nil {
 			return nil, fmt.Errorf("%w: size: %w", ErrChain, err)
 		}
-		e := &pendingEntry{ID: newUUID(), Drafts: []*draft{d}, Offer: id, Since: since}
+		e := &store.Pending{ID: newUUID(), Drafts: []*draft{d}, Offer: id, Since: since}
 		// Bind the offer to this holder and journal the draft in one
 		// transaction, before the chain sees the commitment.
-		err = is.store.db.Update(func(txn *badger.Txn) error {
+		err = is.store.Update(func(tx *store.Txn) error {
 			rec.HolderCommit = circuits.Dec(holderCommit)
 			rec.CredentialID = d.CredentialID
-			if err := setJSON(txn, []byte(pOffer+id), rec); err != nil {
+			if err := tx.PutOffer(rec); err != nil {
 				return err
 			}
-			return setJSON(txn, []byte(pPending+e.ID), e)
+			return tx.PutPending(e)
 		})
 		if err != nil {
 			return nil, err
 		}
-		if _, err := is.resume(ctx, e, is.claimFinalizer(id)); err != nil {
+		if _, err := is.resume(ctx, e, claimFinalizer(id)); err != nil {
 			return nil, err
 		}
 	} else if rec.Bundle == nil {
@@ -238,10 +235,10 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 			return nil, err
 		}
 	}
-	var out *wire.Bundle
-	err = is.store.db.Update(func(txn *badger.Txn) error {
-		var r offerRecord
-		if err := getJSON(txn, []byte(pOffer+id), &r); err != nil {
+	var out []byte
+	err = is.store.Update(func(tx *store.Txn) error {
+		r, err := tx.Offer(id)
+		if err != nil {
 			return err
 		}
 		if r.Delivered || r.Bundle == nil {
@@ -250,22 +247,24 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 		out = r.Bundle
 		r.Delivered = true
 		r.Bundle = nil // the issuer keeps its copy under the credential ID
-		return setJSON(txn, []byte(pOffer+id), r)
+		return tx.PutOffer(r)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return wire.ParseBundle(out)
 }
 
 // claimFinalizer attaches the issued bundle to its offer.
-func (is *Issuer) claimFinalizer(id string) finalizer {
-	return func(txn *badger.Txn, bundles []*wire.Bundle) error {
-		var r offerRecord
-		if err := getJSON(txn, []byte(pOffer+id), &r); err != nil {
-			return err
+func claimFinalizer(id string) finalizer {
+	return func(tx *store.Txn, bundles []*wire.Bundle) ([]store.Origin, error) {
+		r, err := tx.Offer(id)
+		if err != nil {
+			return nil, err
 		}
-		r.Bundle = bundles[0]
-		return setJSON(txn, []byte(pOffer+id), r)
+		if r.Bundle, err = bundles[0].Encode(); err != nil {
+			return nil, err
+		}
+		return []store.Origin{{Job: r.Job, Row: r.Row, Offer: id}}, tx.PutOffer(r)
 	}
 }

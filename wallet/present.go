@@ -261,6 +261,9 @@ func (w *Wallet) candidates(req *wire.Request, credentialID string) ([]*Plan, er
 // the registry's latest verified root: nil, or ErrRevoked when its leaf
 // has been overwritten with 0.
 func (w *Wallet) CheckStatus(ctx context.Context, e *Entry) error {
+	if w.ready[e.ID] != nil {
+		return nil // anchored under the root Prepare verified for this presentation
+	}
 	_, leaf, _, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
 	if err != nil {
 		return err
@@ -456,14 +459,10 @@ func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire
 	priv := e.Private()
 	// The newest verified root, at a block no older than the newest the
 	// verifier knew when it made the request.
-	bk, leaf, path, err := w.newestBucket(ctx, priv.LeafIndex, r.MinHeight)
+	root, height, path, err := w.provingRoot(ctx, e, r.MinHeight) // prover.go
 	if err != nil {
 		return nil, err
 	}
-	if leaf.IsZero() {
-		return nil, ErrRevoked
-	}
-	height := bk.Height
 	if h, ok := w.lc.Header(height); ok && r.MaxRootAge > 0 {
 		age := int64(r.Now) - h.Time/1000
 		if age > int64(r.MaxRootAge) {
@@ -482,7 +481,7 @@ func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire
 		Path:         path,
 		TrustIndex:   ti,
 		TrustPath:    tpath,
-		Root:         bk.Root.El(),
+		Root:         root,
 		Height:       height,
 		TrustRoot:    p.trust.Root(),
 		Now:          r.Now,
@@ -500,18 +499,17 @@ func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire
 		}
 		return nil, fmt.Errorf("%w: %w", ErrCannotPresent, err)
 	}
-	// Prove from the credential's prover state, refreshed to this root in
-	// a step of fixed length (prover.go); ProveFrom checks a proof made
-	// from the state before returning it, and makes a full proof instead
-	// when the state is missing or fails.
-	st := w.presentState(keys, e, wit)
+	// Prove from the credential's prover state (prover.go); ProveFrom
+	// checks a proof made from the state before returning it, and makes a
+	// full proof instead when the state is missing or fails.
+	st := w.stateFor(keys, e, wit)
 	proof, pub, info, err := keys.ProveFrom(st, wit)
 	if err != nil {
 		return nil, fmt.Errorf("proving: %w", err)
 	}
 	w.lastProve = info
-	if errors.Is(info.Fallback, circuits.ErrStateCorrupt) {
-		w.removeState(e) // rebuilt by the next refresh
+	if info.Fallback != nil && !errors.Is(info.Fallback, circuits.ErrStateEmpty) {
+		w.removeState(e) // corrupt, or for other keys: rebuilt by the next refresh
 	}
 	pres := &wire.Presentation{
 		RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),

@@ -18,15 +18,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	issuerapi "github.com/zkcred/zkcred/issuer/api"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/registry/client"
 )
 
 func newIssuerCmd() *cobra.Command {
@@ -50,18 +49,6 @@ later issuer command, 'issuer serve' included, needs it: from
 --passphrase-file FILE (first line), else $ZKCRED_PASSPHRASE, else a prompt
 on the terminal. A service started in the background gets it from the file
 or the variable.`
-
-// issuerConfig is <dir>/issuer.json, written by init.
-type issuerConfig struct {
-	DID   string `json:"did"`
-	Chain string `json:"chain"` // "local" or a registry URL
-}
-
-const (
-	keyFileName    = "issuer.key"
-	configFileName = "issuer.json"
-	chainLocal     = "local"
-)
 
 // commonFlags are shared by the issuer subcommands.
 type commonFlags struct {
@@ -101,7 +88,7 @@ func newIssuerInitCmd(c *commonFlags) *cobra.Command {
 }
 
 func issuerInit(c commonFlags, reg string, local bool, wf int) error {
-	if _, err := os.Stat(filepath.Join(c.dir, keyFileName)); err == nil {
+	if _, err := os.Stat(filepath.Join(c.dir, issuer.KeyFile)); err == nil {
 		return usagef("use another --dir, or remove the directory to start over", "%s already holds an issuer key", c.dir)
 	}
 	chain := reg
@@ -109,7 +96,7 @@ func issuerInit(c commonFlags, reg string, local bool, wf int) error {
 	case local && reg != "":
 		return usagef("give --registry URL or --local, not both", "--registry and --local exclude each other")
 	case local:
-		chain = chainLocal
+		chain = issuer.ChainLocal
 	case reg == "":
 		return usagef("give --registry http://registry:8700 (the registry's URL), or --local for an offline trial", "no chain to anchor in")
 	case !strings.HasPrefix(reg, "http://") && !strings.HasPrefix(reg, "https://"):
@@ -119,32 +106,12 @@ func issuerInit(c commonFlags, reg string, local bool, wf int) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.dir, 0o700); err != nil {
+	cfg, err := issuer.InitDir(c.dir, issuer.InitOptions{Chain: chain, Passphrase: pass, ScryptWorkFactor: wf})
+	if err != nil {
 		return localf("", "pass another --dir", "%v", err)
 	}
-	k, err := issuer.GenerateKey()
-	if err != nil {
-		return err
-	}
-	if err := issuer.SaveKey(filepath.Join(c.dir, keyFileName), k, pass, issuer.KeyOptions{ScryptWorkFactor: wf}); err != nil {
-		return err
-	}
-	cfg, _ := json.MarshalIndent(issuerConfig{DID: k.DID(), Chain: chain}, "", "  ")
-	if err := issuer.WriteFileAtomic(filepath.Join(c.dir, configFileName), append(cfg, '\n'), 0o600); err != nil {
-		return err
-	}
-	st, err := issuer.OpenStore(filepath.Join(c.dir, "db"), issuer.StoreOptions{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, s := range issuer.ExampleSchemas() {
-		if err := st.PutSchema(s); err != nil {
-			return err
-		}
-	}
-	return printOut(map[string]string{"did": k.DID(), "dir": c.dir, "chain": chain},
-		"issuer %s\ncreated in %s (chain: %s)\nevery later issuer command needs the passphrase: --passphrase-file FILE or $%s\n", k.DID(), c.dir, chain, passphraseEnv)
+	return printOut(map[string]string{"did": cfg.DID, "dir": c.dir, "chain": cfg.Chain},
+		"issuer %s\ncreated in %s (chain: %s)\nevery later issuer command needs the passphrase: --passphrase-file FILE or $%s\n", cfg.DID, c.dir, cfg.Chain, passphraseEnv)
 }
 
 // printOut prints v as JSON with --json, else the text.
@@ -161,87 +128,45 @@ func printJSON(v any) error {
 	return json.NewEncoder(os.Stdout).Encode(v)
 }
 
-// env is an opened issuer: key, store, chain.
+// env is an opened issuer directory.
 type env struct {
-	cfg   issuerConfig
+	cfg   issuer.Config
 	key   *issuer.Key
-	store *issuer.Store
-	chain issuer.Chain
 	is    *issuer.Issuer
 	close func()
 }
 
 func openIssuer(c commonFlags, needChain bool, opts issuer.Options) (*env, error) {
-	cfg, err := readIssuerConfig(c.dir)
-	if err != nil {
+	if _, err := readIssuerConfig(c.dir); err != nil {
 		return nil, err
 	}
 	pass, err := c.passphrase(false)
 	if err != nil {
 		return nil, err
 	}
-	k, err := issuer.LoadKey(filepath.Join(c.dir, keyFileName), pass)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := issuer.OpenDir(ctx, c.dir, issuer.OpenOptions{Passphrase: pass, Offline: !needChain, Registry: regchain.Dial, Issuer: opts})
+	switch {
+	case err == nil:
+		return &env{cfg: d.Config, key: d.Issuer.Key(), is: d.Issuer, close: func() { d.Close() }}, nil
+	case errors.Is(err, issuer.ErrBusy):
+		return nil, errIssuerBusy(c.dir)
+	case errors.Is(err, issuer.ErrChain) && isUnreachable(err):
+		return nil, unreachable("is the registry running? check the URL in "+filepath.Join(c.dir, issuer.ConfigFile), err)
+	case errors.Is(err, issuer.ErrKeyFile), errors.Is(err, issuer.ErrChain):
 		return nil, err
 	}
-	st, err := issuer.OpenStore(filepath.Join(c.dir, "db"), issuer.StoreOptions{})
-	if err != nil {
-		if strings.Contains(err.Error(), "directory lock") {
-			return nil, errIssuerBusy(c.dir)
-		}
-		return nil, localf("", "", "issuer database: %v", err)
-	}
-	e := &env{cfg: cfg, key: k, store: st, close: func() { st.Close() }}
-	if needChain && cfg.Chain != chainLocal {
-		cl, err := client.New(cfg.Chain, client.Options{})
-		if err != nil {
-			st.Close()
-			return nil, err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		rc, err := regchain.New(ctx, cl, k)
-		cancel()
-		if err != nil {
-			st.Close()
-			err = fmt.Errorf("registry %s: %w", cfg.Chain, err)
-			if isUnreachable(err) {
-				return nil, unreachable("is the registry running? check the URL in "+filepath.Join(c.dir, configFileName), err)
-			}
-			return nil, err
-		}
-		e.chain = rc
-		if opts.StatusBase == "" {
-			opts.StatusBase = strings.TrimRight(cfg.Chain, "/") + "/v1"
-		}
-	} else if needChain {
-		lc, err := issuer.OpenLocalChain(filepath.Join(c.dir, "chain"), k.IssuerID())
-		if err != nil {
-			st.Close()
-			return nil, err
-		}
-		e.chain = lc
-		e.close = func() { st.Close(); lc.Close() }
-	} else {
-		e.chain = noChain{cfg.Chain}
-	}
-	e.is = issuer.New(k, e.chain, st, opts)
-	if needChain {
-		if err := e.is.Recover(context.Background()); err != nil {
-			e.close()
-			return nil, err
-		}
-	}
-	return e, nil
+	return nil, localf("", "", "issuer directory: %v", err)
 }
 
-func readIssuerConfig(dir string) (issuerConfig, error) {
-	var cfg issuerConfig
-	raw, err := os.ReadFile(filepath.Join(dir, configFileName))
-	if err != nil {
-		return cfg, localf("no_issuer", "run 'zkcred issuer init' first, or pass --dir", "no issuer in %s", dir)
+func readIssuerConfig(dir string) (*issuer.Config, error) {
+	cfg, err := issuer.ReadConfig(dir)
+	if errors.Is(err, issuer.ErrNoIssuer) {
+		return nil, localf("no_issuer", "run 'zkcred issuer init' first, or pass --dir", "no issuer in %s", dir)
 	}
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return cfg, localf("", "", "%s: %v", filepath.Join(dir, configFileName), err)
+	if err != nil {
+		return nil, localf("", "", "%v", err)
 	}
 	return cfg, nil
 }
@@ -250,23 +175,6 @@ func readIssuerConfig(dir string) (issuerConfig, error) {
 func errIssuerBusy(dir string) error {
 	return localf("issuer_busy", "another zkcred issuer command (serve?) is using "+dir+"; stop it, or use its HTTP API", "issuer database %s is busy", dir)
 }
-
-// noChain answers every chain call with an error, for commands that do not
-// touch the chain.
-type noChain struct{ url string }
-
-func (n noChain) err() error { return fmt.Errorf("%w: not connected", issuer.ErrChain) }
-func (n noChain) RegisterSchema(context.Context, *circuits.Schema) error {
-	return n.err()
-}
-func (n noChain) Anchor(context.Context, []fr.Element) ([]issuer.Anchored, error) {
-	return nil, n.err()
-}
-func (n noChain) Lookup(context.Context, []fr.Element, uint64) ([]issuer.Anchored, []bool, error) {
-	return nil, nil, n.err()
-}
-func (n noChain) Size(context.Context) (uint64, error)           { return 0, n.err() }
-func (n noChain) Revoke(context.Context, []issuer.LeafRef) error { return n.err() }
 
 func newIssuerRegisterCmd(c *commonFlags) *cobra.Command {
 	var name, kind string
@@ -285,7 +193,7 @@ func issuerRegister(c commonFlags, name, kind string) error {
 		return err
 	}
 	defer e.close()
-	if e.cfg.Chain == chainLocal {
+	if e.cfg.Chain == issuer.ChainLocal {
 		id := e.key.IssuerID()
 		return printOut(map[string]string{"did": e.key.DID(), "issuerId": circuits.Dec(id)},
 			"issuer %s\nissuer ID %s\nthe local chain accepts this issuer as it is: nothing to register\n", e.key.DID(), circuits.Dec(id))
@@ -307,7 +215,7 @@ func issuerRegister(c commonFlags, name, kind string) error {
 
 // loadSchema resolves --schema: an example name, a JSON file, or the ID of
 // a schema in the issuer's store.
-func loadSchema(st *issuer.Store, ref string) (*circuits.Schema, error) {
+func loadSchema(is *issuer.Issuer, ref string) (*circuits.Schema, error) {
 	if ref == "" {
 		return nil, usagef("pass --schema diploma, --schema vaccination, --schema file.json or a schema ID", "--schema is required")
 	}
@@ -325,8 +233,8 @@ func loadSchema(st *issuer.Store, ref string) (*circuits.Schema, error) {
 		}
 		return s, nil
 	}
-	if st != nil {
-		if s, err := st.Schema(ref); err == nil {
+	if is != nil {
+		if s, err := is.Schema(ref); err == nil {
 			return s, nil
 		}
 	}
@@ -360,7 +268,7 @@ func newIssuerSchemaCmd(c *commonFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := e.store.PutSchema(s); err != nil {
+			if err := e.is.DefineSchema(s); err != nil {
 				return err
 			}
 			id := circuits.Dec(s.ID())
@@ -378,7 +286,7 @@ func newIssuerSchemaCmd(c *commonFlags) *cobra.Command {
 				return err
 			}
 			defer e.close()
-			s, err := loadSchema(e.store, pubRef)
+			s, err := loadSchema(e.is, pubRef)
 			if err != nil {
 				return err
 			}
@@ -399,7 +307,7 @@ func newIssuerSchemaCmd(c *commonFlags) *cobra.Command {
 				return err
 			}
 			defer e.close()
-			ss, err := e.store.Schemas()
+			ss, err := e.is.Schemas()
 			if err != nil {
 				return err
 			}
@@ -494,7 +402,7 @@ func issuerIssue(c commonFlags, o issueOptions) error {
 		return err
 	}
 	defer e.close()
-	s, err := loadSchema(e.store, o.schema)
+	s, err := loadSchema(e.is, o.schema)
 	if err != nil {
 		return err
 	}
@@ -578,7 +486,7 @@ func issuerIssueBatch(c commonFlags, o batchOptions) error {
 		return err
 	}
 	defer e.close()
-	s, err := loadSchema(e.store, o.schema)
+	s, err := loadSchema(e.is, o.schema)
 	if err != nil {
 		return err
 	}
@@ -594,7 +502,10 @@ func issuerIssueBatch(c commonFlags, o batchOptions) error {
 	if showProgress {
 		fmt.Fprintln(os.Stderr)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, issuer.ErrRowsRejected) {
+		if errors.Is(err, issuer.ErrNoPublicURL) {
+			return usagef("pass --public-url https://issuer.example (the URL holders reach 'zkcred issuer serve' at), or give every row a "+o.holderCol, "%v", err)
+		}
 		if errors.Is(err, issuer.ErrBatch) {
 			return usagef("the CSV header must name every attribute of schema "+s.Name+" (and optionally "+o.holderCol+"); 'zkcred issuer schema show --schema "+o.schema+"' prints it", "%v", err)
 		}
@@ -710,7 +621,7 @@ func issuerRevoke(c commonFlags, ids []string, leaves []uint64) error {
 		}
 		return err
 	}
-	return printOut(map[string][]uint64{"revokedLeaves": got}, "revoked leaves %v\n", got)
+	return printOut(map[string]any{"revoked": got.IDs, "revokedLeaves": got.Leaves}, "revoked leaves %v\n", got.Leaves)
 }
 
 type serveOptions struct {
@@ -756,15 +667,15 @@ func issuerServe(c commonFlags, o serveOptions) error {
 		return err
 	}
 	defer e.close()
-	h, err := issuer.NewServer(e.is, issuer.ServerOptions{AdminToken: tok})
+	h, err := issuerapi.New(e.is, issuerapi.Options{AdminToken: tok})
 	if err != nil {
-		return usagef("use a token of at least 16 characters", "%v", err)
+		return usagef("use a token of at least 16 characters and an http(s) --public-url", "%v", err)
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return usagef("choose another --addr", "listen: %v", err)
 	}
-	srv := issuer.HTTPServer(o.addr, h)
+	srv := issuerapi.NewServer(o.addr, h)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)

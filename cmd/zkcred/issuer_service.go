@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,38 +66,14 @@ func adminToken(dir, flag string) (tok, file string, err error) {
 	return tok, flag, nil
 }
 
-// tokenFile reads the token in path, or makes one (random, 0600) there.
+// tokenFile reads the token in path, or makes one (random, 0600) there
+// (issuer.AdminTokenFile, whose errors say what to do).
 func tokenFile(path string) (tok string, created bool, err error) {
-	hint := "give --admin-token-file a file you can write (it is made, random and 0600, when missing), or set " + envAdminToken
-	b, err := os.ReadFile(path)
-	if err == nil {
-		fi, _ := os.Stat(path)
-		if fi != nil && fi.Mode().Perm()&0o077 != 0 {
-			return "", false, usagef("run 'chmod 600 "+path+"'", "admin token file %s is readable by others", path)
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		tok = strings.TrimSpace(line)
-		if len(tok) < 16 {
-			return "", false, usagef("delete the file to have a random token made, or write one of at least 16 characters", "the token in %s is too short", path)
-		}
-		return tok, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", false, usagef(hint, "admin token file: %v", err)
-	}
-	var r [32]byte
-	rand.Read(r[:])
-	tok = base64.RawURLEncoding.EncodeToString(r[:])
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tok, created, err = issuer.AdminTokenFile(path)
 	if err != nil {
-		return "", false, usagef(hint, "cannot make the admin token file: %v", err)
+		return "", false, usagef("give --admin-token-file a file you can write (it is made, random and 0600, when missing), or set "+envAdminToken, "%v", err)
 	}
-	_, werr := f.WriteString(tok + "\n")
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		os.Remove(path)
-		return "", false, localf("", hint, "writing %s: %v", path, err)
-	}
-	return tok, true, nil
+	return tok, created, nil
 }
 
 // serviceToken is the admin token a command sends to the running service.

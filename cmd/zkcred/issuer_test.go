@@ -22,6 +22,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/registry/client"
 )
 
@@ -152,7 +153,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 
 	// Check the chain and the store directly.
 	pass := []byte("kill-test-passphrase")
-	k, err := issuer.LoadKey(filepath.Join(home, keyFileName), pass)
+	k, err := issuer.LoadKey(filepath.Join(home, issuer.KeyFile), pass)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer chain.Close()
-	st, err := issuer.OpenStore(filepath.Join(home, "db"), issuer.StoreOptions{})
+	st, err := istore.Open(filepath.Join(home, issuer.StoreDir), istore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

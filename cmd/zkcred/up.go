@@ -141,6 +141,7 @@ func (b banner) text() string {
 	if b.KeysURL != "" {
 		fmt.Fprintf(&s, "  keys        %s   (wallet init --keys-url fetches them)\n", b.KeysURL)
 	}
+	s.WriteString("              development keys, unsafe for production ('zkcred ceremony' makes those);\n              their verifying-key hashes are published on this chain\n")
 	fmt.Fprintf(&s, "  admin token %s (in %s; issuer admin API: Authorization: Bearer …)\n\n", b.AdminToken, b.AdminTokenFile)
 	s.WriteString("Try it in a second terminal (fill in each <…> from the answer before it):\n")
 	for _, c := range b.Try {

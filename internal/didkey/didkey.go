@@ -1,6 +1,7 @@
 // Package didkey encodes and parses did:key identifiers of ed25519 keys
 // (multicodec 0xed01, base58btc multibase), shared by the registry, which
-// records each issuer's DID, and the issuer, which signs as it.
+// records each issuer's DID, and package wire, whose credentials name their
+// issuer by it.
 package didkey
 
 import (

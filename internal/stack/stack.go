@@ -36,7 +36,9 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
+	issuerapi "github.com/zkcred/zkcred/issuer/api"
 	"github.com/zkcred/zkcred/issuer/regchain"
+	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
@@ -365,12 +367,12 @@ func (s *Stack) publishCircuits(ctx context.Context, o Options) error {
 
 func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, o Options) error {
 	dir := filepath.Join(o.Dir, in.Kind)
-	var so issuer.StoreOptions
+	so := istore.Options{Logger: o.Logger}
 	if o.Badger != nil {
 		bo := o.Badger(badger.DefaultOptions(""))
 		so.Badger = &bo
 	}
-	st, err := issuer.OpenStore(filepath.Join(dir, "db"), so)
+	st, err := istore.Open(filepath.Join(dir, issuer.StoreDir), so)
 	if err != nil {
 		return err
 	}
@@ -399,11 +401,11 @@ func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, 
 			ln.Close()
 			return err
 		}
-	} else if err := st.PutSchema(schema); err != nil {
+	} else if err := is.DefineSchema(schema); err != nil {
 		ln.Close()
 		return err
 	}
-	h, err := issuer.NewServer(is, issuer.ServerOptions{AdminToken: s.AdminToken, Logger: o.Logger})
+	h, err := issuerapi.New(is, issuerapi.Options{AdminToken: s.AdminToken, Logger: o.Logger})
 	if err != nil {
 		ln.Close()
 		return err
@@ -414,7 +416,7 @@ func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, 
 
 // serve serves h on ln until Close.
 func (s *Stack) serve(ln net.Listener, h http.Handler) *http.Server {
-	srv := issuer.HTTPServer("", h)
+	srv := issuerapi.NewServer("", h)
 	go srv.Serve(ln)
 	s.closers = append(s.closers, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -22,6 +22,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/stack"
 	"github.com/zkcred/zkcred/issuer"
+	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/verifier"
@@ -146,7 +147,7 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	bo := small(badger.DefaultOptions(""))
-	rst, err := issuer.OpenStore(filepath.Join(dir, "rogue"), issuer.StoreOptions{Badger: &bo})
+	rst, err := istore.Open(filepath.Join(dir, "rogue"), istore.Options{Badger: &bo})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,18 @@ func New(ctx context.Context, c *client.Client, key *issuer.Key) (*Chain, error)
 	return &Chain{c: c, key: key, chainID: g.ChainID, issuerID: key.IssuerID()}, nil
 }
 
+// Dial connects to the registry at url as the issuer with key k: the
+// issuer.Dialer that issuer.OpenDir takes (OpenOptions.Registry).
+func Dial(ctx context.Context, url string, k *issuer.Key) (issuer.Chain, error) {
+	c, err := client.New(url, client.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, c, k)
+}
+
+var _ issuer.Dialer = Dial
+
 // do signs and submits one transaction. After any failure the signer is
 // dropped, so that the next transaction starts from the registry's record
 // of the last nonce.

@@ -16,6 +16,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/issuer/chaintest"
+	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/api"
 	"github.com/zkcred/zkcred/registry/client"
@@ -27,7 +28,7 @@ type env struct {
 	key   *issuer.Key
 	chain *Chain
 	cl    *client.Client
-	st    *issuer.Store
+	st    *istore.Store
 	is    *issuer.Issuer
 }
 
@@ -67,7 +68,7 @@ func newRegistry(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ist, err := issuer.OpenStore(filepath.Join(dir, "issuer"), issuer.StoreOptions{})
+	ist, err := istore.Open(filepath.Join(dir, "issuer"), istore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
