@@ -24,7 +24,8 @@ func newUpCmd() *cobra.Command {
 		noArgs, func(*cobra.Command, []string) error { return runUp(dir, keys, addr) })
 	c.Long = `Up runs a registry, a university, a hospital and a verifier in one process, on
 five consecutive ports from --addr (registry, university, hospital,
-verifier, and a key server for wallet init --keys-url), with their data in --dir: a restart resumes where it stopped.
+verifier, and a key server for 'wallet init --keys-url'), with their data
+in --dir: a restart resumes where it stopped.
 It prints every URL, the genesis file, the issuers' admin token and commands
 to try in a second terminal. Ctrl-C stops it.`
 	addDirFlag(c, &dir, "up", "persistent data directory (a restart resumes from it)")
