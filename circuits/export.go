@@ -64,7 +64,7 @@ func (v *Verifier) SnarkJS() *SnarkJSVerifyingKey {
 
 // SnarkJSProofOf converts a zkcred proof to snarkjs's format.
 func SnarkJSProofOf(id string, proof []byte) (*SnarkJSProof, error) {
-	p, err := DecodeProof(id, proof)
+	p, err := decodeProof(id, proof)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ type SolidityCalldata struct {
 // SolidityCalldataOf converts a zkcred proof and its public inputs to the
 // arguments of the exported contract's verifyProof.
 func SolidityCalldataOf(id string, proof []byte, inputs []fr.Element) (*SolidityCalldata, error) {
-	p, err := DecodeProof(id, proof)
+	p, err := decodeProof(id, proof)
 	if err != nil {
 		return nil, err
 	}
