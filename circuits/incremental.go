@@ -285,9 +285,10 @@ func (st *ProverState) MarshalBinary() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// UnmarshalBinary decodes a state written by MarshalBinary. It rejects a
-// state whose checksum, encoding or points are wrong with ErrStateCorrupt,
-// and one for another circuit with ErrWrongCircuit.
+// UnmarshalBinary decodes a state written by MarshalBinary (by this gnark
+// version). It rejects a state whose checksum, encoding or points are
+// wrong with ErrStateCorrupt, and one for another circuit with
+// ErrWrongCircuit.
 func (st *ProverState) UnmarshalBinary(data []byte) error {
 	corrupt := func(what string) error { return fmt.Errorf("%w: %s", ErrStateCorrupt, what) }
 	if len(data) < sha256.Size {
@@ -350,6 +351,11 @@ func (st *ProverState) UnmarshalBinary(data []byte) error {
 		return corrupt("wire sum not on the curve")
 	}
 	out.sums.b2.FromAffine(&q)
+	// One encoding per state: anything else (another gnark version in the
+	// header, a non-canonical point) is refused too.
+	if again, err := out.MarshalBinary(); err != nil || !bytes.Equal(again, data) {
+		return corrupt("not the canonical encoding")
+	}
 	*st = out
 	return nil
 }
