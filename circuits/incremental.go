@@ -110,12 +110,14 @@ func (k *Keys) UpdateState(st *ProverState, w *Witness) error {
 }
 
 // ProveFrom proves a presentation like Prove, from the prover state st
-// (which it does not change). When st is usable it computes only the
-// difference to st's witness, checks the proof with the verifying key
-// before returning it, and falls back to a full proof when that check
-// fails (a corrupted state); when st is empty, nil, stale or for another
-// credential or key it makes a full proof. Either way the proof has the
-// distribution of gnark's: fresh r and s every time.
+// (which it does not change). When st is usable (for this credential and
+// key, at any earlier witness: an older root or request only makes the
+// difference larger) it computes only the difference to st's witness,
+// checks the proof with the verifying key before returning it, and falls
+// back to a full proof when that check fails (a corrupted state); when st
+// is nil, empty or for another credential or key it makes a full proof.
+// Either way the proof has the distribution of gnark's: fresh r and s
+// every time.
 func (k *Keys) ProveFrom(st *ProverState, w *Witness) ([]byte, *Public, ProveInfo, error) {
 	var info ProveInfo
 	if err := w.Check(); err != nil {
