@@ -596,6 +596,13 @@ func TestReadmeServices(t *testing.T) {
 	verified, refused := false, false
 	for _, l := range commandLines(block) {
 		out := sh.run(l)
+		if strings.Contains(l, "govern publish-circuits") {
+			for _, id := range circuitIDs {
+				if !strings.Contains(out, "published circuit "+id+" (vk sha256 ") {
+					t.Fatalf("publish-circuits does not name circuit %s:\n%s", id, out)
+				}
+			}
+		}
 		if strings.Contains(l, "# shows it revoked") && !regexp.MustCompile(`(?m)UniversityDiploma.*\brevoked$`).MatchString(out) {
 			t.Fatalf("the wallet's list does not show the diploma revoked:\n%s", out)
 		}
