@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -46,5 +45,3 @@ func loadKeys(dir string) (*circuits.Keys, error) {
 	}
 	return k, nil
 }
-
-var _ = fmt.Sprint
