@@ -51,6 +51,19 @@ type Request struct {
 	ValidUntil   time.Time // zero: never expires
 }
 
+// MaxValidUntil is the latest expiry a credential or offer can have:
+// 9999-12-31T23:59:59Z, the last second that every format carrying it can
+// write (RFC 3339 and JSON times have four-digit years).
+var MaxValidUntil = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// checkValidUntil refuses an expiry past MaxValidUntil.
+func checkValidUntil(t time.Time) error {
+	if t.After(MaxValidUntil) {
+		return fmt.Errorf("%w: validUntil %s is after %s, the latest expiry", ErrSubject, t.UTC().Format("2006-01-02T15:04:05"), MaxValidUntil.Format(time.RFC3339))
+	}
+	return nil
+}
+
 // ErrSubject is wrapped by errors in subject data (HTTP 422). The wrapped
 // *circuits.FieldError names the field.
 var ErrSubject = errors.New("invalid subject data")
@@ -75,6 +88,9 @@ func newDraft(req Request, sid fr.Element, now time.Time) (*draft, error) {
 	}
 	from = from.UTC().Truncate(time.Second)
 	until := req.ValidUntil.UTC().Truncate(time.Second)
+	if err := checkValidUntil(until); err != nil {
+		return nil, err
+	}
 	if !until.IsZero() && (!until.After(from) || until.Unix() < 0) {
 		return nil, fmt.Errorf("%w: validUntil %s is not after validFrom %s", ErrSubject, until.Format(time.RFC3339), from.Format(time.RFC3339))
 	}

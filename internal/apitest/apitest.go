@@ -48,6 +48,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -419,6 +420,13 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var in *openapi3filter.RequestValidationInput
 	var reqErr error
 	if routeErr == nil {
+		// The router hands path parameters over still percent-encoded;
+		// their values, which the schemas describe, are the decoded ones.
+		for k, v := range params {
+			if d, err := url.PathUnescape(v); err == nil {
+				params[k] = d
+			}
+		}
 		in = &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
 			Options: &openapi3filter.Options{AuthenticationFunc: authenticate, SkipSettingDefaults: true}}
 		reqErr = openapi3filter.ValidateRequest(ctx, in)

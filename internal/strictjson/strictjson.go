@@ -1,23 +1,95 @@
-// Package strictjson decodes exactly one JSON value, rejecting unknown
-// fields and trailing data: the decoding every zkcred file and message
-// format uses.
+// Package strictjson decodes exactly one JSON value the way every zkcred
+// file and message format is read: encoding/json's decoding, with the
+// leniencies that let bad input through refused.
+//
+// Beyond encoding/json, Unmarshal refuses:
+//
+//   - unknown object members and data after the value;
+//   - a member name given twice in one object, also in another letter case
+//     where both name one struct field (encoding/json matches names
+//     case-insensitively and keeps the last, so two readers of one message
+//     could disagree on it);
+//   - null where the Go value cannot hold "nothing": anything but a pointer,
+//     an interface, a slice or a map. encoding/json leaves such a value
+//     unchanged on null, so {"leafIndices":[null]} would read as leaf 0 and
+//     {"nonce":null} as nonce 0.
+//
+// Wrong types (a string for a number, an object for a list) are refused by
+// encoding/json itself; this package only adds the checks above, made in one
+// pass over the tokens before the value is decoded.
 package strictjson
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
 )
 
 // ErrTrailing is returned for data after the JSON value.
 var ErrTrailing = errors.New("trailing data after JSON value")
 
-// Unmarshal decodes b into v.
-func Unmarshal(b []byte, v any) error {
+// ErrNull is wrapped by a *NullError.
+var ErrNull = errors.New("null is not allowed here")
+
+// ErrDuplicate is wrapped by a *DuplicateError.
+var ErrDuplicate = errors.New("member given twice")
+
+// NullError says where a null stood for a value that cannot be null.
+type NullError struct {
+	Path string       // "leafIndices[0]", "" for the whole value
+	Type reflect.Type // the Go type expected there
+}
+
+func (e *NullError) Error() string {
+	want := describeType(e.Type)
+	if e.Path == "" {
+		return fmt.Sprintf("null is not allowed: want %s", want)
+	}
+	return fmt.Sprintf("field %q: null is not allowed: want %s", e.Path, want)
+}
+
+func (e *NullError) Unwrap() error { return ErrNull }
+
+// DuplicateError says which object repeats a member.
+type DuplicateError struct {
+	Path string // the object's path, "" for the top level
+	Name string // the repeated member, as given the second time
+}
+
+func (e *DuplicateError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("member %q given twice", e.Name)
+	}
+	return fmt.Sprintf("field %q: member %q given twice", e.Path, e.Name)
+}
+
+func (e *DuplicateError) Unwrap() error { return ErrDuplicate }
+
+// Unmarshal decodes b into v (a non-nil pointer).
+func Unmarshal(b []byte, v any) error { return unmarshal(b, v, false) }
+
+// UnmarshalNumbers is Unmarshal keeping the numbers that land in interface
+// values (map[string]any and the like) exact, as json.Number.
+func UnmarshalNumbers(b []byte, v any) error { return unmarshal(b, v, true) }
+
+func unmarshal(b []byte, v any, numbers bool) error {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		if err := check(b, rv.Type().Elem()); err != nil {
+			return err
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	if numbers {
+		dec.UseNumber()
+	}
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
@@ -25,6 +97,294 @@ func Unmarshal(b []byte, v any) error {
 		return ErrTrailing
 	}
 	return nil
+}
+
+// check walks the JSON value in b against the Go type t and returns the
+// first null or repeated member it refuses. Malformed JSON ends the walk
+// without an error: the decoding that follows reports it.
+func check(b []byte, t reflect.Type) error {
+	w := &walker{dec: json.NewDecoder(bytes.NewReader(b))}
+	w.dec.UseNumber()
+	err := w.value(t)
+	if errors.Is(err, errBroken) {
+		return nil
+	}
+	return err
+}
+
+// errBroken stops a walk over malformed JSON.
+var errBroken = errors.New("malformed JSON")
+
+type walker struct {
+	dec  *json.Decoder
+	path []string
+}
+
+func (w *walker) where() string {
+	var b strings.Builder
+	for _, p := range w.path {
+		if b.Len() > 0 && p[0] != '[' {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func (w *walker) token() (json.Token, error) {
+	tok, err := w.dec.Token()
+	if err != nil {
+		return nil, errBroken
+	}
+	return tok, nil
+}
+
+// value reads one value whose Go type is t (nil: any, nothing to check).
+func (w *walker) value(t reflect.Type) error {
+	tok, err := w.token()
+	if err != nil {
+		return err
+	}
+	return w.after(tok, t)
+}
+
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// custom reports whether t decodes itself (json.Unmarshaler or, for
+// strings, encoding.TextUnmarshaler).
+func custom(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		return false
+	}
+	pt := reflect.PointerTo(t)
+	return pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType) ||
+		t.Implements(unmarshalerType) || t.Implements(textUnmarshalerType)
+}
+
+// after checks the value that starts with tok.
+func (w *walker) after(tok json.Token, t reflect.Type) error {
+	if tok == nil { // null
+		if t == nil {
+			return nil
+		}
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map:
+			return nil
+		}
+		return &NullError{Path: w.where(), Type: t}
+	}
+	if t != nil && t.Kind() == reflect.Pointer {
+		return w.after(tok, t.Elem())
+	}
+	if t != nil && (t.Kind() == reflect.Interface || custom(t)) {
+		t = nil
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil // a scalar: its type is encoding/json's to check
+	}
+	switch d {
+	case '[':
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; w.dec.More(); i++ {
+			w.path = append(w.path, "["+strconv.Itoa(i)+"]")
+			if err := w.value(elem); err != nil {
+				return err
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+		_, err := w.token() // ]
+		return err
+	case '{':
+		var fs *structFields
+		var elem reflect.Type
+		if t != nil {
+			switch t.Kind() {
+			case reflect.Struct:
+				fs = fieldsOf(t)
+			case reflect.Map:
+				elem = t.Elem()
+			}
+		}
+		seen := map[string]bool{}
+		for w.dec.More() {
+			tok, err := w.token()
+			if err != nil {
+				return err
+			}
+			name, ok := tok.(string)
+			if !ok {
+				return errBroken
+			}
+			key, ft := name, elem
+			if fs != nil {
+				f := fs.lookup(name)
+				if f == nil {
+					key, ft = "\x00"+name, nil // unknown: encoding/json refuses it
+				} else {
+					key, ft = f.name, f.typ
+				}
+			}
+			if seen[key] {
+				return &DuplicateError{Path: w.where(), Name: name}
+			}
+			seen[key] = true
+			w.path = append(w.path, name)
+			if err := w.value(ft); err != nil {
+				return err
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+		_, err := w.token() // }
+		return err
+	}
+	return errBroken
+}
+
+// structFields are the JSON members of a struct type, resolved as
+// encoding/json resolves them.
+type structFields struct {
+	exact map[string]*field
+	list  []*field // in field order, for case-insensitive matching
+}
+
+type field struct {
+	name   string
+	typ    reflect.Type
+	depth  int
+	tagged bool
+}
+
+// lookup finds the field a member name decodes into: the exact name, else
+// the first whose name equals it case-insensitively.
+func (fs *structFields) lookup(name string) *field {
+	if f, ok := fs.exact[name]; ok {
+		return f
+	}
+	for _, f := range fs.list {
+		if strings.EqualFold(f.name, name) {
+			return f
+		}
+	}
+	return nil
+}
+
+var fieldCache sync.Map // reflect.Type → *structFields
+
+func fieldsOf(t reflect.Type) *structFields {
+	if fs, ok := fieldCache.Load(t); ok {
+		return fs.(*structFields)
+	}
+	var all []*field
+	collect(t, 0, map[reflect.Type]bool{t: true}, &all)
+	// encoding/json's dominance rule: of the fields of one name, the
+	// shallowest wins; among those a single tagged one, else a single one;
+	// otherwise none.
+	byName := map[string][]*field{}
+	var order []string
+	for _, f := range all {
+		if _, ok := byName[f.name]; !ok {
+			order = append(order, f.name)
+		}
+		byName[f.name] = append(byName[f.name], f)
+	}
+	fs := &structFields{exact: map[string]*field{}}
+	for _, name := range order {
+		cands := byName[name]
+		minDepth := cands[0].depth
+		for _, f := range cands {
+			minDepth = min(minDepth, f.depth)
+		}
+		var top, tagged []*field
+		for _, f := range cands {
+			if f.depth == minDepth {
+				top = append(top, f)
+				if f.tagged {
+					tagged = append(tagged, f)
+				}
+			}
+		}
+		var win *field
+		switch {
+		case len(tagged) == 1:
+			win = tagged[0]
+		case len(tagged) == 0 && len(top) == 1:
+			win = top[0]
+		}
+		if win != nil {
+			fs.exact[name] = win
+			fs.list = append(fs.list, win)
+		}
+	}
+	fieldCache.Store(t, fs)
+	return fs
+}
+
+func collect(t reflect.Type, depth int, visiting map[reflect.Type]bool, out *[]*field) {
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if sf.Anonymous {
+			ft := sf.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if !sf.IsExported() && ft.Kind() != reflect.Struct {
+				continue
+			}
+			if name == "" && ft.Kind() == reflect.Struct {
+				if !visiting[ft] {
+					visiting[ft] = true
+					collect(ft, depth+1, visiting, out)
+					delete(visiting, ft)
+				}
+				continue
+			}
+		} else if !sf.IsExported() {
+			continue
+		}
+		f := &field{name: name, typ: sf.Type, depth: depth, tagged: name != ""}
+		if name == "" {
+			f.name = sf.Name
+		}
+		*out = append(*out, f)
+	}
+}
+
+// describeType names a Go type as a JSON sender thinks of it.
+func describeType(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Array:
+		return "a list"
+	}
+	if custom(t) {
+		return "a " + t.String()
+	}
+	if t.Kind() == reflect.Struct {
+		return "an object"
+	}
+	return t.String()
 }
 
 // Describe words a decoding error for the person who sent the JSON: where

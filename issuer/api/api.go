@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/httpx"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/wire"
 )
@@ -85,7 +84,7 @@ func New(is *issuer.Issuer, opts Options) (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(httpx.RequestLog(opts.Logger), s.metrics.observe, middleware.Recover(),
-		middleware.BodyLimit(strconv.FormatInt(opts.BodyLimit, 10)), httpx.RequireJSON())
+		middleware.BodyLimit(strconv.FormatInt(opts.BodyLimit, 10)), httpx.RequireJSON(), httpx.DecodePathParams())
 
 	e.GET("/healthz", s.health)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
@@ -197,8 +196,9 @@ func (s *server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// bind decodes the JSON body strictly: one value, no unknown fields, no
-// trailing data, within the body limit. Numbers stay exact.
+// bind decodes the JSON body strictly (internal/strictjson: one value, no
+// unknown or repeated members, no null where a value is required, no
+// trailing data), within the body limit. Numbers stay exact.
 func (s *server) bind(c echo.Context, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, s.opts.BodyLimit))
 	if err != nil {
@@ -208,14 +208,11 @@ func (s *server) bind(c echo.Context, v any) error {
 		}
 		return fmt.Errorf("%w: body: %v", ErrBadRequest, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: JSON body: %v", ErrBadRequest, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: trailing data after the JSON body", ErrBadRequest)
+	if err := strictjson.UnmarshalNumbers(body, v); err != nil {
+		if errors.Is(err, strictjson.ErrTrailing) {
+			return fmt.Errorf("%w: trailing data after the JSON body", ErrBadRequest)
+		}
+		return fmt.Errorf("%w: JSON body: %s", ErrBadRequest, strictjson.Describe(err))
 	}
 	return nil
 }
@@ -280,6 +277,9 @@ func (s *server) schemaAndExpiry(schemaID, validUntil string) (*circuits.Schema,
 	t, err := time.Parse(time.RFC3339, validUntil)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: validUntil %q is not RFC 3339", ErrBadRequest, validUntil)
+	}
+	if t.After(issuer.MaxValidUntil) {
+		return nil, time.Time{}, fmt.Errorf("%w: validUntil %q is after %s in UTC, the latest expiry", ErrBadRequest, validUntil, issuer.MaxValidUntil.Format(time.RFC3339))
 	}
 	return sc, t, nil
 }
@@ -449,7 +449,11 @@ func ParseQuery(v map[string][]string) (issuer.Query, error) {
 }
 
 func (s *server) listCredentials(c echo.Context) error {
-	q, err := ParseQuery(c.QueryParams())
+	v, err := httpx.Query(c.Request(), nil, "subject")
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	q, err := ParseQuery(v)
 	if err != nil {
 		return err
 	}
@@ -461,7 +465,11 @@ func (s *server) listCredentials(c echo.Context) error {
 }
 
 func (s *server) getOffer(c echo.Context) error {
-	id, tok := c.Param("id"), c.QueryParam("token")
+	q, err := httpx.Query(c.Request(), []string{"token"})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	id, tok := c.Param("id"), q.Get("token")
 	if tok == "" {
 		return fmt.Errorf("%w: the offer link's token is required", issuer.ErrOfferToken)
 	}
@@ -484,11 +492,13 @@ func (s *server) claim(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: proof is not base64", ErrBadRequest)
 	}
-	bundle, err := s.is.Claim(c.Request().Context(), c.Param("id"), b.Token, b.HolderCommitment.El(), proof)
-	s.metrics.claim(err)
+	bundle, again, err := s.is.Claim(c.Request().Context(), c.Param("id"), b.Token, b.HolderCommitment.El(), proof)
+	s.metrics.claim(again, err)
 	if err != nil {
 		return err
 	}
-	s.metrics.issued.WithLabelValues("claim").Inc()
+	if !again {
+		s.metrics.issued.WithLabelValues("claim").Inc()
+	}
 	return blob(c, http.StatusOK, bundle)
 }
