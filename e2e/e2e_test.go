@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,23 +26,54 @@ func keyDir() string {
 	return filepath.Join(os.TempDir(), "zkcred-e2e-keys")
 }
 
-// buildBinary builds cmd/zkcred into dir.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
+// The zkcred binary, built once for both tests into buildDir (TestMain
+// removes it).
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+// TestMain removes the binary buildBinary made.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
 	}
-	bin := filepath.Join(dir, "zkcred")
-	start := time.Now()
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/zkcred")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/zkcred: %v\n%s", err, out)
-	}
-	t.Logf("%-45s %6.2fs", "build zkcred", time.Since(start).Seconds())
-	return bin
+	os.Exit(code)
 }
+
+// buildBinary builds cmd/zkcred once and returns the binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := filepath.Abs("..")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		if buildDir, buildErr = os.MkdirTemp("", "zkcred-e2e-bin-"); buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "zkcred")
+		start := time.Now()
+		cmd := exec.Command("go", "build", "-o", buildBin, "./cmd/zkcred")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/zkcred: %v\n%s", err, out)
+			return
+		}
+		t.Logf("%-45s %6.2fs", "build zkcred", time.Since(start).Seconds())
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
+}
+
+// setupMu keeps the two tests from making the shared keys at once.
+var setupMu sync.Mutex
 
 // TestEndToEnd runs the whole story with separate processes over loopback
 // HTTP: a registry with governance, a university and a hospital that
@@ -52,6 +85,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the end-to-end test builds the binary and proves; skipped with -short")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	if os.Getenv("ZKCRED_E2E_KEEP") != "" {
 		var err error
@@ -62,7 +96,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	w := &world{t: t, dir: dir}
 	t.Cleanup(w.cleanup)
-	w.bin = buildBinary(t, dir)
+	w.bin = buildBinary(t)
 	total := time.Now()
 
 	// 1. Development keys, made once and shared by every process.
@@ -74,7 +108,11 @@ func TestEndToEnd(t *testing.T) {
 		HolderVK string `json:"holder_vk_sha256"`
 		Unsafe   bool   `json:"unsafe_single_party"`
 	}
-	w.runJSON("setup (keys in "+keys+")", operator, &setup, "setup", "--keys", keys, "--json")
+	func() {
+		setupMu.Lock()
+		defer setupMu.Unlock()
+		w.runJSON("setup (keys in "+keys+")", operator, &setup, "setup", "--keys", keys, "--json")
+	}()
 	if setup.Circuit != circuits.PresentationID || setup.VK == "" || setup.HolderVK == "" || !setup.Unsafe {
 		t.Fatalf("setup summary: %+v", setup)
 	}
@@ -116,7 +154,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("issuer init: %+v", out)
 		}
 	}
-	msg := w.runFail("university: schema publish before registration", uni, "issuer", "schema", "publish", "--dir", uniDir, "--schema", "diploma")
+	msg := w.runFail("university: schema publish before registration", uni, 1, "issuer", "schema", "publish", "--dir", uniDir, "--schema", "diploma")
 	if !strings.Contains(msg, "not a registered issuer") || !strings.Contains(msg, "403 forbidden") {
 		t.Fatalf("an unregistered issuer's schema was refused for another reason:\n%s", msg)
 	}
@@ -218,7 +256,7 @@ func TestEndToEnd(t *testing.T) {
 	if diploma.Issuer != uniDID(t, uniDir) {
 		t.Fatalf("diploma issued by %s, want the university", diploma.Issuer)
 	}
-	msg = w.runFail("holder: claim the same link again", holder, "wallet", "receive", "--wallet", walletPath, "--keys", keys, link.URL)
+	msg = w.runFail("holder: claim the same link again", holder, 1, "wallet", "receive", "--wallet", walletPath, "--keys", keys, link.URL)
 	if !strings.Contains(msg, "already_claimed") {
 		t.Fatalf("a second claim of the link was refused for another reason:\n%s", msg)
 	}
@@ -355,7 +393,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("the restarted registry is at height %d, it stopped at %d", again.Height, latest.Height)
 	}
 	req3 := newRequest(t, verURL, "hire-graduate")
-	msg = w.runFail("holder: present the revoked diploma", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", req3.url)
+	msg = w.runFail("holder: present the revoked diploma", holder, 1, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", req3.url)
 	if !strings.Contains(msg, "revoked") {
 		t.Fatalf("the wallet refused the revoked diploma for another reason:\n%s", msg)
 	}

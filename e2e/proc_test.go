@@ -135,14 +135,19 @@ func (w *world) runJSON(step string, p *party, v any, args ...string) {
 	}
 }
 
-// runFail runs a command that must fail and returns its combined output.
-func (w *world) runFail(step string, p *party, args ...string) string {
+// runFail runs a command that must fail with exit status want (the CLI's
+// documented statuses: 1 refused by the other party, 2 usage, 3
+// unreachable, 4 bad local state) and returns its combined output.
+func (w *world) runFail(step string, p *party, want int, args ...string) string {
 	w.t.Helper()
 	start := time.Now()
 	r := w.exec(p, args...)
 	var ee *exec.ExitError
 	if !errors.As(r.err, &ee) {
 		w.t.Fatalf("step %q: the command should have failed with an exit status:\n%s", step, r)
+	}
+	if ee.ExitCode() != want {
+		w.t.Fatalf("step %q: exit status %d, want %d:\n%s", step, ee.ExitCode(), want, r)
 	}
 	w.t.Logf("%-45s %6.2fs (refused, as it should be)", step, time.Since(start).Seconds())
 	return r.stdout + r.stderr

@@ -48,13 +48,18 @@ func TestUp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and proves")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	w := &world{t: t, dir: dir}
 	t.Cleanup(w.cleanup)
-	w.bin = buildBinary(t, dir)
+	w.bin = buildBinary(t)
 	keys := keyDir()
 	operator := w.newParty("operator", "")
-	w.run("setup", operator, "setup", "--keys", keys, "--json")
+	func() {
+		setupMu.Lock()
+		defer setupMu.Unlock()
+		w.run("setup", operator, "setup", "--keys", keys, "--json")
+	}()
 
 	port := freePorts(t, 5) // registry, two issuers, verifier, key server
 	url := func(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", port+i) }

@@ -207,6 +207,30 @@ func TestGovernance(t *testing.T) {
 	if _, ok := f.c.State[string(CircuitKey("present-v1"))]; !ok {
 		t.Fatal("circuit not stored")
 	}
+	// A ceremony transcript hash is stored with the key hash; a malformed
+	// one is refused.
+	th := strings.Repeat("cd", 32)
+	if _, err := f.c.Submit(f.tx(t, f.gov, PublishCircuit{Circuit: "present-v2", VKHash: hex.EncodeToString(make([]byte, 32)), TranscriptHash: th})); err != nil {
+		t.Fatal(err)
+	}
+	var rec CircuitRecord
+	if err := json.Unmarshal(f.c.State[string(CircuitKey("present-v2"))], &rec); err != nil || rec.TranscriptHash != th {
+		t.Fatalf("transcript hash not stored: %+v %v", rec, err)
+	}
+	for _, bad := range []string{"CD" + th[2:], th[:62], "zz" + th[2:]} {
+		if _, err := DecodeTx(f.c.Genesis.ChainID, mustJSON(t, f.tx(t, f.gov, PublishCircuit{Circuit: "present-v3", VKHash: th, TranscriptHash: bad}))); !errors.Is(err, ErrInvalidTx) {
+			t.Errorf("transcript hash %q: %v, want ErrInvalidTx", bad, err)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestBlockHashAndSignature(t *testing.T) {

@@ -81,11 +81,13 @@ type SchemaRecord struct {
 	Height uint64          `json:"height"`
 }
 
-// CircuitRecord is a circuit's published verifying-key hash.
+// CircuitRecord is a circuit's published verifying-key hash, with its
+// ceremony transcript's hash when governance published one.
 type CircuitRecord struct {
-	Circuit string `json:"circuit"`
-	VKHash  string `json:"vk_hash"`
-	Height  uint64 `json:"height"`
+	Circuit        string `json:"circuit"`
+	VKHash         string `json:"vk_hash"`
+	TranscriptHash string `json:"transcript_hash,omitempty"`
+	Height         uint64 `json:"height"`
 }
 
 // Receipt tells a submitter what its transaction did.
@@ -306,7 +308,7 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			b.putIssuer(is)
 			rc.IssuerID = &is.ID
 		case PublishCircuit:
-			rec, _ := json.Marshal(CircuitRecord{Circuit: body.Circuit, VKHash: body.VKHash, Height: b.height})
+			rec, _ := json.Marshal(CircuitRecord{Circuit: body.Circuit, VKHash: body.VKHash, TranscriptHash: body.TranscriptHash, Height: b.height})
 			b.set(CircuitKey(body.Circuit), rec)
 		}
 	case PublishSchema:

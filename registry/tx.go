@@ -86,10 +86,14 @@ type DeactivateIssuer struct {
 	PubKey string `json:"pubkey"`
 }
 
-// PublishCircuit records a circuit's verifying-key hash (governance).
+// PublishCircuit records a circuit's verifying-key hash (governance) and,
+// for keys from a multi-party ceremony, the hash of its transcript's final
+// record (docs/ceremony.md), so that anyone can fetch the transcript and
+// check that the published key is the one it gives.
 type PublishCircuit struct {
-	Circuit string `json:"circuit"`
-	VKHash  string `json:"vk_hash"` // hex, 32 bytes
+	Circuit        string `json:"circuit"`
+	VKHash         string `json:"vk_hash"`                   // hex, 32 bytes
+	TranscriptHash string `json:"transcript_hash,omitempty"` // hex, 32 bytes; empty for development keys
 }
 
 // PublishSchema records a credential schema under its ID (issuer).
@@ -277,6 +281,11 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		}
 		if h, err := hex.DecodeString(b.VKHash); err != nil || len(h) != 32 || b.VKHash != strings.ToLower(b.VKHash) {
 			return nil, malformed("vk_hash must be 32 bytes in lowercase hex")
+		}
+		if t := b.TranscriptHash; t != "" {
+			if h, err := hex.DecodeString(t); err != nil || len(h) != 32 || t != strings.ToLower(t) {
+				return nil, malformed("transcript_hash must be 32 bytes in lowercase hex")
+			}
 		}
 		st.Body = b
 	case TypePublishSchema:

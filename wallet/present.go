@@ -266,6 +266,9 @@ func (w *Wallet) CheckStatus(ctx context.Context, e *Entry) error {
 	if err := w.settleStored(ctx, e); err != nil {
 		return err
 	}
+	if w.ready[e.ID] != nil {
+		return nil // anchored under the root Prepare verified for this presentation
+	}
 	_, leaf, _, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
 	if err != nil {
 		return err
@@ -458,19 +461,9 @@ func (p *Plan) Describe(out io.Writer) {
 func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire.Presentation, error) {
 	e, r := p.Entry, p.Request
 	priv := e.Private()
-	bk, leaf, path, err := w.verifiedBucket(ctx, priv.LeafIndex)
+	root, height, path, err := w.provingRoot(ctx, e) // prover.go
 	if err != nil {
 		return nil, err
-	}
-	if leaf.IsZero() {
-		return nil, ErrRevoked
-	}
-	// Name the latest verified block that published this root: a verifier
-	// looks a root up by its latest height, and later blocks that changed
-	// no credential (heartbeats, governance) publish the same root again.
-	height := bk.Height
-	if hh, _, ok := w.lc.RootInfo(bk.Root.El()); ok && hh > height {
-		height = hh
 	}
 	if h, ok := w.lc.Header(height); ok && r.MaxRootAge > 0 {
 		age := int64(r.Now) - h.Time/1000
@@ -490,7 +483,7 @@ func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire
 		Path:         path,
 		TrustIndex:   ti,
 		TrustPath:    tpath,
-		Root:         bk.Root.El(),
+		Root:         root,
 		Height:       height,
 		TrustRoot:    p.trust.Root(),
 		Now:          r.Now,
@@ -508,18 +501,17 @@ func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire
 		}
 		return nil, fmt.Errorf("%w: %w", ErrCannotPresent, err)
 	}
-	// Prove from the credential's prover state, refreshed to this root in
-	// a step of fixed length (prover.go); ProveFrom checks a proof made
-	// from the state before returning it, and makes a full proof instead
-	// when the state is missing or fails.
-	st := w.presentState(keys, e, wit)
+	// Prove from the credential's prover state (prover.go); ProveFrom
+	// checks a proof made from the state before returning it, and makes a
+	// full proof instead when the state is missing or fails.
+	st := w.stateFor(keys, e, wit)
 	proof, pub, info, err := keys.ProveFrom(st, wit)
 	if err != nil {
 		return nil, fmt.Errorf("proving: %w", err)
 	}
 	w.lastProve = info
-	if errors.Is(info.Fallback, circuits.ErrStateCorrupt) {
-		w.removeState(e) // rebuilt by the next refresh
+	if info.Fallback != nil && !errors.Is(info.Fallback, circuits.ErrStateEmpty) {
+		w.removeState(e) // corrupt, or for other keys: rebuilt by the next refresh
 	}
 	pres := &wire.Presentation{
 		RequestID: r.ID, Nonce: r.Nonce, Height: pub.Height, Root: circuits.F(pub.Root),

@@ -21,14 +21,15 @@ import (
 	"github.com/zkcred/zkcred/internal/atomicfile"
 )
 
-// RefreshBudget is how long the refresh step of Prove always takes: it
-// brings the credential's prover state to the root just fetched (nothing
-// to do if Sync already did, up to every level of the Merkle path
-// otherwise) and then waits out the rest of the budget, so that the time
-// from fetching a request to submitting the proof does not depend on how
-// many path levels changed nor on whether the credential was presented or
-// synced before (docs/wallet.md). The budget covers a refresh in which all
-// 32 levels changed on the 2-core reference machine, with a margin.
+// RefreshBudget is how long each credential's refresh takes in Prepare
+// (and in Present's own refresh step when Prepare did not run): it brings
+// the credential's prover state to the newest verified root (nothing to do
+// if Sync already did, up to every level of the Merkle path otherwise) and
+// then waits out the rest of the budget, so that no observer of the
+// presentation's timing learns how many path levels changed nor whether
+// the wallet had synced or presented since the last root change
+// (docs/wallet.md). It covers a refresh in which all 32 levels changed on
+// the 2-core reference machine, with a margin.
 const RefreshBudget = 100 * time.Millisecond
 
 // A prover state lets Prove compute only what a request changes
@@ -41,6 +42,7 @@ const RefreshBudget = 100 * time.Millisecond
 type proverEntry struct {
 	root   fr.Element
 	height uint64
+	path   []fr.Element // the credential's path under root
 	trust  []fr.Element // resting trust-list siblings
 	st     circuits.ProverState
 }
@@ -67,7 +69,7 @@ func (w *Wallet) resting(e *Entry, pe *proverEntry, path []fr.Element) *circuits
 // path, by difference from pe's, and stores it. A state that does not
 // match the root's witness (another key, a corrupt file) is rebuilt.
 func (w *Wallet) refresh(keys *circuits.Keys, e *Entry, pe *proverEntry, root fr.Element, height uint64, path []fr.Element) (*proverEntry, error) {
-	next := &proverEntry{root: root, height: height}
+	next := &proverEntry{root: root, height: height, path: path}
 	if pe != nil {
 		next.st, next.trust = pe.st, pe.trust
 	} else {
@@ -111,22 +113,85 @@ func (w *Wallet) Sync(ctx context.Context, keys *circuits.Keys) (revoked []*Entr
 // SyncState brings one credential's prover state to the newest verified
 // root (Sync), or reports ErrRevoked and drops the state.
 func (w *Wallet) SyncState(ctx context.Context, e *Entry, keys *circuits.Keys) error {
-	bk, leaf, path, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
-	if err != nil {
-		return err
-	}
-	if leaf.IsZero() {
-		w.removeState(e)
-		return ErrRevoked
-	}
-	pe, _ := w.loadState(e) // a missing or unreadable state is rebuilt
-	_, err = w.refresh(keys, e, pe, bk.Root.El(), w.rootHeight(bk.Root.El(), bk.Height), path)
+	_, err := w.syncState(ctx, e, keys)
 	return err
 }
 
-// presentState is Prove's refresh step: e's prover state at the root of
-// the witness, always RefreshBudget long (see there). It returns nil when
-// there is no state to use, and Prove then makes a full proof.
+func (w *Wallet) syncState(ctx context.Context, e *Entry, keys *circuits.Keys) (*proverEntry, error) {
+	delete(w.ready, e.ID)
+	bk, leaf, path, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
+	if err != nil {
+		return nil, err
+	}
+	p := e.Private()
+	if want := circuits.LeafHash(p.IssuerID.El(), p.Commitment.El()); !leaf.Equal(&want) {
+		w.removeState(e)
+		return nil, ErrRevoked
+	}
+	pe, _ := w.loadState(e) // a missing or unreadable state is rebuilt
+	return w.refresh(keys, e, pe, bk.Root.El(), w.rootHeight(bk.Root.El(), bk.Height), path)
+}
+
+// Prepare is the first step of a presentation, before the request is
+// fetched: it brings every credential's prover state to the newest root the
+// light client verifies, each in a step of RefreshBudget. The next Present
+// proves against that root from the prepared state, so that the time from
+// fetching the request to submitting the proof depends only on the
+// request. Credentials revoked since they were received are left out
+// (Present skips them as before).
+func (w *Wallet) Prepare(ctx context.Context, keys *circuits.Keys) error {
+	for _, e := range w.f.Credentials {
+		start := time.Now()
+		pe, err := w.syncState(ctx, e, keys)
+		if d := RefreshBudget - time.Since(start); d > 0 {
+			time.Sleep(d)
+		}
+		if err != nil && !errors.Is(err, ErrRevoked) {
+			return err
+		}
+		if pe != nil {
+			if w.ready == nil {
+				w.ready = map[string]*proverEntry{}
+			}
+			w.ready[e.ID] = pe
+		}
+	}
+	return nil
+}
+
+// provingRoot returns the root, its height and e's path to prove against:
+// those Prepare brought e's state to, else the newest verified root's,
+// fetched now (ErrRevoked if e's leaf is 0 there).
+func (w *Wallet) provingRoot(ctx context.Context, e *Entry) (fr.Element, uint64, []fr.Element, error) {
+	if pe := w.ready[e.ID]; pe != nil {
+		return pe.root, pe.height, pe.path, nil
+	}
+	bk, leaf, path, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
+	if err != nil {
+		return fr.Element{}, 0, nil, err
+	}
+	if leaf.IsZero() {
+		return fr.Element{}, 0, nil, ErrRevoked
+	}
+	return bk.Root.El(), w.rootHeight(bk.Root.El(), bk.Height), path, nil
+}
+
+// stateFor returns e's prover state for the witness: the prepared one
+// (which it uses up: the next presentation is prepared anew), or else the
+// result of presentState's fixed-length refresh.
+func (w *Wallet) stateFor(keys *circuits.Keys, e *Entry, wit *circuits.Witness) *circuits.ProverState {
+	pe := w.ready[e.ID]
+	delete(w.ready, e.ID)
+	if pe != nil && pe.root.Equal(&wit.Root) {
+		return &pe.st
+	}
+	return w.presentState(keys, e, wit)
+}
+
+// presentState is Present's own refresh step, when Prepare did not run:
+// e's prover state at the witness's root, always RefreshBudget long (see
+// there). It returns nil when there is no state to use, and the proof is
+// then a full one.
 func (w *Wallet) presentState(keys *circuits.Keys, e *Entry, wit *circuits.Witness) *circuits.ProverState {
 	start := time.Now()
 	defer func() {
@@ -187,16 +252,18 @@ func (pe *proverEntry) marshal() ([]byte, error) {
 	r := pe.root.Bytes()
 	b.Write(r[:])
 	binary.Write(&b, binary.BigEndian, pe.height)
-	for i := range pe.trust {
-		t := pe.trust[i].Bytes()
-		b.Write(t[:])
+	for _, v := range [][]fr.Element{pe.trust, pe.path} {
+		for i := range v {
+			t := v[i].Bytes()
+			b.Write(t[:])
+		}
 	}
 	b.Write(st)
 	return b.Bytes(), nil
 }
 
 func (pe *proverEntry) unmarshal(b []byte) error {
-	const fixed = fr.Bytes + 8 + circuits.TrustDepth*fr.Bytes
+	const fixed = fr.Bytes + 8 + (circuits.TrustDepth+circuits.Depth)*fr.Bytes
 	if len(b) < fixed {
 		return errors.New("truncated")
 	}
@@ -204,13 +271,14 @@ func (pe *proverEntry) unmarshal(b []byte) error {
 		return err
 	}
 	pe.height = binary.BigEndian.Uint64(b[fr.Bytes:])
-	pe.trust = make([]fr.Element, circuits.TrustDepth)
-	for i := range pe.trust {
+	v := make([]fr.Element, circuits.TrustDepth+circuits.Depth)
+	for i := range v {
 		off := fr.Bytes + 8 + i*fr.Bytes
-		if err := pe.trust[i].SetBytesCanonical(b[off : off+fr.Bytes]); err != nil {
+		if err := v[i].SetBytesCanonical(b[off : off+fr.Bytes]); err != nil {
 			return err
 		}
 	}
+	pe.trust, pe.path = v[:circuits.TrustDepth], v[circuits.TrustDepth:]
 	return pe.st.UnmarshalBinary(b[fixed:])
 }
 
@@ -267,4 +335,7 @@ func (w *Wallet) loadState(e *Entry) (*proverEntry, error) {
 	return &pe, nil
 }
 
-func (w *Wallet) removeState(e *Entry) { os.Remove(w.statePath(e)) }
+func (w *Wallet) removeState(e *Entry) {
+	delete(w.ready, e.ID)
+	os.Remove(w.statePath(e))
+}

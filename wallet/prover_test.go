@@ -110,10 +110,37 @@ func TestProverStates(t *testing.T) {
 		t.Fatalf("state not rebuilt from a corrupt file: %v", info.Fallback)
 	}
 
+	// Another credential's state under this one's name (same root): the
+	// proof falls back to a full one that verifies, the state is dropped,
+	// and the next presentation rebuilds it.
+	e3, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.60", time.Time{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Sync(ctx, env.Keys); err != nil {
+		t.Fatal(err)
+	}
+	pe, err := w.loadState(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.saveState(e3, pe); err != nil {
+		t.Fatal(err)
+	}
+	if info := present(t, w, env, e3); info.Incremental || !errors.Is(info.Fallback, circuits.ErrStateOtherCredential) {
+		t.Fatalf("another credential's state: incremental %v, fallback %v", info.Incremental, info.Fallback)
+	}
+	if _, err := os.Stat(w.statePath(e3)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a mismatched state was kept")
+	}
+	if info := present(t, w, env, e3); !info.Incremental {
+		t.Fatalf("state not rebuilt after a mismatch: %v", info.Fallback)
+	}
+
 	// Revoked: Sync says so and drops the state.
 	env.Revoke(bundle)
 	revoked, err := w.Sync(ctx, env.Keys)
-	if err != nil || len(revoked) != 1 || revoked[0] != e {
+	if err != nil || len(revoked) != 1 || revoked[0] != e { // e3 stays
 		t.Fatalf("revocation not reported by Sync: %v %v", err, revoked)
 	}
 	if _, err := os.Stat(w.statePath(e)); !errors.Is(err, os.ErrNotExist) {
@@ -171,4 +198,64 @@ func TestRefreshStepFixedLength(t *testing.T) {
 	step("stale")
 	w.removeState(e)
 	step("missing")
+
+	// Prepare: one budget per credential, whether anything changed or not.
+	if _, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.50", time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"prepare, one state missing", "prepare, nothing changed"} {
+		start := time.Now()
+		if err := w.Prepare(ctx, env.Keys); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < 2*RefreshBudget {
+			t.Errorf("%s: Prepare of two credentials took %v, under twice the budget %v", name, d, RefreshBudget)
+		}
+	}
+}
+
+// TestPrepareThenPresent: after Prepare, Present proves from the prepared
+// state against the prepared root, fetching no bucket (a block appended in
+// between changes nothing), and the preparation is used up by it.
+func TestPrepareThenPresent(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	w := newTestWallet(t, env)
+	ctx := context.Background()
+	e, err := w.Receive(ctx, env.Issue(w.HolderCommit(), "3.72", time.Time{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Prepare(ctx, env.Keys); err != nil {
+		t.Fatal(err)
+	}
+	prepared := w.ready[e.ID]
+	if prepared == nil {
+		t.Fatal("Prepare left no prepared state")
+	}
+	env.Anchor(100) // a new root after Prepare: not used by this presentation
+	req, err := w.ReadRequest(ctx, env.Request("graduate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.Present(ctx, req, PresentOptions{Keys: env.Keys})
+	if err != nil || out.Result.Status != wire.StatusVerified {
+		t.Fatalf("presentation not verified: %v %+v", err, out)
+	}
+	if !w.lastProve.Incremental {
+		t.Fatalf("not made from the prepared state: %v", w.lastProve.Fallback)
+	}
+	if got := out.Presentation.Root.El(); !got.Equal(&prepared.root) {
+		t.Fatal("the proof is not against the prepared root")
+	}
+	if w.ready[e.ID] != nil {
+		t.Fatal("the preparation was not used up")
+	}
+	// Without a new Prepare, the next presentation fetches the newest root
+	// and refreshes in its own fixed-length step.
+	if info := present(t, w, env, e); !info.Incremental {
+		t.Fatalf("unprepared presentation not made from the state: %v", info.Fallback)
+	}
+	if pe, _ := w.loadState(e); pe.root.Equal(&prepared.root) {
+		t.Fatal("the unprepared presentation did not refresh to the newest root")
+	}
 }

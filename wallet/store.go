@@ -144,7 +144,8 @@ type Wallet struct {
 	hc   *http.Client  // opts.HTTP, or the default client
 	lc   *light.Client // opened by the first network call, with hc
 
-	lastProve circuits.ProveInfo // how Prove made its last proof (tests)
+	ready     map[string]*proverEntry // prover states Prepare or Sync brought to the newest root (prover.go)
+	lastProve circuits.ProveInfo      // how prove made its last proof (tests)
 }
 
 // newOpen returns a wallet with its network settings in place.

@@ -42,6 +42,7 @@ func statusCmd(ts *testscript.TestScript, neg bool, args []string) {
 // state errors, unreachable services, the issuer on a local chain, policy
 // files). Every script gets ZKCRED_HOME=$WORK/home.
 func TestCLIScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/cli",
 		Setup: func(env *testscript.Env) error {

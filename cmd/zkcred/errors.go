@@ -134,6 +134,8 @@ var libraryErrors = []struct {
 	{light.ErrFork, errRefused, "registry_misbehaved", "the registry answered headers that contradict verified ones: tell its operators"},
 	{light.ErrRollback, errRefused, "registry_misbehaved", "the registry answered headers that contradict verified ones: tell its operators"},
 	{light.ErrInvalidHeader, errRefused, "registry_misbehaved", "the registry answered a header that does not verify against the genesis"},
+	{issuer.ErrWrongPassphrase, errLocal, "wrong_passphrase", "check the passphrase (" + passphraseEnv + " or --passphrase-file)"},
+	{issuer.ErrNoIssuer, errLocal, "no_issuer", "run 'zkcred issuer init' first, or pass --dir"},
 	{issuer.ErrKeyFile, errLocal, "issuer_key", "check the passphrase (" + passphraseEnv + " or --passphrase-file) and --dir"},
 	{circuits.ErrFormat, errLocal, "bad_keys", "make the keys again with 'zkcred setup --force', or fetch the published ones"},
 	{circuits.ErrWrongCircuit, errLocal, "bad_keys", "make the keys again with 'zkcred setup --force', or fetch the published ones"},

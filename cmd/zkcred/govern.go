@@ -135,9 +135,9 @@ func newGovernDeactivateCmd() *cobra.Command {
 
 func newGovernPublishCmd() *cobra.Command {
 	var g governFlags
-	var keys string
+	var keys, ceremonyDir string
 	c := leaf("publish-circuits", "publish the circuits' verifying-key hashes, which wallets and verifiers check",
-		"  zkcred registry govern publish-circuits --dir reg --keys keys/",
+		"  zkcred registry govern publish-circuits --dir reg --keys keys/\n  zkcred registry govern publish-circuits --dir reg --keys keys/ --ceremony ceremony/   # with the transcript hashes",
 		noArgs, func(*cobra.Command, []string) error {
 			k, err := loadKeys(keys)
 			if err != nil {
@@ -147,11 +147,22 @@ func newGovernPublishCmd() *cobra.Command {
 				{Circuit: circuits.PresentationID, VKHash: k.Verifier().Hash()},
 				{Circuit: circuits.HolderID, VKHash: k.HolderVerifier().Hash()},
 			}
+			if ceremonyDir != "" {
+				for i := range pcs {
+					if pcs[i].TranscriptHash, err = ceremonyTranscriptHash(ceremonyDir, pcs[i].Circuit, pcs[i].VKHash); err != nil {
+						return err
+					}
+				}
+			}
 			return g.submit(func(i int) string {
+				if pcs[i].TranscriptHash != "" {
+					return fmt.Sprintf("published circuit %s (vk sha256 %s, ceremony transcript %s)", pcs[i].Circuit, pcs[i].VKHash, pcs[i].TranscriptHash)
+				}
 				return fmt.Sprintf("published circuit %s (vk sha256 %s)", pcs[i].Circuit, pcs[i].VKHash)
 			}, pcs[0], pcs[1])
 		})
 	g.add(c)
 	addKeysFlag(c, &keys)
+	c.Flags().StringVar(&ceremonyDir, "ceremony", "", "ceremony directory whose final records gave the keys: publish their transcript hashes too")
 	return c
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,7 +40,7 @@ revokes them.`+"\n\n"+issuerPassExplain,
   zkcred issuer issue-batch --dir uni --schema diploma --csv graduates.csv --public-url https://uni.example --out links/
   zkcred issuer serve --dir uni --addr 127.0.0.1:8641`,
 		newIssuerInitCmd(&c), newIssuerRegisterCmd(&c), newIssuerSchemaCmd(&c), newIssuerIssueCmd(&c),
-		newIssuerBatchCmd(&c), newIssuerRevokeCmd(&c), newIssuerServeCmd(&c))
+		newIssuerBatchCmd(&c), newIssuerCredentialsCmd(&c), newIssuerRevokeCmd(&c), newIssuerServeCmd(&c))
 }
 
 const issuerPassExplain = `The issuer key is encrypted with a passphrase chosen at 'issuer init'. Every
@@ -470,10 +469,6 @@ func issuerIssueBatch(c commonFlags, o batchOptions) error {
 	if o.publicURL != "" && !strings.HasPrefix(o.publicURL, "http://") && !strings.HasPrefix(o.publicURL, "https://") {
 		return usagef("give the issuer API's absolute URL, e.g. --public-url https://uni.example", "--public-url %q is not an http(s) URL", o.publicURL)
 	}
-	if o.publicURL == "" && needsClaimLinks(data, o.holderCol) {
-		return usagef("pass --public-url https://issuer.example (the URL holders reach 'zkcred issuer serve' at), or give every row a "+o.holderCol,
-			"rows without a %s get claim links, and claim links need --public-url", o.holderCol)
-	}
 	if o.out == "" {
 		o.out = o.csv + ".out"
 	}
@@ -534,35 +529,6 @@ func issuerIssueBatch(c commonFlags, o batchOptions) error {
 		return refusedf("rows_rejected", "fix the rows listed in "+filepath.Join(o.out, "report.json")+" and run the batch again with them", "%d of %d rows were rejected", rep.Rejected, rep.Rows)
 	}
 	return nil
-}
-
-// needsClaimLinks reports whether a batch CSV has rows without a holder
-// commitment (or no holder column at all), which get claim links.
-func needsClaimLinks(data []byte, holderCol string) bool {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err != nil {
-		return false // the batch reports the CSV's problem
-	}
-	col := -1
-	for i, h := range header {
-		if strings.TrimSpace(h) == holderCol {
-			col = i
-		}
-	}
-	if col < 0 {
-		return true
-	}
-	for {
-		rec, err := r.Read()
-		if err != nil {
-			return false
-		}
-		if col >= len(rec) || strings.TrimSpace(rec[col]) == "" {
-			return true
-		}
-	}
 }
 
 func progressBar(w io.Writer, done, total int, start time.Time) {
@@ -707,7 +673,7 @@ func issuerServe(c commonFlags, o serveOptions) error {
 }
 
 func newIssuerSchemaShowCmd() *cobra.Command {
-	var ref, dir string
+	var ref, holderCol string
 	c := leaf("show", "print a schema's attributes, how to write each value, and a CSV header for issue-batch",
 		"  zkcred issuer schema show --schema diploma\n  zkcred issuer schema show --schema my-schema.json --json",
 		noArgs, func(*cobra.Command, []string) error {
@@ -715,9 +681,9 @@ func newIssuerSchemaShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return showSchema(s)
+			return showSchema(s, holderCol)
 		})
 	c.Flags().StringVar(&ref, "schema", "", "schema: example name or JSON file")
-	_ = dir
+	c.Flags().StringVar(&holderCol, "holder-column", issuer.DefaultHolderColumn, "the CSV's holder commitment column")
 	return c
 }

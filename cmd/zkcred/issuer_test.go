@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,15 +28,31 @@ import (
 	"github.com/zkcred/zkcred/registry/client"
 )
 
-// buildZkcred builds this command into a temporary directory.
+// The zkcred binary the tests run, built once per test run into
+// buildDir (removed by TestMain).
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+// buildZkcred builds this command once and returns the binary.
 func buildZkcred(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "zkcred")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "zkcred-cmd-test-"); buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "zkcred")
+		if out, err := exec.Command("go", "build", "-o", buildBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return buildBin
 }
 
 func countFiles(dir, suffix string) int {
@@ -57,6 +75,7 @@ func TestIssueBatchSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildZkcred(t)
 	dir := t.TempDir()
 	home := filepath.Join(dir, "issuer")
@@ -219,6 +238,7 @@ func TestIssuerCLIErrors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildZkcred(t)
 	dir := t.TempDir()
 	env := append(os.Environ(), issuer.PassphraseEnv+"=pw")
@@ -261,6 +281,7 @@ func TestIssuerOnRegistry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := buildZkcred(t)
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -366,6 +387,7 @@ func TestIssuerServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	keys := testenv.KeyDir()
 	testenv.Keys(t) // makes them the first time
 	if _, err := readVerifyingKey(keys, "", circuits.HolderID); err != nil {
@@ -432,4 +454,46 @@ func TestIssuerServe(t *testing.T) {
 	if code := post(token); code != http.StatusCreated {
 		t.Fatalf("offer with token: %d", code)
 	}
+
+	// While serve runs, 'issuer revoke' on the same directory goes through
+	// the service's admin API (the database is the service's), and asks
+	// for no passphrase.
+	issued := `{"schemaId":"` + circuits.Dec(d.ID()) + `","holderCommitment":"777","subject":{"name":"Ada","birthDate":"1990-12-10","degree":"MSc","field":"Math","graduationDate":"2026-06-30","gpa":"3.85","honours":true}}`
+	req, _ := http.NewRequest("POST", base+"/v1/credentials", strings.NewReader(issued))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := wire.ParseBundle(mustRead(t, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoke := exec.Command(bin, "issuer", "revoke", "--dir", home, "--id", b.Private.CredentialID, "--json")
+	revoke.Env = append(os.Environ(), "ZKCRED_ADMIN_TOKEN="+token) // no passphrase
+	out, err := revoke.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf(`"revokedLeaves":[%d]`, b.Private.LeafIndex)) {
+		t.Fatalf("revoke while serving: %v\n%s", err, out)
+	}
+	// A wrong token is named as such (bad local state), not retried.
+	revoke = exec.Command(bin, "issuer", "revoke", "--dir", home, "--leaf", "0")
+	revoke.Env = append(os.Environ(), "ZKCRED_ADMIN_TOKEN=not-the-service-token")
+	out, err = revoke.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitLocal || !strings.Contains(string(out), "admin token") {
+		t.Fatalf("revoke with a wrong token: %v\n%s", err, out)
+	}
+}
+
+func mustRead(t *testing.T, r *http.Response) []byte {
+	t.Helper()
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.StatusCode/100 != 2 {
+		t.Fatalf("%s: %d %s", r.Request.URL, r.StatusCode, b)
+	}
+	return b
 }

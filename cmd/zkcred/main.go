@@ -105,6 +105,7 @@ func newRoot() *cobra.Command {
 		newSetupCmd(), newBenchCmd(), newVersionCmd(),
 		newDemoCmd(), newUpCmd(),
 		newRegistryCmd(), newIssuerCmd(), newWalletCmd(), newVerifierCmd(),
+		newCeremonyCmd(),
 	)
 	return root
 }

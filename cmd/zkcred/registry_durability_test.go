@@ -33,11 +33,9 @@ func TestRegistrySIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
 	}
+	t.Parallel()
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "zkcred")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildZkcred(t)
 	keys := make([]ed25519.PrivateKey, 2)
 	var is []registry.RegisterIssuer
 	for i := range keys {

@@ -10,44 +10,27 @@ import (
 	"github.com/zkcred/zkcred/issuer"
 )
 
-// showSchema prints a schema's attributes and the header of a batch CSV.
-func showSchema(s *circuits.Schema) error {
-	id := circuits.Dec(s.ID())
-	var cols []string
-	type attr struct {
-		Name   string   `json:"name"`
-		Label  string   `json:"label"`
-		Type   string   `json:"type"`
-		Scale  int      `json:"scale,omitempty"`
-		Values []string `json:"values,omitempty"`
+// showSchema prints a schema's attributes, how each value is written, and
+// the header (with an example row) of a batch CSV.
+func showSchema(s *circuits.Schema, holderColumn string) error {
+	info, err := issuer.DescribeSchema(s, holderColumn)
+	if err != nil {
+		return usagef("see docs/issuer.md for the schema format", "%v", err)
 	}
-	var attrs []attr
-	for _, a := range s.Attributes {
-		cols = append(cols, a.Name)
-		l := a.Display
-		if l == "" {
-			l = a.Name
-		}
-		attrs = append(attrs, attr{a.Name, l, string(a.Type), a.Scale, a.Values})
-	}
-	header := strings.Join(append(cols, issuer.DefaultHolderColumn), ",")
 	if jsonOutput {
-		return printJSON(map[string]any{"id": id, "name": s.Name, "version": s.Version, "attributes": attrs, "csvHeader": header})
+		return printJSON(info)
 	}
-	fmt.Printf("schema %s %s\nID %s\n\n", s.Name, s.Version, id)
+	fmt.Printf("schema %s %s\nID %s\n\n", info.Name, info.Version, info.ID)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ATTRIBUTE\tLABEL\tTYPE")
-	for _, a := range attrs {
-		t := a.Type
-		if a.Scale != 0 {
-			t += fmt.Sprintf(" (%d digits after the point)", a.Scale)
-		}
+	fmt.Fprintln(tw, "ATTRIBUTE\tLABEL\tTYPE\tWRITTEN AS")
+	for _, a := range info.Attributes {
+		format := a.Format
 		if len(a.Values) > 0 {
-			t += ": " + strings.Join(a.Values, " | ")
+			format = "one of " + strings.Join(a.Values, " | ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, a.Label, t)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Label, a.Type, format)
 	}
 	tw.Flush()
-	fmt.Printf("\nCSV header for 'zkcred issuer issue-batch' (%s is optional: rows without one get a claim link):\n%s\n", issuer.DefaultHolderColumn, header)
+	fmt.Printf("\nCSV for 'zkcred issuer issue-batch': this header, then one row per credential\n(rows without a holder commitment get a claim link):\n%s\n%s\n", info.CSVHeader, info.CSVExample)
 	return nil
 }

@@ -24,7 +24,8 @@ func newUpCmd() *cobra.Command {
 		noArgs, func(*cobra.Command, []string) error { return runUp(dir, keys, addr) })
 	c.Long = `Up runs a registry, a university, a hospital and a verifier in one process, on
 five consecutive ports from --addr (registry, university, hospital,
-verifier, and a key server for wallet init --keys-url), with their data in --dir: a restart resumes where it stopped.
+verifier, and a key server for 'wallet init --keys-url'), with their data
+in --dir: a restart resumes where it stopped.
 It prints every URL, the genesis file, the issuers' admin token and commands
 to try in a second terminal. Ctrl-C stops it.`
 	addDirFlag(c, &dir, "up", "persistent data directory (a restart resumes from it)")
@@ -141,6 +142,7 @@ func (b banner) text() string {
 	if b.KeysURL != "" {
 		fmt.Fprintf(&s, "  keys        %s   (wallet init --keys-url fetches them)\n", b.KeysURL)
 	}
+	s.WriteString("              development keys, unsafe for production ('zkcred ceremony' makes those);\n              their verifying-key hashes are published on this chain\n")
 	fmt.Fprintf(&s, "  admin token %s (in %s; issuer admin API: Authorization: Bearer …)\n\n", b.AdminToken, b.AdminTokenFile)
 	s.WriteString("Try it in a second terminal (fill in each <…> from the answer before it):\n")
 	for _, c := range b.Try {

@@ -151,6 +151,14 @@ func verifierServe(o verifierServeOptions) error {
 			return err
 		}
 		defer lc.Close()
+		// The verifier's soundness rests on its verifying key: refuse one
+		// whose hash the chain has not published for the circuit.
+		if err := verifier.CheckPublishedKey(ctx, lc.Registry(), pv); err != nil {
+			if errors.Is(err, verifier.ErrKeyNotPublished) {
+				return localf("key_unpublished", "use the keys whose hashes governance published ('zkcred registry govern publish-circuits'), e.g. fetched from the registry operators", "%v", err)
+			}
+			return withHint(err, "is the registry running at "+o.registry+"?")
+		}
 		vo.Roots = verifier.NewSyncingRoots(lc)
 		vo.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
 	case o.roots != "" && o.registry == "":

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/issuer"
 )
 
 // TestVerifierCommandErrors checks what a person sees for common mistakes:
@@ -38,5 +42,36 @@ func TestVerifierCommandErrors(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"verifier", "check", "--config", good}, &stderr); code != 0 {
 		t.Fatalf("check of the example config: %d %s", code, stderr.String())
+	}
+}
+
+// TestPolicyExamples checks docs/verifier.md's policy example and
+// verifier/testdata/verifier.json with 'zkcred verifier check': both are
+// valid and their hire-graduate policy asks for the published example
+// diploma (the same schema ID).
+func TestPolicyExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/verifier.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Policy file.*?```json\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal(`docs/verifier.md has no JSON example under "Policy file"`)
+	}
+	docFile := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(docFile, m[1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := circuits.Dec(issuer.ExampleSchemas()["diploma"].ID())
+	for _, file := range []string{docFile, "../../verifier/testdata/verifier.json"} {
+		var stderr bytes.Buffer
+		var code int
+		out := captureStdout(t, func() { code = run([]string{"verifier", "check", "--config", file}, &stderr) })
+		if code != 0 {
+			t.Fatalf("verifier check %s: exit %d\n%s", file, code, stderr.String())
+		}
+		if !strings.Contains(out, `policy "hire-graduate": ok, schema ID `+want) {
+			t.Errorf("%s: hire-graduate is not the example diploma (ID %s):\n%s", file, want, out)
+		}
 	}
 }

@@ -507,6 +507,14 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 	}
 	defer w.Close()
 	ctx := context.Background()
+	// Prover states first, before the request is fetched (docs/wallet.md).
+	keys, err := w.LoadKeys(ctx, o.keys)
+	if err != nil {
+		return err
+	}
+	if err := w.Prepare(ctx, keys); err != nil {
+		return err
+	}
 	start := time.Now()
 	req, err := w.ReadRequest(ctx, src)
 	if err != nil {
@@ -514,7 +522,7 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 	}
 	done, err := w.Present(ctx, req, wallet.PresentOptions{
 		CredentialID: o.credential,
-		KeysDir:      o.keys,
+		Keys:         keys,
 		ProveOnly:    o.out != "",
 		Skipped: func(e *wallet.Entry, _ error) {
 			fmt.Fprintf(os.Stderr, "credential %s was revoked by its issuer; skipping it\n", e.ID)

@@ -52,7 +52,7 @@ func walletSync(wf walletFlags, keysDir string) error {
 	if jsonOutput {
 		return printJSON(map[string]any{"credentials": len(w.Credentials()), "revoked": ids})
 	}
-	fmt.Printf("prover states of %d credentials at the registry's newest root\n", len(w.Credentials())-len(revoked))
+	fmt.Printf("prover states at the registry's newest root: %d credential(s)\n", len(w.Credentials())-len(revoked))
 	for _, id := range ids {
 		fmt.Printf("credential %s was revoked by its issuer\n", id)
 	}

@@ -17,14 +17,25 @@ import (
 	"github.com/zkcred/zkcred/wallet"
 )
 
-// TestMain lets testscript run this binary's main as the "zkcred" command.
+// TestMain lets testscript run this binary's main as the "zkcred" command,
+// and removes the binary buildZkcred made.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupM{m}, map[string]func(){
 		"zkcred": func() {
 			logger.Disable()
 			os.Exit(run(os.Args[1:], os.Stderr))
 		},
 	})
+}
+
+type cleanupM struct{ m *testing.M }
+
+func (c cleanupM) Run() int {
+	code := c.m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	return code
 }
 
 // Scripts share one registry and run in parallel. A revocation of the
