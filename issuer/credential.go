@@ -117,8 +117,9 @@ func newDraft(req Request, sid fr.Element, now time.Time) (*draft, error) {
 	return d, nil
 }
 
-// sign builds and signs the credential of an anchored draft.
-func sign(d *draft, k *Key, a Anchored, statusBase string) (*wire.Bundle, error) {
+// sign builds and signs the credential of an anchored draft; its second
+// @context is zkContext.
+func sign(d *draft, k *Key, a Anchored, statusBase, zkContext string) (*wire.Bundle, error) {
 	if len(d.Slots) != circuits.Slots {
 		return nil, fmt.Errorf("journaled draft %s has %d slots", d.CredentialID, len(d.Slots))
 	}
@@ -128,7 +129,7 @@ func sign(d *draft, k *Key, a Anchored, statusBase string) (*wire.Bundle, error)
 		statusID = strings.TrimRight(statusBase, "/") + "/leaves/" + idx
 	}
 	c := wire.Credential{
-		Context:          []string{wire.ContextV2, wire.ContextZkcred},
+		Context:          []string{wire.ContextV2, zkContext},
 		ID:               d.CredentialID,
 		Type:             []string{"VerifiableCredential", wire.CredentialType},
 		Name:             d.Schema.Name,
