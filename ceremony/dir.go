@@ -385,7 +385,7 @@ func VerifyDir(ctx context.Context, dir string, cs []*Circuit, o VerifyOptions) 
 		}
 		last, err := verifyPhase1(files, 0)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nameFile(err, Phase1File)
 		}
 		if srs.Beacon.Height != last.BeaconHeight {
 			return nil, nil, &BeaconError{Phase: 1, Announced: last.BeaconHeight, Got: srs.Beacon}
@@ -430,7 +430,7 @@ func VerifyDir(ctx context.Context, dir string, cs []*Circuit, o VerifyOptions) 
 		o.Progress.say("%s: verifying the start file and %d contributions", c.ID, len(files)-1)
 		res, err := VerifyPhase2(c, srsFile, files)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nameFile(err, func(i int) string { return Phase2File(c, i) })
 		}
 		cr := CircuitReport{Circuit: c.ID, Contributions: res.Contributions, BeaconHeight: res.BeaconHeight}
 		final, err := readFile(filepath.Join(dir, FinalFile(c)))
@@ -507,3 +507,12 @@ func FinalizeDir(ctx context.Context, dir string, cs []*Circuit, beacons BeaconS
 // last contribution's hash, and every file names the one before it, so
 // this one hash commits to the whole transcript.
 func (f *Final) TranscriptHash() Hash { return HashFile(f.Marshal()) }
+
+// nameFile adds the file name to a *ContributionError.
+func nameFile(err error, name func(int) string) error {
+	var ce *ContributionError
+	if errors.As(err, &ce) && ce.File == "" {
+		ce.File = name(ce.Index)
+	}
+	return err
+}

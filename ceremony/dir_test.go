@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -61,6 +62,15 @@ func TestDirFlow(t *testing.T) {
 	if vkHash(keys[cs[0].ID].VK) != finals[0].VKHash {
 		t.Fatal("verify gives other keys")
 	}
+	// A changed byte in the second contribution is named with its file.
+	good, _ := os.ReadFile(filepath.Join(dir, Phase2File(cs[0], 2)))
+	bad := append([]byte(nil), good...)
+	bad[len(bad)-150] ^= 0x20
+	os.WriteFile(filepath.Join(dir, Phase2File(cs[0], 2)), bad, 0o644)
+	if _, _, err := VerifyDir(ctx, dir, cs, VerifyOptions{}); err == nil || !strings.Contains(err.Error(), "contribution 2 (test-small-0002.mpc)") {
+		t.Fatalf("altered file: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, Phase2File(cs[0], 2)), good, 0o644)
 	// Contributing after the beacon block exists is refused.
 	if _, err := ContributeDir(ctx, dir, cs, "late", chain, nil); err == nil {
 		t.Fatal("contribution after the beacon block accepted")

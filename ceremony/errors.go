@@ -16,6 +16,7 @@ type ContributionError struct {
 	Phase   int
 	Circuit string
 	Index   int
+	File    string // the file's name, when read from a directory
 	Err     error
 }
 
@@ -23,6 +24,9 @@ func (e *ContributionError) Error() string {
 	what := fmt.Sprintf("contribution %d", e.Index)
 	if e.Index == 0 {
 		what = "the start file (contribution 0)"
+	}
+	if e.File != "" {
+		what += " (" + e.File + ")"
 	}
 	if e.Phase == 1 {
 		return fmt.Sprintf("phase 1: %s: %v", what, e.Err)

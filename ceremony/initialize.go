@@ -16,9 +16,10 @@ import (
 
 // initialize computes exactly what gnark's Phase2.Initialize computes for
 // a circuit without commitments (a test holds the two together byte for
-// byte), about three times faster: Jacobian arithmetic, every core, and,
-// per wire, the Lagrange points that share a coefficient summed before one
-// scalar multiplication. checkStart verifies the result independently.
+// byte), on every core (gnark's accumulation runs on one) and with fewer
+// scalar multiplications: per wire, the Lagrange points that share a
+// coefficient are summed before one multiplication, and the FFTs skip the
+// twiddle 1. checkStart verifies the result independently.
 func initialize(c *Circuit, commons *mpcsetup.SrsCommons) (mpcsetup.Phase2, mpcsetup.Phase2Evaluations) {
 	n := len(commons.G1.AlphaTau)
 	domain := fft.NewDomain(uint64(n))
@@ -176,8 +177,10 @@ func lagrangeG1(pow []curve.G1Affine, d *fft.Domain) []curve.G1Jac {
 		a[i].FromAffine(&pow[i])
 	}
 	groupFFT(len(a), d, func(i, j int, w *big.Int) {
-		var t curve.G1Jac
-		t.ScalarMultiplication(&a[j], w)
+		t := a[j]
+		if w != nil {
+			t.ScalarMultiplication(&t, w)
+		}
 		a[j] = a[i]
 		a[j].SubAssign(&t)
 		a[i].AddAssign(&t)
@@ -198,8 +201,10 @@ func lagrangeG2(pow []curve.G2Affine, d *fft.Domain) []curve.G2Jac {
 		a[i].FromAffine(&pow[i])
 	}
 	groupFFT(len(a), d, func(i, j int, w *big.Int) {
-		var t curve.G2Jac
-		t.ScalarMultiplication(&a[j], w)
+		t := a[j]
+		if w != nil {
+			t.ScalarMultiplication(&t, w)
+		}
 		a[j] = a[i]
 		a[j].SubAssign(&t)
 		a[i].AddAssign(&t)
@@ -216,8 +221,8 @@ func lagrangeG2(pow []curve.G2Affine, d *fft.Domain) []curve.G2Jac {
 
 // groupFFT runs an iterative radix-2 decimation-in-time DFT with ω⁻¹ over
 // n elements through butterfly(i, j, w): (aᵢ, aⱼ) ← (aᵢ + w·aⱼ, aᵢ − w·aⱼ),
-// after a bit-reversal permutation (swap); the butterflies of a stage run
-// on every core.
+// after a bit-reversal permutation (swap); w is nil for the twiddle 1. The
+// butterflies of a stage run on every core.
 func groupFFT(n int, d *fft.Domain, butterfly func(i, j int, w *big.Int), swap func(i, j int)) {
 	logn := log2(n)
 	for i := 0; i < n; i++ {
@@ -242,7 +247,11 @@ func groupFFT(n int, d *fft.Domain, butterfly func(i, j int, w *big.Int), swap f
 			for b := s; b < e; b++ {
 				blk, k := b/half, b%half
 				i := blk*m + k
-				butterfly(i, i+half, &tw[k])
+				if k == 0 {
+					butterfly(i, i+half, nil)
+				} else {
+					butterfly(i, i+half, &tw[k])
+				}
 			}
 		})
 	}

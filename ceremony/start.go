@@ -14,7 +14,7 @@ import (
 )
 
 // checkStart checks a phase-2 start file against the SRS and the
-// constraint system without re-running gnark's Initialize (about a minute
+// constraint system without re-running the initialisation (50 CPU seconds
 // for the presentation circuit). Initialize computes, for every wire w,
 //
 //	A_w = Σᵢ aᵢw·[Lᵢ(τ)]₁, B_w = Σᵢ bᵢw·[Lᵢ(τ)]₁ and [Lᵢ(τ)]₂,

@@ -139,10 +139,19 @@ func (is *Issuer) Credentials(q Query) (*CredentialList, error) {
 			}); err != nil {
 				return err
 			}
+			// Offers not claimed yet, and claims in progress (bound to a
+			// holder, not yet anchored): the credentials above hold the rest.
 			return tx.Offers(func(o *store.Offer) (bool, error) {
-				if o.CredentialID == "" {
-					add(unclaimedInfo(o))
+				if o.CredentialID != "" {
+					_, err := tx.Credential(o.CredentialID)
+					if err == nil {
+						return true, nil
+					}
+					if !errors.Is(err, store.ErrNotFound) {
+						return false, err
+					}
 				}
+				add(unclaimedInfo(o))
 				return true, nil
 			})
 		}

@@ -9,25 +9,23 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-
-	"github.com/zkcred/zkcred/internal/atomicfile"
-	"github.com/zkcred/zkcred/internal/strictjson"
-	"github.com/zkcred/zkcred/wire"
 
 	"filippo.io/age"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"golang.org/x/term"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/atomicfile"
+	"github.com/zkcred/zkcred/internal/strictjson"
+	"github.com/zkcred/zkcred/wire"
 )
 
 // DefaultScryptWorkFactor is the age scrypt work factor (log2 N) used for key
 // files: about one second on a laptop.
 const DefaultScryptWorkFactor = 18
 
-// PassphraseEnv is the environment variable that holds the key passphrase for
-// services that cannot prompt.
+// PassphraseEnv is the environment variable that holds the key passphrase
+// for services that cannot prompt. Reading it, a passphrase file or a
+// prompt is the caller's (cmd/zkcred); the library takes the passphrase.
 const PassphraseEnv = "ZKCRED_PASSPHRASE"
 
 // ErrKeyFile is wrapped by errors reading or decrypting a key file.
@@ -164,74 +162,6 @@ func LoadKey(path string, passphrase []byte) (*Key, error) {
 		return nil, fmt.Errorf("%w: %s: key does not match its recorded DID", ErrKeyFile, path)
 	}
 	return k, nil
-}
-
-// PassphraseSource says where ReadPassphrase looks, in order: File, then the
-// environment variable PassphraseEnv, then a prompt on the terminal.
-type PassphraseSource struct {
-	File    string              // a file whose first line is the passphrase
-	Prompt  string              // prompt text; "" means "passphrase: "
-	Confirm bool                // ask twice on a terminal (new keys)
-	Getenv  func(string) string // nil means os.Getenv
-}
-
-// ErrNoPassphrase is returned when no source provides a passphrase.
-var ErrNoPassphrase = errors.New("no passphrase: use --passphrase-file, set " + PassphraseEnv + ", or run on a terminal")
-
-// ReadPassphrase returns the passphrase from the first source that has one.
-func ReadPassphrase(src PassphraseSource) ([]byte, error) {
-	if src.File != "" {
-		b, err := os.ReadFile(src.File)
-		if err != nil {
-			return nil, fmt.Errorf("passphrase file: %w", err)
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" {
-			return nil, fmt.Errorf("passphrase file %s: first line is empty", src.File)
-		}
-		return []byte(line), nil
-	}
-	getenv := src.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if p := getenv(PassphraseEnv); p != "" {
-		return []byte(p), nil
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil || !term.IsTerminal(int(tty.Fd())) {
-		if tty != nil {
-			tty.Close()
-		}
-		return nil, ErrNoPassphrase
-	}
-	defer tty.Close()
-	prompt := src.Prompt
-	if prompt == "" {
-		prompt = "passphrase: "
-	}
-	fmt.Fprint(tty, prompt)
-	p, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
-	if err != nil {
-		return nil, err
-	}
-	if len(p) == 0 {
-		return nil, errors.New("empty passphrase")
-	}
-	if src.Confirm {
-		fmt.Fprint(tty, "confirm "+prompt)
-		p2, err := term.ReadPassword(int(tty.Fd()))
-		fmt.Fprintln(tty)
-		if err != nil {
-			return nil, err
-		}
-		if !bytes.Equal(p, p2) {
-			return nil, errors.New("passphrases do not match")
-		}
-	}
-	return p, nil
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same

@@ -89,28 +89,3 @@ func TestKeyFileRoundTrip(t *testing.T) {
 		t.Fatalf("temporary files left behind: %v", entries)
 	}
 }
-
-func TestReadPassphrase(t *testing.T) {
-	dir := t.TempDir()
-	f := filepath.Join(dir, "pass")
-	os.WriteFile(f, []byte("from-file\nignored\n"), 0o600)
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == PassphraseEnv {
-				return v
-			}
-			return ""
-		}
-	}
-	p, err := ReadPassphrase(PassphraseSource{File: f, Getenv: env("from-env")})
-	if err != nil || string(p) != "from-file" {
-		t.Fatalf("file: %q %v", p, err)
-	}
-	p, err = ReadPassphrase(PassphraseSource{Getenv: env("from-env")})
-	if err != nil || string(p) != "from-env" {
-		t.Fatalf("env: %q %v", p, err)
-	}
-	if _, err := ReadPassphrase(PassphraseSource{File: filepath.Join(dir, "missing")}); err == nil {
-		t.Fatal("missing file accepted")
-	}
-}

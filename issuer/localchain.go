@@ -2,38 +2,32 @@ package issuer
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/issuer/store"
 )
 
-// LocalChain is a single-issuer chain kept in a local badger database: it
-// appends leaves H(issuerID, C) to a depth-32 Poseidon2 tree, counts one
-// block per call and syncs every write, but has no transactions, signatures
-// or consensus. It serves offline issuance, development and tests; a
-// production issuer anchors on the registry chain.
+// LocalChain is a single-issuer chain kept in a local badger database
+// (store.ChainDB): it appends leaves H(issuerID, C) to a depth-32 Poseidon2
+// tree, counts one block per call and syncs every write, but has no
+// transactions, signatures or consensus. It serves offline issuance,
+// development and tests; a production issuer anchors on the registry chain.
 type LocalChain struct {
 	mu       sync.Mutex
-	db       *badger.DB
+	db       *store.ChainDB
 	issuerID fr.Element
 }
 
 // OpenLocalChain opens (creating) a local chain in dir for the issuer with
 // the given ID.
 func OpenLocalChain(dir string, issuerID fr.Element) (*LocalChain, error) {
-	bo := badger.DefaultOptions(dir)
-	bo.SyncWrites = true
-	bo.Logger = chainLogger{}
-	db, err := badger.Open(bo)
+	db, err := store.OpenChain(dir, store.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("opening local chain %s: %w", dir, err)
+		return nil, err
 	}
 	return &LocalChain{db: db, issuerID: issuerID}, nil
 }
@@ -41,73 +35,14 @@ func OpenLocalChain(dir string, issuerID fr.Element) (*LocalChain, error) {
 // Close closes the database.
 func (c *LocalChain) Close() error { return c.db.Close() }
 
-// chainLogger sends badger's warnings and errors to slog.
-type chainLogger struct{}
-
-func (chainLogger) Errorf(f string, a ...any)   { slog.Error(fmt.Sprintf("badger: "+f, a...)) }
-func (chainLogger) Warningf(f string, a ...any) { slog.Warn(fmt.Sprintf("badger: "+f, a...)) }
-func (chainLogger) Infof(string, ...any)        {}
-func (chainLogger) Debugf(string, ...any)       {}
-
-var (
-	lcSize   = []byte("m/size")
-	lcHeight = []byte("m/height")
-)
-
-func lcKey(prefix byte, parts ...uint64) []byte {
-	k := []byte{prefix, '/'}
-	for _, p := range parts {
-		k = binary.BigEndian.AppendUint64(k, p)
-	}
-	return k
-}
-
-func lcCommitKey(com fr.Element) []byte {
-	b := com.Bytes()
-	return append([]byte("c/"), b[:]...)
-}
-
-func getU64(txn *badger.Txn, k []byte) (uint64, error) {
-	it, err := txn.Get(k)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	var v uint64
-	err = it.Value(func(b []byte) error { v = binary.BigEndian.Uint64(b); return nil })
-	return v, err
-}
-
-func putU64(txn *badger.Txn, k []byte, v uint64) error {
-	return txn.Set(k, binary.BigEndian.AppendUint64(nil, v))
-}
-
-// txnNodes reads tree nodes inside a badger transaction.
-type txnNodes struct{ txn *badger.Txn }
-
-func (r txnNodes) Node(level int, index uint64) (fr.Element, bool, error) {
-	it, err := r.txn.Get(lcKey('n', uint64(level), index))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return fr.Element{}, false, nil
-	}
-	if err != nil {
-		return fr.Element{}, false, err
-	}
-	var e fr.Element
-	err = it.Value(func(b []byte) error { e.SetBytes(b); return nil })
-	return e, true, err
-}
-
-func (c *LocalChain) update(leaves map[uint64]fr.Element, txn *badger.Txn) error {
-	upd, err := circuits.UpdateBatch(txnNodes{txn}, circuits.Depth, leaves)
+// update writes the tree nodes that setting leaves changes.
+func update(tx *store.ChainTxn, leaves map[uint64]fr.Element) error {
+	upd, err := circuits.UpdateBatch(tx, circuits.Depth, leaves)
 	if err != nil {
 		return err
 	}
 	for k, v := range upd {
-		b := v.Bytes()
-		if err := txn.Set(lcKey('n', uint64(k.Level), k.Index), b[:]); err != nil {
+		if err := tx.PutNode(k.Level, k.Index, v); err != nil {
 			return err
 		}
 	}
@@ -124,12 +59,12 @@ func (c *LocalChain) Anchor(ctx context.Context, coms []fr.Element) ([]Anchored,
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]Anchored, len(coms))
-	err := c.db.Update(func(txn *badger.Txn) error {
-		size, err := getU64(txn, lcSize)
+	err := c.db.Update(func(tx *store.ChainTxn) error {
+		size, err := tx.Size()
 		if err != nil {
 			return err
 		}
-		h, err := getU64(txn, lcHeight)
+		h, err := tx.Height()
 		if err != nil {
 			return err
 		}
@@ -137,24 +72,25 @@ func (c *LocalChain) Anchor(ctx context.Context, coms []fr.Element) ([]Anchored,
 		leaves := make(map[uint64]fr.Element, len(coms))
 		for i, com := range coms {
 			idx := size + uint64(i)
-			if _, err := txn.Get(lcCommitKey(com)); err == nil {
-				return fmt.Errorf("commitment %s already anchored", circuits.Dec(com))
+			if _, _, ok, err := tx.Commitment(com); err != nil || ok {
+				if err == nil {
+					err = fmt.Errorf("commitment %s already anchored", circuits.Dec(com))
+				}
+				return err
 			}
 			leaves[idx] = circuits.LeafHash(c.issuerID, com)
-			v := binary.BigEndian.AppendUint64(nil, idx)
-			v = binary.BigEndian.AppendUint64(v, h)
-			if err := txn.Set(lcCommitKey(com), v); err != nil {
+			if err := tx.PutCommitment(com, idx, h); err != nil {
 				return err
 			}
 			out[i] = Anchored{LeafIndex: idx, Height: h}
 		}
-		if err := c.update(leaves, txn); err != nil {
+		if err := update(tx, leaves); err != nil {
 			return err
 		}
-		if err := putU64(txn, lcSize, size+uint64(len(coms))); err != nil {
+		if err := tx.SetSize(size + uint64(len(coms))); err != nil {
 			return err
 		}
-		return putU64(txn, lcHeight, h)
+		return tx.SetHeight(h)
 	})
 	if err != nil {
 		return nil, err
@@ -163,13 +99,8 @@ func (c *LocalChain) Anchor(ctx context.Context, coms []fr.Element) ([]Anchored,
 }
 
 // Size implements Chain.
-func (c *LocalChain) Size(ctx context.Context) (uint64, error) {
-	var n uint64
-	err := c.db.View(func(txn *badger.Txn) error {
-		var err error
-		n, err = getU64(txn, lcSize)
-		return err
-	})
+func (c *LocalChain) Size(ctx context.Context) (n uint64, err error) {
+	err = c.db.View(func(tx *store.ChainTxn) error { n, err = tx.Size(); return err })
 	return n, err
 }
 
@@ -177,24 +108,14 @@ func (c *LocalChain) Size(ctx context.Context) (uint64, error) {
 func (c *LocalChain) Lookup(ctx context.Context, coms []fr.Element, since uint64) ([]Anchored, []bool, error) {
 	out := make([]Anchored, len(coms))
 	ok := make([]bool, len(coms))
-	err := c.db.View(func(txn *badger.Txn) error {
+	err := c.db.View(func(tx *store.ChainTxn) error {
 		for i, com := range coms {
-			it, err := txn.Get(lcCommitKey(com))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			}
+			leaf, height, found, err := tx.Commitment(com)
 			if err != nil {
 				return err
 			}
-			var a Anchored
-			if err := it.Value(func(b []byte) error {
-				a = Anchored{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
-				return nil
-			}); err != nil {
-				return err
-			}
-			if a.LeafIndex >= since {
-				out[i], ok[i] = a, true
+			if found && leaf >= since {
+				out[i], ok[i] = Anchored{LeafIndex: leaf, Height: height}, true
 			}
 		}
 		return nil
@@ -208,8 +129,8 @@ func (c *LocalChain) Lookup(ctx context.Context, coms []fr.Element, since uint64
 func (c *LocalChain) Revoke(ctx context.Context, leaves []LeafRef) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.db.Update(func(txn *badger.Txn) error {
-		size, err := getU64(txn, lcSize)
+	return c.db.Update(func(tx *store.ChainTxn) error {
+		size, err := tx.Size()
 		if err != nil {
 			return err
 		}
@@ -218,43 +139,44 @@ func (c *LocalChain) Revoke(ctx context.Context, leaves []LeafRef) error {
 			if l.Index >= size {
 				return fmt.Errorf("leaf %d was never anchored", l.Index)
 			}
-			it, err := txn.Get(lcCommitKey(l.Commitment))
+			idx, _, found, err := tx.Commitment(l.Commitment)
 			if err != nil {
-				return fmt.Errorf("leaf %d: commitment was not anchored here: %w", l.Index, err)
+				return err
 			}
-			var idx uint64
-			it.Value(func(b []byte) error { idx = binary.BigEndian.Uint64(b); return nil })
+			if !found {
+				return fmt.Errorf("leaf %d: commitment was not anchored here", l.Index)
+			}
 			if idx != l.Index {
 				return fmt.Errorf("leaf %d does not hold that commitment", l.Index)
 			}
 			m[l.Index] = fr.Element{}
 		}
-		if err := c.update(m, txn); err != nil {
+		if err := update(tx, m); err != nil {
 			return err
 		}
-		h, err := getU64(txn, lcHeight)
+		h, err := tx.Height()
 		if err != nil {
 			return err
 		}
-		return putU64(txn, lcHeight, h+1)
+		return tx.SetHeight(h + 1)
 	})
 }
 
 // Root returns the current tree root, height and number of leaves.
 func (c *LocalChain) Root() (root fr.Element, height, size uint64, err error) {
-	err = c.db.View(func(txn *badger.Txn) error {
+	err = c.db.View(func(tx *store.ChainTxn) error {
 		var ok bool
-		root, ok, err = txnNodes{txn}.Node(circuits.Depth, 0)
+		root, ok, err = tx.Node(circuits.Depth, 0)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			root = circuits.ZeroHash(circuits.Depth)
 		}
-		if height, err = getU64(txn, lcHeight); err != nil {
+		if height, err = tx.Height(); err != nil {
 			return err
 		}
-		size, err = getU64(txn, lcSize)
+		size, err = tx.Size()
 		return err
 	})
 	return
@@ -262,16 +184,15 @@ func (c *LocalChain) Root() (root fr.Element, height, size uint64, err error) {
 
 // Leaf returns a leaf and its Merkle path.
 func (c *LocalChain) Leaf(index uint64) (leaf fr.Element, path []fr.Element, err error) {
-	err = c.db.View(func(txn *badger.Txn) error {
-		r := txnNodes{txn}
-		l, ok, err := r.Node(0, index)
+	err = c.db.View(func(tx *store.ChainTxn) error {
+		l, ok, err := tx.Node(0, index)
 		if err != nil {
 			return err
 		}
 		if ok {
 			leaf = l
 		}
-		path, err = circuits.Path(r, circuits.Depth, index)
+		path, err = circuits.Path(tx, circuits.Depth, index)
 		return err
 	})
 	return

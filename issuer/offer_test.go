@@ -239,6 +239,10 @@ func TestClaimInterruptedThenRetried(t *testing.T) {
 	if _, _, err := crashing.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch)); !errors.Is(err, errCrash) {
 		t.Fatalf("interrupted claim: %v", err)
 	}
+	// The listing shows the offer, once, until its credential is recorded.
+	if l, err := env.is.Credentials(Query{}); err != nil || len(l.Credentials) != 1 || l.Credentials[0].Status != StatusUnclaimed {
+		t.Fatalf("listing during an interrupted claim: %+v %v", l, err)
+	}
 	s2, hc2 := holder()
 	if _, _, err := env.is.Claim(ctx, link.ID, link.Token, hc2, proofFor(s2, ch)); !errors.Is(err, ErrOfferClaimed) {
 		t.Fatalf("another holder took over an interrupted claim: %v", err)
@@ -252,6 +256,9 @@ func TestClaimInterruptedThenRetried(t *testing.T) {
 	}
 	if _, _, size, _ := env.chain.Root(); size != 1 {
 		t.Fatalf("%d leaves after an interrupted claim and its retry", size)
+	}
+	if l, err := env.is.Credentials(Query{}); err != nil || len(l.Credentials) != 1 || l.Credentials[0].ID != b.Private.CredentialID || l.Credentials[0].Offer != link.ID {
+		t.Fatalf("listing after the retry: %+v %v", l, err)
 	}
 	if _, again, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch)); err != nil || !again {
 		t.Fatalf("third claim: %v (again %v)", err, again)

@@ -262,6 +262,9 @@ func ceremonyContribute(f ceremonyFlags, name string) error {
 		fmt.Printf("  %s: contribution %d in %s\n    hash %s\n", what, w.Index, w.File, w.Hash)
 	}
 	fmt.Println("send the new files to the coordinator, and announce the hashes above publicly: they let everyone find your contribution in the transcript.")
+	if beacons == nil {
+		fmt.Println("(without --registry this could not check that the beacon block is still ahead of the chain: it must be, so that nobody knows the beacon while contributing.)")
+	}
 	return nil
 }
 

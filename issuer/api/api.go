@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -380,6 +382,35 @@ func (s *server) credentialStatus(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, CredentialStatus{b.Private.CredentialID, b.Private.LeafIndex, b.Private.BlockHeight, revoked})
+}
+
+// EncodeQuery is the query string of GET /v1/credentials for q, the
+// inverse of ParseQuery (for clients such as the CLI).
+func EncodeQuery(q issuer.Query) url.Values {
+	v := url.Values{}
+	set := func(name, val string) {
+		if val != "" {
+			v.Set(name, val)
+		}
+	}
+	set("job", q.Job)
+	set("offer", q.Offer)
+	set("after", q.After)
+	if q.Row != 0 {
+		v.Set("row", strconv.Itoa(q.Row))
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	attrs := make([]string, 0, len(q.Subject))
+	for a := range q.Subject {
+		attrs = append(attrs, a)
+	}
+	sort.Strings(attrs)
+	for _, a := range attrs {
+		v.Add("subject", a+":"+q.Subject[a])
+	}
+	return v
 }
 
 // ParseQuery reads the query of GET /v1/credentials: job, row, offer,

@@ -485,3 +485,20 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryRoundTrip(t *testing.T) {
+	for _, q := range []issuer.Query{
+		{},
+		{Job: "abc", Row: 5},
+		{Offer: "o-1", Limit: 10, After: "urn:uuid:x"},
+		{Subject: map[string]string{"name": "Ada: Lovelace", "honours": "true", "gpa": ""}},
+	} {
+		got, err := api.ParseQuery(api.EncodeQuery(q))
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(q) {
+			t.Errorf("round trip of %+v gave %+v", q, got)
+		}
+	}
+}

@@ -21,4 +21,8 @@
 //	j/<job id>/<row, 8 bytes BE> Row JSON
 //
 // Bundles are opaque bytes here; package issuer owns their format.
+//
+// ChainDB is the other database an issuer may have: the tree of a local
+// chain (issuer.LocalChain), for offline trials and tests. With both, every
+// badger call of the issuer is in this package.
 package store
