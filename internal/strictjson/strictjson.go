@@ -120,6 +120,10 @@ type walker struct {
 	path []string
 }
 
+// maxDepth bounds the walk's nesting, as encoding/json bounds its own
+// (10,000): deeper JSON ends the walk and the decoder refuses it.
+const maxDepth = 10000
+
 func (w *walker) where() string {
 	var b strings.Builder
 	for _, p := range w.path {
@@ -185,6 +189,9 @@ func (w *walker) after(tok json.Token, t reflect.Type) error {
 	d, ok := tok.(json.Delim)
 	if !ok {
 		return nil // a scalar: its type is encoding/json's to check
+	}
+	if len(w.path) >= maxDepth {
+		return errBroken
 	}
 	switch d {
 	case '[':

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -191,4 +192,18 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("decoded differently: %+v vs %+v", got, want)
 		}
 	})
+}
+
+// TestDeep: nesting beyond encoding/json's limit is refused, and the walk
+// does not recurse without bound.
+func TestDeep(t *testing.T) {
+	deep := `{"any":` + strings.Repeat("[", 200000) + strings.Repeat("]", 200000) + `}`
+	var v target
+	if err := Unmarshal([]byte(deep), &v); err == nil {
+		t.Fatal("200,000 levels accepted")
+	}
+	ok := `{"any":` + strings.Repeat("[", 500) + strings.Repeat("]", 500) + `}`
+	if err := Unmarshal([]byte(ok), &v); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -268,14 +270,15 @@ func (s *server) schema(id string) (*circuits.Schema, error) {
 
 // schemaAndExpiry resolves the schemaId and validUntil of an offer or
 // issuance body.
-func (s *server) schemaAndExpiry(schemaID, validUntil string) (*circuits.Schema, time.Time, error) {
+func (s *server) schemaAndExpiry(schemaID string, until optString) (*circuits.Schema, time.Time, error) {
 	sc, err := s.schema(schemaID)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if validUntil == "" {
+	if !until.set {
 		return sc, time.Time{}, nil
 	}
+	validUntil := until.s
 	t, err := time.Parse(time.RFC3339, validUntil)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: validUntil %q is not RFC 3339", ErrBadRequest, validUntil)
@@ -289,7 +292,22 @@ func (s *server) schemaAndExpiry(schemaID, validUntil string) (*circuits.Schema,
 type offerBody struct {
 	SchemaID   string         `json:"schemaId"`
 	Subject    map[string]any `json:"subject"`
-	ValidUntil string         `json:"validUntil,omitempty"`
+	ValidUntil optString      `json:"validUntil"` // absent: never expires
+}
+
+// optString is a string member that may be left out but, when given, is a
+// string: null and other types are refused (400), like any wrong value.
+type optString struct {
+	set bool
+	s   string
+}
+
+func (o *optString) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &o.s); err != nil || bytes.Equal(b, []byte("null")) {
+		return fmt.Errorf("want a string, got %.40s", b)
+	}
+	o.set = true
+	return nil
 }
 
 func (s *server) createOffer(c echo.Context) error {
@@ -313,7 +331,7 @@ type issueBody struct {
 	SchemaID         string         `json:"schemaId"`
 	Subject          map[string]any `json:"subject"`
 	HolderCommitment circuits.Field `json:"holderCommitment"`
-	ValidUntil       string         `json:"validUntil,omitempty"`
+	ValidUntil       optString      `json:"validUntil"` // absent: never expires
 }
 
 func (s *server) issue(c echo.Context) error {
@@ -422,6 +440,9 @@ func ParseQuery(v map[string][]string) (issuer.Query, error) {
 		case 0:
 			return "", nil
 		case 1:
+			if v[name][0] == "" {
+				return "", fmt.Errorf("%w: %s is empty (leave it out to match every %s)", ErrBadRequest, name, name)
+			}
 			return v[name][0], nil
 		}
 		return "", fmt.Errorf("%w: %s given %d times", ErrBadRequest, name, len(v[name]))
@@ -456,6 +477,9 @@ func ParseQuery(v map[string][]string) (issuer.Query, error) {
 	}
 	if q.Row, err = num("row"); err != nil {
 		return q, err
+	}
+	if v["row"] != nil && q.Row < 2 {
+		return q, fmt.Errorf("%w: row %d is not a data row (the header is row 1)", ErrBadRequest, q.Row)
 	}
 	if q.Limit, err = num("limit"); err != nil {
 		return q, err

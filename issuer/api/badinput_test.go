@@ -77,6 +77,7 @@ func TestNullsDoNoDamage(t *testing.T) {
 			`{"schemaId":null,"subject":` + string(subj) + `}`,
 			`{"schemaId":"` + e.sid + `","subject":` + string(subj) + `,"validUntil":null}`,
 			`{"schemaId":"` + e.sid + `","subject":` + string(subj) + `,"validUntil":5}`,
+			`{"schemaId":"` + e.sid + `","subject":` + string(subj) + `,"validUntil":""}`,
 			`{"schemaId":5,"subject":` + string(subj) + `}`,
 		},
 		"/v1/credentials": {
@@ -154,7 +155,7 @@ func TestEscapedIDs(t *testing.T) {
 	if a := e.send(t, "GET", "/v1/schemas/"+strings.Replace(e.sid, "1", "%31", 1), ""); a.status != 200 {
 		t.Errorf("escaped schema ID: %d %s", a.status, a.body)
 	}
-	for _, q := range []string{"job=%zz", "subject=name%zz", "offer=a;b", "row=1&row=2", "after=%"} {
+	for _, q := range []string{"job=%zz", "subject=name%zz", "offer=a;b", "row=1&row=2", "after=%", "job=", "offer=", "row=", "row=0", "row=1", "after="} {
 		if a := e.send(t, "GET", "/v1/credentials?"+q, ""); a.status != 400 {
 			t.Errorf("GET /v1/credentials?%s: %d %s, want 400", q, a.status, a.body)
 		}
