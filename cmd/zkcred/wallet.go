@@ -300,7 +300,7 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 		return err
 	}
 	if unchecked != nil { // kept: the chain checks come later
-		return unreachable("the credential is stored: 'zkcred wallet sync', 'list' or 'present' checks it once the registry answers", unchecked)
+		return unreachable(unreachableHint(unchecked)+"; the credential is stored, and 'zkcred wallet sync', 'list' or 'present' checks it once the registry answers", unchecked)
 	}
 	buildProverState(ctx, w, e, keys, keysDir) // wallet_sync.go
 	if jsonOutput {
