@@ -41,7 +41,7 @@ func (v *Verifier) VerifyBatch(proofs [][]byte, pubs []*Public) []error {
 		inputs [][]fr.Element
 	)
 	for i := range proofs {
-		p, err := DecodeProof(v.id, proofs[i])
+		p, err := decodeProof(v.id, proofs[i])
 		if err != nil {
 			errs[i] = err
 			continue

@@ -8,29 +8,13 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
-// BenchResult is the JSON object that `zkcred bench circuit --json` prints
-// and benchmarks/perf reads.
-type BenchResult struct {
-	Constraints   int     `json:"constraints"`
-	PublicInputs  int     `json:"public_inputs"`
-	ProveMS       float64 `json:"prove_ms"`      // median, full proof
-	ProveWarmMS   float64 `json:"prove_warm_ms"` // median, from a prover state, new request
-	VerifyMS      float64 `json:"verify_ms"`     // median
-	BatchVerifyMS float64 `json:"batch64_verify_ms_per_proof"`
-	PKBytes       int64   `json:"pk_bytes"`
-	ProofBytes    int     `json:"proof_bytes"`
-	Proofs        int     `json:"proofs"`
-	Verifies      int     `json:"verifies"`
-	CPUs          int     `json:"cpus"`
-}
-
 // MedianWarmProve times n presentation proofs of the sample credential from
 // a prover state, each answering a new request (nonce, audience, time,
 // disclosure and predicates all differ from the state's), and returns the
 // median. It fails if a proof does not come from the state or does not
 // verify.
 func MedianWarmProve(k *Keys, n int) (time.Duration, error) {
-	s, err := NewSample()
+	s, err := newSample()
 	if err != nil {
 		return 0, err
 	}

@@ -27,6 +27,25 @@ func BenchmarkNative(b *testing.B) {
 	}
 }
 
+// BenchmarkSchemaID: the schema ID is RFC 8785 canonical JSON (encode,
+// number check, JCS transform) then a width-16 Poseidon2 sponge.
+func BenchmarkSchemaID(b *testing.B) {
+	s := &Schema{Name: "UniversityDiploma", Version: "1.0"}
+	for i := range Slots {
+		s.Attributes = append(s.Attributes, Attribute{Name: fmt.Sprintf("attribute%d", i), Type: TypeString, Display: "Attribute & <display> name"})
+	}
+	b.Run("canonical", func(b *testing.B) {
+		for b.Loop() {
+			s.Canonical()
+		}
+	})
+	b.Run("id", func(b *testing.B) {
+		for b.Loop() {
+			s.ID()
+		}
+	})
+}
+
 func BenchmarkProve(b *testing.B) {
 	k := keysT(b)
 	f := newFixture(b)

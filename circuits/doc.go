@@ -17,4 +17,9 @@
 // (incremental.go): keys.UpdateState(&st, resting) once per credential and
 // root, then keys.ProveFrom(&st, witness) per request, about three times
 // faster, with proofs distributed exactly as Prove's.
+//
+// A keys directory holds each circuit's <name>.pk and <name>.vk
+// (KeyFileNames); LoadKeysDir and WriteKeysDir read and write it, and
+// ReadVerifyingKeyFile(VerifyingKeyFile(dir, id), id) reads one verifying
+// key. Schema IDs hash the schema's RFC 8785 canonical JSON.
 package circuits

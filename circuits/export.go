@@ -60,7 +60,7 @@ func (v *Verifier) SnarkJS() *SnarkJSVerifyingKey {
 
 // SnarkJSProofOf converts a zkcred proof to snarkjs's format.
 func SnarkJSProofOf(id string, proof []byte) (*SnarkJSProof, error) {
-	p, err := DecodeProof(id, proof)
+	p, err := decodeProof(id, proof)
 	if err != nil {
 		return nil, err
 	}

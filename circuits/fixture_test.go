@@ -61,7 +61,7 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	s, err := NewSample()
+	s, err := newSample()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func (h *hasher) HashOne(tag uint64, x frontend.Variable) frontend.Variable {
 
 // Sponge is the twin of Sponge.
 func (h *hasher) Sponge(tag uint64, in ...frontend.Variable) frontend.Variable {
-	w := SpongeWidth(len(in))
+	w := widthFor(len(in))
 	perm := h.sponges[w]
 	state := make([]frontend.Variable, w)
 	state[0] = tag

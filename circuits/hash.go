@@ -57,9 +57,9 @@ func Compress(l, r fr.Element) fr.Element {
 	return out
 }
 
-// SpongeWidth returns the smallest allowed permutation width whose rate
+// widthFor returns the smallest allowed permutation width whose rate
 // (width-1) covers n inputs, or 16 when n exceeds 15 (several blocks).
-func SpongeWidth(n int) int {
+func widthFor(n int) int {
 	for _, w := range []int{4, 8, 12} {
 		if n <= w-1 {
 			return w
@@ -71,12 +71,12 @@ func SpongeWidth(n int) int {
 // Sponge hashes a fixed-arity input under a domain tag: the capacity element
 // (state[0]) starts as the tag, inputs are added into state[1:] one rate-sized
 // block at a time with a permutation after each block (the last block is
-// zero-padded), and the digest is state[1]. Width is SpongeWidth(len(in)).
+// zero-padded), and the digest is state[1]. Width is widthFor(len(in)).
 func Sponge(tag uint64, in ...fr.Element) fr.Element {
-	return spongeWidth(SpongeWidth(len(in)), tag, in)
+	return spongeAt(widthFor(len(in)), tag, in)
 }
 
-func spongeWidth(w int, tag uint64, in []fr.Element) fr.Element {
+func spongeAt(w int, tag uint64, in []fr.Element) fr.Element {
 	perm := spongePerms()[w]
 	state := make([]fr.Element, w)
 	state[0].SetUint64(tag)
@@ -114,7 +114,7 @@ func HashBytes(tag uint64, b []byte) fr.Element {
 		e.SetBytes(b[i:min(i+31, len(b))])
 		in = append(in, e)
 	}
-	return spongeWidth(16, tag, in)
+	return spongeAt(16, tag, in)
 }
 
 // HolderCommit returns H(TagHolder, secret).

@@ -17,7 +17,7 @@ type rootChange struct{ before, after *Witness }
 
 func newRootChanges(b testing.TB) (far, frontier rootChange) {
 	b.Helper()
-	s, err := NewSample()
+	s, err := newSample()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,7 +21,6 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
-	"github.com/zkcred/zkcred/internal/atomicfile"
 )
 
 // Circuit identifiers, written in every key and proof header.
@@ -40,8 +38,8 @@ const (
 	magic                 = "ZKCRED"
 )
 
-// ProofSize is the size of a proof body: A (G1), B (G2), C (G1), compressed.
-const ProofSize = 32 + 64 + 32
+// proofSize is the size of a proof body: A (G1), B (G2), C (G1), compressed.
+const proofSize = 32 + 64 + 32
 
 // Errors reading keys and proofs.
 var (
@@ -153,22 +151,6 @@ func Setup() (*Keys, error) {
 	return &Keys{pres: pres, holder: holder}, nil
 }
 
-// DefaultDataDir is where keys are cached unless told otherwise:
-// $ZKCRED_HOME, else the user cache directory's zkcred/keys.
-func DefaultDataDir() string {
-	if d := os.Getenv("ZKCRED_HOME"); d != "" {
-		return filepath.Join(d, "keys")
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "zkcred", "keys")
-	}
-	return filepath.Join(os.TempDir(), "zkcred", "keys")
-}
-
-func keyFile(dir, id, ext string) string {
-	return filepath.Join(dir, filepath.Base(id)+ext)
-}
-
 // LoadOrSetup loads cached keys from dir, or makes development keys, caches
 // them there and prints UnsafeSetupWarning and progress to progress (which
 // may be nil).
@@ -176,7 +158,7 @@ func LoadOrSetup(dir string, progress io.Writer) (*Keys, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	if k, err := Load(dir); err == nil {
+	if k, err := LoadKeysDir(dir); err == nil {
 		return k, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(progress, "cached keys in %s unusable (%v); making new ones\n", dir, err)
@@ -188,74 +170,10 @@ func LoadOrSetup(dir string, progress io.Writer) (*Keys, error) {
 		return nil, err
 	}
 	fmt.Fprintf(progress, "keys made in %v\n%s\n", time.Since(start).Round(time.Millisecond), UnsafeSetupWarning)
-	if err := k.Save(dir); err != nil {
+	if err := WriteKeysDir(dir, k); err != nil {
 		return nil, err
 	}
 	return k, nil
-}
-
-// Save writes the keys to dir atomically (proving key as a raw dump for fast
-// loading, verifying key compressed).
-func (k *Keys) Save(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, c := range []circuitKeys{k.pres, k.holder} {
-		if err := atomicfile.Write(keyFile(dir, c.id, ".pk"), 0o600, func(w io.Writer) error {
-			if err := writeHeader(w, kindProvingKey, c.id); err != nil {
-				return err
-			}
-			return c.pk.WriteDump(w)
-		}); err != nil {
-			return err
-		}
-		if err := atomicfile.Write(keyFile(dir, c.id, ".vk"), 0o644, func(w io.Writer) error {
-			return c.v.Write(w)
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Load reads keys saved by Save; a missing file is reported with
-// os.ErrNotExist.
-func Load(dir string) (*Keys, error) {
-	var k Keys
-	for _, c := range []struct {
-		dst *circuitKeys
-		id  string
-		cir frontend.Circuit
-	}{{&k.pres, PresentationID, &PresentationCircuit{}}, {&k.holder, HolderID, &HolderCircuit{}}} {
-		if _, err := os.Stat(keyFile(dir, c.id, ".pk")); err != nil {
-			return nil, err
-		}
-		ccs, err := compile(c.cir)
-		if err != nil {
-			return nil, err
-		}
-		pk, err := readProvingKey(keyFile(dir, c.id, ".pk"), c.id)
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.Open(keyFile(dir, c.id, ".vk"))
-		if err != nil {
-			return nil, err
-		}
-		v, err := ReadVerifyingKey(bufio.NewReader(f))
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", keyFile(dir, c.id, ".vk"), err)
-		}
-		if v.id != c.id {
-			return nil, fmt.Errorf("%s: %w", keyFile(dir, c.id, ".vk"), ErrWrongCircuit)
-		}
-		if len(v.vk.G1.K) != ccs.GetNbPublicVariables() || len(pk.G1.A) == 0 {
-			return nil, fmt.Errorf("%s: keys do not match the circuit", c.id)
-		}
-		*c.dst = circuitKeys{id: c.id, ccs: ccs, pk: pk, vk: v.vk, v: v}
-	}
-	return &k, nil
 }
 
 func readProvingKey(path, id string) (*groth16.ProvingKey, error) {
@@ -328,9 +246,9 @@ func encodeProof(id string, p *groth16.Proof) []byte {
 	return b.Bytes()
 }
 
-// DecodeProof parses a proof for the circuit id, checking every point is on
+// decodeProof parses a proof for the circuit id, checking every point is on
 // the curve and in the right subgroup (gnark-crypto's SetBytes checks both).
-func DecodeProof(id string, b []byte) (*groth16.Proof, error) {
+func decodeProof(id string, b []byte) (*groth16.Proof, error) {
 	r := bytes.NewReader(b)
 	got, err := readHeader(r, kindProof)
 	if err != nil {
@@ -340,8 +258,8 @@ func DecodeProof(id string, b []byte) (*groth16.Proof, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedProof, ErrWrongCircuit)
 	}
 	rest := b[len(b)-r.Len():]
-	if len(rest) != ProofSize {
-		return nil, fmt.Errorf("%w: body is %d bytes, want %d", ErrMalformedProof, len(rest), ProofSize)
+	if len(rest) != proofSize {
+		return nil, fmt.Errorf("%w: body is %d bytes, want %d", ErrMalformedProof, len(rest), proofSize)
 	}
 	var p groth16.Proof
 	if _, err := p.Ar.SetBytes(rest[:32]); err != nil {
@@ -434,7 +352,7 @@ func (v *Verifier) Verify(proof []byte, pub *Public) error {
 }
 
 func (v *Verifier) verifyVector(proof []byte, inputs []fr.Element) error {
-	p, err := DecodeProof(v.id, proof)
+	p, err := decodeProof(v.id, proof)
 	if err != nil {
 		return err
 	}

@@ -292,7 +292,7 @@ func TestVerifyBatch(t *testing.T) {
 func TestKeysRoundTrip(t *testing.T) {
 	k := keysT(t)
 	dir := t.TempDir()
-	if err := k.Save(dir); err != nil {
+	if err := WriteKeysDir(dir, k); err != nil {
 		t.Fatal(err)
 	}
 	k2, err := LoadOrSetup(dir, nil)
@@ -313,7 +313,7 @@ func TestKeysRoundTrip(t *testing.T) {
 	// A proof for another circuit id or format version is refused.
 	other := append([]byte(nil), proof...)
 	other[len(magic)+1]++
-	if _, err := DecodeProof(PresentationID, other); err == nil {
+	if _, err := decodeProof(PresentationID, other); err == nil {
 		t.Error("proof with another format version accepted")
 	}
 }

@@ -43,8 +43,8 @@ type Query struct {
 // ErrPredicate is wrapped by every predicate construction error.
 var ErrPredicate = errors.New("invalid predicate")
 
-// Operators accepted by NewPredicate.
-var Operators = []string{"eq", "ne", "lt", "lte", "gt", "gte", "between", "in", "nin"}
+// operators accepted by NewPredicate.
+var operators = []string{"eq", "ne", "lt", "lte", "gt", "gte", "between", "in", "nin"}
 
 // RangeOp reports whether op compares order, so that it applies only to
 // numeric (64-bit) attributes.
@@ -114,7 +114,7 @@ func NewPredicate(slot int, op string, values ...fr.Element) (Predicate, error) 
 	case "ne", "nin":
 		p.Kind = PredNotIn
 	default:
-		return p, fmt.Errorf("%w: unknown operator %q (one of %v)", ErrPredicate, op, Operators)
+		return p, fmt.Errorf("%w: unknown operator %q (one of %v)", ErrPredicate, op, operators)
 	}
 	if len(values) == 0 || len(values) > SetSize {
 		return p, fmt.Errorf("%w: %s takes 1 to %d values, got %d", ErrPredicate, op, SetSize, len(values))

@@ -4,10 +4,11 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
-// Sample is a self-contained presentation: a diploma credential anchored in
+// sample is a self-contained presentation: a diploma credential anchored in
 // a small tree, a trust list holding its issuer, and a query with a
-// disclosure and four predicates. Benchmarks and tests use it.
-type Sample struct {
+// disclosure and four predicates. Tests use it; SampleWitness hands its
+// witness to benchmarks and to the wallet's check of fetched keys.
+type sample struct {
 	Witness *Witness
 	Tree    *Tree
 	Trust   *TrustList
@@ -23,8 +24,8 @@ const (
 	sampleHonour = 5 // boolean
 )
 
-// NewSample builds a fresh sample with random secrets.
-func NewSample() (*Sample, error) {
+// newSample builds a fresh sample with random secrets.
+func newSample() (*sample, error) {
 	secret := RandomElement()
 	issuer := IssuerID([]byte("university-of-examples-ed25519-k"))
 	cred := Credential{
@@ -90,12 +91,15 @@ func NewSample() (*Sample, error) {
 		Scope:        ScopeID("job-application-42"),
 		Query:        q,
 	}
-	return &Sample{Witness: w, Tree: tree, Trust: trust}, nil
+	return &sample{Witness: w, Tree: tree, Trust: trust}, nil
 }
 
-// SampleWitness returns the witness of a fresh sample.
+// SampleWitness returns a fresh, valid presentation witness (a diploma
+// credential anchored in a small tree, its issuer trusted, a disclosure
+// and four predicates), for benchmarks and for checking that a proving key
+// matches its verifying key.
 func SampleWitness() (*Witness, error) {
-	s, err := NewSample()
+	s, err := newSample()
 	if err != nil {
 		return nil, err
 	}

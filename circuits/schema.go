@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/zkcred/zkcred/internal/strictjson"
 	"math"
 	"math/big"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/zkcred/zkcred/internal/canonjson"
+	"github.com/zkcred/zkcred/internal/strictjson"
 )
 
 // Slots is the number of attribute slots of a credential commitment.
@@ -86,6 +87,11 @@ func (s *Schema) Validate() error {
 	if strings.TrimSpace(s.Name) == "" {
 		return bad("name is empty")
 	}
+	// encoding/json would write invalid UTF-8 as U+FFFD, so that two
+	// schemas differing only there would share one ID.
+	if !utf8.ValidString(s.Name) || !utf8.ValidString(s.Version) {
+		return bad("name and version must be valid UTF-8")
+	}
 	if len(s.Attributes) == 0 || len(s.Attributes) > Slots {
 		return bad("%d attributes, want 1 to %d", len(s.Attributes), Slots)
 	}
@@ -98,6 +104,9 @@ func (s *Schema) Validate() error {
 			return bad("attribute %q appears twice", a.Name)
 		}
 		seen[a.Name] = true
+		if !utf8.ValidString(a.Display) {
+			return bad("attribute %q: display must be valid UTF-8", a.Name)
+		}
 		switch a.Type {
 		case TypeString, TypeInteger, TypeDate, TypeTimestamp, TypeBoolean:
 			if a.Scale != 0 || len(a.Values) != 0 {
@@ -113,8 +122,8 @@ func (s *Schema) Validate() error {
 			}
 			vs := map[string]bool{}
 			for _, v := range a.Values {
-				if v == "" || vs[v] {
-					return bad("attribute %q: enum values must be distinct and non-empty", a.Name)
+				if v == "" || vs[v] || !utf8.ValidString(v) {
+					return bad("attribute %q: enum values must be distinct, non-empty UTF-8", a.Name)
 				}
 				vs[v] = true
 			}
@@ -140,12 +149,16 @@ func validName(n string) bool {
 
 func isLetterByte(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
-// Canonical returns the schema's canonical JSON: the struct's field order,
-// no insignificant whitespace, empty optional fields omitted.
+// Canonical returns the schema's canonical JSON: RFC 8785 (JCS) applied to
+// the schema as encoding/json writes it (empty optional fields omitted), so
+// keys are sorted and strings are plain UTF-8 (SPEC.md, "Attributes and
+// schemas"). It is nil for a schema that Validate refuses because a number
+// is beyond what canonical JSON carries exactly; nil is the canonical form
+// of no valid schema.
 func (s *Schema) Canonical() []byte {
-	b, err := json.Marshal(s)
+	b, err := canonjson.Marshal(s)
 	if err != nil {
-		panic(err) // plain data
+		return nil
 	}
 	return b
 }
@@ -222,13 +235,12 @@ func (a *Attribute) Encode(v any) (fr.Element, error) {
 		}
 		return fr.Element{}, fmt.Errorf("%q is not one of %q", s, a.Values)
 	}
-	x, err := a.EncodeUint(v)
+	x, err := a.encodeUint(v)
 	return U64(x), err
 }
 
-// EncodeUint encodes a value of a numeric type to its 64-bit integer. Verifier
-// policies use it to turn thresholds into the same encoding as credentials.
-func (a *Attribute) EncodeUint(v any) (uint64, error) {
+// encodeUint encodes a value of a numeric type to its 64-bit integer.
+func (a *Attribute) encodeUint(v any) (uint64, error) {
 	switch a.Type {
 	case TypeInteger:
 		switch x := v.(type) {
@@ -268,7 +280,7 @@ func (a *Attribute) EncodeUint(v any) (uint64, error) {
 		if !ok {
 			return 0, fmt.Errorf("want a date \"YYYY-MM-DD\", got %s", jsonKind(v))
 		}
-		return EncodeDate(s)
+		return encodeDate(s)
 	case TypeTimestamp:
 		s, ok := v.(string)
 		if !ok {
@@ -292,8 +304,8 @@ func (a *Attribute) EncodeUint(v any) (uint64, error) {
 	return 0, fmt.Errorf("type %s has no integer encoding", a.Type)
 }
 
-// EncodeDate encodes "YYYY-MM-DD" as the integer YYYYMMDD.
-func EncodeDate(s string) (uint64, error) {
+// encodeDate encodes "YYYY-MM-DD" as the integer YYYYMMDD.
+func encodeDate(s string) (uint64, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a date YYYY-MM-DD", s)

@@ -11,12 +11,12 @@ import (
 // Depth is the depth of the registry's credential tree: 2^32 leaves.
 const Depth = 32
 
-// MaxDepth bounds the depth of any tree zkcred builds.
-const MaxDepth = 64
+// maxDepth bounds the depth of any tree zkcred builds.
+const maxDepth = 64
 
 var zeroHashes = sync.OnceValue(func() []fr.Element {
-	z := make([]fr.Element, MaxDepth+1)
-	for i := 1; i <= MaxDepth; i++ {
+	z := make([]fr.Element, maxDepth+1)
+	for i := 1; i <= maxDepth; i++ {
 		z[i] = Compress(z[i-1], z[i-1])
 	}
 	return z
@@ -57,8 +57,8 @@ func readNode(r NodeReader, level int, index uint64) (fr.Element, error) {
 // shared by several leaves are hashed once, so appending n contiguous leaves
 // costs about 2n+depth compressions.
 func UpdateBatch(r NodeReader, depth int, leaves map[uint64]fr.Element) (map[NodeKey]fr.Element, error) {
-	if depth < 1 || depth > MaxDepth {
-		return nil, fmt.Errorf("tree depth %d outside 1..%d", depth, MaxDepth)
+	if depth < 1 || depth > maxDepth {
+		return nil, fmt.Errorf("tree depth %d outside 1..%d", depth, maxDepth)
 	}
 	out := make(map[NodeKey]fr.Element, 2*len(leaves)+depth)
 	idx := make([]uint64, 0, len(leaves))
@@ -170,9 +170,6 @@ func (t *Tree) Node(level int, index uint64) (fr.Element, bool, error) {
 	v, ok := t.nodes[NodeKey{level, index}]
 	return v, ok, nil
 }
-
-// Depth returns the tree's depth.
-func (t *Tree) Depth() int { return t.depth }
 
 // Size returns the number of appended leaves.
 func (t *Tree) Size() uint64 { return t.size }

@@ -11,6 +11,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 )
 
 // presentation builds the circuit witness of an issued credential against
@@ -55,10 +56,10 @@ func presentation(t *testing.T, env *testEnv, b *wire.Bundle, secret fr.Element)
 // TestEndToEndWithCircuit claims an offer with a real Groth16 holder proof,
 // proves a presentation of the credential, revokes it, and checks that no
 // presentation verifies against the later root. It needs the circuit keys
-// that 'zkcred setup' caches (circuits.DefaultDataDir); the native checks run
+// that 'zkcred setup' caches (home.KeysDir); the native checks run
 // regardless.
 func TestEndToEndWithCircuit(t *testing.T) {
-	keys, keyErr := circuits.Load(circuits.DefaultDataDir())
+	keys, keyErr := circuits.LoadKeysDir(home.KeysDir())
 	var hv HolderProofVerifier = knowsSecret
 	if keyErr == nil {
 		hv = keys.HolderVerifier().VerifyHolder

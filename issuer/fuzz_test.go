@@ -75,7 +75,7 @@ func parentDir(d string) string {
 // FuzzParseBundle: parse → marshal → parse gives the same bundle.
 func FuzzParseBundle(f *testing.F) {
 	f.Add(seedCredential(f))
-	f.Add([]byte(`{"format":"zkcred-credential/1","credential":{},"private":{}}`))
+	f.Add([]byte(`{"format":"zkcred-credential/2","credential":{},"private":{}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		b, err := wire.ParseBundle(raw)
 		if err != nil {

@@ -133,10 +133,10 @@ func (h *Header) VerifyLink(prev *Header) error {
 	return nil
 }
 
-// TxRoot returns the Merkle root of transaction hashes in the RFC 6962
+// txRoot returns the Merkle root of transaction hashes in the RFC 6962
 // shape: leaf SHA-256(0x00 || hash), node SHA-256(0x01 || left || right),
 // the empty list hashing to SHA-256 of nothing.
-func TxRoot(hashes [][32]byte) Hash {
+func txRoot(hashes [][32]byte) Hash {
 	if len(hashes) == 0 {
 		return sha256.Sum256(nil)
 	}

@@ -4,10 +4,11 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"github.com/zkcred/zkcred/internal/strictjson"
 	"time"
+
+	"github.com/zkcred/zkcred/internal/canonjson"
+	"github.com/zkcred/zkcred/internal/strictjson"
 )
 
 // Genesis fixes a chain: its ID, the governance keys (any one of which may
@@ -38,6 +39,9 @@ func (g *Genesis) Validate() error {
 	if g.ChainID == "" || len(g.ChainID) > 64 || !validKind(g.ChainID) {
 		return fmt.Errorf("genesis: chain_id %q must be 1 to 64 lowercase letters, digits or '-'", g.ChainID)
 	}
+	if g.Time > canonjson.MaxInteger || g.Time < -canonjson.MaxInteger {
+		return fmt.Errorf("genesis: time %d is beyond ±(2^53-1), which canonical JSON cannot carry exactly", g.Time)
+	}
 	if len(g.Governance) == 0 {
 		return fmt.Errorf("genesis: no governance keys")
 	}
@@ -62,11 +66,20 @@ func (g *Genesis) Validate() error {
 	return nil
 }
 
-// Hash returns SHA-256 of "zkcred-registry-genesis/v1\0" and the genesis'
-// compact JSON in field order; block 0 names it as its prev_hash.
+// genesisHashPrefix starts the bytes the genesis hash covers. Version 2
+// hashes RFC 8785 canonical JSON; version 1 hashed encoding/json's output.
+const genesisHashPrefix = "zkcred-registry-genesis/v2\x00"
+
+// Hash returns SHA-256 of "zkcred-registry-genesis/v2\0" and the genesis'
+// RFC 8785 canonical JSON; block 0 names it as its prev_hash. For a genesis
+// that Validate refuses because its time is beyond what canonical JSON
+// carries exactly, the document part is empty, which no valid genesis has.
 func (g *Genesis) Hash() Hash {
-	b, _ := json.Marshal(g)
-	return sha256.Sum256(append([]byte("zkcred-registry-genesis/v1\x00"), b...))
+	b, err := canonjson.Marshal(g)
+	if err != nil {
+		b = nil
+	}
+	return sha256.Sum256(append([]byte(genesisHashPrefix), b...))
 }
 
 // ProducerKey returns the producer's public key.

@@ -5,17 +5,17 @@ import (
 	"fmt"
 )
 
-// MemState is a state held in memory (tests, audits, light replays).
-type MemState map[string][]byte
+// memState is a state held in memory.
+type memState map[string][]byte
 
 // Get implements Reader.
-func (m MemState) Get(key []byte) ([]byte, bool, error) {
+func (m memState) Get(key []byte) ([]byte, bool, error) {
 	v, ok := m[string(key)]
 	return v, ok, nil
 }
 
 // Commit applies a block's writes.
-func (m MemState) Commit(writes map[string][]byte) {
+func (m memState) Commit(writes map[string][]byte) {
 	for k, v := range writes {
 		m[k] = v
 	}
@@ -25,15 +25,15 @@ func (m MemState) Commit(writes map[string][]byte) {
 // blocks the way the node does, without storage, for tests and examples.
 type Chain struct {
 	Genesis  *Genesis
-	State    MemState
+	state    memState
 	Blocks   []*Block
 	producer ed25519.PrivateKey
 }
 
 // NewChain creates block 0 of a chain in memory.
 func NewChain(g *Genesis, producer ed25519.PrivateKey) (*Chain, error) {
-	c := &Chain{Genesis: g, State: MemState{}, producer: producer}
-	b, err := NewBuilder(g, c.State, nil)
+	c := &Chain{Genesis: g, state: memState{}, producer: producer}
+	b, err := NewBuilder(g, c.state, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (c *Chain) Latest() *Header { return &c.Blocks[len(c.Blocks)-1].Header }
 
 // Next starts the next block.
 func (c *Chain) Next() *Builder {
-	b, err := NewBuilder(c.Genesis, c.State, c.Latest())
+	b, err := NewBuilder(c.Genesis, c.state, c.Latest())
 	if err != nil {
 		panic(err) // only block 0 can fail
 	}
@@ -64,7 +64,7 @@ func (c *Chain) commit(b *Builder, t int64) (*Block, error) {
 		return nil, err
 	}
 	h.Sign(c.producer)
-	c.State.Commit(w)
+	c.state.Commit(w)
 	blk := &Block{Header: *h, Txs: txs}
 	c.Blocks = append(c.Blocks, blk)
 	return blk, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/registry/internal/layout"
 )
 
 type fixture struct {
@@ -62,13 +63,13 @@ func commitments(n int, seed uint64) []circuits.Field {
 // state is unchanged.
 func (f *fixture) mustReject(t *testing.T, tx *Tx, want error) {
 	t.Helper()
-	before := maps.Clone(f.c.State)
+	before := maps.Clone(f.c.state)
 	nb := len(f.c.Blocks)
 	_, err := f.c.Submit(tx)
 	if !errors.Is(err, want) {
 		t.Fatalf("got error %v, want %v", err, want)
 	}
-	if len(f.c.Blocks) != nb || !maps.EqualFunc(before, f.c.State, func(a, b []byte) bool { return string(a) == string(b) }) {
+	if len(f.c.Blocks) != nb || !maps.EqualFunc(before, f.c.state, func(a, b []byte) bool { return string(a) == string(b) }) {
 		t.Fatal("rejected transaction changed the state")
 	}
 }
@@ -115,7 +116,7 @@ func TestAnchorRevokeAndTree(t *testing.T) {
 		t.Fatal("credential root after revocation differs")
 	}
 	// a path from stored nodes verifies against the block root
-	p, err := circuits.Path(nodeReader{&Builder{r: f.c.State, writes: map[string][]byte{}}, PrefixCredNode}, circuits.Depth, 3001)
+	p, err := circuits.Path(nodeReader{&Builder{r: f.c.state, writes: map[string][]byte{}}, layout.CredNode}, circuits.Depth, 3001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestAuthorisationNegatives(t *testing.T) {
 	})
 	t.Run("tampered payload", func(t *testing.T) {
 		tx := f.tx(t, f.uni, Anchor{Commitments: cs})
-		var p Payload
+		var p txPayload
 		json.Unmarshal(tx.Payload, &p)
 		p.Nonce++
 		tx.Payload, _ = json.Marshal(p)
@@ -204,7 +205,7 @@ func TestGovernance(t *testing.T) {
 	if _, err := f.c.Submit(f.tx(t, f.gov, PublishCircuit{Circuit: "present-v1", VKHash: hex.EncodeToString(make([]byte, 32))})); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := f.c.State[string(CircuitKey("present-v1"))]; !ok {
+	if _, ok := f.c.state[string(layout.CircuitKey("present-v1"))]; !ok {
 		t.Fatal("circuit not stored")
 	}
 	// A ceremony transcript hash is stored with the key hash; a malformed
@@ -214,7 +215,7 @@ func TestGovernance(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec CircuitRecord
-	if err := json.Unmarshal(f.c.State[string(CircuitKey("present-v2"))], &rec); err != nil || rec.TranscriptHash != th {
+	if err := json.Unmarshal(f.c.state[string(layout.CircuitKey("present-v2"))], &rec); err != nil || rec.TranscriptHash != th {
 		t.Fatalf("transcript hash not stored: %+v %v", rec, err)
 	}
 	for _, bad := range []string{"CD" + th[2:], th[:62], "zz" + th[2:]} {
@@ -252,7 +253,7 @@ func TestBlockHashAndSignature(t *testing.T) {
 	if bad.VerifySignature(f.c.Genesis.ProducerKey()) == nil {
 		t.Fatal("altered header still verifies")
 	}
-	if TxRoot(nil) == TxRoot([][32]byte{{}}) {
+	if txRoot(nil) == txRoot([][32]byte{{}}) {
 		t.Fatal("tx root of empty and one-tx lists agree")
 	}
 }

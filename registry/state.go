@@ -1,16 +1,17 @@
 package registry
 
 import (
-	"crypto/ed25519"
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"github.com/zkcred/zkcred/internal/didkey"
-	"sort"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/canonjson"
+	"github.com/zkcred/zkcred/registry/internal/layout"
 )
 
 // IssuerDepth is the depth of the issuer-registry tree (2^20 issuers).
@@ -20,38 +21,6 @@ const IssuerDepth = 20
 type Reader interface {
 	Get(key []byte) (value []byte, ok bool, err error)
 }
-
-// State key layout. Every key starts with one prefix byte.
-const (
-	PrefixCredNode   byte = 'n' // 'n' level(1) index(8): 32-byte credential tree node
-	PrefixIssuerNode byte = 'i' // 'i' level(1) index(8): 32-byte issuer tree node
-	PrefixIssuer     byte = 'I' // 'I' issuerID(32): Issuer JSON
-	PrefixSchema     byte = 'S' // 'S' schemaID(32): SchemaRecord JSON
-	PrefixCircuit    byte = 'C' // 'C' circuit id: CircuitRecord JSON
-	PrefixNonce      byte = 'q' // 'q' pubkey(32): last nonce (8)
-	PrefixIssuerIdx  byte = 'x' // 'x' index(8): issuerID(32)
-)
-
-// NodeKey returns the state key of a tree node.
-func NodeKey(prefix byte, level int, index uint64) []byte {
-	k := make([]byte, 10)
-	k[0] = prefix
-	k[1] = byte(level)
-	binary.BigEndian.PutUint64(k[2:], index)
-	return k
-}
-
-// IssuerKey returns the state key of an issuer record.
-func IssuerKey(id fr.Element) []byte { b := id.Bytes(); return append([]byte{PrefixIssuer}, b[:]...) }
-
-// SchemaKey returns the state key of a schema record.
-func SchemaKey(id fr.Element) []byte { b := id.Bytes(); return append([]byte{PrefixSchema}, b[:]...) }
-
-// CircuitKey returns the state key of a circuit record.
-func CircuitKey(id string) []byte { return append([]byte{PrefixCircuit}, id...) }
-
-// NonceKey returns the state key of a signer's last nonce (8 bytes big-endian).
-func NonceKey(pub ed25519.PublicKey) []byte { return append([]byte{PrefixNonce}, pub...) }
 
 // Issuer is an issuer's registry record.
 type Issuer struct {
@@ -66,11 +35,22 @@ type Issuer struct {
 	Updated    uint64         `json:"updated"`
 }
 
-// Leaf returns the issuer-tree leaf: HashBytes(TagBytes, "zkcred-issuer/v1\0"
-// || compact JSON of the record).
+// issuerLeafPrefix starts the bytes an issuer-tree leaf hashes. Version 2
+// hashes RFC 8785 canonical JSON; version 1 hashed encoding/json's output.
+const issuerLeafPrefix = "zkcred-issuer/v2\x00"
+
+// Leaf returns the issuer-tree leaf: HashBytes(TagBytes, "zkcred-issuer/v2\0"
+// || RFC 8785 canonical JSON of the record). Every number of a record is an
+// index below 2^IssuerDepth or a block height, which NewBuilder keeps below
+// 2^53, so the encoding cannot fail for a record the registry wrote; for
+// one that is beyond it the document part is empty, which no such record
+// has.
 func (is *Issuer) Leaf() fr.Element {
-	b, _ := json.Marshal(is)
-	return circuits.HashBytes(circuits.TagBytes, append([]byte("zkcred-issuer/v1\x00"), b...))
+	b, err := canonjson.Marshal(is)
+	if err != nil {
+		b = nil
+	}
+	return circuits.HashBytes(circuits.TagBytes, append([]byte(issuerLeafPrefix), b...))
 }
 
 // SchemaRecord is a published schema.
@@ -145,6 +125,11 @@ func NewBuilder(g *Genesis, r Reader, prev *Header) (*Builder, error) {
 		}
 		return b, nil
 	}
+	if prev.Height >= canonjson.MaxInteger {
+		// Issuer records carry block heights, and canonical JSON carries
+		// integers exactly only up to 2^53-1.
+		return nil, fmt.Errorf("%w: height %d is the last one", ErrTreeFull, prev.Height)
+	}
 	b.height = prev.Height + 1
 	b.prev = prev.Hash()
 	b.prevT = prev.Time
@@ -177,7 +162,7 @@ type nodeReader struct {
 
 func (n nodeReader) Node(level int, index uint64) (fr.Element, bool, error) {
 	var e fr.Element
-	v, ok, err := n.b.Get(NodeKey(n.prefix, level, index))
+	v, ok, err := n.b.Get(layout.NodeKey(n.prefix, level, index))
 	if err != nil || !ok {
 		return e, ok, err
 	}
@@ -192,7 +177,7 @@ func (b *Builder) leaf(index uint64) (fr.Element, error) {
 	if v, ok := b.credLeaves[index]; ok {
 		return v, nil
 	}
-	v, ok, err := nodeReader{b, PrefixCredNode}.Node(0, index)
+	v, ok, err := nodeReader{b, layout.CredNode}.Node(0, index)
 	if !ok && err == nil {
 		return circuits.ZeroHash(0), nil
 	}
@@ -200,7 +185,7 @@ func (b *Builder) leaf(index uint64) (fr.Element, error) {
 }
 
 func (b *Builder) getIssuer(id fr.Element) (*Issuer, error) {
-	v, ok, err := b.Get(IssuerKey(id))
+	v, ok, err := b.Get(layout.IssuerKey(id))
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +201,7 @@ func (b *Builder) getIssuer(id fr.Element) (*Issuer, error) {
 
 func (b *Builder) putIssuer(is *Issuer) {
 	v, _ := json.Marshal(is)
-	b.set(IssuerKey(is.ID.El()), v)
+	b.set(layout.IssuerKey(is.ID.El()), v)
 	b.issLeaves[is.Index] = is.Leaf()
 }
 
@@ -239,10 +224,8 @@ func (b *Builder) registerIssuer(r RegisterIssuer) error {
 	is := &Issuer{ID: circuits.F(id), PubKey: r.PubKey, DID: didkey.Encode(pub), Name: r.Name, Kind: r.Kind, Active: true,
 		Index: b.issCount, Registered: b.height, Updated: b.height}
 	b.issCount++
-	idx := make([]byte, 8)
-	binary.BigEndian.PutUint64(idx, is.Index)
 	ib := id.Bytes()
-	b.set(append([]byte{PrefixIssuerIdx}, idx...), ib[:])
+	b.set(layout.IssuerIndexKey(is.Index), ib[:])
 	b.putIssuer(is)
 	return nil
 }
@@ -265,7 +248,7 @@ func (b *Builder) activeIssuer(tx *SignedTx) (*Issuer, error) {
 // Apply validates tx against the state and, only if it is valid, applies
 // it. A rejected transaction changes nothing.
 func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
-	nk := NonceKey(tx.Signer)
+	nk := layout.NonceKey(tx.Signer)
 	last := uint64(0)
 	v, ok, err := b.Get(nk)
 	if err != nil {
@@ -309,7 +292,7 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			rc.IssuerID = &is.ID
 		case PublishCircuit:
 			rec, _ := json.Marshal(CircuitRecord{Circuit: body.Circuit, VKHash: body.VKHash, TranscriptHash: body.TranscriptHash, Height: b.height})
-			b.set(CircuitKey(body.Circuit), rec)
+			b.set(layout.CircuitKey(body.Circuit), rec)
 		}
 	case PublishSchema:
 		is, err := b.activeIssuer(tx)
@@ -321,13 +304,12 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			return nil, malformed("schema: %v", err)
 		}
 		id := s.ID()
-		if _, ok, err := b.Get(SchemaKey(id)); err != nil {
+		if _, ok, err := b.Get(layout.SchemaKey(id)); err != nil {
 			return nil, err
 		} else if ok {
 			return nil, fmt.Errorf("%w: %s", ErrSchemaExists, FormatElement(id))
 		}
-		rec, _ := json.Marshal(SchemaRecord{ID: circuits.F(id), Issuer: is.ID, Schema: s.Canonical(), Height: b.height})
-		b.set(SchemaKey(id), rec)
+		b.set(layout.SchemaKey(id), schemaRecord(SchemaRecord{ID: circuits.F(id), Issuer: is.ID, Schema: s.Canonical(), Height: b.height}))
 		fid := circuits.F(id)
 		rc.SchemaID = &fid
 		rc.IssuerID = &is.ID
@@ -384,6 +366,16 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 	return rc, nil
 }
 
+// schemaRecord encodes a schema record, keeping the canonical schema's
+// bytes as they are (encoding/json would escape its '&', '<' and '>').
+func schemaRecord(r SchemaRecord) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(r) // plain data: cannot fail
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
 func (b *Builder) issuerByKey(pubHex string) (*Issuer, error) {
 	pub, err := ParsePubKey(pubHex)
 	if err != nil {
@@ -406,16 +398,16 @@ func (b *Builder) Finish(t int64) (*Header, []*Tx, map[string][]byte, error) {
 	if t < b.prevT {
 		t = b.prevT
 	}
-	credRoot, err := b.updateTree(PrefixCredNode, circuits.Depth, b.credLeaves)
+	credRoot, err := b.updateTree(layout.CredNode, circuits.Depth, b.credLeaves)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	issRoot, err := b.updateTree(PrefixIssuerNode, IssuerDepth, b.issLeaves)
+	issRoot, err := b.updateTree(layout.IssuerNode, IssuerDepth, b.issLeaves)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	h := &Header{ChainID: b.g.ChainID, Height: b.height, PrevHash: b.prev, Time: t,
-		TxRoot: TxRoot(b.hashes), TxCount: uint32(len(b.txs)),
+		TxRoot: txRoot(b.hashes), TxCount: uint32(len(b.txs)),
 		CredRoot: circuits.F(credRoot), CredSize: b.credSize,
 		IssuerRoot: circuits.F(issRoot), IssuerCount: b.issCount}
 	txs := b.txs
@@ -434,32 +426,21 @@ func (b *Builder) updateTree(prefix byte, depth int, leaves map[uint64]fr.Elemen
 		}
 		return v, err
 	}
-	nodes, err := UpdateTree(nr, depth, leaves)
+	nodes, err := parallelUpdate(nr, depth, leaves)
 	if err != nil {
 		return fr.Element{}, err
 	}
 	for k, v := range nodes {
 		vb := v.Bytes()
-		b.set(NodeKey(prefix, k.Level, k.Index), vb[:])
+		b.set(layout.NodeKey(prefix, k.Level, k.Index), vb[:])
 	}
 	return nodes[circuits.NodeKey{Level: depth, Index: 0}], nil
-}
-
-// SortedKeys returns the keys of a write set in order (for deterministic
-// iteration by storage and audit).
-func SortedKeys(w map[string][]byte) []string {
-	ks := make([]string, 0, len(w))
-	for k := range w {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // ActiveIssuer reports whether the signer of tx is an active issuer in
 // state r: a cheap check before work is spent on its transaction.
 func ActiveIssuer(r Reader, tx *SignedTx) (bool, error) {
-	v, ok, err := r.Get(IssuerKey(tx.SignerID))
+	v, ok, err := r.Get(layout.IssuerKey(tx.SignerID))
 	if err != nil || !ok {
 		return false, err
 	}

@@ -8,15 +8,15 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 )
 
-// chunkHeight is the height of the subtrees that UpdateTree hashes in
+// chunkHeight is the height of the subtrees that parallelUpdate hashes in
 // parallel.
 const chunkHeight = 10
 
-// UpdateTree is circuits.UpdateBatch with the work split over the CPUs: the
+// parallelUpdate is circuits.UpdateBatch with the work split over the CPUs: the
 // leaves are grouped by their subtree of height chunkHeight, each subtree is
 // updated on its own goroutine, then the part of the tree above them. The
 // result is exactly UpdateBatch's. r must allow concurrent reads.
-func UpdateTree(r circuits.NodeReader, depth int, leaves map[uint64]fr.Element) (map[circuits.NodeKey]fr.Element, error) {
+func parallelUpdate(r circuits.NodeReader, depth int, leaves map[uint64]fr.Element) (map[circuits.NodeKey]fr.Element, error) {
 	workers := runtime.GOMAXPROCS(0)
 	if depth <= chunkHeight || len(leaves) < 2<<chunkHeight || workers < 2 {
 		return circuits.UpdateBatch(r, depth, leaves)

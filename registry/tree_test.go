@@ -15,7 +15,7 @@ func TestUpdateTreeMatchesUpdateBatch(t *testing.T) {
 	next := uint64(0)
 	apply := func(leaves map[uint64]fr.Element) {
 		t.Helper()
-		a, err := UpdateTree(par, circuits.Depth, leaves)
+		a, err := parallelUpdate(par, circuits.Depth, leaves)
 		if err != nil {
 			t.Fatal(err)
 		}

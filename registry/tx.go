@@ -47,14 +47,14 @@ const (
 const signingPrefix = "zkcred-registry-tx/v1\x00"
 
 // Tx is a signed transaction as it travels and as blocks store it. Payload
-// is compact JSON (see [Payload]); the signature covers SigningBytes.
+// is compact JSON (see txPayload); the signature covers SigningBytes.
 type Tx struct {
 	Payload   json.RawMessage `json:"payload"`
 	Signature string          `json:"signature"` // hex, 64 bytes
 }
 
-// Payload is the signed content of a transaction.
-type Payload struct {
+// txPayload is the signed content of a transaction.
+type txPayload struct {
 	Type   string          `json:"type"`
 	Signer string          `json:"signer"` // hex ed25519 public key
 	Nonce  uint64          `json:"nonce"`  // above the signer's last accepted nonce
@@ -144,7 +144,7 @@ func NewTx(chainID string, key ed25519.PrivateKey, nonce uint64, body Body) (*Tx
 	if err != nil {
 		return nil, err
 	}
-	p := Payload{Type: body.TxType(), Signer: hex.EncodeToString(key.Public().(ed25519.PublicKey)), Nonce: nonce, Body: bb}
+	p := txPayload{Type: body.TxType(), Signer: hex.EncodeToString(key.Public().(ed25519.PublicKey)), Nonce: nonce, Body: bb}
 	pb, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -221,7 +221,7 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	if err := checkKeys(tx.Payload); err != nil {
 		return nil, malformed("payload: %v", err)
 	}
-	var p Payload
+	var p txPayload
 	if err := strictjson.Unmarshal(tx.Payload, &p); err != nil {
 		return nil, malformed("payload: %v", err)
 	}

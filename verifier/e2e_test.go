@@ -10,14 +10,15 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 )
 
 var _ ProofVerifier = (*circuits.Verifier)(nil)
 
-// Groth16 keys are made once (or loaded from circuits.DefaultDataDir(),
+// Groth16 keys are made once (or loaded from home.KeysDir(),
 // the cache `zkcred setup` fills) per test binary.
 var realKeys = sync.OnceValues(func() (*circuits.Keys, error) {
-	return circuits.LoadOrSetup(circuits.DefaultDataDir(), nil)
+	return circuits.LoadOrSetup(home.KeysDir(), nil)
 })
 
 // realHolder holds one anchored credential and proves with real keys.

@@ -31,21 +31,12 @@ var (
 // MaxKeyBytes bounds a downloaded key file.
 const MaxKeyBytes = 512 << 20
 
-// keyFiles are the files of circuits.Keys.Save.
-func keyFiles() []string {
-	var out []string
-	for _, id := range []string{circuits.PresentationID, circuits.HolderID} {
-		out = append(out, filepath.Base(id)+".pk", filepath.Base(id)+".vk")
-	}
-	return out
-}
-
 // LoadKeys loads the proving keys from dir, fetching them first from the
 // configured KeysURL if dir has none, and checks the presentation
 // verifying key (and the holder one, when published) against the hashes
 // the chain publishes.
 func (w *Wallet) LoadKeys(ctx context.Context, dir string) (*circuits.Keys, error) {
-	keys, err := circuits.Load(dir)
+	keys, err := circuits.LoadKeysDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		if w.f.Config.KeysURL == "" {
 			return nil, fmt.Errorf("%w in %s (run 'zkcred setup' or init the wallet with --keys-url)", ErrNoKeys, dir)
@@ -53,7 +44,7 @@ func (w *Wallet) LoadKeys(ctx context.Context, dir string) (*circuits.Keys, erro
 		if err := w.fetchKeys(ctx, w.f.Config.KeysURL, dir); err != nil {
 			return nil, err
 		}
-		if keys, err = circuits.Load(dir); err == nil {
+		if keys, err = circuits.LoadKeysDir(dir); err == nil {
 			if err = checkPair(keys); err != nil {
 				removeKeys(dir)
 			}
@@ -130,7 +121,7 @@ func checkPair(keys *circuits.Keys) error {
 }
 
 func removeKeys(dir string) {
-	for _, name := range keyFiles() {
+	for _, name := range circuits.KeyFileNames() {
 		os.Remove(filepath.Join(dir, name))
 	}
 }
@@ -144,7 +135,7 @@ func (w *Wallet) fetchKeys(ctx context.Context, base, dir string) error {
 	if hc == nil {
 		hc = &http.Client{} // key files are large: no overall timeout
 	}
-	for _, name := range keyFiles() {
+	for _, name := range circuits.KeyFileNames() {
 		u := strings.TrimRight(base, "/") + "/" + name
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {

@@ -33,7 +33,7 @@ const (
 	CredentialType = "ZkcredCredential"
 	SchemaType     = "ZkcredSchema"
 	StatusType     = "ZkcredLeafStatus"
-	BundleFormat   = "zkcred-credential/1"
+	BundleFormat   = "zkcred-credential/2" // 2: schema IDs over RFC 8785 canonical JSON
 
 	// SchemaURNPrefix starts every credentialSchema ID (SchemaURN).
 	SchemaURNPrefix = "urn:zkcred:schema:"

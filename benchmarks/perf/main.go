@@ -36,7 +36,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/bench"
 	"io"
 	"os"
 	"os/exec"
@@ -401,7 +401,7 @@ func circuitSuite(r *runner) (*table, error) {
 	if err != nil {
 		return nil, err
 	}
-	var c circuits.BenchResult
+	var c bench.CircuitResult
 	if err := json.Unmarshal([]byte(lastLine(out)), &c); err != nil {
 		return nil, fmt.Errorf("zkcred bench circuit --json: %w: %s", err, out)
 	}

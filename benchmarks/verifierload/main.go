@@ -47,6 +47,7 @@ import (
 	"github.com/consensys/gnark/logger"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/home"
 	"github.com/zkcred/zkcred/verifier"
 )
 
@@ -94,7 +95,7 @@ func main() {
 }
 
 func run() error {
-	keysDir := flag.String("keys", circuits.DefaultDataDir(), "Groth16 key directory (made on first use)")
+	keysDir := flag.String("keys", home.KeysDir(), "Groth16 key directory (made on first use)")
 	nValid := flag.Int("valid", 128, "valid presentations to prove and send (each once)")
 	batch := flag.Int("batch", 64, "batch size for the batch phase (0: skip it)")
 	duration := flag.Duration("duration", 10*time.Second, "duration of the mixed phase")

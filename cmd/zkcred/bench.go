@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/bench"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -89,7 +90,7 @@ func benchCircuit(o benchOptions) error {
 		}
 		batchTimes = append(batchTimes, time.Since(start)/64)
 	}
-	res := circuits.BenchResult{
+	res := bench.CircuitResult{
 		Constraints: keys.Constraints(), PublicInputs: v.NbPublic(),
 		ProveMS: ms(median(proveTimes)), ProveWarmMS: ms(warm), VerifyMS: ms(median(verifyTimes)),
 		BatchVerifyMS: ms(median(batchTimes)),

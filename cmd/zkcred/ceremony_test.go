@@ -207,7 +207,7 @@ func TestCeremonyProcesses(t *testing.T) {
 
 	// A verifier refuses keys the chain has not published: first none,
 	// then another hash for the presentation circuit.
-	k, err := circuits.Load(keys)
+	k, err := circuits.LoadKeysDir(keys)
 	if err != nil {
 		t.Fatal(err)
 	}

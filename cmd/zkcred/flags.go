@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/zkcred/zkcred/internal/home"
 )
 
 // Environment variables that zkcred reads.
@@ -35,15 +37,7 @@ func homeDir() string {
 // $ZKCRED_HOME/keys when ZKCRED_HOME is set, else the user cache
 // directory's zkcred/keys (keys can be made again or fetched, so they are
 // a cache).
-func defaultKeysDir() string {
-	if d := os.Getenv(envHome); d != "" {
-		return filepath.Join(d, "keys")
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "zkcred", "keys")
-	}
-	return filepath.Join(os.TempDir(), "zkcred", "keys")
-}
+func defaultKeysDir() string { return home.KeysDir() }
 
 // defaultWalletPath is $ZKCRED_WALLET, else $ZKCRED_HOME/wallet.age.
 func defaultWalletPath() string {

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/zkcred/zkcred/circuits"
 )
@@ -13,7 +12,7 @@ import (
 var circuitIDs = []string{circuits.PresentationID, circuits.HolderID}
 
 // vkFile is the verifying-key file of a circuit in a keys directory.
-func vkFile(dir, id string) string { return filepath.Join(dir, filepath.Base(id)+".vk") }
+func vkFile(dir, id string) string { return circuits.VerifyingKeyFile(dir, id) }
 
 // readVerifyingKey reads the verifying key of circuit id from a keys
 // directory or, when file is set, from that file.
@@ -22,17 +21,14 @@ func readVerifyingKey(dir, file, id string) (*circuits.Verifier, error) {
 	if path == "" {
 		path = vkFile(dir, id)
 	}
-	f, err := os.Open(path)
-	if err != nil {
+	v, err := circuits.ReadVerifyingKeyFile(path, id)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return nil, localf("no_keys", "run 'zkcred setup --keys "+dir+"' first (or pass --keys DIR)", "verifying key of %s: %v", id, err)
-	}
-	defer f.Close()
-	v, err := circuits.ReadVerifyingKey(bufio.NewReader(f))
-	if err != nil {
-		return nil, localf("bad_keys", "make the keys again with 'zkcred setup --force'", "%s: %w", path, err)
-	}
-	if v.CircuitID() != id {
-		return nil, localf("bad_keys", "pass the key of circuit "+id, "%s is the key of %s, not %s", path, v.CircuitID(), id)
+	case errors.Is(err, circuits.ErrWrongCircuit):
+		return nil, localf("bad_keys", "pass the key of circuit "+id, "%v", err)
+	case err != nil:
+		return nil, localf("bad_keys", "make the keys again with 'zkcred setup --force'", "%w", err)
 	}
 	return v, nil
 }
@@ -40,7 +36,7 @@ func readVerifyingKey(dir, file, id string) (*circuits.Verifier, error) {
 // loadKeys loads the proving and verifying keys of a keys directory,
 // saying how to make them when it has none.
 func loadKeys(dir string) (*circuits.Keys, error) {
-	k, err := circuits.Load(dir)
+	k, err := circuits.LoadKeysDir(dir)
 	if err != nil {
 		return nil, localf("no_keys", "run 'zkcred setup --keys "+dir+"' first", "keys: %v", err)
 	}

@@ -48,14 +48,16 @@ come from a multi-party ceremony; the registry publishes their hashes.`
 func runSetup(dir, export string, force bool) error {
 	asJSON := &jsonOutput
 	if force {
-		for _, ext := range []string{".pk", ".vk"} {
-			for _, id := range []string{circuits.PresentationID, circuits.HolderID} {
-				os.Remove(filepath.Join(dir, filepath.Base(id)+ext))
-			}
+		for _, name := range circuits.KeyFileNames() {
+			os.Remove(filepath.Join(dir, name))
 		}
 	}
-	_, statErr := os.Stat(filepath.Join(dir, filepath.Base(circuits.PresentationID)+".pk"))
-	fresh := statErr != nil
+	fresh := false
+	for _, name := range circuits.KeyFileNames() {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			fresh = true
+		}
+	}
 	progress := progressWriter(*asJSON)
 	keys, err := circuits.LoadOrSetup(dir, progress)
 	if err != nil {

@@ -7,7 +7,7 @@
 // with their own institutions, policies and published key hashes.
 //
 // Key server: with Options.KeysDir set, the stack serves the proving and
-// verifying key files of that directory (the *.pk and *.vk files that
+// verifying key files of that directory (circuits.KeyFileNames, which
 // `zkcred setup` writes) on a listener of its own, Options.KeysAddr, at
 // GET /keys/<file>; Stack.KeysURL is the base URL that `zkcred wallet init
 // --keys-url` takes. A listener of its own keeps the services' APIs (and
@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -299,14 +300,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	return s, nil
 }
 
-// KeyServer serves the key files (*.pk, *.vk) of dir at GET /keys/<file>,
-// and nothing else: 404 for any other path or name.
+// KeyServer serves the key files of dir (circuits.KeyFileNames) at
+// GET /keys/<file>, and nothing else: 404 for any other path or name.
 func KeyServer(dir string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, "/keys/")
-		ext := filepath.Ext(name)
-		if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) || name == "" ||
-			strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") || (ext != ".pk" && ext != ".vk") {
+		if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) || !slices.Contains(circuits.KeyFileNames(), name) {
 			http.NotFound(w, r)
 			return
 		}

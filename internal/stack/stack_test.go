@@ -18,7 +18,8 @@ import (
 // The key server serves the key files and nothing else.
 func TestKeyServer(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"a.pk": "proving", "a.vk": "verifying", "admin-token": "secret", ".x.pk": "hidden"} {
+	pk, vk := circuits.KeyFileNames()[0], circuits.KeyFileNames()[1]
+	for name, body := range map[string]string{pk: "proving", vk: "verifying", "a.pk": "other", "admin-token": "secret", ".x.pk": "hidden"} {
 		os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600)
 	}
 	os.MkdirAll(filepath.Join(dir, "sub"), 0o700)
@@ -35,16 +36,17 @@ func TestKeyServer(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if st, b := get("GET", "/keys/a.pk"); st != 200 || b != "proving" {
-		t.Fatalf("a.pk: %d %q", st, b)
+	if st, b := get("GET", "/keys/"+pk); st != 200 || b != "proving" {
+		t.Fatalf("%s: %d %q", pk, st, b)
 	}
-	if st, b := get("GET", "/keys/a.vk"); st != 200 || b != "verifying" {
-		t.Fatalf("a.vk: %d %q", st, b)
+	if st, b := get("GET", "/keys/"+vk); st != 200 || b != "verifying" {
+		t.Fatalf("%s: %d %q", vk, st, b)
 	}
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/keys/admin-token"}, {"GET", "/keys/.x.pk"}, {"GET", "/keys/sub/b.pk"},
-		{"GET", "/keys/..%2fadmin-token"}, {"GET", "/keys/"}, {"GET", "/a.pk"}, {"GET", "/keys/none.pk"},
-		{"POST", "/keys/a.pk"}, {"DELETE", "/keys/a.pk"},
+		{"GET", "/keys/..%2fadmin-token"}, {"GET", "/keys/"}, {"GET", "/" + pk}, {"GET", "/keys/a.pk"},
+		{"GET", "/keys/" + circuits.KeyFileNames()[3]}, // a key file the directory lacks
+		{"POST", "/keys/" + pk}, {"DELETE", "/keys/" + pk},
 	} {
 		if st, b := get(c.method, c.path); st != http.StatusNotFound {
 			t.Errorf("%s %s: %d %q, want 404", c.method, c.path, st, b)

@@ -20,6 +20,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/internal/layout"
 	"github.com/zkcred/zkcred/registry/store"
 )
 
@@ -305,7 +306,7 @@ func (s *server) getAccount(c echo.Context) error {
 	if err != nil {
 		return badRequest("pubkey: %v", err)
 	}
-	v, ok, err := s.st.Get(registry.NonceKey(pub))
+	v, ok, err := s.st.Get(layout.NonceKey(pub))
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ type AuditReport struct {
 func (s *Store) Audit(ctx context.Context, progress func(height, latest uint64)) (*AuditReport, error) {
 	g := s.genesis
 	latest := s.Latest()
-	mem := registry.MemState{}
+	mem := memState{}
 	rep := &AuditReport{}
 	fail := func(format string, a ...any) (*AuditReport, error) {
 		return nil, fmt.Errorf("%w: %s", ErrAudit, fmt.Sprintf(format, a...))
@@ -75,7 +75,9 @@ func (s *Store) Audit(ctx context.Context, progress func(height, latest uint64))
 		if *want != *hd {
 			return fail("block %d: stored header %+v, replay gives %+v", h, *hd, *want)
 		}
-		mem.Commit(w)
+		for k, v := range w {
+			mem[k] = v
+		}
 		roots[string(rootKey(hd.CredRoot))] = h
 		rep.Blocks++
 		rep.Txs += uint64(len(blk.Txs))
@@ -149,4 +151,13 @@ func (s *Store) Audit(ctx context.Context, progress func(height, latest uint64))
 	}
 	rep.StateKeys = seen
 	return rep, nil
+}
+
+// memState is the replayed state, held in memory.
+type memState map[string][]byte
+
+// Get implements registry.Reader.
+func (m memState) Get(key []byte) ([]byte, bool, error) {
+	v, ok := m[string(key)]
+	return v, ok, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/internal/layout"
 )
 
 // Errors.
@@ -25,6 +26,10 @@ var (
 	ErrExists = errors.New("a registry already exists in this directory")
 	// ErrAudit wraps every discrepancy that Audit finds.
 	ErrAudit = errors.New("audit failed")
+	// ErrOldFormat: the directory holds a chain whose block 0 does not name
+	// this genesis' hash, as a registry made before genesis hash v2 (RFC
+	// 8785 canonical JSON); such a chain has to be made anew.
+	ErrOldFormat = errors.New("registry made by an older zkcred format (genesis hash v1); initialise a new registry")
 )
 
 // Options configure a store. The zero value is the default.
@@ -145,6 +150,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		if s.genesis, err = registry.ParseGenesis(gj); err != nil {
 			return err
 		}
+		h0j, err := get(txn, headerKey(0))
+		if err != nil {
+			return err
+		}
+		var h0 registry.Header
+		if err := json.Unmarshal(h0j, &h0); err != nil {
+			return err
+		}
+		if h0.PrevHash != s.genesis.Hash() {
+			return fmt.Errorf("%w: %s", ErrOldFormat, dir)
+		}
 		hb, err := get(txn, keyLatest)
 		if err != nil {
 			return err
@@ -172,7 +188,7 @@ func (s *Store) loadUpper(txn *badger.Txn) error {
 	s.upper = map[circuits.NodeKey]circuits.Field{}
 	s.upperAt = s.latest.Height
 	for l := registry.BucketBits; l <= circuits.Depth; l++ {
-		prefix := stateKey([]byte{registry.PrefixCredNode, byte(l)})
+		prefix := stateKey([]byte{layout.CredNode, byte(l)})
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 1000, Prefix: prefix})
 		for it.Rewind(); it.Valid(); it.Next() {
 			var f circuits.Field
@@ -278,7 +294,7 @@ func (s *Store) commit(blk *registry.Block, writes map[string][]byte, genesis []
 		return nil // Init: Open loads the cache
 	}
 	for k, v := range writes {
-		if len(k) == 10 && k[0] == registry.PrefixCredNode && int(k[1]) >= registry.BucketBits {
+		if len(k) == 10 && k[0] == layout.CredNode && int(k[1]) >= registry.BucketBits {
 			var f circuits.Field
 			if err := setField(&f, v); err != nil {
 				return err
@@ -385,10 +401,10 @@ func (s *Store) Bucket(index uint64) (*registry.Bucket, error) {
 		}
 		bk.Height, bk.Root = hd.Height, hd.CredRoot
 		first := index << registry.BucketBits
-		prefix := stateKey([]byte{registry.PrefixCredNode, 0})
+		prefix := stateKey([]byte{layout.CredNode, 0})
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
 		defer it.Close()
-		start := stateKey(registry.NodeKey(registry.PrefixCredNode, 0, first))
+		start := stateKey(layout.NodeKey(layout.CredNode, 0, first))
 		for it.Seek(start); it.Valid(); it.Next() {
 			k := it.Item().Key()
 			i := binary.BigEndian.Uint64(k[len(prefix):])
@@ -415,7 +431,7 @@ func (s *Store) Bucket(index uint64) (*registry.Bucket, error) {
 		// a block committed since this snapshot: read the snapshot's nodes
 		for l := registry.BucketBits; l < circuits.Depth; l++ {
 			sib := (first >> uint(l)) ^ 1
-			v, err := get(txn, stateKey(registry.NodeKey(registry.PrefixCredNode, l, sib)))
+			v, err := get(txn, stateKey(layout.NodeKey(layout.CredNode, l, sib)))
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				bk.Siblings[l-registry.BucketBits] = circuits.F(circuits.ZeroHash(l))
 				continue
@@ -446,14 +462,14 @@ func setField(f *circuits.Field, v []byte) error {
 func (s *Store) Issuers(kind string, active *bool) ([]registry.Issuer, error) {
 	out := []registry.Issuer{}
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: stateKey([]byte{registry.PrefixIssuerIdx})})
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: stateKey([]byte{layout.IssuerIdx})})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			id, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err
 			}
-			v, err := get(txn, stateKey(append([]byte{registry.PrefixIssuer}, id...)))
+			v, err := get(txn, stateKey(append([]byte{layout.Issuer}, id...)))
 			if err != nil {
 				return err
 			}
@@ -473,7 +489,7 @@ func (s *Store) Issuers(kind string, active *bool) ([]registry.Issuer, error) {
 // Issuer returns one issuer by ID.
 func (s *Store) Issuer(id fr.Element) (*registry.Issuer, error) {
 	var is registry.Issuer
-	if err := s.getJSON(registry.IssuerKey(id), &is, "issuer"); err != nil {
+	if err := s.getJSON(layout.IssuerKey(id), &is, "issuer"); err != nil {
 		return nil, err
 	}
 	return &is, nil
@@ -482,7 +498,7 @@ func (s *Store) Issuer(id fr.Element) (*registry.Issuer, error) {
 // Schema returns a published schema by ID.
 func (s *Store) Schema(id fr.Element) (*registry.SchemaRecord, error) {
 	var r registry.SchemaRecord
-	if err := s.getJSON(registry.SchemaKey(id), &r, "schema"); err != nil {
+	if err := s.getJSON(layout.SchemaKey(id), &r, "schema"); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -492,7 +508,7 @@ func (s *Store) Schema(id fr.Element) (*registry.SchemaRecord, error) {
 func (s *Store) Circuits() ([]registry.CircuitRecord, error) {
 	out := []registry.CircuitRecord{}
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: stateKey([]byte{registry.PrefixCircuit})})
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: stateKey([]byte{layout.Circuit})})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var r registry.CircuitRecord

@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/internal/layout"
 )
 
 type kit struct {
@@ -164,22 +165,22 @@ func TestAuditFindsTampering(t *testing.T) {
 	}{
 		{"untouched", func(*testing.T, *Store, *kit) {}, ""},
 		{"tree node changed", func(t *testing.T, s *Store, k *kit) {
-			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 5)), make([]byte, 32))
+			set(t, s, stateKey(layout.NodeKey(layout.CredNode, 0, 5)), make([]byte, 32))
 		}, "differs from the replay"},
 		{"inner node changed", func(t *testing.T, s *Store, k *kit) {
 			e := circuits.U64(77)
 			v := e.Bytes()
-			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 3, 1)), v[:])
+			set(t, s, stateKey(layout.NodeKey(layout.CredNode, 3, 1)), v[:])
 		}, "differs from the replay"},
 		{"node deleted", func(t *testing.T, s *Store, k *kit) {
 			s.db.Update(func(txn *badger.Txn) error {
-				return txn.Delete(stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 9)))
+				return txn.Delete(stateKey(layout.NodeKey(layout.CredNode, 0, 9)))
 			})
 		}, "state keys"},
 		{"extra leaf", func(t *testing.T, s *Store, k *kit) {
 			e := circuits.U64(1)
 			v := e.Bytes()
-			set(t, s, stateKey(registry.NodeKey(registry.PrefixCredNode, 0, 100000)), v[:])
+			set(t, s, stateKey(layout.NodeKey(layout.CredNode, 0, 100000)), v[:])
 		}, "does not exist in the replay"},
 		{"transaction changed", func(t *testing.T, s *Store, k *kit) {
 			blk, _ := s.Block(2)
@@ -252,3 +253,36 @@ func reopen(t *testing.T, s *Store, k *kit) *Store {
 var testOpts = Options{Badger: func(o badger.Options) badger.Options {
 	return o.WithMemTableSize(8 << 20).WithValueThreshold(64 << 10).WithBlockCacheSize(4 << 20)
 }}
+
+// TestOpenRefusesOldGenesisHash: a directory whose block 0 names another
+// genesis hash (as every registry made before genesis hash v2 does) is
+// refused with ErrOldFormat, not served with a chain that no light client
+// accepts.
+func TestOpenRefusesOldGenesisHash(t *testing.T) {
+	s, k := newStore(t, 1, 1)
+	s.Close()
+	db, err := openDB(k.dir, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		hj, err := get(txn, headerKey(0))
+		if err != nil {
+			return err
+		}
+		var h registry.Header
+		if err := json.Unmarshal(hj, &h); err != nil {
+			return err
+		}
+		h.PrevHash[0] ^= 1
+		hj, _ = json.Marshal(h)
+		return txn.Set(headerKey(0), hj)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(k.dir, testOpts); !errors.Is(err, ErrOldFormat) {
+		t.Fatalf("got %v, want ErrOldFormat", err)
+	}
+}
