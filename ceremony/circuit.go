@@ -68,7 +68,7 @@ func log2(n int) int {
 }
 
 // Name is the circuit's short name in file names ("presentation",
-// "holder"): the first path element after "zkcred/".
+// "holder-2"): the first path element after "zkcred/".
 func (c *Circuit) Name() string { return ShortName(c.ID) }
 
 // ShortName returns the short name of a circuit ID.

@@ -1,6 +1,8 @@
 package circuits
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend/solidity"
+	"golang.org/x/crypto/sha3"
 )
 
 // SnarkJSVerifyingKey is a verifying key in snarkjs's JSON format.
@@ -76,9 +80,82 @@ func SnarkJSPublic(inputs []fr.Element) []string {
 	return out
 }
 
+// SolidityPragma is the compiler range of the exported contract: gnark's
+// template uses assembly ("memory-safe"), which solc accepts from 0.8.13.
+const SolidityPragma = "^0.8.13"
+
 // ExportSolidity writes a Solidity contract that verifies the circuit's
 // proofs (gnark's template; plain Groth16 with the EVM pairing precompile).
-func (v *Verifier) ExportSolidity(w io.Writer) error { return v.vk.ExportSolidity(w) }
+// Its verifyProof(bytes proof, uint256[N] input) reverts unless the proof
+// holds; SolidityCalldataOf gives its arguments.
+func (v *Verifier) ExportSolidity(w io.Writer) error {
+	return v.vk.ExportSolidity(w, solidity.WithPragmaVersion(SolidityPragma))
+}
+
+// SolidityCalldata is a call of the exported contract's
+// verifyProof(bytes proof, uint256[N] input) (calldata.json).
+type SolidityCalldata struct {
+	// Function is the Solidity signature, e.g. verifyProof(bytes,uint256[66]).
+	Function string `json:"function"`
+	// Proof is the 256-byte proof argument in hex: A.x, A.y, B.x.c1,
+	// B.x.c0, B.y.c1, B.y.c0, C.x, C.y as 32-byte big-endian words. B's
+	// halves come imaginary part first (EIP-197's order), the reverse of
+	// snarkjs's pi_b, which lists [c0, c1].
+	Proof string `json:"proof"`
+	// Input is the public inputs in circuit order, as decimal strings.
+	Input []string `json:"input"`
+	// Calldata is the whole ABI-encoded call (selector, then the two
+	// arguments), ready for eth_call.
+	Calldata string `json:"calldata"`
+}
+
+// SolidityCalldataOf converts a zkcred proof and its public inputs to the
+// arguments of the exported contract's verifyProof.
+func SolidityCalldataOf(id string, proof []byte, inputs []fr.Element) (*SolidityCalldata, error) {
+	p, err := decodeProof(id, proof)
+	if err != nil {
+		return nil, err
+	}
+	raw := p.MarshalSolidity() // A | B (c1, c0 per coordinate) | C, 256 bytes
+	if len(raw) != 256 {
+		return nil, fmt.Errorf("solidity proof of %d bytes, want 256", len(raw))
+	}
+	out := &SolidityCalldata{Proof: "0x" + hex.EncodeToString(raw)}
+	for i := range inputs {
+		out.Input = append(out.Input, Dec(inputs[i]))
+	}
+	var cd []byte
+	out.Function, cd = solidityCall(raw, inputs)
+	out.Calldata = "0x" + hex.EncodeToString(cd)
+	return out, nil
+}
+
+// solidityCall ABI-encodes verifyProof(raw, inputs): the selector, the
+// offset of the dynamic bytes (after the head: one word for it and one per
+// input of the static array), the array, then the bytes' length and
+// content (padded to a multiple of 32).
+func solidityCall(raw []byte, inputs []fr.Element) (fn string, calldata []byte) {
+	fn = fmt.Sprintf("verifyProof(bytes,uint256[%d])", len(inputs))
+	k := sha3.NewLegacyKeccak256()
+	k.Write([]byte(fn))
+	var cd bytes.Buffer
+	cd.Write(k.Sum(nil)[:4])
+	word := func(x *big.Int) {
+		var w [32]byte
+		x.FillBytes(w[:])
+		cd.Write(w[:])
+	}
+	word(big.NewInt(int64(32 * (1 + len(inputs)))))
+	for i := range inputs {
+		var x big.Int
+		inputs[i].BigInt(&x)
+		word(&x)
+	}
+	word(big.NewInt(int64(len(raw))))
+	cd.Write(raw)
+	cd.Write(make([]byte, (32-len(raw)%32)%32))
+	return fn, cd.Bytes()
+}
 
 // VerifySnarkJS checks a Groth16 proof given entirely in snarkjs's JSON
 // formats, with nothing but curve arithmetic: it parses the points, checks

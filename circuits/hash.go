@@ -15,7 +15,7 @@ const (
 	TagHolder     uint64 = 2  // holderCommit = compress(TagHolder, holderSecret)
 	TagCredential uint64 = 3  // C = sponge16(TagCredential; schemaID, holderCommit, expiry, salt, attrs[16])
 	TagLeaf       uint64 = 4  // leaf = sponge4(TagLeaf; issuerID, C)
-	TagNullifier  uint64 = 5  // nf = sponge4(TagNullifier; holderSecret, C, scope)
+	TagNullifier  uint64 = 5  // nf = sponge8(TagNullifier; holderSecret, C, audience, scope)
 	TagSchema     uint64 = 6  // schemaID = bytes hash of the schema's canonical JSON
 	TagIssuer     uint64 = 7  // issuerID = bytes hash of the issuer's ed25519 public key
 	TagAudience   uint64 = 8  // audience = bytes hash of the verifier's audience string
@@ -26,10 +26,15 @@ const (
 // Sponge widths allowed by DESIGN.md, with rounds fixed by gnark-crypto.
 var spongeRounds = map[int][2]int{4: {8, 56}, 8: {8, 57}, 12: {8, 57}, 16: {8, 57}}
 
-// Width-2 compression parameters: gnark-crypto's default (rf 6, rp 50).
+// Width-2 compression parameters: the round numbers of the Poseidon2 paper
+// (Grassi, Khovratovich, Schofnegger, eprint 2023/323) for t = 2, x^5 and a
+// 254-bit prime at 128-bit security with its security margin (two extra full
+// rounds, 7.5 % more partial rounds): rf 8, rp 56. gnark-crypto's default
+// 6/50 has no margin. Round keys come from gnark-crypto's NewParameters for
+// these numbers (SPEC.md, "Hashes").
 const (
-	compressFullRounds    = 6
-	compressPartialRounds = 50
+	compressFullRounds    = 8
+	compressPartialRounds = 56
 )
 
 var (
@@ -120,12 +125,16 @@ func HashBytes(tag uint64, b []byte) fr.Element {
 // HolderCommit returns H(TagHolder, secret).
 func HolderCommit(secret fr.Element) fr.Element { return HashOne(TagHolder, secret) }
 
-// Nullifier returns H(TagNullifier, secret, C, scope), or 0 when scope is 0.
-func Nullifier(secret, commitment, scope fr.Element) fr.Element {
+// Nullifier returns H(TagNullifier, secret, C, audience, scope), or 0 when
+// scope is 0. The audience (AudienceID of the verifier) is hashed in, so two
+// verifiers that use one scope name still see unrelated nullifiers, and the
+// circuit takes it from the public Audience input, which the verifier
+// recomputes from its own identity.
+func Nullifier(secret, commitment, audience, scope fr.Element) fr.Element {
 	if scope.IsZero() {
 		return fr.Element{}
 	}
-	return Sponge(TagNullifier, secret, commitment, scope)
+	return Sponge(TagNullifier, secret, commitment, audience, scope)
 }
 
 // LeafHash returns the registry leaf H(TagLeaf, issuerID, C).

@@ -9,9 +9,53 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/test"
 )
+
+// The width-2 compression carries the Poseidon2 paper's security margin
+// (rf 8, rp 56), not gnark-crypto's default 6/50: both the round numbers and
+// the digest are checked, so a return to the default fails here as well as
+// in TestVectors.
+func TestCompressRounds(t *testing.T) {
+	if compressFullRounds < 8 || compressPartialRounds < 56 {
+		t.Fatalf("compression rounds %d/%d below the recommended 8/56", compressFullRounds, compressPartialRounds)
+	}
+	l, r := U64(1), U64(2)
+	x := [2]fr.Element{l, r}
+	if err := poseidon2.NewPermutation(2, 8, 56).Permutation(x[:]); err != nil {
+		t.Fatal(err)
+	}
+	var want fr.Element
+	want.Add(&x[1], &r)
+	if got := Compress(l, r); got != want {
+		t.Fatalf("Compress is not the rf 8, rp 56 permutation: %s, want %s", Dec(got), Dec(want))
+	}
+	y := [2]fr.Element{l, r}
+	if err := poseidon2.NewPermutation(2, 6, 50).Permutation(y[:]); err != nil {
+		t.Fatal(err)
+	}
+	var weak fr.Element
+	weak.Add(&y[1], &r)
+	if Compress(l, r) == weak {
+		t.Fatal("Compress equals the 6/50 instance")
+	}
+}
+
+// Two verifiers that use one scope name see unrelated nullifiers: the
+// audience is an input of the nullifier hash.
+func TestNullifierDependsOnAudience(t *testing.T) {
+	secret, c, scope := U64(7), U64(8), ScopeID("login")
+	a := Nullifier(secret, c, AudienceID("https://a.example"), scope)
+	b := Nullifier(secret, c, AudienceID("https://b.example"), scope)
+	if a == b {
+		t.Fatal("one nullifier for two audiences with the same scope")
+	}
+	if z := Nullifier(secret, c, AudienceID("https://a.example"), fr.Element{}); !z.IsZero() {
+		t.Fatal("nullifier without a scope is not 0")
+	}
+}
 
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json and testdata/constraints.txt")
 
@@ -45,7 +89,7 @@ func (c *twinCircuit) Define(api frontend.API) error {
 	api.AssertIsEqual(commit, c.Commit)
 	leaf := h.Sponge(TagLeaf, c.In[1], commit)
 	api.AssertIsEqual(leaf, c.Leaf)
-	api.AssertIsEqual(h.Sponge(TagNullifier, c.In[0], commit, c.In[2]), c.Nullifier)
+	api.AssertIsEqual(h.Sponge(TagNullifier, c.In[0], commit, c.In[3], c.In[2]), c.Nullifier)
 	api.AssertIsEqual(h.MerkleRoot(leaf, c.Index, c.Path[:]), c.Root)
 	return nil
 }
@@ -68,7 +112,7 @@ func twinAssignment(in [20]fr.Element, index uint64, path []fr.Element) *twinCir
 	a.Commit = commit
 	leaf := LeafHash(in[1], commit)
 	a.Leaf = leaf
-	a.Nullifier = Sponge(TagNullifier, in[0], commit, in[2])
+	a.Nullifier = Nullifier(in[0], commit, in[3], in[2])
 	a.Root = RootFromPath(leaf, index, path)
 	return a
 }
@@ -112,7 +156,7 @@ type vectors struct {
 	Holder      Field     `json:"holder_commit_in0"`
 	Commitment  Field     `json:"commitment_all_inputs"`
 	Leaf        Field     `json:"leaf_issuer_in1"`
-	Nullifier   Field     `json:"nullifier_secret_in0_scope_in2"`
+	Nullifier   Field     `json:"nullifier_secret_in0_audience_in3_scope_in2"`
 	Root        Field     `json:"root_leaf_at_index_path_inputs_repeated"`
 	ZeroHashes  [4]Field  `json:"zero_hashes_0_to_3"`
 	StringHello Field     `json:"string_hello"`

@@ -25,8 +25,8 @@ import (
 
 // Circuit identifiers, written in every key and proof header.
 const (
-	PresentationID = "zkcred/presentation/s16-d32-t8-p4-v8"
-	HolderID       = "zkcred/holder"
+	PresentationID = "zkcred/presentation/2-s16-d32-t8-p4-v8"
+	HolderID       = "zkcred/holder-2"
 )
 
 // File kinds and the header format version (SPEC.md, "Key and proof files").
@@ -34,7 +34,7 @@ const (
 	kindProvingKey   byte = 1
 	kindVerifyingKey byte = 2
 	kindProof        byte = 3
-	formatVersion    byte = 1
+	formatVersion    byte = 2
 	magic                 = "ZKCRED"
 )
 

@@ -14,7 +14,7 @@ import (
 
 // A keys directory holds, for each circuit, its proving key in
 // <name>.pk and its verifying key in <name>.vk, where <name> is the last
-// element of the circuit id (s16-d32-t8-p4-v8, holder). Every party reads
+// element of the circuit id (2-s16-d32-t8-p4-v8, holder-2). Every party reads
 // and writes it through the functions below, and serves or fetches it by
 // KeyFileNames.
 

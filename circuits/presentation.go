@@ -19,8 +19,8 @@ type PredicateVars struct {
 // issuance and non-revocation), that issuerID is in the trust list under
 // TrustRoot, that it knows the holder secret, that Disclosed opens exactly
 // the slots of Disclose, that each predicate holds, that Now ≤ expiry, and
-// that Nullifier is H(secret, C, Scope), or 0 when Scope is 0. Height, Nonce
-// and Audience are bound by the proof.
+// that Nullifier is H(secret, C, Audience, Scope), or 0 when Scope is 0.
+// Height and Nonce are bound by the proof.
 //
 // Public inputs, in this order, are SPEC.md's; Public.Vector mirrors them.
 type PresentationCircuit struct {
@@ -70,8 +70,9 @@ func (c *PresentationCircuit) Define(api frontend.API) error {
 	// 2^64, so this is expiry ≥ now over the integers.
 	api.ToBinary(api.Sub(c.Expiry, c.Now), 64)
 
-	// Scoped nullifier, 0 without a scope.
-	nf := h.Sponge(TagNullifier, c.HolderSecret, commitment, c.Scope)
+	// Scoped nullifier, 0 without a scope. The audience is hashed in, so a
+	// verifier cannot reuse another verifier's scope to link presentations.
+	nf := h.Sponge(TagNullifier, c.HolderSecret, commitment, c.Audience, c.Scope)
 	api.AssertIsEqual(c.Nullifier, api.Select(api.IsZero(c.Scope), 0, nf))
 
 	// Selective disclosure: Disclosed[i] = bit i of Disclose · attr i.
@@ -86,7 +87,8 @@ func (c *PresentationCircuit) Define(api frontend.API) error {
 
 	// Inputs that no other constraint uses would not be bound by the
 	// proof: square each in a constraint of its own.
-	for _, v := range []frontend.Variable{c.Height, c.Nonce, c.Audience} {
+	// (Audience is bound by the nullifier hash.)
+	for _, v := range []frontend.Variable{c.Height, c.Nonce} {
 		api.Mul(v, v)
 	}
 	return nil

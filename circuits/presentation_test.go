@@ -59,6 +59,7 @@ func TestPresentationNegatives(t *testing.T) {
 		t.Fatalf("valid assignment not solved: %v", err)
 	}
 	otherScope := ScopeID("another-verifier")
+	otherAudience := AudienceID("https://another-verifier.example")
 	c := f.w.Credential.Commitment()
 	cases := []struct {
 		name   string
@@ -79,7 +80,13 @@ func TestPresentationNegatives(t *testing.T) {
 		{"issuer swapped", func(a *PresentationCircuit) { a.IssuerID = IssuerID([]byte("a")) }},
 		{"wrong holder secret", func(a *PresentationCircuit) { a.HolderSecret = RandomElement() }},
 		{"expired credential", func(a *PresentationCircuit) { a.Now = f.w.Credential.Expiry + 1 }},
-		{"nullifier of another scope", func(a *PresentationCircuit) { a.Nullifier = Nullifier(f.secret, c, otherScope) }},
+		{"nullifier of another scope", func(a *PresentationCircuit) { a.Nullifier = Nullifier(f.secret, c, f.w.Audience, otherScope) }},
+		// Another verifier using the same scope name: the nullifier the
+		// first verifier saw is refused under the second one's audience.
+		{"nullifier of another audience, same scope", func(a *PresentationCircuit) { a.Audience = otherAudience }},
+		{"nullifier computed for another audience", func(a *PresentationCircuit) {
+			a.Nullifier = Nullifier(f.secret, c, otherAudience, f.w.Scope)
+		}},
 		{"nullifier for another scope value", func(a *PresentationCircuit) { a.Scope = otherScope }},
 		{"nonzero nullifier with scope 0", func(a *PresentationCircuit) { a.Scope = 0 }},
 		{"zero nullifier with a scope", func(a *PresentationCircuit) { a.Nullifier = 0 }},
@@ -224,7 +231,7 @@ func TestRangeBoundary(t *testing.T) {
 		for i, s := range tree.Path(idx) {
 			a.Path[i] = s
 		}
-		a.Nullifier = Nullifier(f.secret, cred.Commitment(), f.w.Scope)
+		a.Nullifier = Nullifier(f.secret, cred.Commitment(), f.w.Audience, f.w.Scope)
 		if err := solve(t, a); (err == nil) != tc.ok {
 			t.Errorf("attribute %v against [0, 2^64-1]: solved %v, want %v", tc.v, err == nil, tc.ok)
 		}

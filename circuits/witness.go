@@ -56,7 +56,7 @@ func (w *Witness) Public() *Public {
 			p.Disclosed[i] = a
 		}
 	}
-	p.Nullifier = Nullifier(w.HolderSecret, w.Credential.Commitment(), w.Scope)
+	p.Nullifier = Nullifier(w.HolderSecret, w.Credential.Commitment(), w.Audience, w.Scope)
 	return p
 }
 

@@ -279,7 +279,7 @@ func (w *wallet) statement(t testing.TB, r *wire.Request, root fr.Element, heigh
 		SchemaID: r.SchemaID.El(), Now: r.Now, Nonce: r.Nonce.El(), Audience: r.AudienceID.El(),
 		Scope: r.ScopeID.El(), Query: q}
 	if !pub.Scope.IsZero() {
-		pub.Nullifier = circuits.Nullifier(w.secret, w.commit, pub.Scope)
+		pub.Nullifier = circuits.Nullifier(w.secret, w.commit, pub.Audience, pub.Scope)
 	}
 	for i := range circuits.Slots {
 		if q.Disclose&(1<<i) != 0 {

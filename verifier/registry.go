@@ -26,6 +26,15 @@ func (l LightRoots) RootAt(height uint64) (fr.Element, bool) {
 	return h.CredRoot.El(), true
 }
 
+// LatestHeight implements LatestRoots.
+func (l LightRoots) LatestHeight() (uint64, bool) {
+	h, ok := l.Latest()
+	if !ok {
+		return 0, false
+	}
+	return h.Height, true
+}
+
 // RegistryIssuers lists the active issuers of a kind from a registry (the
 // light client's Registry()), for policies that accept a whole kind. The
 // list is the registry's answer and is not proven against a header: a

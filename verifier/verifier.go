@@ -43,6 +43,15 @@ type RootsAt interface {
 	RootAt(height uint64) (root fr.Element, ok bool)
 }
 
+// LatestRoots is implemented by Roots that know their newest verified
+// block. A request then carries that height as its minHeight, and a
+// presentation must name a block at least as new: nobody can make a wallet
+// prove against an older root of their choosing (which would mark the
+// presentation).
+type LatestRoots interface {
+	LatestHeight() (height uint64, ok bool)
+}
+
 // IssuerLister lists the IDs of the active issuers of a kind (for
 // policies that accept "all registered universities").
 type IssuerLister interface {
@@ -311,6 +320,7 @@ func (s *Server) CreateRequest(name string) (*wire.Request, error) {
 		Scope:      pol.Scope,
 		ScopeID:    circuits.F(s.hashID(circuits.TagScope, pol.Scope)),
 		MaxRootAge: uint64(time.Duration(pol.MaxRootAge) / time.Second),
+		MinHeight:  s.latestHeight(),
 		SubmitURL:  strings.TrimRight(s.opts.PublicURL, "/") + "/v1/requests/" + id + "/presentations",
 	}
 	for _, e := range tl.IDs() {
@@ -468,6 +478,9 @@ func (s *Server) prepare(pathID string, p *wire.Presentation) (*issued, *candida
 	// The root was the current state at t (the latest block publishing it),
 	// so t is what bounds the revocation latency.
 	height = p.Height
+	if height < r.MinHeight {
+		return is, nil, fmt.Errorf("%w: block %d is older than block %d, the newest the verifier knew when it made the request", ErrRootTooOld, height, r.MinHeight)
+	}
 	maxAge := time.Duration(r.MaxRootAge) * time.Second
 	if age := now.Sub(t); age > maxAge {
 		return is, nil, fmt.Errorf("%w: the root was last published %s ago (block %d or later), the policy accepts at most %s", ErrRootTooOld, age.Truncate(time.Second), height, maxAge)
@@ -517,6 +530,17 @@ func (s *Server) prepare(pathID string, p *wire.Presentation) (*issued, *candida
 		Disclosed: disclosed,
 	}
 	return is, c, nil
+}
+
+// latestHeight is the newest verified block height, 0 when the roots do
+// not say.
+func (s *Server) latestHeight() uint64 {
+	if l, ok := s.opts.Roots.(LatestRoots); ok {
+		if h, ok := l.LatestHeight(); ok {
+			return h
+		}
+	}
+	return 0
 }
 
 // rootAt reports whether the block at height (an earlier one than the

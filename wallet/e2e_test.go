@@ -451,9 +451,10 @@ func TestFetchedKeysMismatchedPair(t *testing.T) {
 		t.Fatal(err)
 	}
 	mixed := t.TempDir()
+	pres, holder := filepath.Base(circuits.PresentationID), filepath.Base(circuits.HolderID)
 	for _, f := range []struct{ from, name string }{
-		{testenv.KeyDir(), "s16-d32-t8-p4-v8.pk"}, {testenv.KeyDir() + "-other", "s16-d32-t8-p4-v8.vk"},
-		{testenv.KeyDir(), "holder.pk"}, {testenv.KeyDir(), "holder.vk"},
+		{testenv.KeyDir(), pres + ".pk"}, {testenv.KeyDir() + "-other", pres + ".vk"},
+		{testenv.KeyDir(), holder + ".pk"}, {testenv.KeyDir(), holder + ".vk"},
 	} {
 		b, err := os.ReadFile(filepath.Join(f.from, f.name))
 		if err != nil {
@@ -471,7 +472,7 @@ func TestFetchedKeysMismatchedPair(t *testing.T) {
 	if _, err := w.LoadKeys(ctx, kdir); !errors.Is(err, wallet.ErrKeysMismatch) || !strings.Contains(err.Error(), "does not match its verifying key") {
 		t.Fatalf("mismatched pair: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(kdir, "s16-d32-t8-p4-v8.pk")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(kdir, pres+".pk")); !os.IsNotExist(err) {
 		t.Fatal("refused keys were kept")
 	}
 }

@@ -454,14 +454,17 @@ func (p *Plan) Describe(out io.Writer) {
 }
 
 // prove makes the presentation of a plan: it fetches the witness bucket of
-// the credential's leaf (never the index itself), checks it against the
-// light client, builds both paths, checks the statement natively (a
+// the credential's leaf (never the index itself) for the newest root the
+// light client verified (never an older one a server picked), builds both
+// paths, checks the statement natively (a
 // revoked or expired credential is reported as ErrRevoked or ErrExpired,
 // and no proof is made) and proves.
 func (w *Wallet) prove(ctx context.Context, p *Plan, keys *circuits.Keys) (*wire.Presentation, error) {
 	e, r := p.Entry, p.Request
 	priv := e.Private()
-	root, height, path, err := w.provingRoot(ctx, e) // prover.go
+	// The newest verified root, at a block no older than the newest the
+	// verifier knew when it made the request.
+	root, height, path, err := w.provingRoot(ctx, e, r.MinHeight) // prover.go
 	if err != nil {
 		return nil, err
 	}

@@ -160,13 +160,18 @@ func (w *Wallet) Prepare(ctx context.Context, keys *circuits.Keys) error {
 }
 
 // provingRoot returns the root, its height and e's path to prove against:
-// those Prepare brought e's state to, else the newest verified root's,
-// fetched now (ErrRevoked if e's leaf is 0 there).
-func (w *Wallet) provingRoot(ctx context.Context, e *Entry) (fr.Element, uint64, []fr.Element, error) {
+// those Prepare brought e's state to (the newest verified root then), else
+// the newest verified root's, fetched now (ErrRevoked if e's leaf is 0
+// there). Either names a block at least at minHeight (the request's):
+// a prepared root older than that is passed over, and newestBucket
+// refuses a registry that shows no block that new.
+func (w *Wallet) provingRoot(ctx context.Context, e *Entry, minHeight uint64) (fr.Element, uint64, []fr.Element, error) {
 	if pe := w.ready[e.ID]; pe != nil {
-		return pe.root, pe.height, pe.path, nil
+		if h := w.rootHeight(pe.root, pe.height); h >= minHeight {
+			return pe.root, h, pe.path, nil
+		}
 	}
-	bk, leaf, path, err := w.verifiedBucket(ctx, e.Private().LeafIndex)
+	bk, leaf, path, err := w.newestBucket(ctx, e.Private().LeafIndex, minHeight)
 	if err != nil {
 		return fr.Element{}, 0, nil, err
 	}

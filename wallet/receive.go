@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/wire"
@@ -37,6 +38,11 @@ var (
 	ErrNotAnchored    = fmt.Errorf("%w: commitment is not at its stated leaf under a verified root", ErrRefused)
 	ErrRevokedLeaf    = fmt.Errorf("%w: credential was revoked by its issuer", ErrRefused)
 )
+
+// ErrStaleWitness: the registry did not answer with a witness for the
+// newest root the light client verified (a registry that picks older roots
+// could link presentations to the bucket it served).
+var ErrStaleWitness = errors.New("the registry gives no witness for its newest verified root")
 
 // ErrNoRegistry: the wallet has no registry configured.
 var ErrNoRegistry = errors.New("no registry configured (init the wallet with --registry and --genesis)")
@@ -73,35 +79,72 @@ func (w *Wallet) Close() error {
 	return nil
 }
 
-// verifiedBucket fetches the witness bucket of a leaf index and checks that
-// it leads to the root of a header the light client verified. It returns
-// the bucket, the leaf and its full path.
+// witnessTries bounds how often newestBucket asks again for a witness
+// that is not for the newest verified root; witnessRetryWait is the pause
+// before each new try.
+const (
+	witnessTries     = 3
+	witnessRetryWait = 100 * time.Millisecond
+)
+
+// verifiedBucket is newestBucket without a minimum height.
 func (w *Wallet) verifiedBucket(ctx context.Context, index uint64) (*registry.Bucket, fr.Element, []fr.Element, error) {
-	lc, err := w.chain(ctx)
-	if err != nil {
-		return nil, fr.Element{}, nil, err
-	}
-	b, err := lc.Registry().Witness(ctx, index)
-	if err != nil {
-		return nil, fr.Element{}, nil, fmt.Errorf("fetching witness bucket: %w", err)
-	}
-	h, ok := lc.Header(b.Height)
-	if !ok { // a block committed since the sync
-		if lc, err = w.chain(ctx); err != nil {
+	return w.newestBucket(ctx, index, 0)
+}
+
+// newestBucket fetches the witness bucket of a leaf index and checks that
+// it leads to the credential root of the newest header the light client
+// verified (synced just before), and that this header is at least at
+// minHeight. A witness for an older root is refused and fetched again: a
+// registry that could hand out a different recent root to each wallet
+// would learn, from the root in a presentation, which bucket (and so which
+// holders) it came from. It fails with ErrStaleWitness when no witness for
+// the newest root comes. It returns the bucket, named by the newest
+// verified block with its root, the leaf and its full path.
+func (w *Wallet) newestBucket(ctx context.Context, index, minHeight uint64) (*registry.Bucket, fr.Element, []fr.Element, error) {
+	var last *registry.Bucket
+	var newest *registry.Header
+	for try := range witnessTries {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, fr.Element{}, nil, ctx.Err()
+			case <-time.After(time.Duration(try) * witnessRetryWait):
+			}
+		}
+		lc, err := w.chain(ctx) // syncs to the registry's latest header
+		if err != nil {
 			return nil, fr.Element{}, nil, err
 		}
-		if h, ok = lc.Header(b.Height); !ok {
-			return nil, fr.Element{}, nil, fmt.Errorf("witness bucket is for block %d, which the registry's headers do not reach", b.Height)
+		var ok bool
+		if newest, ok = lc.Latest(); !ok || newest.Height < minHeight {
+			continue // a registry node behind the verifier's: sync again
 		}
+		b, err := lc.Registry().Witness(ctx, index)
+		if err != nil {
+			return nil, fr.Element{}, nil, fmt.Errorf("fetching witness bucket: %w", err)
+		}
+		last = b
+		if b.Root != newest.CredRoot {
+			// Older than the newest verified root, or for a block
+			// committed since the sync: sync and ask again.
+			continue
+		}
+		leaf, path, err := b.Path(index)
+		if err != nil {
+			return nil, fr.Element{}, nil, fmt.Errorf("witness bucket: %w", err)
+		}
+		b.Height = newest.Height
+		return b, leaf, path, nil
 	}
-	if h.CredRoot != b.Root {
-		return nil, fr.Element{}, nil, fmt.Errorf("witness bucket's root is not the verified root of block %d", b.Height)
+	if newest == nil || newest.Height < minHeight {
+		var have uint64
+		if newest != nil {
+			have = newest.Height
+		}
+		return nil, fr.Element{}, nil, fmt.Errorf("%w: the registry's newest block is %d, the verifier already knew block %d", ErrStaleWitness, have, minHeight)
 	}
-	leaf, path, err := b.Path(index)
-	if err != nil {
-		return nil, fr.Element{}, nil, fmt.Errorf("witness bucket: %w", err)
-	}
-	return b, leaf, path, nil
+	return nil, fr.Element{}, nil, fmt.Errorf("%w: the registry answered %d times with the witness of block %d's root, not the root of block %d, the newest verified", ErrStaleWitness, witnessTries, last.Height, newest.Height)
 }
 
 // ErrUnchecked is wrapped by the error of a Receive or Claim whose local

@@ -32,7 +32,7 @@
 //     [ClaimChallenge](id, token), so that its proof binds this offer.
 //  2. The wallet POSTs a [ClaimBody] to /v1/offers/{id}/claim: the token,
 //     its holder commitment H(holderSecret) and a Groth16 proof (circuit
-//     zkcred/holder) of knowing the secret, bound to the challenge. The
+//     zkcred/holder-2) of knowing the secret, bound to the challenge. The
 //     issuer checks the token (403 wrong_token), that the offer is open
 //     (409 already_claimed, 410 offer_expired) and the proof (422
 //     holder_proof), anchors the credential's commitment, and answers with

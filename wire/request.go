@@ -36,6 +36,11 @@ type Request struct {
 	ScopeID circuits.Field `json:"scopeId"`
 	// MaxRootAge in seconds: the oldest root the verifier accepts.
 	MaxRootAge uint64 `json:"maxRootAge"`
+	// MinHeight is the newest block height the verifier had verified when
+	// it made the request (0 if none): a presentation must name a block at
+	// least as new, so that nobody can make the wallet prove against an
+	// older root of their choosing.
+	MinHeight uint64 `json:"minHeight"`
 	// SubmitURL is where the wallet POSTs its Presentation.
 	SubmitURL string `json:"submitUrl"`
 }

@@ -19,10 +19,10 @@ func newBenchCmd() *cobra.Command {
 	var o benchOptions
 	c := leaf("circuit", "measure the presentation circuit: constraints, prove and verify times, sizes",
 		`  zkcred bench circuit
-  zkcred bench circuit --json --export out/   # with a snarkjs proof set`,
+  zkcred bench circuit --json --export out/   # with a snarkjs proof set and Solidity calldata`,
 		noArgs, func(c *cobra.Command, _ []string) error { return benchCircuit(o) })
 	addKeysFlag(c, &o.dir)
-	c.Flags().StringVar(&o.export, "export", "", "write verification_key.json, proof.json, public.json (snarkjs) and Verifier.sol here")
+	c.Flags().StringVar(&o.export, "export", "", "write verification_key.json, proof.json, public.json (snarkjs), Verifier.sol and calldata.json (its verifyProof arguments) here")
 	c.Flags().IntVar(&o.proofs, "proofs", 10, "proofs to time (median reported; at least 10)")
 	c.Flags().IntVar(&o.verifies, "verifies", 100, "verifications to time (median reported; at least 100)")
 	return group("bench", "measure zkcred on this machine", "", "  zkcred bench circuit --json", c)
@@ -109,6 +109,13 @@ func benchCircuit(o benchOptions) error {
 			return err
 		}
 		if err := writeJSONFile(filepath.Join(*export, "public.json"), circuits.SnarkJSPublic(pubs[0].Vector())); err != nil {
+			return err
+		}
+		cd, err := circuits.SolidityCalldataOf(circuits.PresentationID, proofs[0], pubs[0].Vector())
+		if err != nil {
+			return err
+		}
+		if err := writeJSONFile(filepath.Join(*export, "calldata.json"), cd); err != nil {
 			return err
 		}
 	}

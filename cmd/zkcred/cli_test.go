@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spf13/cobra"
 )
 
 // statusCmd is the script command 'status N PROGRAM ARGS...': it runs the
@@ -62,4 +65,42 @@ func TestCLIScripts(t *testing.T) {
 			"status": statusCmd,
 		},
 	})
+}
+
+// TestEveryCommandHasHelp walks the command tree: every group and leaf
+// has a one-line synopsis and an example, and answers -h (exit 0) with
+// both, flags anywhere or not.
+func TestEveryCommandHasHelp(t *testing.T) {
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		for _, s := range c.Commands() {
+			if !s.IsAvailableCommand() || s.Name() == "help" || s.Name() == "completion" {
+				continue
+			}
+			walk(s)
+		}
+		if !c.HasParent() {
+			return
+		}
+		n++
+		path := strings.Fields(c.CommandPath())[1:]
+		if c.Short == "" || c.Example == "" {
+			t.Errorf("%s: synopsis %q, example %q", c.CommandPath(), c.Short, c.Example)
+		}
+		var stderr bytes.Buffer
+		var code int
+		out := captureStdout(t, func() { code = run(append(path, "-h"), &stderr) })
+		desc := c.Short
+		if c.Long != "" { // cobra shows Long instead of Short
+			desc, _, _ = strings.Cut(c.Long, "\n")
+		}
+		if code != 0 || !strings.Contains(out, desc) || !strings.Contains(out, "Examples:") || !strings.Contains(out, "Usage:") {
+			t.Errorf("%s -h: exit %d\n%s%s", c.CommandPath(), code, out, stderr.String())
+		}
+	}
+	walk(newRoot())
+	if n < 30 {
+		t.Fatalf("walked %d commands, want every one of them", n)
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -42,5 +41,3 @@ func loadKeys(dir string) (*circuits.Keys, error) {
 	}
 	return k, nil
 }
-
-var _ = fmt.Sprint

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,6 +96,15 @@ func TestSetupAndBench(t *testing.T) {
 	}
 	if err := circuits.VerifySnarkJS(read("verification_key.json"), read("proof.json"), read("public.json")); err != nil {
 		t.Fatalf("exported proof set: %v", err)
+	}
+	// calldata.json calls the contract with the same proof and inputs.
+	var cd circuits.SolidityCalldata
+	var public []string
+	if err := json.Unmarshal(read("calldata.json"), &cd); err != nil || json.Unmarshal(read("public.json"), &public) != nil {
+		t.Fatalf("calldata.json: %v", err)
+	}
+	if cd.Function != "verifyProof(bytes,uint256[66])" || !slices.Equal(cd.Input, public) || len(cd.Proof) != 2+2*256 {
+		t.Fatalf("calldata.json does not match public.json: %+v", cd)
 	}
 	if code := run([]string{"bench", "circuit", "--proofs", "3"}, &stderr); code != 2 {
 		t.Fatalf("bench with 3 proofs: exit %d, want 2", code)

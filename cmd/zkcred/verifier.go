@@ -455,5 +455,3 @@ func parsePredicate(s *circuits.Schema, spec string) (map[string]any, error) {
 	pr["values"] = values
 	return pr, nil
 }
-
-var _ = errors.New

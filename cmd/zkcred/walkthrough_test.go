@@ -78,6 +78,7 @@ type terminal struct {
 	t       *testing.T
 	name    string
 	w       *walk
+	dir     string   // its working directory
 	exports []string // export lines seen so far, run before each command
 }
 
@@ -145,7 +146,7 @@ func newWalk(t *testing.T, bin string) *walk {
 	return w
 }
 
-func (w *walk) terminal(name string) *terminal { return &terminal{t: w.t, name: name, w: w} }
+func (w *walk) terminal(name string) *terminal { return &terminal{t: w.t, name: name, w: w, dir: w.dir} }
 
 // seedKeys puts the test's cached circuit keys where a command will look
 // for them, so that each walkthrough does not make new ones (the keys are
@@ -337,7 +338,7 @@ func (tm *terminal) run(line string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", tm.script(cmdline))
-	cmd.Dir, cmd.Env = w.dir, w.env
+	cmd.Dir, cmd.Env = tm.dir, w.env
 	cmd.Stdin = strings.NewReader("y\n") // a person answers yes
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -380,7 +381,7 @@ func (w *walk) startJob(tm *terminal, cmdline, banner string) *job {
 	t := w.t
 	t.Helper()
 	cmd := exec.Command("sh", "-c", tm.script("exec "+cmdline))
-	cmd.Dir, cmd.Env = w.dir, w.env
+	cmd.Dir, cmd.Env = tm.dir, w.env
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -499,9 +500,10 @@ func upTryLines(banner string) []string {
 
 // TestReadmeTryIt runs README.md's "Try it by hand" section: 'zkcred up'
 // in one terminal, the walkthrough in a second, ending with a verified
-// presentation. Then, against a second 'zkcred up' started with no
-// exports at all, it pastes the commands that 'zkcred up' printed into a
-// terminal that has only the README's exports.
+// presentation. Then it pastes the commands that 'zkcred up' printed into a
+// third terminal, in another directory, that has only the README's
+// exports: its ZKCRED_HOME is not the one 'zkcred up' keeps its keys in,
+// so the wallet fetches them from the key server 'zkcred up' names.
 func TestReadmeTryIt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary, runs zkcred up and proves")
@@ -512,66 +514,56 @@ func TestReadmeTryIt(t *testing.T) {
 	if one == "" || two == "" {
 		t.Fatal("README.md has no walkthrough blocks up-1 and up-2")
 	}
-	bin := buildZkcred(t)
+	w := newWalk(t, buildZkcred(t))
+	w.seedKeys(filepath.Join(w.dir, "zkcred-data", "keys"))
+	first := w.mapPortRun(8640, 5)
+	t1 := w.terminal("terminal 1")
+	lines := commandLines(one)
+	for _, l := range lines[:len(lines)-1] {
+		t1.run(l)
+	}
+	up := lines[len(lines)-1]
+	if up != "zkcred up" {
+		t.Fatalf("the first terminal's block should end with 'zkcred up', not %q", up)
+	}
+	j := w.startJob(t1, up+" --addr "+first, "Try it in a second terminal")
+	banner := j.out.String()
+	w.mu.Lock()
+	w.outputs = append(w.outputs, banner)
+	w.mu.Unlock()
 
-	t.Run("readme", func(t *testing.T) {
-		w := newWalk(t, bin)
-		w.seedKeys(filepath.Join(w.dir, "zkcred-data", "keys"))
-		first := w.mapPortRun(8640, 5)
-		t1 := w.terminal("terminal 1")
-		lines := commandLines(one)
-		for _, l := range lines[:len(lines)-1] {
-			t1.run(l)
-		}
-		up := lines[len(lines)-1]
-		if up != "zkcred up" {
-			t.Fatalf("the first terminal's block should end with 'zkcred up', not %q", up)
-		}
-		j := w.startJob(t1, up+" --addr "+first, "Try it in a second terminal")
-		w.mu.Lock()
-		w.outputs = append(w.outputs, j.out.String())
-		w.mu.Unlock()
-		t2 := w.terminal("terminal 2")
-		var last string
-		for _, l := range commandLines(two) {
-			last = t2.run(l)
-		}
-		if !strings.Contains(last, "verified by the verifier") {
-			t.Fatalf("the walkthrough does not end with a verified presentation:\n%s", last)
-		}
-		if !strings.Contains(last, "it read degree=MSc") {
-			t.Fatalf("the verifier did not read the disclosed degree:\n%s", last)
-		}
-	})
+	t2 := w.terminal("terminal 2")
+	var last string
+	for _, l := range commandLines(two) {
+		last = t2.run(l)
+	}
+	if !strings.Contains(last, "verified by the verifier") || !strings.Contains(last, "it read degree=MSc") {
+		t.Fatalf("the walkthrough does not end with a verified presentation that disclosed the degree:\n%s", last)
+	}
 
-	t.Run("printed-by-up", func(t *testing.T) {
-		w := newWalk(t, bin)
-		home := w.env[0][len("HOME="):]
-		// No ZKCRED_HOME: zkcred up keeps its keys in the user cache
-		// directory.
-		w.seedKeys(filepath.Join(home, ".cache", "zkcred", "keys"))
-		first := w.mapPortRun(8640, 5)
-		t1 := w.terminal("terminal 1")
-		j := w.startJob(t1, "zkcred up --addr "+first, "Try it in a second terminal")
-		banner := j.out.String()
-		try := upTryLines(banner)
-		if len(try) < 5 {
-			t.Fatalf("zkcred up printed %d commands to try:\n%s", len(try), banner)
+	try := upTryLines(banner)
+	if len(try) < 5 {
+		t.Fatalf("zkcred up printed %d commands to try:\n%s", len(try), banner)
+	}
+	t3 := w.terminal("terminal 3")
+	t3.dir = filepath.Join(filepath.Dir(w.dir), "elsewhere")
+	if err := os.MkdirAll(t3.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range commandLines(two) {
+		if strings.HasPrefix(l, "export ") {
+			t3.run(l) // only the README's exports
 		}
-		t2 := w.terminal("terminal 2")
-		for _, l := range commandLines(two) {
-			if strings.HasPrefix(l, "export ") {
-				t2.run(l) // only the README's exports
-			}
-		}
-		var last string
-		for _, l := range try {
-			last = t2.run(l)
-		}
-		if !strings.Contains(last, "verified by the verifier") {
-			t.Fatalf("the commands zkcred up printed do not end with a verified presentation:\n%s", last)
-		}
-	})
+	}
+	for _, l := range try {
+		last = t3.run(l)
+	}
+	if !strings.Contains(last, "verified by the verifier") {
+		t.Fatalf("the commands zkcred up printed do not end with a verified presentation:\n%s", last)
+	}
+	if _, err := os.Stat(filepath.Join(t3.dir, "zkcred-data", "keys")); err != nil {
+		t.Fatalf("the third terminal's wallet did not fetch its keys from zkcred up's key server: %v", err)
+	}
 }
 
 // TestReadmeServices runs README.md's "Running each service on its own"
@@ -596,6 +588,13 @@ func TestReadmeServices(t *testing.T) {
 	verified, refused := false, false
 	for _, l := range commandLines(block) {
 		out := sh.run(l)
+		if strings.Contains(l, "govern publish-circuits") {
+			for _, id := range circuitIDs {
+				if !strings.Contains(out, "published circuit "+id+" (vk sha256 ") {
+					t.Fatalf("publish-circuits does not name circuit %s:\n%s", id, out)
+				}
+			}
+		}
 		if strings.Contains(l, "# shows it revoked") && !regexp.MustCompile(`(?m)UniversityDiploma.*\brevoked$`).MatchString(out) {
 			t.Fatalf("the wallet's list does not show the diploma revoked:\n%s", out)
 		}
