@@ -119,5 +119,5 @@ func cpuTime() time.Duration {
 }
 
 func reportCPU(b *testing.B, since time.Duration) {
-	b.ReportMetric((cpuTime() - since).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cpuTime()-since).Seconds()/float64(b.N), "cpu-s/op")
 }

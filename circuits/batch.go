@@ -19,8 +19,8 @@ import (
 //
 // with independent 128-bit rᵢ, so that all the public-input terms fold into
 // one multi-exponentiation and all the pairings share one final
-// exponentiation. If the combined check fails, each item is verified alone,
-// so one bad item never fails the others.
+// exponentiation. One bad item never fails the others: when the combined
+// check fails, the bad items are found by bisection (see bisect).
 func (v *Verifier) VerifyBatch(proofs [][]byte, pubs []*Public) []error {
 	errs := make([]error, len(proofs))
 	if len(proofs) != len(pubs) {
@@ -50,90 +50,247 @@ func (v *Verifier) VerifyBatch(proofs [][]byte, pubs []*Public) []error {
 		parsed = append(parsed, p)
 		inputs = append(inputs, pubs[i].Vector())
 	}
-	if len(idx) == 0 {
+	switch len(idx) {
+	case 0:
+		return errs
+	case 1:
+		errs[idx[0]] = v.check(parsed[0], inputs[0])
 		return errs
 	}
-	if len(idx) == 1 || !v.batchCheck(parsed, inputs) {
-		for _, i := range idx {
-			errs[i] = v.Verify(proofs[i], pubs[i])
+	b, err := v.newBatch(parsed, inputs)
+	if err != nil {
+		for j, i := range idx {
+			errs[i] = v.check(parsed[j], inputs[j])
 		}
+		return errs
+	}
+	for j, err := range b.bisect() {
+		errs[idx[j]] = err
+	}
+	if batchHook != nil {
+		batchHook(b)
 	}
 	return errs
 }
 
-func (v *Verifier) batchCheck(proofs []*groth16.Proof, inputs [][]fr.Element) bool {
-	n := len(proofs)
-	nIC := len(v.vk.G1.K)
-	r := make([]fr.Element, n)
-	var buf [16]byte
-	for i := range r {
-		if _, err := rand.Read(buf[:]); err != nil {
-			return false
-		}
-		r[i].SetBytes(buf[:])
-	}
+// batchHook, when set (by tests), sees every batch after its verdicts.
+var batchHook func(*batch)
 
+// batch holds what every combined check of a subset reuses: the random
+// coefficients, rᵢ·Aᵢ, and the inputs.
+type batch struct {
+	v      *Verifier
+	proofs []*groth16.Proof
+	inputs [][]fr.Element
+	r      []fr.Element
+	rA     []bn254.G1Affine
+
+	combined, single int // checks made (for tests)
+}
+
+func (v *Verifier) newBatch(proofs []*groth16.Proof, inputs [][]fr.Element) (*batch, error) {
+	n := len(proofs)
+	b := &batch{v: v, proofs: proofs, inputs: inputs, r: make([]fr.Element, n), rA: make([]bn254.G1Affine, n)}
+	var buf [16]byte
+	var ri big.Int
+	for i := range b.r {
+		if _, err := rand.Read(buf[:]); err != nil {
+			return nil, err
+		}
+		b.r[i].SetBytes(buf[:])
+		if b.r[i].IsZero() {
+			b.r[i].SetOne() // a zero coefficient would hide its item
+		}
+		b.r[i].BigInt(&ri)
+		b.rA[i].ScalarMultiplication(&proofs[i].Ar, &ri)
+	}
+	return b, nil
+}
+
+// value returns V(S) = ∏_{i∈S} Rᵢ^{rᵢ}, where Rᵢ = e(Aᵢ,Bᵢ)·e(α,β)⁻¹·
+// e(Lᵢ,γ)⁻¹·e(Cᵢ,δ)⁻¹ is 1 exactly when item i is a valid proof: one
+// multi-pairing over S's pairs and the three folded terms, with one final
+// exponentiation.
+func (b *batch) value(S []int) (bn254.GT, error) {
+	b.combined++
+	v := b.v
+	nIC := len(v.vk.G1.K)
 	// Folded public-input scalars: s₀ = Σrᵢ, sⱼ = Σ rᵢ·xᵢⱼ.
 	s := make([]fr.Element, nIC)
 	var t fr.Element
-	for i := range proofs {
-		s[0].Add(&s[0], &r[i])
-		for j, x := range inputs[i] {
-			t.Mul(&r[i], &x)
+	rs := make([]fr.Element, len(S))
+	cs := make([]bn254.G1Affine, len(S))
+	for k, i := range S {
+		s[0].Add(&s[0], &b.r[i])
+		for j := range b.inputs[i] {
+			t.Mul(&b.r[i], &b.inputs[i][j])
 			s[j+1].Add(&s[j+1], &t)
 		}
+		rs[k], cs[k] = b.r[i], b.proofs[i].Krs
 	}
-	cfg := ecc.MultiExpConfig{}
-	var L, C, alpha bn254.G1Affine
-	if _, err := L.MultiExp(v.vk.G1.K, s, cfg); err != nil {
-		return false
-	}
-	cs := make([]bn254.G1Affine, n)
-	for i, p := range proofs {
-		cs[i] = p.Krs
-	}
-	if _, err := C.MultiExp(cs, r, cfg); err != nil {
-		return false
-	}
-	var s0 big.Int
+	// L = s₀·K₀ + Σ sⱼ·Kⱼ from the fixed-base tables (which add K₀ once):
+	// about half the cost of a multi-exponentiation over the 66 points.
+	var L, C, alpha, k0 bn254.G1Affine
+	L = v.fixed().eval(s[1:])
+	var s0, s0m1 big.Int
 	s[0].BigInt(&s0)
-	alpha.ScalarMultiplication(&v.vk.G1.Alpha, &s0)
-
-	P := make([]bn254.G1Affine, 0, n+3)
-	Q := make([]bn254.G2Affine, 0, n+3)
-	var ri big.Int
-	for i, p := range proofs {
-		var a bn254.G1Affine
-		r[i].BigInt(&ri)
-		a.ScalarMultiplication(&p.Ar, &ri)
-		P = append(P, a)
-		Q = append(Q, p.Bs)
+	var one fr.Element
+	one.SetOne()
+	t.Sub(&s[0], &one)
+	t.BigInt(&s0m1)
+	k0.ScalarMultiplication(&v.vk.G1.K[0], &s0m1)
+	L.Add(&L, &k0)
+	if _, err := C.MultiExp(cs, rs, ecc.MultiExpConfig{}); err != nil {
+		return bn254.GT{}, err
 	}
+	alpha.ScalarMultiplication(&v.vk.G1.Alpha, &s0)
+	alpha.Neg(&alpha)
 	L.Neg(&L)
 	C.Neg(&C)
-	alpha.Neg(&alpha)
-	P = append(P, alpha, L, C)
-	Q = append(Q, v.vk.G2.Beta, v.vk.G2.Gamma, v.vk.G2.Delta)
 
-	// Two Miller loops in parallel (the machine has two cores), one final
-	// exponentiation.
-	half := len(P) / 2
+	P := make([]bn254.G1Affine, 0, len(S)+1)
+	Q := make([]bn254.G2Affine, 0, len(S)+1)
+	for _, i := range S {
+		P = append(P, b.rA[i])
+		Q = append(Q, b.proofs[i].Bs)
+	}
+	P = append(P, alpha)
+	Q = append(Q, v.vk.G2.Beta)
+
+	// The Miller loops of γ and δ use their precomputed lines; the others
+	// run in two halves, one of them on the second core (the machine has
+	// two).
 	type result struct {
 		ml  bn254.GT
 		err error
 	}
 	ch := make(chan result, 1)
+	half := len(P) / 2
 	go func() {
 		ml, err := bn254.MillerLoop(P[:half], Q[:half])
 		ch <- result{ml, err}
 	}()
 	ml2, err := bn254.MillerLoop(P[half:], Q[half:])
+	// MillerLoopFixedQ scales the lines it is given in place: give it a copy.
+	lines := [][2][len(bn254.LoopCounter)]bn254.LineEvaluationAff{v.lines[0], v.lines[1]}
+	fixed, ferr := bn254.MillerLoopFixedQ([]bn254.G1Affine{L, C}, lines)
 	r1 := <-ch
-	if err != nil || r1.err != nil {
-		return false
+	for _, e := range []error{err, ferr, r1.err} {
+		if e != nil {
+			return bn254.GT{}, e
+		}
 	}
-	ml1 := r1.ml
-	ml1.Mul(&ml1, &ml2)
-	res := bn254.FinalExponentiation(&ml1)
-	return res.IsOne()
+	ml := r1.ml
+	ml.Mul(&ml, &ml2)
+	ml.Mul(&ml, &fixed)
+	return bn254.FinalExponentiation(&ml), nil
+}
+
+// bisect returns the verdict of every item. V is multiplicative over
+// disjoint sets (V(S∪T) = V(S)·V(T)) and Rᵢ lies in the prime-order group
+// GT with rᵢ ≠ 0, so V({i}) ≠ 1 exactly when item i is invalid, and
+// V(S) ≠ 1 proves that S holds an invalid item. V(S) = 1 for a set with an
+// invalid item has probability about 2⁻¹²⁸ over the rᵢ: that is the one
+// verdict the random coefficients decide, as in every batch check.
+//
+// A failing set S is split in halves S₁, S₂; only V(S₁) is computed, and
+// V(S₂) = V(S)·V(S₁)⁻¹ follows, so each split costs one combined check of
+// half the set. One bad proof among n costs about log₂ n checks of
+// shrinking halves (measured on the development machine: about 1.5 ms
+// plus 0.19 ms per item each, so 20 ms for one bad proof among 64),
+// against n single checks (0.9 ms each, 59 ms). Sets of fewer than four
+// are settled with single checks, where the last item of a failing set
+// needs none if the others are valid. When the bad items are so many that
+// bisection has spent its budget (splitCost), the remaining sets are
+// checked item by item: a batch costs at most its combined check, about
+// 0.6 more single checks per item of bisection, and the single checks.
+func (b *batch) bisect() []error {
+	n := len(b.proofs)
+	errs := make([]error, n)
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	root, err := b.value(all)
+	if err != nil {
+		return b.singles(all, errs)
+	}
+	if root.IsOne() {
+		return errs
+	}
+	type node struct {
+		items []int
+		v     bn254.GT
+	}
+	stack := []node{{all, root}}
+	budget := splitBudget * n
+	for len(stack) > 0 {
+		nd := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if len(nd.items) == 1 {
+			errs[nd.items[0]] = errPairing
+			continue
+		}
+		left, right := nd.items[:len(nd.items)/2], nd.items[len(nd.items)/2:]
+		cost := splitCost + len(left)
+		if len(nd.items) < 4 || cost > budget {
+			b.failing(nd.items, errs)
+			continue
+		}
+		budget -= cost
+		vl, err := b.value(left)
+		if err != nil {
+			b.singles(nd.items, errs)
+			continue
+		}
+		var inv, vr bn254.GT
+		inv.Inverse(&vl)
+		vr.Mul(&nd.v, &inv)
+		if !vr.IsOne() {
+			stack = append(stack, node{right, vr})
+		}
+		if !vl.IsOne() {
+			stack = append(stack, node{left, vl})
+		}
+	}
+	return errs
+}
+
+// Costs in units of one pair of a combined check (0.19 ms on the
+// development machine): a combined check of m items costs splitCost + m, a
+// single check about 5. Bisection may spend splitBudget per item.
+const (
+	splitCost   = 8
+	splitBudget = 3
+)
+
+var errPairing = fmt.Errorf("%w: pairing check failed", ErrInvalidProof)
+
+func (b *batch) check(i int) error {
+	b.single++
+	return b.v.check(b.proofs[i], b.inputs[i])
+}
+
+// singles checks the items one by one.
+func (b *batch) singles(items []int, errs []error) []error {
+	for _, i := range items {
+		errs[i] = b.check(i)
+	}
+	return errs
+}
+
+// failing checks the items of a set known to hold an invalid one one by
+// one; if all but the last are valid, the last is the invalid one.
+func (b *batch) failing(items []int, errs []error) {
+	last := len(items) - 1
+	clean := true
+	for _, i := range items[:last] {
+		errs[i] = b.check(i)
+		clean = clean && errs[i] == nil
+	}
+	if clean {
+		errs[items[last]] = errPairing
+	} else {
+		errs[items[last]] = b.check(items[last])
+	}
 }

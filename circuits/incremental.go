@@ -110,12 +110,14 @@ func (k *Keys) UpdateState(st *ProverState, w *Witness) error {
 }
 
 // ProveFrom proves a presentation like Prove, from the prover state st
-// (which it does not change). When st is usable it computes only the
-// difference to st's witness, checks the proof with the verifying key
-// before returning it, and falls back to a full proof when that check
-// fails (a corrupted state); when st is empty, nil, stale or for another
-// credential or key it makes a full proof. Either way the proof has the
-// distribution of gnark's: fresh r and s every time.
+// (which it does not change). When st is usable (for this credential and
+// key, at any earlier witness: an older root or request only makes the
+// difference larger) it computes only the difference to st's witness,
+// checks the proof with the verifying key before returning it, and falls
+// back to a full proof when that check fails (a corrupted state); when st
+// is nil, empty or for another credential or key it makes a full proof.
+// Either way the proof has the distribution of gnark's: fresh r and s
+// every time.
 func (k *Keys) ProveFrom(st *ProverState, w *Witness) ([]byte, *Public, ProveInfo, error) {
 	var info ProveInfo
 	if err := w.Check(); err != nil {
@@ -285,9 +287,10 @@ func (st *ProverState) MarshalBinary() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// UnmarshalBinary decodes a state written by MarshalBinary. It rejects a
-// state whose checksum, encoding or points are wrong with ErrStateCorrupt,
-// and one for another circuit with ErrWrongCircuit.
+// UnmarshalBinary decodes a state written by MarshalBinary (by this gnark
+// version). It rejects a state whose checksum, encoding or points are
+// wrong with ErrStateCorrupt, and one for another circuit with
+// ErrWrongCircuit.
 func (st *ProverState) UnmarshalBinary(data []byte) error {
 	corrupt := func(what string) error { return fmt.Errorf("%w: %s", ErrStateCorrupt, what) }
 	if len(data) < sha256.Size {
@@ -350,6 +353,11 @@ func (st *ProverState) UnmarshalBinary(data []byte) error {
 		return corrupt("wire sum not on the curve")
 	}
 	out.sums.b2.FromAffine(&q)
+	// One encoding per state: anything else (another gnark version in the
+	// header, a non-canonical point) is refused too.
+	if again, err := out.MarshalBinary(); err != nil || !bytes.Equal(again, data) {
+		return corrupt("not the canonical encoding")
+	}
 	*st = out
 	return nil
 }

@@ -273,8 +273,7 @@ func TestEndToEnd(t *testing.T) {
 	verAddr := freeAddr(t)
 	verURL := "http://" + verAddr
 	cfg := writeJSON(t, filepath.Join(dir, "verifier.json"), map[string]any{
-		"audience":  "https://jobs.example",
-		"publicUrl": verURL,
+		"audience": verURL, // wallets check it against where they fetch requests from
 		"policies": []any{
 			map[string]any{
 				"name":       "hire-graduate",
@@ -301,9 +300,16 @@ func TestEndToEnd(t *testing.T) {
 		"--dir", filepath.Join(verifierParty.home(), "data"), "--keys", keys, "--registry", regURL, "--genesis", genesis}
 	ver := w.start("verifier service", verifierParty, verArgs...)
 	w.waitHTTP(ver, verURL+"/healthz")
+	// The relying party's backend creates requests with the create token
+	// that 'verifier serve' made in its data directory.
+	createToken, err := os.ReadFile(filepath.Join(verifierParty.home(), "data", "create-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := strings.TrimSpace(string(createToken))
 
 	// 10. Degree from an accredited university, born 18 years ago or more.
-	req := newRequest(t, verURL, "hire-graduate")
+	req := newRequest(t, verURL, rp, "hire-graduate")
 	if req.TrustList.Kind != "university" || len(req.TrustList.Issuers) != 2 {
 		t.Fatalf("the trust list should hold both active universities: %+v", req.TrustList)
 	}
@@ -315,16 +321,16 @@ func TestEndToEnd(t *testing.T) {
 	if _, ok := res.Disclosed["birthDate"]; ok {
 		t.Fatalf("the birth date was disclosed: %+v", res.Disclosed)
 	}
-	expectResult(t, verURL, req.ID, "verified", "")
+	expectResult(t, verURL, req, "verified", "")
 
 	// 11. Measles after 2020-01-01; the wallet writes the presentation and
 	// the test carries it, so it can also replay it.
-	req2 := newRequest(t, verURL, "measles-check")
+	req2 := newRequest(t, verURL, rp, "measles-check")
 	presFile := filepath.Join(dir, "measles.presentation.json")
 	shown := w.run("holder: present vaccination (--out)", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--out", presFile, req2.url)
 	// What the holder is shown: who asks, that no value is disclosed, and
 	// which attributes stay hidden.
-	for _, want := range []string{`Verifier https://jobs.example asks (policy "measles-check")`, "It will learn no attribute values.", "Not disclosed:", "Lot number", "presentation written to"} {
+	for _, want := range []string{`Verifier ` + verURL + ` asks (policy "measles-check")`, "goes to " + req2.SubmitURL, "It will learn no attribute values.", "Not disclosed:", "Lot number", "presentation written to"} {
 		if !strings.Contains(shown, want) {
 			t.Fatalf("wallet present printed no %q:\n%s", want, shown)
 		}
@@ -333,12 +339,12 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expectResult(t, verURL, req2.ID, "pending", "")
+	expectResult(t, verURL, req2, "pending", "")
 	var r2 resultWire
 	if status, body := httpJSON(t, http.MethodPost, req2.SubmitURL, "", pres, &r2); status != http.StatusOK || r2.Status != "verified" {
 		t.Fatalf("vaccination presentation: %d %s", status, body)
 	}
-	expectResult(t, verURL, req2.ID, "verified", "")
+	expectResult(t, verURL, req2, "verified", "")
 
 	// 12. Replaying the verified presentation is refused.
 	var apiErr struct{ Error, Code string }
@@ -394,15 +400,15 @@ func TestEndToEnd(t *testing.T) {
 	if again.Height != latest.Height {
 		t.Fatalf("the restarted registry is at height %d, it stopped at %d", again.Height, latest.Height)
 	}
-	req3 := newRequest(t, verURL, "hire-graduate")
+	req3 := newRequest(t, verURL, rp, "hire-graduate")
 	msg = w.runFail("holder: present the revoked diploma", holder, 1, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", req3.url)
 	if !strings.Contains(msg, "revoked") {
 		t.Fatalf("the wallet refused the revoked diploma for another reason:\n%s", msg)
 	}
-	expectResult(t, verURL, req3.ID, "pending", "")
+	expectResult(t, verURL, req3, "pending", "")
 
 	// The vaccination record is untouched by the diploma's revocation.
-	req4 := newRequest(t, verURL, "measles-check")
+	req4 := newRequest(t, verURL, rp, "measles-check")
 	var r4 resultWire
 	w.runJSON("holder: present vaccination after revocation", holder, &r4, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--json", req4.url)
 	if r4.Status != "verified" {
@@ -464,9 +470,10 @@ type credSummary struct {
 
 // request is the part of a verifier's presentation request the test reads.
 type request struct {
-	ID        string `json:"id"`
-	SubmitURL string `json:"submitUrl"`
-	TrustList struct {
+	ID          string `json:"id"`
+	SubmitURL   string `json:"submitUrl"`
+	ResultToken string `json:"resultToken"` // only in the creation's answer
+	TrustList   struct {
 		Kind    string   `json:"kind"`
 		Issuers []string `json:"issuers"`
 	} `json:"trustList"`
@@ -484,10 +491,10 @@ type resultWire struct {
 
 // newRequest asks the verifier for a presentation request, as the relying
 // party's backend does, and returns it with the URL the holder is given.
-func newRequest(t *testing.T, verURL, policy string) *request {
+func newRequest(t *testing.T, verURL, createToken, policy string) *request {
 	t.Helper()
 	var r request
-	status, body := httpJSON(t, http.MethodPost, verURL+"/v1/requests", "", map[string]string{"policy": policy}, &r)
+	status, body := httpJSON(t, http.MethodPost, verURL+"/v1/requests", createToken, map[string]string{"policy": policy}, &r)
 	if status != http.StatusCreated || r.ID == "" {
 		t.Fatalf("POST /v1/requests %s: %d %s", policy, status, body)
 	}
@@ -495,12 +502,13 @@ func newRequest(t *testing.T, verURL, policy string) *request {
 	return &r
 }
 
-// expectResult checks the verifier's recorded result of a request.
-func expectResult(t *testing.T, verURL, id, status, code string) {
+// expectResult checks the verifier's recorded result of a request, read
+// with its result token as the relying party does.
+func expectResult(t *testing.T, verURL string, req *request, status, code string) {
 	t.Helper()
 	var r resultWire
-	if st, body := httpJSON(t, http.MethodGet, verURL+"/v1/requests/"+id+"/result", "", nil, &r); st != http.StatusOK || r.Status != status || r.Code != code {
-		t.Fatalf("result of request %s: got %d %s, want status %q code %q", id, st, body, status, code)
+	if st, body := httpJSON(t, http.MethodGet, verURL+"/v1/requests/"+req.ID+"/result", req.ResultToken, nil, &r); st != http.StatusOK || r.Status != status || r.Code != code {
+		t.Fatalf("result of request %s: got %d %s, want status %q code %q", req.ID, st, body, status, code)
 	}
 }
 

@@ -72,7 +72,7 @@ func (w *world) newParty(name, passphrase string) *party {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "ZKCRED_HOME="+home)
+	env = append(env, "ZKCRED_HOME="+home, "ZKCRED_INSECURE_TEST_WORK_FACTOR=1") // --work-factor 10 for speed
 	if passphrase != "" {
 		env = append(env, "ZKCRED_PASSPHRASE="+passphrase)
 	}

@@ -104,7 +104,7 @@ func TestUp(t *testing.T) {
 
 	present := func(step string) {
 		t.Helper()
-		req := newRequest(t, url(3), "graduate")
+		req := newRequest(t, url(3), "", "graduate") // the example policies are public
 		var res resultWire
 		w.runJSON(step, holder, &res, "wallet", "present", "--wallet", wallet, "--keys", holderKeys, "--yes", "--json", req.url)
 		if res.Status != "verified" || res.Disclosed["degree"] != "MSc" {

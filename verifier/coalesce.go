@@ -14,9 +14,13 @@ import (
 // them with one VerifyBatch call. Under light load a proof is checked
 // alone, at once; under heavy load proofs queue while a batch runs and the
 // next batch grows, with no timer and no added latency. A batch whose
-// combined check fails is verified item by item (circuits.VerifyBatch), so
-// a bad proof costs its sender, and the others in its batch, at most one
-// extra combined check.
+// combined check fails is resolved by bisection (circuits.VerifyBatch):
+// halves are checked again, the other half's value follows from the
+// first's, and only the parts holding a bad proof are split further, so
+// one bad proof in a batch of n costs about log₂ n combined checks of
+// shrinking halves instead of n single ones. The server keeps a client
+// whose proof failed out of the coalescer for a while (Options.SuspectFor),
+// so that its next proofs cost only itself.
 type coalescer struct {
 	pv   ProofVerifier
 	max  int

@@ -35,7 +35,9 @@ func (s *slowProofs) VerifyBatch(ps [][]byte, pubs []*circuits.Public) []error {
 // proofs, verified through the coalescer: each gets its own verdict.
 func TestCoalescedVerdicts(t *testing.T) {
 	sp := &slowProofs{}
-	e := newEnv(t, func(o *Options) { o.Proofs = sp; o.CoalesceProofs = 16 })
+	// One client sends them all: keep it coalesced although it sends bad
+	// proofs (TestSuspectsCheckedAlone covers the isolation).
+	e := newEnv(t, func(o *Options) { o.Proofs = sp; o.CoalesceProofs = 16; o.SuspectFor = -1 })
 	alice := e.alice()
 	const n = 48
 	type item struct {

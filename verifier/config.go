@@ -3,15 +3,18 @@ package verifier
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Config is the verifier's configuration file (JSON, strict): who it is,
 // its policies, and HTTP hardening settings. Keys, the light client and
 // the data directory come from the command line.
 type Config struct {
-	// Audience names this verifier in every request (its URL or name).
+	// Audience names this verifier in every request: its web origin
+	// (https://host[:port]), which wallets check.
 	Audience string `json:"audience"`
-	// PublicURL is the base URL wallets use (default: Audience if a URL).
+	// PublicURL is the base URL wallets use (default: Audience; same
+	// origin).
 	PublicURL string    `json:"publicUrl,omitempty"`
 	Policies  []*Policy `json:"policies"`
 	// TrustedProxies are CIDRs of reverse proxies whose X-Forwarded-For
@@ -27,8 +30,19 @@ type Config struct {
 	// CoalesceProofs batches the proofs of concurrent presentations (0:
 	// DefaultCoalesce; 1 or negative: each alone); see Options.CoalesceProofs.
 	CoalesceProofs int `json:"coalesceProofs,omitempty"`
-	// CreateToken, if set, is the bearer token POST /v1/requests needs.
+	// CreateToken is the bearer token POST /v1/requests needs for a
+	// policy that is not public ('zkcred verifier serve' makes one in its
+	// data directory when neither this nor --create-token-file is given).
 	CreateToken string `json:"createToken,omitempty"`
+	// PublicQuota bounds the open requests of public policies per client
+	// (0: DefaultPublicQuota; negative: none).
+	PublicQuota int `json:"publicQuota,omitempty"`
+	// MaxRequests bounds the stored requests (0: DefaultMaxRequests;
+	// negative: none).
+	MaxRequests int `json:"maxRequests,omitempty"`
+	// SuspectFor is how long a client whose proof failed is kept out of
+	// coalesced batches (0: DefaultSuspectFor).
+	SuspectFor Duration `json:"suspectFor,omitempty"`
 }
 
 // ParseConfig decodes a configuration strictly and validates every policy,
@@ -39,7 +53,10 @@ func ParseConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("verifier config: %w", err)
 	}
 	if strings.TrimSpace(c.Audience) == "" {
-		return nil, fmt.Errorf("verifier config: %w: audience is empty (name this verifier, e.g. its URL)", ErrMalformed)
+		return nil, fmt.Errorf("verifier config: %w: audience is empty (name this verifier by its URL, e.g. https://verifier.example)", ErrMalformed)
+	}
+	if err := checkAudience(c.Audience, c.PublicURL); err != nil {
+		return nil, fmt.Errorf("verifier config: %w: %s", ErrMalformed, strings.TrimPrefix(err.Error(), "verifier: "))
 	}
 	if len(c.Policies) == 0 {
 		return nil, fmt.Errorf("verifier config: %w: no policies", ErrMalformed)
@@ -80,5 +97,8 @@ func (c *Config) Options() Options {
 		MaxBatch:       c.MaxBatch,
 		CreateToken:    c.CreateToken,
 		CoalesceProofs: c.CoalesceProofs,
+		PublicQuota:    c.PublicQuota,
+		MaxRequests:    c.MaxRequests,
+		SuspectFor:     time.Duration(c.SuspectFor),
 	}
 }

@@ -30,7 +30,7 @@ type realHolder struct {
 	idx    uint64
 }
 
-func newRealEnv(t *testing.T) (*env, *realHolder) {
+func newRealEnv(t testing.TB, mutate ...func(*Options)) (*env, *realHolder) {
 	if testing.Short() {
 		t.Skip("end-to-end Groth16 test skipped in -short mode")
 	}
@@ -38,7 +38,12 @@ func newRealEnv(t *testing.T) (*env, *realHolder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, func(o *Options) { o.Proofs = keys.Verifier() })
+	e := newEnv(t, func(o *Options) {
+		o.Proofs = keys.Verifier()
+		for _, m := range mutate {
+			m(o)
+		}
+	})
 	attrs, err := e.schema.Encode(map[string]any{"fullName": "Alice Example", "degree": "MSc",
 		"birthDate": "1990-04-01", "gpa": "3.70", "graduated": "2014-06-30"})
 	if err != nil {
@@ -62,7 +67,14 @@ func newRealEnv(t *testing.T) (*env, *realHolder) {
 }
 
 // prove answers a request as a wallet would, from the request alone.
-func (h *realHolder) prove(t *testing.T, r *wire.Request) *wire.Presentation {
+func (h *realHolder) prove(t testing.TB, r *wire.Request) *wire.Presentation {
+	t.Helper()
+	proof, pub := h.proveStatement(t, r)
+	return (&wallet{}).present(r, pub, proof)
+}
+
+// proveStatement proves the statement of an answer to r.
+func (h *realHolder) proveStatement(t testing.TB, r *wire.Request) ([]byte, *circuits.Public) {
 	t.Helper()
 	ids := make([]fr.Element, len(r.TrustList.Issuers))
 	for i, id := range r.TrustList.Issuers {
@@ -90,7 +102,7 @@ func (h *realHolder) prove(t *testing.T, r *wire.Request) *wire.Presentation {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return (&wallet{}).present(r, pub, proof)
+	return proof, pub
 }
 
 func TestEndToEndGroth16(t *testing.T) {

@@ -74,13 +74,24 @@ var (
 	ErrNonceUsed = fmt.Errorf("nonce already used: %w", ErrConflict)
 	// ErrNullifierSeen (409): the nullifier was already seen in this scope.
 	ErrNullifierSeen = fmt.Errorf("nullifier already seen in scope: %w", ErrConflict)
-	// ErrUnauthorized (401): creating requests needs the configured bearer
-	// token.
+	// ErrDuplicateRequest (409): a batch item answers a request that an
+	// earlier item of the same batch answers; only the first is checked.
+	ErrDuplicateRequest = fmt.Errorf("another item of the batch answers this request: %w", ErrConflict)
+	// ErrUnauthorized (401): creating a request under a policy that is not
+	// public needs the configured bearer token, and reading a result needs
+	// the request's result token.
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrRateLimited (429): too many requests from this client.
+	// ErrRateLimited (429): too many requests (or batch items) from this
+	// client.
 	ErrRateLimited = errors.New("rate limit exceeded")
+	// ErrQuotaExceeded (429): the client already holds as many open
+	// requests of public policies as Options.PublicQuota allows.
+	ErrQuotaExceeded = errors.New("request quota exceeded")
 	// ErrIssuers (503): the active issuers of a kind could not be listed.
 	ErrIssuers = fmt.Errorf("issuer list unavailable: %w", ErrUnavailable)
+	// ErrStoreFull (503): the verifier stores Options.MaxRequests requests
+	// and takes no more until some expire.
+	ErrStoreFull = fmt.Errorf("request store full: %w", ErrUnavailable)
 )
 
 // errorCodes maps sentinels, most specific first, to HTTP status and code.
@@ -104,9 +115,12 @@ var errorCodes = []struct {
 	{ErrReplay, http.StatusConflict, wire.CodeReplay},
 	{ErrNonceUsed, http.StatusConflict, wire.CodeNonceUsed},
 	{ErrNullifierSeen, http.StatusConflict, wire.CodeNullifierSeen},
+	{ErrDuplicateRequest, http.StatusConflict, wire.CodeDuplicateRequest},
 	{ErrRateLimited, http.StatusTooManyRequests, wire.CodeRateLimited},
+	{ErrQuotaExceeded, http.StatusTooManyRequests, wire.CodeQuotaExceeded},
 	{ErrUnauthorized, http.StatusUnauthorized, wire.CodeUnauthorized},
 	{ErrIssuers, http.StatusServiceUnavailable, wire.CodeIssuersUnavailable},
+	{ErrStoreFull, http.StatusServiceUnavailable, wire.CodeStoreFull},
 	{ErrBadInput, http.StatusBadRequest, wire.CodeBadInput},
 	{ErrNotFound, http.StatusNotFound, wire.CodeNotFound},
 	{ErrGone, http.StatusGone, wire.CodeGone},

@@ -145,7 +145,11 @@ type env struct {
 	issuer fr.Element
 	root   fr.Element // fresh root at height 100
 	schema *circuits.Schema
+	tokens sync.Map // request id → result token
 }
+
+// testCreateToken is the create token of every test verifier.
+const testCreateToken = "test-create-token"
 
 func testConfig(issuer fr.Element) string {
 	return `{"audience":"https://verifier.test","policies":[
@@ -180,6 +184,7 @@ func newEnv(t testing.TB, mutate func(*Options)) *env {
 	o.Issuers = e.chain
 	o.Clock = e.clock.Now
 	o.RateLimit = -1
+	o.CreateToken = testCreateToken
 	if mutate != nil {
 		mutate(&o)
 	}
@@ -192,8 +197,9 @@ func newEnv(t testing.TB, mutate func(*Options)) *env {
 	return e
 }
 
-// do sends a JSON body and decodes the answer into out (if not nil).
-func (e *env) do(method, path string, body any, out any) (int, wire.Error) {
+// do sends a JSON body (and header name, value pairs) and decodes the
+// answer into out (if not nil).
+func (e *env) do(method, path string, body any, out any, hdr ...string) (int, wire.Error) {
 	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -214,6 +220,9 @@ func (e *env) do(method, path string, body any, out any) (int, wire.Error) {
 		e.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	resp, err := e.http.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -233,12 +242,22 @@ func (e *env) do(method, path string, body any, out any) (int, wire.Error) {
 	return resp.StatusCode, eb
 }
 
+// auth is the create token as a header pair for do.
+var auth = []string{"Authorization", "Bearer " + testCreateToken}
+
+// newRequest creates a request as the relying party's backend does (with
+// the create token), keeps its result token, and returns what the wallet
+// reads.
 func (e *env) newRequest(policy string) *wire.Request {
 	e.t.Helper()
-	var r wire.Request
-	if st, eb := e.do("POST", "/v1/requests", map[string]string{"policy": policy}, &r); st != http.StatusCreated {
+	var r wire.CreatedRequest
+	if st, eb := e.do("POST", "/v1/requests", map[string]string{"policy": policy}, &r, auth...); st != http.StatusCreated {
 		e.t.Fatalf("create request: %d %+v", st, eb)
 	}
+	if r.ResultToken == "" {
+		e.t.Fatal("created request without a result token")
+	}
+	e.tokens.Store(r.ID, r.ResultToken)
 	// What the wallet reads.
 	var got wire.Request
 	if st, eb := e.do("GET", "/v1/requests/"+r.ID, nil, &got); st != http.StatusOK {
@@ -310,6 +329,15 @@ func (w *wallet) present(r *wire.Request, pub *circuits.Public, proof ...[]byte)
 
 func (e *env) honest(w *wallet, r *wire.Request) *wire.Presentation {
 	return w.present(r, w.statement(e.t, r, e.root, 100))
+}
+
+// result reads a request's result with its result token.
+func (e *env) result(r *wire.Request) (int, wire.Error, *wire.Result) {
+	e.t.Helper()
+	tok, _ := e.tokens.Load(r.ID)
+	var res wire.Result
+	st, eb := e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &res, "Authorization", "Bearer "+tok.(string))
+	return st, eb, &res
 }
 
 func (e *env) submit(r *wire.Request, p any) (int, wire.Error, *wire.Result) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +19,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/time/rate"
 )
 
 // Server timeouts used by HTTPServer.
@@ -48,27 +48,22 @@ func (s *Server) Handler() http.Handler {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
 
-	if s.opts.RateLimit >= 0 {
-		r, b := s.opts.RateLimit, s.opts.RateBurst
-		if r == 0 {
-			r = DefaultRate
-		}
-		if b <= 0 {
-			b = DefaultBurst
-		}
-		// On every path under /v1/, known or not. Not as a group's
+	if s.limit != nil {
+		// On every path under /v1/, known or not (one token per call; a
+		// batch call takes one more per item in hBatch). Not as a group's
 		// middleware: echo then answers 404 instead of 405 for a known path
 		// with another method.
-		e.Use(middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-			Skipper: func(c echo.Context) bool { return !strings.HasPrefix(c.Request().URL.Path, "/v1/") },
-			Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-				Rate: rate.Limit(r), Burst: b, ExpiresIn: 3 * time.Minute,
-			}),
-			IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-			DenyHandler: func(c echo.Context, id string, _ error) error {
-				return fmt.Errorf("%w: client %s, slow down", ErrRateLimited, id)
-			},
-		}))
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				if !strings.HasPrefix(c.Request().URL.Path, "/v1/") {
+					return next(c)
+				}
+				if err := s.take(c, 1); err != nil {
+					return err
+				}
+				return next(c)
+			}
+		})
 	}
 	e.Use(httpx.RequireJSON(), httpx.DecodePathParams())
 	v1 := e.Group("/v1")
@@ -79,6 +74,24 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/verify", s.hVerify)
 	v1.POST("/verify/batch", s.hBatch)
 	return e
+}
+
+// take takes n tokens of the calling client's rate limit, or answers 429
+// with the time until they are there.
+func (s *Server) take(c echo.Context, n int) error {
+	if s.limit == nil || n <= 0 {
+		return nil
+	}
+	id := c.RealIP()
+	ok, wait := s.limit.allow(id, n, time.Now())
+	if ok {
+		return nil
+	}
+	what := "call"
+	if n > 1 {
+		what = fmt.Sprintf("batch of %d more presentations", n)
+	}
+	return &retryError{fmt.Errorf("%w: client %s, %g per second (burst %d), this %s is over it: slow down", ErrRateLimited, id, s.opts.RateLimit, s.opts.RateBurst, what), max(wait, time.Second)}
 }
 
 // ipExtractor keys clients on the peer address, or on X-Forwarded-For
@@ -115,6 +128,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	status, code, ok := Code(err)
 	msg := err.Error()
+	var re *retryError
+	if errors.As(err, &re) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(re.wait.Round(time.Second)/time.Second, 1))))
+	} else if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "5") // a dependency that did not answer
+	}
 	var he *echo.HTTPError
 	if !ok && errors.As(err, &he) {
 		status = he.Code
@@ -154,12 +173,29 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// bearer returns the request's bearer token, and whether it sent an
+// Authorization header at all.
+func bearer(c echo.Context) (tok string, sent bool) {
+	h := c.Request().Header.Get(echo.HeaderAuthorization)
+	if h == "" {
+		return "", false
+	}
+	tok, _ = strings.CutPrefix(h, "Bearer ")
+	if tok == h {
+		return "", true // another scheme, or no "Bearer " prefix
+	}
+	return tok, true
+}
+
 func (s *Server) hCreate(c echo.Context) error {
-	if s.opts.CreateToken != "" {
-		got, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.CreateToken)) != 1 {
-			return fmt.Errorf("%w: creating requests needs the verifier's bearer token", ErrUnauthorized)
+	// A wrong token is refused even for a public policy, so that a
+	// misconfigured backend hears of it.
+	authorized := false
+	if tok, sent := bearer(c); sent {
+		if s.opts.CreateToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.CreateToken)) != 1 {
+			return fmt.Errorf("%w: wrong create token (send the verifier's createToken as Authorization: Bearer <token>, or none for a public policy)", ErrUnauthorized)
 		}
+		authorized = true
 	}
 	b, err := readBody(c, s.opts.MaxBody)
 	if err != nil {
@@ -171,7 +207,7 @@ func (s *Server) hCreate(c echo.Context) error {
 			return err
 		}
 	}
-	r, err := s.CreateRequest(body.Policy)
+	r, err := s.create(body.Policy, c.RealIP(), authorized)
 	if err != nil {
 		return err
 	}
@@ -187,8 +223,18 @@ func (s *Server) hGetRequest(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
+// hResult answers the result to the holder of the request's result token,
+// sent as a bearer token or in the query parameter token (the request log
+// never records query strings).
 func (s *Server) hResult(c echo.Context) error {
-	r, err := s.Result(c.Param("id"))
+	tok, _ := bearer(c)
+	if q := c.QueryParams()["token"]; len(q) > 0 {
+		if len(q) > 1 || (tok != "" && tok != q[0]) {
+			return fmt.Errorf("%w: give the result token once (a bearer token or ?token=)", ErrMalformed)
+		}
+		tok = q[0]
+	}
+	r, err := s.Result(c.Param("id"), tok)
 	if err != nil {
 		return err
 	}
@@ -208,7 +254,7 @@ func (s *Server) hSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Submit(c.Param("id"), p)
+	res, err := s.submitFrom(c.RealIP(), c.Param("id"), p)
 	if err != nil {
 		return err
 	}
@@ -220,7 +266,7 @@ func (s *Server) hVerify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Verify(p)
+	res, err := s.verifyFrom(c.RealIP(), p)
 	if err != nil {
 		return err
 	}
@@ -236,15 +282,25 @@ func (s *Server) hBatch(c echo.Context) error {
 	if err := strictDecode(b, &body); err != nil {
 		return err
 	}
-	if n := len(body.Presentations); n == 0 || n > s.opts.MaxBatch {
-		return fmt.Errorf("%w: %d presentations, want 1 to %d", ErrMalformed, n, s.opts.MaxBatch)
+	limit := s.opts.MaxBatch
+	if s.limit != nil && s.opts.RateBurst < limit {
+		limit = s.opts.RateBurst // a batch takes a token per item: more can never pass
+	}
+	n := len(body.Presentations)
+	if n == 0 || n > limit {
+		return fmt.Errorf("%w: %d presentations, want 1 to %d", ErrMalformed, n, limit)
+	}
+	// The call took one token; each further item takes one more, before
+	// anything is checked.
+	if err := s.take(c, n-1); err != nil {
+		return err
 	}
 	ps := make([]*wire.Presentation, len(body.Presentations))
 	parseErrs := make([]error, len(ps))
 	for i, raw := range body.Presentations {
 		ps[i], parseErrs[i] = wire.ParsePresentation(raw)
 	}
-	res := s.VerifyBatch(ps)
+	res := s.verifyBatchFrom(c.RealIP(), ps)
 	for i, err := range parseErrs {
 		if err != nil {
 			res[i] = rejection("", err)

@@ -3,6 +3,7 @@ package verifier
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/zkcred/zkcred/wire"
 )
@@ -141,6 +143,7 @@ func TestCreateWithoutBody(t *testing.T) {
 		if ct != "" {
 			req.Header.Set("Content-Type", ct)
 		}
+		req.Header.Set(auth[0], auth[1])
 		resp, err := e.http.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -216,34 +219,121 @@ func TestHealthMetricsAndUnknownRoutes(t *testing.T) {
 	}
 }
 
-func TestCreateToken(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.CreateToken = "s3cret" })
-	for _, auth := range []string{"", "Bearer wrong", "s3cret", "Bearer s3cret2", "bearer s3cret"} {
-		req, _ := http.NewRequest("POST", e.http.URL+"/v1/requests", strings.NewReader(`{"policy":"hire"}`))
+// TestCreateAccess: requests of a policy that is not public need the
+// create token; a public policy's requests do not, but a wrong token is
+// refused either way.
+func TestCreateAccess(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Policies[1].Public = true }) // "vote" is public
+	create := func(policy string, hdr ...string) (int, wire.Error) {
+		var r wire.CreatedRequest
+		st, eb := e.do("POST", "/v1/requests", `{"policy":"`+policy+`"}`, &r, hdr...)
+		if st == 201 && r.ResultToken == "" {
+			t.Fatalf("%s: no result token", policy)
+		}
+		return st, eb
+	}
+	for _, hdr := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", testCreateToken},
+		{"Authorization", "Bearer " + testCreateToken + "2"}, {"Authorization", "bearer " + testCreateToken}} {
+		if st, eb := create("hire", hdr...); st != 401 || eb.Code != "unauthorized" {
+			t.Fatalf("hire with %q: %d %+v", hdr, st, eb)
+		}
+	}
+	if st, eb := create("hire", auth...); st != 201 {
+		t.Fatalf("hire with the token: %d %+v", st, eb)
+	}
+	if st, eb := create("vote"); st != 201 {
+		t.Fatalf("public vote without a token: %d %+v", st, eb)
+	}
+	if st, eb := create("vote", "Authorization", "Bearer wrong"); st != 401 {
+		t.Fatalf("public vote with a wrong token: %d %+v", st, eb)
+	}
+	if st, eb := create("vote", auth...); st != 201 {
+		t.Fatalf("public vote with the token: %d %+v", st, eb)
+	}
+	// Without a configured token, only public policies can be created
+	// over HTTP (in process, CreateRequest can make any).
+	e2 := newEnv(t, func(o *Options) { o.CreateToken = "" })
+	if st, eb := e2.do("POST", "/v1/requests", `{"policy":"hire"}`, nil); st != 401 || !strings.Contains(eb.Error, "not public") {
+		t.Fatalf("no token configured: %d %+v", st, eb)
+	}
+	if st, _ := e2.do("POST", "/v1/requests", `{"policy":"hire"}`, nil, "Authorization", "Bearer anything"); st != 401 {
+		t.Fatalf("a token when none is configured: %d", st)
+	}
+	if _, err := e2.srv.CreateRequest("hire"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPublicQuota: one client holds at most PublicQuota open requests of
+// public policies; they count until they expire, other clients and the
+// create token's holder are not limited by them.
+func TestPublicQuota(t *testing.T) {
+	e := newEnv(t, func(o *Options) {
+		o.Policies[1].Public = true
+		o.PublicQuota = 3
+		o.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
+	})
+	from := func(client string, hdr ...string) (int, wire.Error, http.Header) {
+		req, _ := http.NewRequest("POST", e.http.URL+"/v1/requests", strings.NewReader(`{"policy":"vote"}`))
 		req.Header.Set("Content-Type", "application/json")
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
+		req.Header.Set("X-Forwarded-For", client)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
 		}
 		resp, err := e.http.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		var eb wire.Error
 		json.NewDecoder(resp.Body).Decode(&eb)
-		resp.Body.Close()
-		if resp.StatusCode != 401 || eb.Code != "unauthorized" {
-			t.Fatalf("auth %q: %d %+v", auth, resp.StatusCode, eb)
+		return resp.StatusCode, eb, resp.Header
+	}
+	for i := range 3 {
+		if st, eb, _ := from("203.0.113.1"); st != 201 {
+			t.Fatalf("request %d: %d %+v", i, st, eb)
 		}
 	}
-	req, _ := http.NewRequest("POST", e.http.URL+"/v1/requests", strings.NewReader(`{"policy":"hire"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer s3cret")
-	resp, err := e.http.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
+	st, eb, h := from("203.0.113.1")
+	if st != 429 || eb.Code != "quota_exceeded" || h.Get("Retry-After") == "" {
+		t.Fatalf("over the quota: %d %+v %v", st, eb, h)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("with the token: %d", resp.StatusCode)
+	if st, _, _ := from("203.0.113.2"); st != 201 {
+		t.Fatalf("another client: %d", st)
+	}
+	if st, _, _ := from("203.0.113.1", auth...); st != 201 {
+		t.Fatalf("with the create token: %d", st)
+	}
+	// Once they expire (the policy's TTL is 10 minutes), there is room again.
+	e.clock.Add(11 * time.Minute)
+	if st, eb, _ := from("203.0.113.1"); st != 201 {
+		t.Fatalf("after expiry: %d %+v", st, eb)
+	}
+}
+
+// TestMaxRequests: the store takes at most MaxRequests requests, whoever
+// asks, counting those stored before a restart; they count until their
+// expiry plus the retention.
+func TestMaxRequests(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, func(o *Options) { o.MaxRequests = 2; o.Dir = dir })
+	e.newRequest("hire")
+	e.newRequest("hire")
+	if st, eb := e.do("POST", "/v1/requests", `{"policy":"hire"}`, nil, auth...); st != 503 || eb.Code != "store_full" {
+		t.Fatalf("third request: %d %+v", st, eb)
+	}
+	if _, err := e.srv.CreateRequest("hire"); !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("in process: %v", err)
+	}
+	// A restarted verifier counts what its store holds.
+	e.http.Close()
+	e.srv.Close()
+	e2 := newEnv(t, func(o *Options) { o.MaxRequests = 2; o.Dir = dir })
+	if st, eb := e2.do("POST", "/v1/requests", `{"policy":"hire"}`, nil, auth...); st != 503 || eb.Code != "store_full" {
+		t.Fatalf("after a restart: %d %+v", st, eb)
+	}
+	e2.clock.Add(DefaultRequestTTL + DefaultRetention + time.Minute)
+	if st, eb := e2.do("POST", "/v1/requests", `{"policy":"hire"}`, nil, auth...); st != 201 {
+		t.Fatalf("after expiry and retention: %d %+v", st, eb)
 	}
 }

@@ -25,6 +25,9 @@ func TestOpenAPI(t *testing.T) {
 		o.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
 		o.CreateToken = token
 		o.MaxBody, o.MaxBatch = 4096, 4
+		o.Policies[1].Public = true // "vote": anyone may ask, within the quota
+		o.PublicQuota = 2
+		o.MaxRequests = 40
 	})
 	h := apitest.New(t, openAPI, e.srv.Handler(), apitest.Options{})
 	client := 0
@@ -40,17 +43,24 @@ func TestOpenAPI(t *testing.T) {
 		}
 	}
 	bearer := []string{"Authorization", "Bearer " + token}
+	tokens := map[string]string{}
 	create := func(policy string) *wire.Request {
 		t.Helper()
 		a := do("POST", "/v1/requests", map[string]string{"policy": policy}, bearer...)
-		var r wire.Request
-		if a.Status != 201 || a.Decode(&r) != nil {
+		var r wire.CreatedRequest
+		if a.Status != 201 || a.Decode(&r) != nil || r.ResultToken == "" {
 			t.Fatalf("create %s: %s", policy, a)
 		}
 		if loc := a.Header.Get("Location"); loc != "/v1/requests/"+r.ID {
 			t.Fatalf("Location %q for %s", loc, r.ID)
 		}
-		return &r
+		tokens[r.ID] = r.ResultToken
+		return &r.Request
+	}
+	// getResult reads a request's result as its creator.
+	getResult := func(id string) *apitest.Answer {
+		t.Helper()
+		return do("GET", "/v1/requests/"+id+"/result", nil, "Authorization", "Bearer "+tokens[id])
 	}
 	result := func(a *apitest.Answer, status string) *wire.Result {
 		t.Helper()
@@ -76,6 +86,21 @@ func TestOpenAPI(t *testing.T) {
 	want(do("POST", "/v1/requests", `{"policy":`, bearer...), 400, "malformed")
 	want(do("POST", "/v1/requests", `{"policy":"hire"}`), 401, "unauthorized")
 	want(do("POST", "/v1/requests", `{"policy":"hire"}`, "Authorization", "Bearer wrong"), 401, "unauthorized")
+	want(do("POST", "/v1/requests", `{"policy":"vote"}`, "Authorization", "Bearer wrong"), 401, "unauthorized")
+	// A public policy needs no token; one client holds at most two open
+	// requests of it.
+	quota := func() *apitest.Answer {
+		return h.Do("POST", "/v1/requests", `{"policy":"vote"}`, "X-Forwarded-For", "198.51.100.9")
+	}
+	for range 2 {
+		var r wire.CreatedRequest
+		if a := quota(); a.Status != 201 || a.Decode(&r) != nil || r.ResultToken == "" {
+			t.Fatalf("public request: %s", a)
+		}
+	}
+	if a := quota(); a.Status != 429 || a.Code() != "quota_exceeded" || a.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the quota: %s", a)
+	}
 	want(do("POST", "/v1/requests", big, bearer...), 413, "body_too_large")
 	e.chain.mu.Lock()
 	universities := e.chain.issuers["university"]
@@ -92,15 +117,22 @@ func TestOpenAPI(t *testing.T) {
 	}
 	want(do("GET", "/v1/requests/"+unknownID, nil), 404, "unknown_request")
 	want(do("GET", "/v1/requests/short", nil), 404, "unknown_request") // refused by the document too
-	result(do("GET", "/v1/requests/"+hire.ID+"/result", nil), wire.StatusPending)
-	want(do("GET", "/v1/requests/"+unknownID+"/result", nil), 404, "unknown_request")
+	result(getResult(hire.ID), wire.StatusPending)
+	result(do("GET", "/v1/requests/"+hire.ID+"/result?token="+tokens[hire.ID], nil), wire.StatusPending)
+	want(do("GET", "/v1/requests/"+hire.ID+"/result", nil), 401, "unauthorized")
+	want(do("GET", "/v1/requests/"+hire.ID+"/result", nil, "Authorization", "Bearer "+tokens[vote.ID]), 401, "unauthorized")
+	want(do("GET", "/v1/requests/"+hire.ID+"/result?token=x&token=y", nil), 400, "malformed")
+	want(getResult(unknownID), 404, "unknown_request")
+	if a := do("GET", "/v1/requests/"+hire.ID, nil); strings.Contains(string(a.Body), tokens[hire.ID]) {
+		t.Fatalf("the request a wallet reads holds the result token: %s", a)
+	}
 
 	// POST /v1/requests/{id}/presentations
 	good := presentation(hire)
 	forged := e.honest(e.alice(), hire)
 	forged.Proof[0] ^= 1
 	want(do("POST", "/v1/requests/"+hire.ID+"/presentations", forged), 422, "proof_invalid")
-	result(do("GET", "/v1/requests/"+hire.ID+"/result", nil), wire.StatusRejected)
+	result(getResult(hire.ID), wire.StatusPending) // a rejection changes nothing
 	want(do("POST", "/v1/requests/"+hire.ID+"/presentations", `{"requestId":"`+hire.ID+`"}`), 400, "malformed")
 	want(do("POST", "/v1/requests/"+hire.ID+"/presentations", big), 413, "body_too_large")
 	want(do("POST", "/v1/requests/"+unknownID+"/presentations", good), 404, "unknown_request")
@@ -109,11 +141,11 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatalf("disclosed %v", res.Disclosed)
 	}
 	want(do("POST", "/v1/requests/"+hire.ID+"/presentations", good), 409, "replay")
-	result(do("GET", "/v1/requests/"+hire.ID+"/result", nil), wire.StatusVerified)
+	result(getResult(hire.ID), wire.StatusVerified)
 
 	// POST /v1/verify
 	result(do("POST", "/v1/verify", presentation(vote)), wire.StatusVerified)
-	result(do("GET", "/v1/requests/"+vote.ID+"/result", nil), wire.StatusConsumed)
+	result(getResult(vote.ID), wire.StatusConsumed)
 	want(do("POST", "/v1/verify", presentation(vote)), 409, "nonce_used") // another presentation for a used nonce
 	want(do("POST", "/v1/verify", `[]`), 400, "malformed")
 	want(do("POST", "/v1/verify", big), 413, "body_too_large")
@@ -174,7 +206,7 @@ func TestOpenAPI(t *testing.T) {
 	pending, toSubmit, toVerify := create("hire"), create("hire"), create("hire")
 	e.clock.Add(11 * time.Minute)
 	want(do("GET", "/v1/requests/"+pending.ID, nil), 410, "request_expired")
-	want(do("GET", "/v1/requests/"+pending.ID+"/result", nil), 410, "request_expired")
+	want(getResult(pending.ID), 410, "request_expired")
 	want(do("POST", "/v1/requests/"+toSubmit.ID+"/presentations", presentation(toSubmit)), 410, "request_expired")
 	want(do("POST", "/v1/verify", presentation(toVerify)), 410, "request_expired")
 
@@ -188,6 +220,24 @@ func TestOpenAPI(t *testing.T) {
 	if a := do("GET", "/openapi.json", nil); a.Status != 200 || !bytes.Equal(a.Body, openAPI) {
 		t.Fatalf("/openapi.json is not the embedded document: %s", a)
 	}
+	// The store holds at most 40 requests (MaxRequests), whoever asks.
+	full := false
+	for range 40 {
+		a := do("POST", "/v1/requests", `{"policy":"hire"}`, bearer...)
+		if a.Status == 201 {
+			continue
+		}
+		want(a, 503, "store_full")
+		if a.Header.Get("Retry-After") == "" {
+			t.Fatalf("store_full without Retry-After: %s", a)
+		}
+		full = true
+		break
+	}
+	if !full {
+		t.Fatal("the store took more than MaxRequests requests")
+	}
+
 	want(do("GET", "/v2/requests", nil), 404, "not_found")
 	want(do("DELETE", "/v1/requests", nil), 405, "method_not_allowed")
 }

@@ -51,6 +51,10 @@ type Policy struct {
 	Scope string `json:"scope,omitempty"`
 	// RequestTTL is how long a request stays answerable (default 10m).
 	RequestTTL Duration `json:"requestTTL,omitempty"`
+	// Public lets anyone create requests under this policy over HTTP,
+	// without the create token, within the per-client quota (a kiosk, a
+	// public web page). Other policies' requests need the token.
+	Public bool `json:"public,omitempty"`
 
 	schemaID fr.Element
 	attrs    []circuits.Attribute

@@ -2,15 +2,17 @@ package verifier
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/wire"
 )
 
 func policyJSON(body string) string {
-	return `{"audience":"a","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["7"]}` + body + `}]}`
+	return `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["7"]}` + body + `}]}`
 }
 
 func TestPolicyErrors(t *testing.T) {
@@ -42,16 +44,16 @@ func TestPolicyErrors(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"no issuers":           `{"audience":"a","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{}}]}`,
-		"ids and kind":         `{"audience":"a","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"],"kind":"u"}}]}`,
-		"issuer id 0":          `{"audience":"a","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["0"]}}]}`,
-		"no schema":            `{"audience":"a","policies":[{"name":"p","issuers":{"ids":["1"]}}]}`,
-		"schema id mismatch":   `{"audience":"a","policies":[{"name":"p","schema":` + testSchemaJSON + `,"schemaId":"5","issuers":{"ids":["1"]}}]}`,
-		"duplicate policy":     `{"audience":"a","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}},{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}}]}`,
+		"no issuers":           `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{}}]}`,
+		"ids and kind":         `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"],"kind":"u"}}]}`,
+		"issuer id 0":          `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["0"]}}]}`,
+		"no schema":            `{"audience":"https://a.example","policies":[{"name":"p","issuers":{"ids":["1"]}}]}`,
+		"schema id mismatch":   `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"schemaId":"5","issuers":{"ids":["1"]}}]}`,
+		"duplicate policy":     `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}},{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}}]}`,
 		"no audience":          `{"policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}}]}`,
-		"bad proxy":            `{"audience":"a","trustedProxies":["10.0.0.1"],"policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}}]}`,
-		"trailing data":        `{"audience":"a","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}}]} {}`,
-		"issuer above modulus": `{"audience":"a","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["21888242871839275222246405745257275088548364400416034343698204186575808495617"]}}]}`,
+		"bad proxy":            `{"audience":"https://a.example","trustedProxies":["10.0.0.1"],"policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}}]}`,
+		"trailing data":        `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"]}}]} {}`,
+		"issuer above modulus": `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["21888242871839275222246405745257275088548364400416034343698204186575808495617"]}}]}`,
 	}
 	for name, b := range bad {
 		if _, err := ParseConfig([]byte(b)); err == nil {
@@ -92,7 +94,7 @@ func TestPolicyCompile(t *testing.T) {
 	}
 	// schemaId + attributes form.
 	id := circuits.F(testSchema(t).ID())
-	b := `{"audience":"a","policies":[{"name":"p","schemaId":"` + id.String() + `","attributes":[{"name":"birthDate","type":"date"}],"issuers":{"kind":"university"},"predicates":[{"attribute":"birthDate","op":"age_at_least","years":21}]}]}`
+	b := `{"audience":"https://a.example","policies":[{"name":"p","schemaId":"` + id.String() + `","attributes":[{"name":"birthDate","type":"date"}],"issuers":{"kind":"university"},"predicates":[{"attribute":"birthDate","op":"age_at_least","years":21}]}]}`
 	cfg2, err := ParseConfig([]byte(b))
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +102,50 @@ func TestPolicyCompile(t *testing.T) {
 	if cfg2.Policies[0].schemaID != testSchema(t).ID() {
 		t.Fatal("schemaId form")
 	}
-	if _, err := New(Options{InMemory: true, Audience: "a", Policies: cfg2.Policies, Proofs: hashProofs{}, Roots: &fakeChain{}}); !errors.Is(err, ErrPolicy) {
+	if _, err := New(Options{InMemory: true, Audience: "https://a.example", Policies: cfg2.Policies, Proofs: hashProofs{}, Roots: &fakeChain{}}); !errors.Is(err, ErrPolicy) {
 		t.Fatalf("kind policy without an issuer lister: %v", err)
+	}
+}
+
+// TestAudienceOrigin: the audience must be a web origin and the public URL
+// (where wallets send presentations) must have the same one, since wallets
+// refuse a request whose audience, source or submit URL disagree.
+func TestAudienceOrigin(t *testing.T) {
+	parse := func(aud, public string) error {
+		b := `{"audience":` + strconv.Quote(aud) + `,"publicUrl":` + strconv.Quote(public) + `,"policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["7"]}}]}`
+		_, err := ParseConfig([]byte(b))
+		return err
+	}
+	for _, c := range []struct{ aud, public, want string }{
+		{"employer-example", "", "web origin"},
+		{"ftp://files.example", "", "web origin"},
+		{"https://", "", "web origin"},
+		{"https://ann@jobs.example", "", "user information"},
+		{"https://jobs.example", "https://verify.jobs.example", "has origin https://verify.jobs.example but the audience is https://jobs.example"},
+		{"https://jobs.example", "http://jobs.example", "but the audience is"},
+		{"https://jobs.example", "https://jobs.example:8443", "but the audience is"},
+	} {
+		if err := parse(c.aud, c.public); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("audience %q, publicUrl %q: %v, want %q", c.aud, c.public, err, c.want)
+		}
+	}
+	for _, c := range [][2]string{
+		{"https://jobs.example", ""},
+		{"https://Jobs.Example", "https://jobs.example:443/verifier"},
+		{"http://127.0.0.1:8643", "http://127.0.0.1:8643/"},
+	} {
+		if err := parse(c[0], c[1]); err != nil {
+			t.Errorf("audience %q, publicUrl %q: %v", c[0], c[1], err)
+		}
+	}
+	for in, want := range map[string]string{
+		"HTTPS://Jobs.Example:443/a?b": "https://jobs.example",
+		"http://[::1]:80":              "http://[::1]",
+		"http://[::1]:8080/x":          "http://[::1]:8080",
+		"https://jobs.example:8443":    "https://jobs.example:8443",
+	} {
+		if got, err := wire.Origin(in); err != nil || got != want {
+			t.Errorf("Origin(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package verifier
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -64,8 +65,17 @@ const (
 	DefaultMaxBatch  = 256      // presentations per batch call
 	DefaultRetention = time.Hour
 	DefaultCoalesce  = 64
-	DefaultRate      = 50  // requests per second per client
-	DefaultBurst     = 100 // burst per client
+	DefaultRate      = 50  // calls, or batch items, per second per client
+	DefaultBurst     = 256 // burst per client (so a full batch fits)
+	// DefaultSuspectFor is how long a client whose proof failed has its
+	// proofs checked alone instead of coalesced with other clients'.
+	DefaultSuspectFor = 10 * time.Minute
+	// DefaultMaxRequests bounds the stored requests (each 3–25 KB, kept
+	// until expiry plus the retention).
+	DefaultMaxRequests = 100_000
+	// DefaultPublicQuota bounds the open requests of public policies one
+	// client may hold.
+	DefaultPublicQuota = 16
 )
 
 // Options configure New. Zero values take the defaults; Proofs, Roots,
@@ -77,11 +87,14 @@ type Options struct {
 	Store    store.Options
 
 	Policies []*Policy
-	// Audience names this verifier in every request (its URL or name).
+	// Audience names this verifier in every request: its web origin,
+	// https://host[:port] (a path is allowed and ignored by the origin
+	// checks). Wallets refuse a request whose audience is not the origin
+	// they fetched it from, or whose submit URL has another origin.
 	Audience string
 	// PublicURL is the base URL wallets reach; the submit URL of a request
-	// is PublicURL/v1/requests/{id}/presentations. Default: Audience when
-	// it is an http(s) URL, else a relative path.
+	// is PublicURL/v1/requests/{id}/presentations. Default: Audience. Its
+	// origin must be the audience's.
 	PublicURL string
 
 	Proofs  ProofVerifier
@@ -95,10 +108,21 @@ type Options struct {
 	// late presentation is told "expired" rather than "unknown".
 	Retention time.Duration
 
-	// CreateToken, if set, is required as "Authorization: Bearer <token>"
-	// on POST /v1/requests, so that only the relying party's own backend
-	// issues requests (and fills the store).
+	// CreateToken is the bearer token ("Authorization: Bearer <token>")
+	// that POST /v1/requests needs for a policy that is not public, so
+	// that only the relying party's own backend issues requests (and fills
+	// the store). Without it, only public policies' requests can be
+	// created over HTTP; CreateRequest in process needs no token.
 	CreateToken string
+	// PublicQuota bounds the open (unexpired) requests of public policies
+	// that one client (the rate limiter's key) may hold; default
+	// DefaultPublicQuota, negative for no bound. Requests made with the
+	// create token are not counted.
+	PublicQuota int
+	// MaxRequests bounds the requests stored at once (until their expiry
+	// plus the retention), whoever made them; default DefaultMaxRequests,
+	// negative for no bound.
+	MaxRequests int
 
 	// CoalesceProofs verifies the proofs of concurrent presentations
 	// together in batches of up to this many (one random-linear-combination
@@ -114,9 +138,15 @@ type Options struct {
 	// keying the rate limiter; with none, the peer address is the client.
 	TrustedProxies []string
 	// RateLimit per client per second (default DefaultRate); negative
-	// disables rate limiting.
+	// disables rate limiting. Every call under /v1/ counts one, a batch
+	// call one per presentation. RateBurst (default DefaultBurst) also
+	// bounds the presentations of one batch call.
 	RateLimit float64
 	RateBurst int
+	// SuspectFor is how long a client whose proof failed the pairing
+	// check has its proofs checked alone, outside the coalesced batches
+	// (default DefaultSuspectFor; negative: never).
+	SuspectFor time.Duration
 }
 
 // Server verifies presentations against requests it issued. Create it
@@ -131,6 +161,9 @@ type Server struct {
 	metrics  *metrics
 
 	coalesce *coalescer
+	suspects *suspects
+	limit    *limiter // nil without rate limiting
+	book     *requestBook
 
 	mu    sync.Mutex
 	cache map[string]*issued
@@ -139,12 +172,20 @@ type Server struct {
 
 // issued is a request as the verifier keeps it, with its parsed query.
 type issued struct {
-	req      *wire.Request
-	query    circuits.Query
-	trust    fr.Element
-	nonce    [32]byte
-	scope    fr.Element
-	audience fr.Element
+	req       *wire.Request
+	query     circuits.Query
+	trust     fr.Element
+	nonce     [32]byte
+	scope     fr.Element
+	audience  fr.Element
+	tokenHash []byte // SHA-256 of the result token
+}
+
+// record is a request as the store keeps it: the request and the SHA-256
+// of its result token (never the token itself).
+type record struct {
+	Request         *wire.Request `json:"request"`
+	ResultTokenHash []byte        `json:"resultTokenHash"`
 }
 
 type idKey struct {
@@ -169,12 +210,12 @@ func (s *Server) hashID(tag uint64, str string) fr.Element {
 	return e
 }
 
-func (s *Server) remember(r *wire.Request) (*issued, error) {
+func (s *Server) remember(r *wire.Request, tokenHash []byte) (*issued, error) {
 	q, err := r.Query.Circuit()
 	if err != nil {
 		return nil, fmt.Errorf("stored request %s: %w", r.ID, err)
 	}
-	is := &issued{req: r, query: q, trust: r.TrustList.Root.El(),
+	is := &issued{req: r, query: q, trust: r.TrustList.Root.El(), tokenHash: tokenHash,
 		scope: s.hashID(circuits.TagScope, r.Scope), audience: s.hashID(circuits.TagAudience, r.Audience)}
 	n := r.Nonce.El()
 	is.nonce = n.Bytes()
@@ -189,6 +230,26 @@ func (s *Server) remember(r *wire.Request) (*issued, error) {
 
 const maxCache = 1 << 14
 
+// checkAudience checks that the audience is a web origin and that the
+// public URL, where wallets send presentations, has the same origin.
+func checkAudience(audience, publicURL string) error {
+	ao, err := wire.Origin(audience)
+	if err != nil {
+		return fmt.Errorf("verifier: audience must be this verifier's web origin, e.g. https://verifier.example (wallets check it against where they fetched the request): %v", err)
+	}
+	if publicURL == "" {
+		return nil
+	}
+	po, err := wire.Origin(publicURL)
+	if err != nil {
+		return fmt.Errorf("verifier: publicUrl: %v", err)
+	}
+	if po != ao {
+		return fmt.Errorf("verifier: publicUrl %s has origin %s but the audience is %s: wallets refuse to send a presentation to another origin than the audience's (set the audience to %s)", publicURL, po, ao, po)
+	}
+	return nil
+}
+
 // New checks the options, compiles the policies and opens the store.
 func New(o Options) (*Server, error) {
 	if o.Proofs == nil || o.Roots == nil {
@@ -196,6 +257,9 @@ func New(o Options) (*Server, error) {
 	}
 	if strings.TrimSpace(o.Audience) == "" {
 		return nil, errors.New("verifier: Audience is required")
+	}
+	if err := checkAudience(o.Audience, o.PublicURL); err != nil {
+		return nil, err
 	}
 	if p, ok := o.Proofs.(interface{ Prepare() }); ok {
 		p.Prepare() // precomputed tables before the first request, not during it
@@ -232,9 +296,31 @@ func New(o Options) (*Server, error) {
 	if s.opts.MaxBatch <= 0 {
 		s.opts.MaxBatch = DefaultMaxBatch
 	}
-	if s.opts.PublicURL == "" && (strings.HasPrefix(o.Audience, "https://") || strings.HasPrefix(o.Audience, "http://")) {
+	if s.opts.PublicURL == "" {
 		s.opts.PublicURL = o.Audience
 	}
+	if s.opts.RateLimit >= 0 {
+		if s.opts.RateLimit == 0 {
+			s.opts.RateLimit = DefaultRate
+		}
+		if s.opts.RateBurst <= 0 {
+			s.opts.RateBurst = DefaultBurst
+		}
+		s.limit = newLimiter(s.opts.RateLimit, s.opts.RateBurst)
+	}
+	if s.opts.SuspectFor == 0 {
+		s.opts.SuspectFor = DefaultSuspectFor
+	}
+	if s.opts.SuspectFor > 0 {
+		s.suspects = newSuspects(s.opts.SuspectFor)
+	}
+	if s.opts.PublicQuota == 0 {
+		s.opts.PublicQuota = DefaultPublicQuota
+	}
+	if s.opts.MaxRequests == 0 {
+		s.opts.MaxRequests = DefaultMaxRequests
+	}
+	s.book = newRequestBook(max(s.opts.MaxRequests, 0), max(s.opts.PublicQuota, 0))
 	so := o.Store
 	so.InMemory = so.InMemory || o.InMemory
 	if so.Logger == nil {
@@ -248,6 +334,13 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.db = db
+	// Count what the store already holds towards MaxRequests (badger's
+	// expiry is wall-clock time; the book runs on the server's clock).
+	wall, now := time.Now().Unix(), s.clock().Unix()
+	if err := db.RequestExpiries(func(at uint64) { s.book.add(now + int64(at) - wall) }); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.metrics = newMetrics()
 	if n := o.CoalesceProofs; n == 0 {
 		s.coalesce = newCoalescer(o.Proofs, DefaultCoalesce)
@@ -271,16 +364,56 @@ func (s *Server) Policies() []string { return append([]string(nil), s.order...) 
 
 // CreateRequest issues a presentation request under a policy (the only
 // policy when name is empty): fresh nonce, the verifier's clock as now,
-// helpers resolved to today's thresholds, trust list resolved now.
-func (s *Server) CreateRequest(name string) (*wire.Request, error) {
+// helpers resolved to today's thresholds, trust list resolved now. It
+// returns the request with its result token, which Result needs. It is
+// what the relying party's backend does with the create token: any
+// policy, no per-client quota, but within MaxRequests.
+func (s *Server) CreateRequest(name string) (*wire.CreatedRequest, error) {
+	return s.create(name, "", true)
+}
+
+// create issues a request for client; authorized says the caller holds the
+// create token (or is in process), else the policy must be public and the
+// client within its quota.
+func (s *Server) create(name, client string, authorized bool) (*wire.CreatedRequest, error) {
 	if name == "" && len(s.order) == 1 {
 		name = s.order[0]
 	}
 	pol, ok := s.policies[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q (configured: %s)", ErrUnknownPolicy, name, strings.Join(s.order, ", "))
+		return nil, fmt.Errorf("%w: %q (configured: %s)", ErrUnknownPolicy, truncate(name), strings.Join(s.order, ", "))
+	}
+	if !authorized && !pol.Public {
+		return nil, fmt.Errorf("%w: policy %q is not public: creating its requests needs the verifier's create token (Authorization: Bearer)", ErrUnauthorized, pol.Name)
 	}
 	now := s.clock()
+	expires := now.Add(time.Duration(pol.RequestTTL))
+	release, full, over, wait := s.book.reserve(client, !authorized, now.Unix(), expires.Unix(), expires.Add(s.opts.Retention).Unix())
+	switch {
+	case full:
+		return nil, &retryError{fmt.Errorf("%w: this verifier holds %d requests, as many as it stores; try again in %s", ErrStoreFull, s.opts.MaxRequests, wait), wait}
+	case over:
+		return nil, &retryError{fmt.Errorf("%w: client %s holds %d open requests of public policies, the most it may; one expires in %s", ErrQuotaExceeded, client, s.opts.PublicQuota, wait), wait}
+	}
+	r, err := s.issue(pol, now)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return r, nil
+}
+
+// retryError carries how long until a refused call may succeed (the
+// Retry-After of its answer).
+type retryError struct {
+	err  error
+	wait time.Duration
+}
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+func (s *Server) issue(pol *Policy, now time.Time) (*wire.CreatedRequest, error) {
 	q, plain, err := pol.compile(now)
 	if err != nil {
 		return nil, err // validated at start; only a clock far off can fail here
@@ -291,7 +424,9 @@ func (s *Server) CreateRequest(name string) (*wire.Request, error) {
 	}
 	if pol.Issuers.Kind != "" {
 		if ids, err = s.opts.Issuers.Issuers(pol.Issuers.Kind); err != nil {
-			return nil, fmt.Errorf("%w: kind %q: %v", ErrIssuers, pol.Issuers.Kind, err)
+			// The cause names the registry's address: log it, answer without it.
+			s.log.Warn("list issuers", "kind", pol.Issuers.Kind, "err", err)
+			return nil, fmt.Errorf("%w: the active issuers of kind %q could not be listed (the registry did not answer); try again later", ErrIssuers, pol.Issuers.Kind)
 		}
 	}
 	tl, err := circuits.NewTrustList(ids)
@@ -299,10 +434,16 @@ func (s *Server) CreateRequest(name string) (*wire.Request, error) {
 		return nil, fmt.Errorf("%w: kind %q: %v", ErrIssuers, pol.Issuers.Kind, err)
 	}
 	var idb [16]byte
+	var tok [32]byte
 	if _, err := rand.Read(idb[:]); err != nil {
 		return nil, err
 	}
+	if _, err := rand.Read(tok[:]); err != nil {
+		return nil, err
+	}
 	id := base64.RawURLEncoding.EncodeToString(idb[:])
+	token := base64.RawURLEncoding.EncodeToString(tok[:])
+	th := sha256.Sum256([]byte(token))
 	r := &wire.Request{
 		ID:         id,
 		Policy:     pol.Name,
@@ -326,7 +467,7 @@ func (s *Server) CreateRequest(name string) (*wire.Request, error) {
 	for _, e := range tl.IDs() {
 		r.TrustList.Issuers = append(r.TrustList.Issuers, circuits.F(e))
 	}
-	doc, err := json.Marshal(r)
+	doc, err := json.Marshal(record{Request: r, ResultTokenHash: th[:]})
 	if err != nil {
 		return nil, err
 	}
@@ -334,11 +475,11 @@ func (s *Server) CreateRequest(name string) (*wire.Request, error) {
 		return nil, err
 	}
 	cp := *r // the caller may change r; the verifier keeps its own copy
-	if _, err := s.remember(&cp); err != nil {
+	if _, err := s.remember(&cp, th[:]); err != nil {
 		return nil, err
 	}
 	s.metrics.created.Inc()
-	return r, nil
+	return &wire.CreatedRequest{Request: *r, ResultToken: token}, nil
 }
 
 // ttl keeps a record until the request expires plus the retention.
@@ -373,11 +514,19 @@ func (s *Server) load(id string) (*issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r wire.Request
-	if err := json.Unmarshal(doc, &r); err != nil {
+	var rec record
+	if err := json.Unmarshal(doc, &rec); err != nil {
 		return nil, fmt.Errorf("stored request %s: %w", id, err)
 	}
-	return s.remember(&r)
+	if rec.Request == nil {
+		// Stored by a version without result tokens: the request stays
+		// answerable, its result is readable by nobody.
+		rec.Request = new(wire.Request)
+		if err := json.Unmarshal(doc, rec.Request); err != nil {
+			return nil, fmt.Errorf("stored request %s: %w", id, err)
+		}
+	}
+	return s.remember(rec.Request, rec.ResultTokenHash)
 }
 
 func (s *Server) expired(is *issued) bool { return uint64(s.clock().Unix()) > is.req.Expires }
@@ -395,12 +544,20 @@ func (s *Server) Request(id string) (*wire.Request, error) {
 	return &cp, nil
 }
 
-// Result returns the state of a request: pending, verified (with the
-// disclosed values), rejected (the last attempt's reason), or consumed.
-func (s *Server) Result(id string) (*wire.Result, error) {
+// Result returns the state of a request to the holder of its result
+// token (CreateRequest returned it): pending, verified (with the disclosed
+// values), or consumed (verified through Verify or VerifyBatch, which keep
+// no result). Only a verified presentation changes it: a rejected one
+// leaves the request pending, so nobody who merely knows the request's id
+// can make it read otherwise.
+func (s *Server) Result(id, token string) (*wire.Result, error) {
 	is, err := s.load(id)
 	if err != nil {
 		return nil, err
+	}
+	th := sha256.Sum256([]byte(token))
+	if token == "" || len(is.tokenHash) != len(th) || subtle.ConstantTimeCompare(th[:], is.tokenHash) != 1 {
+		return nil, fmt.Errorf("%w: reading the result of request %s needs the resultToken its creation returned (Authorization: Bearer <token>, or ?token=<token>)", ErrUnauthorized, id)
 	}
 	doc, err := s.db.Result(id)
 	if err == nil {
@@ -579,23 +736,33 @@ func (s *Server) checkNonce(is *issued, d []byte) error {
 	return fmt.Errorf("%w: request %s was already answered by another presentation", ErrNonceUsed, is.req.ID)
 }
 
-// verifyProof calls the Groth16 verifier (through the coalescer when
-// enabled), turning a panic on hostile bytes into a rejection.
-func (s *Server) verifyProof(c *candidate) error {
+// verifyProof checks one proof for client ("" when unknown): through the
+// coalescer when enabled, unless the client is a suspect (its proof failed
+// lately), whose proofs are checked alone so that they cannot spoil other
+// clients' batches. A panic on hostile bytes becomes a rejection.
+func (s *Server) verifyProof(client string, c *candidate) error {
+	return s.checkProof(client, c.pres.Proof, &c.pub)
+}
+
+func (s *Server) checkProof(client string, proof []byte, pub *circuits.Public) error {
 	var err error
-	if s.coalesce != nil {
-		err = s.coalesce.verify(c.pres.Proof, &c.pub)
+	if s.coalesce != nil && !s.suspects.is(client, s.clock()) {
+		err = s.coalesce.verify(proof, pub)
 	} else {
-		err = safeVerify(s.opts.Proofs, c.pres.Proof, &c.pub)
+		err = safeVerify(s.opts.Proofs, proof, pub)
 	}
 	if err != nil {
+		if !errors.Is(err, errClosed) {
+			s.suspects.mark(client, s.clock())
+		}
 		return fmt.Errorf("%w: %v", ErrProofInvalid, err)
 	}
 	return nil
 }
 
-// verifyBatch checks the candidates of one batch call together.
-func (s *Server) verifyBatch(cs []*candidate) []error {
+// verifyBatch checks the candidates of one batch call together (one
+// client's batch: a bad item costs that client's call the bisection).
+func (s *Server) verifyBatch(client string, cs []*candidate) []error {
 	proofs := make([][]byte, len(cs))
 	pubs := make([]*circuits.Public, len(cs))
 	for i, c := range cs {
@@ -603,15 +770,23 @@ func (s *Server) verifyBatch(cs []*candidate) []error {
 	}
 	out, ok := safeVerifyBatch(s.opts.Proofs, proofs, pubs)
 	errs := make([]error, len(cs))
-	for i, c := range cs {
+	failed := false
+	for i := range cs {
 		if !ok {
 			// A single hostile proof must not fail the others.
-			errs[i] = s.verifyProof(c)
+			if err := safeVerify(s.opts.Proofs, proofs[i], pubs[i]); err != nil {
+				errs[i] = fmt.Errorf("%w: %v", ErrProofInvalid, err)
+				failed = true
+			}
 			continue
 		}
 		if out[i] != nil {
 			errs[i] = fmt.Errorf("%w: %v", ErrProofInvalid, out[i])
+			failed = true
 		}
+	}
+	if failed {
+		s.suspects.mark(client, s.clock())
 	}
 	return errs
 }
@@ -665,42 +840,30 @@ func (s *Server) accept(c *candidate, record bool) (*wire.Result, error) {
 	return res, nil
 }
 
-// Submit verifies a presentation for request id and records the result:
-// a verified presentation uses the nonce up; a rejected one is recorded as
-// the request's result, and the request stays open until it expires.
+// Submit verifies a presentation for request id and records the result
+// of a verified one (the nonce is used up). A rejected presentation
+// changes nothing: the request stays pending and answerable until it
+// expires, and the submitter is told why.
 func (s *Server) Submit(id string, p *wire.Presentation) (*wire.Result, error) {
+	return s.submitFrom("", id, p)
+}
+
+func (s *Server) submitFrom(client, id string, p *wire.Presentation) (*wire.Result, error) {
 	start := time.Now()
-	res, err := s.submit(id, p)
+	res, err := s.submit(client, id, p)
 	s.metrics.observe("submit", err, time.Since(start))
 	return res, err
 }
 
-func (s *Server) submit(id string, p *wire.Presentation) (*wire.Result, error) {
-	is, c, err := s.prepare(id, p)
-	if err == nil {
-		err = s.verifyProof(c)
+func (s *Server) submit(client, id string, p *wire.Presentation) (*wire.Result, error) {
+	_, c, err := s.prepare(id, p)
+	if err != nil {
+		return nil, err
 	}
-	if err == nil {
-		var res *wire.Result
-		if res, err = s.accept(c, true); err == nil {
-			return res, nil
-		}
+	if err := s.verifyProof(client, c); err != nil {
+		return nil, err
 	}
-	if is != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrGone) {
-		s.recordRejection(is, err)
-	}
-	return nil, err
-}
-
-func (s *Server) recordRejection(is *issued, cause error) {
-	_, code, ok := Code(cause)
-	if !ok {
-		return
-	}
-	doc, _ := json.Marshal(&wire.Result{RequestID: is.req.ID, Status: wire.StatusRejected, Code: code, Reason: cause.Error(), At: s.clock().Unix()})
-	if err := s.db.Reject(is.req.ID, is.nonce, doc, s.ttl(is.req, s.clock())); err != nil {
-		s.log.Warn("record rejection", "request", is.req.ID, "err", err)
-	}
+	return s.accept(c, true)
 }
 
 // Verify checks a presentation against the request it names, a request
@@ -709,18 +872,22 @@ func (s *Server) recordRejection(is *issued, cause error) {
 // scope, since otherwise one credential could answer a scope twice); a
 // rejected one changes nothing.
 func (s *Server) Verify(p *wire.Presentation) (*wire.Result, error) {
+	return s.verifyFrom("", p)
+}
+
+func (s *Server) verifyFrom(client string, p *wire.Presentation) (*wire.Result, error) {
 	start := time.Now()
-	res, err := s.verify(p)
+	res, err := s.verify(client, p)
 	s.metrics.observe("verify", err, time.Since(start))
 	return res, err
 }
 
-func (s *Server) verify(p *wire.Presentation) (*wire.Result, error) {
+func (s *Server) verify(client string, p *wire.Presentation) (*wire.Result, error) {
 	_, c, err := s.prepare("", p)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.verifyProof(c); err != nil {
+	if err := s.verifyProof(client, c); err != nil {
 		return nil, err
 	}
 	return s.accept(c, false)
@@ -728,13 +895,26 @@ func (s *Server) verify(p *wire.Presentation) (*wire.Result, error) {
 
 // VerifyBatch verifies many presentations with one batched pairing check
 // and the semantics of Verify for each. Verdicts are per item and in
-// order; an item that fails any check fails alone. Nil items (rejected by
-// the caller, e.g. unparsable) get a zero Result for the caller to fill.
+// order; an item that fails any check fails alone. Of the items that
+// answer one request only the first is checked: a later one is then a
+// replay or nonce_used if the first was verified, else duplicate_request.
+// Nil items (rejected by the caller, e.g. unparsable) get a zero Result
+// for the caller to fill.
 func (s *Server) VerifyBatch(ps []*wire.Presentation) []wire.Result {
+	return s.verifyBatchFrom("", ps)
+}
+
+func (s *Server) verifyBatchFrom(client string, ps []*wire.Presentation) []wire.Result {
 	start := time.Now()
 	out := make([]wire.Result, len(ps))
 	var cands []*candidate
 	var idx []int
+	first := map[string]int{} // request id → index of the item checked for it
+	type dup struct {
+		i, of int
+		c     *candidate
+	}
+	var dups []dup
 	for i, p := range ps {
 		if p == nil {
 			continue // already rejected by the caller
@@ -745,12 +925,17 @@ func (s *Server) VerifyBatch(ps []*wire.Presentation) []wire.Result {
 			out[i] = rejection(p.RequestID, err)
 			continue
 		}
+		if j, ok := first[c.is.req.ID]; ok {
+			dups = append(dups, dup{i, j, c})
+			continue
+		}
+		first[c.is.req.ID] = i
 		cands = append(cands, c)
 		idx = append(idx, i)
 	}
 	var errs []error
 	if len(cands) > 0 {
-		errs = s.verifyBatch(cands)
+		errs = s.verifyBatch(client, cands)
 	}
 	for j, c := range cands {
 		i := idx[j]
@@ -764,6 +949,13 @@ func (s *Server) VerifyBatch(ps []*wire.Presentation) []wire.Result {
 			continue
 		}
 		out[i] = *res
+	}
+	for _, d := range dups {
+		err := s.checkNonce(d.c.is, d.c.digest)
+		if err == nil {
+			err = fmt.Errorf("%w: item %d answers request %s too, and was not verified; only the first item per request is checked", ErrDuplicateRequest, d.of, d.c.is.req.ID)
+		}
+		out[d.i] = rejection(d.c.pres.RequestID, err)
 	}
 	s.metrics.batch(len(ps), time.Since(start))
 	for i := range out {

@@ -1,6 +1,8 @@
 package verifier
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,21 +13,20 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/registry/client"
 )
 
 func TestVerifiedAndResult(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.newRequest("hire")
-	var pending wire.Result
-	if st, _ := e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &pending); st != 200 || pending.Status != wire.StatusPending {
+	if st, _, pending := e.result(r); st != 200 || pending.Status != wire.StatusPending {
 		t.Fatalf("result before presentation: %d %+v", st, pending)
 	}
 	st, eb, res := e.submit(r, e.honest(e.alice(), r))
 	if st != http.StatusOK || res.Status != wire.StatusVerified {
 		t.Fatalf("honest presentation: %d %+v", st, eb)
 	}
-	var got wire.Result
-	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &got)
+	_, _, got := e.result(r)
 	if got.Status != wire.StatusVerified || got.Disclosed["degree"] != "MSc" || got.Disclosed["graduated"] != "2014-06-30" || len(got.Disclosed) != 2 {
 		t.Fatalf("result: %+v", got)
 	}
@@ -244,28 +245,108 @@ func TestEveryPublicInputBound(t *testing.T) {
 	}
 }
 
-func TestRejectionRecordedAndRequestStaysOpen(t *testing.T) {
+// TestRejectionChangesNothing: a rejected presentation, which anyone who
+// knows the request's id can send, leaves the request pending and
+// answerable; only a verified presentation changes its result.
+func TestRejectionChangesNothing(t *testing.T) {
 	e := newEnv(t, nil)
 	alice := e.alice()
 	r := e.newRequest("hire")
 	bad := e.honest(alice, r)
 	bad.Proof[0] ^= 1
-	if st, _, _ := e.submit(r, bad); st != 422 {
-		t.Fatalf("bad proof: %d", st)
+	if st, eb, _ := e.submit(r, bad); st != 422 || eb.Code != "proof_invalid" {
+		t.Fatalf("bad proof: %d %+v", st, eb)
 	}
-	var res wire.Result
-	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &res)
-	if res.Status != wire.StatusRejected || res.Code != "proof_invalid" || res.Reason == "" {
-		t.Fatalf("after rejection: %+v", res)
+	junk := e.honest(alice, r)
+	junk.Root = circuits.F(circuits.U64(7))
+	if st, _, _ := e.submit(r, junk); st != 422 {
+		t.Fatalf("unknown root: %d", st)
+	}
+	if _, _, res := e.result(r); res.Status != wire.StatusPending || res.Code != "" || res.Reason != "" {
+		t.Fatalf("after rejected attempts: %+v, want pending", res)
 	}
 	if st, eb, _ := e.submit(r, e.honest(alice, r)); st != 200 {
 		t.Fatalf("honest after a rejection: %d %+v", st, eb)
 	}
-	// A later bad attempt never overwrites the verified result.
+	// A later bad attempt never changes the verified result.
 	e.submit(r, bad)
-	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &res)
-	if res.Status != wire.StatusVerified {
-		t.Fatalf("verified result overwritten: %+v", res)
+	if _, _, res := e.result(r); res.Status != wire.StatusVerified {
+		t.Fatalf("verified result changed: %+v", res)
+	}
+}
+
+// TestResultNeedsToken: the result (with the disclosed values) is read
+// only with the result token that creating the request returned, as a
+// bearer token or a query parameter; the request itself stays public.
+func TestResultNeedsToken(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.newRequest("hire")
+	other := e.newRequest("hire")
+	if st, eb, _ := e.submit(r, e.honest(e.alice(), r)); st != 200 {
+		t.Fatalf("honest: %d %+v", st, eb)
+	}
+	tok, _ := e.tokens.Load(r.ID)
+	otherTok, _ := e.tokens.Load(other.ID)
+	path := "/v1/requests/" + r.ID + "/result"
+	for name, hdr := range map[string][]string{
+		"no token":             nil,
+		"another's token":      {"Authorization", "Bearer " + otherTok.(string)},
+		"the create token":     auth,
+		"token without Bearer": {"Authorization", tok.(string)},
+		"truncated token":      {"Authorization", "Bearer " + tok.(string)[:20]},
+	} {
+		if st, eb := e.do("GET", path, nil, nil, hdr...); st != 401 || eb.Code != "unauthorized" || !strings.Contains(eb.Error, "resultToken") {
+			t.Errorf("%s: %d %+v", name, st, eb)
+		}
+	}
+	if st, eb := e.do("GET", path+"?token="+otherTok.(string), nil, nil); st != 401 {
+		t.Errorf("another's token in the query: %d %+v", st, eb)
+	}
+	if st, eb := e.do("GET", path+"?token="+tok.(string)+"&token="+tok.(string), nil, nil); st != 400 {
+		t.Errorf("token twice: %d %+v", st, eb)
+	}
+	var res wire.Result
+	if st, eb := e.do("GET", path+"?token="+tok.(string), nil, &res); st != 200 || res.Disclosed["degree"] != "MSc" {
+		t.Fatalf("token in the query: %d %+v %+v", st, eb, res)
+	}
+	if st, _, res := e.result(r); st != 200 || res.Status != wire.StatusVerified {
+		t.Fatalf("bearer token: %d %+v", st, res)
+	}
+	// In process, the same capability.
+	if _, err := e.srv.Result(r.ID, otherTok.(string)); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("Result with another request's token: %v", err)
+	}
+	// The request itself is what the wallet reads: no token.
+	if st, _ := e.do("GET", "/v1/requests/"+other.ID, nil, nil); st != 200 {
+		t.Fatalf("GET request: %d", st)
+	}
+}
+
+// TestConsumedAfterRejection: a request that someone first answered with
+// a bad presentation and that was then verified through /v1/verify reads
+// consumed.
+func TestConsumedAfterRejection(t *testing.T) {
+	e := newEnv(t, nil)
+	alice := e.alice()
+	r := e.newRequest("hire")
+	bad := e.honest(alice, r)
+	bad.Proof[1] ^= 1
+	e.submit(r, bad)
+	if st, eb := e.do("POST", "/v1/verify", e.honest(alice, r), nil); st != 200 {
+		t.Fatalf("verify: %d %+v", st, eb)
+	}
+	if _, _, res := e.result(r); res.Status != wire.StatusConsumed {
+		t.Fatalf("after a rejected submit and a verified /v1/verify: %+v, want consumed", res)
+	}
+	// And through a batch.
+	r2 := e.newRequest("hire")
+	e.submit(r2, bad)
+	var out wire.BatchResponse
+	if st, _ := e.do("POST", "/v1/verify/batch", map[string]any{"presentations": []any{e.honest(alice, r2)}}, &out); st != 200 || out.Results[0].Status != wire.StatusVerified {
+		t.Fatalf("batch: %d %+v", st, out)
+	}
+	if _, _, res := e.result(r2); res.Status != wire.StatusConsumed {
+		t.Fatalf("after a verified batch item: %+v, want consumed", res)
 	}
 }
 
@@ -278,9 +359,7 @@ func TestStatelessVerify(t *testing.T) {
 	if st, eb := e.do("POST", "/v1/verify", bad, nil); st != 422 || eb.Code != "proof_invalid" {
 		t.Fatalf("bad: %d %+v", st, eb)
 	}
-	var pending wire.Result
-	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &pending)
-	if pending.Status != wire.StatusPending {
+	if _, _, pending := e.result(r); pending.Status != wire.StatusPending {
 		t.Fatalf("a rejected stateless check changed state: %+v", pending)
 	}
 	var res wire.Result
@@ -294,8 +373,7 @@ func TestStatelessVerify(t *testing.T) {
 	if st, eb, _ := e.submit(r, p); st != 409 || eb.Code != "replay" {
 		t.Fatalf("replay via submit: %d %+v", st, eb)
 	}
-	e.do("GET", "/v1/requests/"+r.ID+"/result", nil, &res)
-	if res.Status != wire.StatusConsumed {
+	if _, _, res := e.result(r); res.Status != wire.StatusConsumed {
 		t.Fatalf("after stateless verify: %+v", res)
 	}
 }
@@ -348,18 +426,18 @@ func TestBatchPerItemVerdicts(t *testing.T) {
 
 func TestCreateRequestErrors(t *testing.T) {
 	e := newEnv(t, nil)
-	if st, eb := e.do("POST", "/v1/requests", `{"policy":"nope"}`, nil); st != 404 || eb.Code != "unknown_policy" {
+	if st, eb := e.do("POST", "/v1/requests", `{"policy":"nope"}`, nil, auth...); st != 404 || eb.Code != "unknown_policy" {
 		t.Fatalf("unknown policy: %d %+v", st, eb)
 	}
-	if st, eb := e.do("POST", "/v1/requests", `{}`, nil); st != 404 || eb.Code != "unknown_policy" {
+	if st, eb := e.do("POST", "/v1/requests", `{}`, nil, auth...); st != 404 || eb.Code != "unknown_policy" {
 		t.Fatalf("no policy named among two: %d %+v", st, eb)
 	}
 	delete(e.chain.issuers, "university")
-	if st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil); st != 503 || eb.Code != "issuers_unavailable" {
+	if st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil, auth...); st != 503 || eb.Code != "issuers_unavailable" {
 		t.Fatalf("issuer lister failing: %d %+v", st, eb)
 	}
 	e.chain.issuers["university"] = nil
-	if st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil); st != 503 || eb.Code != "issuers_unavailable" {
+	if st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil, auth...); st != 503 || eb.Code != "issuers_unavailable" {
 		t.Fatalf("no active issuers: %d %+v", st, eb)
 	}
 	for _, path := range []string{"/v1/requests/short", "/v1/requests/AAAAAAAAAAAAAAAAAAAAAA", "/v1/requests/AAAAAAAAAAAAAAAAAAAAAA/result"} {
@@ -391,7 +469,7 @@ func TestFullTrustList(t *testing.T) {
 		t.Fatalf("presentation against a full trust list: %d %+v", st, eb)
 	}
 	e.chain.issuers["university"] = append(ids, circuits.RandomElement())
-	if st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil); st != 503 || !strings.Contains(eb.Error, "257") {
+	if st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil, auth...); st != 503 || !strings.Contains(eb.Error, "257") {
 		t.Fatalf("257 issuers: %d %+v", st, eb)
 	}
 }
@@ -417,5 +495,32 @@ func TestRootRepublished(t *testing.T) {
 	r2 := e.newRequest("hire")
 	if st, eb, _ := e.submit(r2, alice.present(r2, alice.statement(t, r2, old, 100))); st != 422 || eb.Code != "root_height_mismatch" {
 		t.Fatalf("height of another root: %d %+v", st, eb)
+	}
+}
+
+// TestErrorsNameNoInternalAddress: when the registry does not answer,
+// creating a request under an issuer kind answers 503 issuers_unavailable
+// without the registry's address (which the log gets instead).
+func TestErrorsNameNoInternalAddress(t *testing.T) {
+	var logs syncBuffer
+	cl, err := client.New("http://127.0.0.1:1", client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(o *Options) {
+		o.Issuers = RegistryIssuers{Client: cl, Timeout: 5 * time.Second}
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil, auth...)
+	if st != 503 || eb.Code != "issuers_unavailable" {
+		t.Fatalf("registry down: %d %+v", st, eb)
+	}
+	for _, leak := range []string{"127.0.0.1", "http", "dial", "refused", "/v1/issuers"} {
+		if strings.Contains(eb.Error, leak) {
+			t.Errorf("the 503 answer names %q: %s", leak, eb.Error)
+		}
+	}
+	if !strings.Contains(logs.String(), "127.0.0.1:1") {
+		t.Errorf("the cause is not logged: %s", logs.String())
 	}
 }

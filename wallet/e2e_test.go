@@ -231,7 +231,8 @@ func TestPresent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"Degree: MSc", "Grade point average", "Date of birth", "Not disclosed:"} {
+	for _, s := range []string{"Degree: MSc", "Grade point average", "Date of birth", "Not disclosed:",
+		"Verifier " + e.VerifierURL + " asks", "The presentation goes to " + req.SubmitURL} {
 		if !strings.Contains(desc.String(), s) {
 			t.Errorf("description lacks %q:\n%s", s, desc.String())
 		}
@@ -299,8 +300,82 @@ func TestPresent(t *testing.T) {
 	if !errors.Is(err, wallet.ErrRevoked) || confirmed {
 		t.Fatalf("revoked: %v (confirm asked: %v)", err, confirmed)
 	}
-	if r, err := e.Verifier.Result(req4.ID); err != nil || r.Status != wire.StatusPending {
+	if r, err := e.Result(req4.ID); err != nil || r.Status != wire.StatusPending {
 		t.Fatalf("verifier saw something for the revoked credential: %+v %v", r, err)
+	}
+}
+
+// TestRelayedRequestRefused: a site that serves a genuine verifier's
+// request (as it is, or with its own submitUrl) does not get a
+// presentation: the wallet holds the audience to the origin it fetched the
+// request from and to the submit URL's origin.
+func TestRelayedRequestRefused(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	genuine := e.Request("graduate")
+	if _, err := w.ReadRequest(ctx, genuine); err != nil {
+		t.Fatalf("the verifier's own request: %v", err)
+	}
+	// The relay fetches the genuine request and serves it, optionally
+	// pointing submitUrl at itself.
+	var rewrite bool
+	relay := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(e.VerifierURL + r.URL.Path)
+		if err != nil {
+			http.Error(rw, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		if rewrite {
+			m["submitUrl"] = "http://" + r.Host + r.URL.Path + "/presentations"
+		}
+		json.NewEncoder(rw).Encode(m)
+	}))
+	defer relay.Close()
+	relayed := relay.URL + strings.TrimPrefix(genuine, e.VerifierURL)
+	for _, rw := range []bool{false, true} {
+		rewrite = rw
+		_, err := w.ReadRequest(ctx, relayed)
+		if !errors.Is(err, wallet.ErrAudience) || !strings.Contains(err.Error(), "served by "+relay.URL) {
+			t.Errorf("relayed (own submitUrl %v): %v", rw, err)
+		}
+	}
+	// As a file, the request's submitUrl must have the audience's origin,
+	// and the audience must be an origin at all.
+	b, err := http.Get(genuine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.NewDecoder(b.Body).Decode(&m)
+	b.Body.Close()
+	file := func(edit func(map[string]any)) string {
+		c := map[string]any{}
+		for k, v := range m {
+			c[k] = v
+		}
+		edit(c)
+		out, _ := json.Marshal(c)
+		p := filepath.Join(t.TempDir(), "request.json")
+		os.WriteFile(p, out, 0o600)
+		return p
+	}
+	if _, err := w.ReadRequest(ctx, file(func(map[string]any) {})); err != nil {
+		t.Fatalf("the genuine request as a file: %v", err)
+	}
+	elsewhere := file(func(c map[string]any) { c["submitUrl"] = relay.URL + "/collect" })
+	if _, err := w.ReadRequest(ctx, elsewhere); !errors.Is(err, wallet.ErrAudience) || !strings.Contains(err.Error(), "would go to "+relay.URL) {
+		t.Errorf("file with another submitUrl: %v", err)
+	}
+	named := file(func(c map[string]any) {
+		c["audience"] = "employer-example"
+		c["audienceId"] = circuits.F(circuits.AudienceID("employer-example")).String()
+	})
+	if _, err := w.ReadRequest(ctx, named); !errors.Is(err, wallet.ErrAudience) || !strings.Contains(err.Error(), "not a web origin") {
+		t.Errorf("audience that is no origin: %v", err)
 	}
 }
 
@@ -362,7 +437,7 @@ func TestPresentConfirmAndProveOnly(t *testing.T) {
 	if err != nil || done.Presentation == nil || done.Result != nil {
 		t.Fatalf("prove only: %v %+v", err, done)
 	}
-	if r, err := e.Verifier.Result(req.ID); err != nil || r.Status != wire.StatusPending {
+	if r, err := e.Result(req.ID); err != nil || r.Status != wire.StatusPending {
 		t.Fatalf("the verifier heard of a presentation that was not submitted: %+v %v", r, err)
 	}
 	if res, err := w.Submit(ctx, req, done.Presentation); err != nil || res.Status != wire.StatusVerified {

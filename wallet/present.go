@@ -27,6 +27,11 @@ var (
 	ErrRevoked       = fmt.Errorf("%w: the credential was revoked by its issuer", ErrCannotPresent)
 	ErrExpired       = fmt.Errorf("%w: the credential has expired", ErrCannotPresent)
 	ErrStaleRegistry = fmt.Errorf("%w: the registry's latest root is older than the verifier accepts", ErrCannotPresent)
+	// ErrAudience is a request whose audience (the verifier it names) is
+	// not the origin it was fetched from, or not where the presentation
+	// would go: a request relayed by another site, whose proof would reach
+	// someone else than the verifier the holder is shown.
+	ErrAudience = fmt.Errorf("%w: the request does not come from, or answer to, the verifier it names", ErrCannotPresent)
 )
 
 // NoMatchError says why no stored credential satisfies a request: for each
@@ -57,12 +62,17 @@ func (e *NoMatchError) Error() string {
 func (e *NoMatchError) Unwrap() error { return ErrCannotPresent }
 
 // ReadRequest reads a presentation request from a URL (http or https) or a
-// file, and checks that its derived fields agree with it: the audience and
-// scope IDs, and the trust-list root.
+// file, and checks that its derived fields agree with it (the audience and
+// scope IDs, and the trust-list root) and that it names the verifier it
+// comes from and answers to: the audience is a web origin, the URL it was
+// fetched from has that origin, and so has its submitUrl. Otherwise it
+// fails with ErrAudience, so that a site serving another verifier's
+// request cannot collect the presentation.
 func (w *Wallet) ReadRequest(ctx context.Context, src string) (*wire.Request, error) {
 	var b []byte
 	var err error
-	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+	fetched := strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")
+	if fetched {
 		b, err = w.httpDo(ctx, "GET", src, nil)
 	} else {
 		b, err = os.ReadFile(src)
@@ -96,7 +106,43 @@ func (w *Wallet) ReadRequest(ctx context.Context, src string) (*wire.Request, er
 	if u, err := url.Parse(req.SubmitURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("%w: submitUrl %q is not an http(s) URL", ErrBadRequest, req.SubmitURL)
 	}
+	if err := checkAudience(req, src, fetched); err != nil {
+		return nil, err
+	}
 	return req, nil
+}
+
+// checkAudience holds the request's audience to the origin it was fetched
+// from (when fetched) and to the origin of its submit URL.
+func checkAudience(req *wire.Request, src string, fetched bool) error {
+	aud, err := wire.Origin(req.Audience)
+	if err != nil {
+		return fmt.Errorf("%w: its audience %q is not a web origin (https://host), so the wallet cannot tell who asks", ErrAudience, truncate(req.Audience))
+	}
+	if fetched {
+		from, err := wire.Origin(src)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrBadRequest, err)
+		}
+		if from != aud {
+			return fmt.Errorf("%w: it names verifier %s but was served by %s (another site relaying it would receive the presentation); open the request on %s itself", ErrAudience, aud, from, aud)
+		}
+	}
+	to, err := wire.Origin(req.SubmitURL)
+	if err != nil {
+		return fmt.Errorf("%w: submitUrl: %v", ErrBadRequest, err)
+	}
+	if to != aud {
+		return fmt.Errorf("%w: it names verifier %s but the presentation would go to %s", ErrAudience, aud, to)
+	}
+	return nil
+}
+
+func truncate(s string) string {
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
 }
 
 func trustList(req *wire.Request) (*circuits.TrustList, error) {
@@ -428,6 +474,7 @@ func newPlan(e *Entry, req *wire.Request, q circuits.Query, tl *circuits.TrustLi
 func (p *Plan) Describe(out io.Writer) {
 	r := p.Request
 	fmt.Fprintf(out, "Verifier %s asks (policy %q).\n", r.Audience, r.Policy)
+	fmt.Fprintf(out, "The presentation goes to %s\n", r.SubmitURL)
 	fmt.Fprintf(out, "Credential: %s %s, issued by %s\n", p.Entry.ID, p.Entry.cred.Name, p.Entry.cred.Issuer)
 	if len(p.Disclose) == 0 {
 		fmt.Fprintln(out, "\nIt will learn no attribute values.")

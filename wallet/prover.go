@@ -30,7 +30,7 @@ import (
 // the wallet had synced or presented since the last root change
 // (docs/wallet.md). It covers a refresh in which all 32 levels changed on
 // the 2-core reference machine, with a margin.
-const RefreshBudget = 100 * time.Millisecond
+const RefreshBudget = 150 * time.Millisecond
 
 // A prover state lets Prove compute only what a request changes
 // (circuits.ProverState). The wallet keeps one per credential, made for a

@@ -87,7 +87,7 @@ func TestPresentRefusesOldWitness(t *testing.T) {
 	if !errors.Is(err, wallet.ErrStaleWitness) {
 		t.Fatalf("old witness bucket: %v, want ErrStaleWitness", err)
 	}
-	if r, err := e.Verifier.Result(req.ID); err != nil || r.Status != wire.StatusPending {
+	if r, err := e.Result(req.ID); err != nil || r.Status != wire.StatusPending {
 		t.Fatalf("the verifier heard something: %+v %v", r, err)
 	}
 

@@ -67,20 +67,29 @@
 //
 // # Presenting: verifier ↔ wallet
 //
-//  1. The relying party POSTs a [CreateRequestBody] to the verifier's
-//     /v1/requests (bearer token when configured) and receives a
-//     [Request]; GET /v1/requests/{id} returns it again. The request fixes
-//     everything the proof binds: a fresh nonce, the audience, now, the
-//     schema, the [TrustList] of accepted issuers, the [Query] (disclose
-//     mask and predicates, with [PlainPredicate] for people), the
-//     nullifier scope and maxRootAge.
+//  1. The relying party's backend POSTs a [CreateRequestBody] to the
+//     verifier's /v1/requests, with the verifier's create token as a bearer
+//     token (401 unauthorized without it, unless the policy is public:
+//     then anyone may, within a per-client quota of open requests, 429
+//     quota_exceeded; the verifier stores a bounded number, 503
+//     store_full). It receives a [CreatedRequest]: the [Request] and a
+//     resultToken that only the creator gets. GET /v1/requests/{id}
+//     returns the Request again, without the token. The request fixes
+//     everything the proof binds: a fresh nonce, the audience (the
+//     verifier's web origin), now, the schema, the [TrustList] of accepted
+//     issuers, the [Query] (disclose mask and predicates, with
+//     [PlainPredicate] for people), the nullifier scope and maxRootAge.
 //  2. The wallet reads the request ([ParseRequest]) and checks what it can
 //     recompute: audienceId and scopeId are the hashes of audience and
 //     scope (so a nullifier is bound to this verifier), and the trust
-//     list's issuers make its root. It shows the holder what will be
-//     disclosed, proves against the newest root its light client verified,
-//     and POSTs a [Presentation] to the request's submitUrl
-//     (/v1/requests/{id}/presentations).
+//     list's issuers make its root. It checks who asks and who receives:
+//     the audience is a web origin ([Origin]), the URL it fetched the
+//     request from has that origin, and so has submitUrl; otherwise it
+//     refuses, since a site relaying another verifier's request would
+//     receive the presentation. It shows the holder what will be
+//     disclosed and where the presentation goes (submitUrl), proves
+//     against the newest root its light client verified, and POSTs a
+//     [Presentation] to submitUrl (/v1/requests/{id}/presentations).
 //  3. The verifier decodes it ([ParsePresentation]; 400 malformed) and
 //     rebuilds the whole public statement from its own state (its copy of
 //     the request, its verified roots), never from the presentation: only
@@ -89,11 +98,16 @@
 //     or an [Error]: 404 unknown_request, 410 request_expired, 422
 //     unknown_root, root_too_old, root_height_mismatch, wrong_request,
 //     disclosure_mismatch, nullifier_mismatch, proof_invalid, 409 replay,
-//     nonce_used, nullifier_seen. The relying party reads the outcome at
-//     GET /v1/requests/{id}/result.
+//     nonce_used, nullifier_seen. A rejected presentation changes nothing.
+//     The relying party reads the outcome at GET /v1/requests/{id}/result
+//     with the resultToken (Authorization: Bearer, or ?token=; 401
+//     without): [StatusPending] until a presentation is verified.
 //
 // POST /v1/verify checks one presentation against a request without
 // keeping a result (status [StatusConsumed] afterwards), and POST
 // /v1/verify/batch checks a [BatchRequest], answering a [BatchResponse]
-// with one [Result] per item, in order.
+// with one [Result] per item, in order; of the items answering one request
+// only the first is checked (the others: replay, nonce_used or
+// duplicate_request). Every call takes one token of the client's rate
+// limit, and a batch one per item (429 rate_limited, with Retry-After).
 package wire

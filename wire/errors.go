@@ -50,9 +50,12 @@ const (
 	CodeReplay              = "replay"               // 409
 	CodeNonceUsed           = "nonce_used"           // 409
 	CodeNullifierSeen       = "nullifier_seen"       // 409
+	CodeDuplicateRequest    = "duplicate_request"    // 409: another item of the batch answers the same request
 	CodeRateLimited         = "rate_limited"         // 429
+	CodeQuotaExceeded       = "quota_exceeded"       // 429: the client holds as many open requests as it may
 	CodeUnavailable         = "unavailable"          // 503
 	CodeIssuersUnavailable  = "issuers_unavailable"  // 503
+	CodeStoreFull           = "store_full"           // 503: the verifier holds as many requests as it may store
 
 	// Issuer.
 	CodeBadRequest     = "bad_request"     // 400

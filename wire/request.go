@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/zkcred/zkcred/circuits"
 )
@@ -15,7 +17,9 @@ type Request struct {
 	Policy string `json:"policy"`
 	// Nonce is fresh and random per request (below 2^248), single use.
 	Nonce circuits.Field `json:"nonce"`
-	// Audience names this verifier; AudienceID = circuits.AudienceID(Audience).
+	// Audience names this verifier: its web origin (https://host[:port]),
+	// which a wallet checks against the origin it fetched the request from
+	// and the origin of SubmitURL. AudienceID = circuits.AudienceID(Audience).
 	Audience   string         `json:"audience"`
 	AudienceID circuits.Field `json:"audienceId"`
 	// Now is the verifier's clock at request time (Unix seconds); the
@@ -41,8 +45,48 @@ type Request struct {
 	// least as new, so that nobody can make the wallet prove against an
 	// older root of their choosing.
 	MinHeight uint64 `json:"minHeight"`
-	// SubmitURL is where the wallet POSTs its Presentation.
+	// SubmitURL is where the wallet POSTs its Presentation; its origin is
+	// the audience's.
 	SubmitURL string `json:"submitUrl"`
+}
+
+// CreatedRequest is the answer to POST /v1/requests: the request (what a
+// wallet later reads at GET /v1/requests/{id}, flattened into the same
+// object) and ResultToken, the capability to read the request's result.
+// Only the creator receives it; GET /v1/requests/{id}/result needs it as
+// "Authorization: Bearer <token>" or "?token=<token>".
+type CreatedRequest struct {
+	Request
+	ResultToken string `json:"resultToken"`
+}
+
+// Origin returns the web origin of an http(s) URL: scheme://host[:port],
+// lowercase, without the scheme's default port (RFC 6454's serialisation
+// for http and https). A request's audience, the URL a wallet fetched it
+// from and its submitUrl must have the same origin.
+func Origin(u string) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	scheme := strings.ToLower(p.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", fmt.Errorf("%q is not an http(s) URL", u)
+	}
+	if p.Host == "" || p.User != nil || p.Opaque != "" {
+		return "", fmt.Errorf("%q has no host, or has user information", u)
+	}
+	host, port := strings.ToLower(p.Hostname()), p.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
 }
 
 // PlainPredicate is a predicate after the policy's helpers are resolved,
@@ -159,12 +203,15 @@ func ParsePresentation(b []byte) (*Presentation, error) {
 	return &p, nil
 }
 
-// Result statuses.
+// Result statuses. A request's result (GET /v1/requests/{id}/result) is
+// pending, verified or consumed: only a verified presentation changes it,
+// so a rejected attempt (by anyone who knows the request's id) leaves it
+// pending. StatusRejected is the verdict on one presentation of a batch.
 const (
 	StatusPending  = "pending"  // no verified presentation yet
 	StatusVerified = "verified" // a presentation was verified
-	StatusRejected = "rejected" // the last presentation was rejected; the request stays open until it expires
-	StatusConsumed = "consumed" // verified through /v1/verify, which keeps no result
+	StatusRejected = "rejected" // this presentation (a batch item) was rejected: Code and Reason say why
+	StatusConsumed = "consumed" // verified through /v1/verify or /v1/verify/batch, which keep no result
 )
 
 // Result is the outcome for a request (GET /v1/requests/{id}/result) or

@@ -12,14 +12,23 @@
 //     proving them is the slow part of the preparation);
 //   - batch: with --batch B, another --valid presentations in batches of B
 //     through /v1/verify/batch;
+//   - with --invalid-mix: another --valid fresh presentations twice, one
+//     per call from honest clients (one address each), with every 20th call
+//     (5 %) an invalid proof, sent first from one other address and then
+//     from a new address each time: the honest items per second against
+//     the "valid (one per call)" phase show what invalid proofs mixed in
+//     cost honest clients;
 //   - mixed: presentations that cost a full pairing check but fail it
 //     (a disclosed value altered: proof_invalid), plus cheap rejections
 //     (unknown root, malformed JSON, replays), closed loop or paced at
 //     --rate per second.
 //
+// Clients are told apart by X-Forwarded-For from loopback (a trusted
+// proxy), as behind a reverse proxy.
+//
 // Usage:
 //
-//	go run ./benchmarks/verifierload [--valid 128] [--batch 64] [--duration 10s] [--rate 0] [--json]
+//	go run ./benchmarks/verifierload [--valid 128] [--batch 64] [--invalid-mix] [--duration 10s] [--rate 0] [--json]
 package main
 
 import (
@@ -52,16 +61,19 @@ import (
 )
 
 type phase struct {
-	Name      string         `json:"name"`
-	Ops       int            `json:"ops"`       // HTTP calls
-	Items     int            `json:"items"`     // presentations checked
-	Seconds   float64        `json:"seconds"`   // wall time
-	PerSecond float64        `json:"perSecond"` // items per second
-	P50ms     float64        `json:"p50ms"`
-	P90ms     float64        `json:"p90ms"`
-	P99ms     float64        `json:"p99ms"`
-	Outcomes  map[string]int `json:"outcomes"`
-	Rate      float64        `json:"targetRate,omitempty"`
+	Name      string  `json:"name"`
+	Ops       int     `json:"ops"`       // HTTP calls
+	Items     int     `json:"items"`     // presentations checked
+	Seconds   float64 `json:"seconds"`   // wall time
+	PerSecond float64 `json:"perSecond"` // items per second
+	// VerifiedPerSecond counts only the items verified (the honest
+	// throughput when invalid ones are mixed in).
+	VerifiedPerSecond float64        `json:"verifiedPerSecond"`
+	P50ms             float64        `json:"p50ms"`
+	P90ms             float64        `json:"p90ms"`
+	P99ms             float64        `json:"p99ms"`
+	Outcomes          map[string]int `json:"outcomes"`
+	Rate              float64        `json:"targetRate,omitempty"`
 	// CPUms is the process CPU time (server and load generator, user and
 	// system) per item: what the machine spends on one presentation,
 	// independent of other load on it. Capacity ≈ CPUs × 1000 / CPUms.
@@ -105,6 +117,7 @@ func run() error {
 	asJSON := flag.Bool("json", false, "print JSON")
 	coalesce := flag.Int("coalesce", verifier.DefaultCoalesce, "server option CoalesceProofs: batch concurrent proofs up to this many (1: each alone)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load phases to this file")
+	invalidMix := flag.Bool("invalid-mix", false, "add the phases of valid presentations with 5 % invalid proofs mixed in (proves 2 × --valid more)")
 	flag.Parse()
 	logger.Disable() // gnark logs every proof and verification
 	if *nValid < 1 || *nValid > 5000 || *conc < 1 || *conc > 256 || *maxOps < 1 || *duration <= 0 || *duration > 10*time.Minute || *batch < 0 || *batch > 256 {
@@ -130,7 +143,10 @@ func run() error {
 
 	need := *nValid
 	if *batch > 0 {
-		need *= 2
+		need += *nValid
+	}
+	if *invalidMix {
+		need += 2 * *nValid
 	}
 	fmt.Fprintf(progress, "proving %d presentations...\n", need+1)
 	start := time.Now()
@@ -160,10 +176,34 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	single, forBatch := valid[:*nValid], valid[*nValid:]
+	single, rest := valid[:*nValid], valid[*nValid:]
+	honest := func(i int) string { return fmt.Sprintf("10.0.%d.%d", i%*conc>>8, i%*conc&255) }
 	rep.Phases = append(rep.Phases, h.drive("valid (one per call)", len(single), 0, time.Hour, func(i int) call {
-		return call{"/v1/verify", single[i], 1}
+		return call{"/v1/verify", single[i], 1, honest(i)}
 	}))
+	if *invalidMix {
+		for _, rotate := range []bool{false, true} {
+			set := rest[:*nValid]
+			rest = rest[*nValid:]
+			name := "valid + 5% invalid (one address)"
+			if rotate {
+				name = "valid + 5% invalid (new address each)"
+			}
+			// Call i is invalid when i%20 == 19; the valid ones take set in order.
+			n := len(set) + len(set)/19
+			rep.Phases = append(rep.Phases, h.drive(name, n, 0, time.Hour, func(i int) call {
+				if i%20 == 19 {
+					from := "203.0.113.66"
+					if rotate {
+						from = fmt.Sprintf("198.18.%d.%d", i>>8&255, i&255)
+					}
+					return call{"/v1/verify", bad, 1, from}
+				}
+				return call{"/v1/verify", set[min(i-i/20, len(set)-1)], 1, honest(i)}
+			}))
+		}
+	}
+	forBatch := rest
 	if *batch > 0 {
 		var bodies [][]byte
 		var sizes []int
@@ -173,7 +213,7 @@ func run() error {
 			bodies, sizes = append(bodies, b), append(sizes, len(items))
 		}
 		rep.Phases = append(rep.Phases, h.drive(fmt.Sprintf("valid (batches of %d)", *batch), len(bodies), 0, time.Hour, func(i int) call {
-			return call{"/v1/verify/batch", bodies[i], sizes[i]}
+			return call{"/v1/verify/batch", bodies[i], sizes[i], honest(i)}
 		}))
 	}
 	var ur wire.Presentation
@@ -184,9 +224,9 @@ func run() error {
 	unknownRoot, _ := json.Marshal(ur)
 	malformed := append(slices.Clone(bad[:len(bad)-1]), []byte(`,"extra":1}`)...)
 	mix := []call{
-		{"/v1/verify", bad, 1}, {"/v1/verify", bad, 1}, {"/v1/verify", bad, 1}, {"/v1/verify", bad, 1},
-		{"/v1/verify", bad, 1}, {"/v1/verify", bad, 1}, {"/v1/verify", bad, 1},
-		{"/v1/verify", unknownRoot, 1}, {"/v1/verify", malformed, 1}, {"/v1/verify", single[0], 1},
+		{"/v1/verify", bad, 1, ""}, {"/v1/verify", bad, 1, ""}, {"/v1/verify", bad, 1, ""}, {"/v1/verify", bad, 1, ""},
+		{"/v1/verify", bad, 1, ""}, {"/v1/verify", bad, 1, ""}, {"/v1/verify", bad, 1, ""},
+		{"/v1/verify", unknownRoot, 1, ""}, {"/v1/verify", malformed, 1, ""}, {"/v1/verify", single[0], 1, ""},
 	}
 	rep.Phases = append(rep.Phases, h.drive("mixed invalid (70% full pairing)", *maxOps, *rate, *duration, func(i int) call {
 		return mix[i%len(mix)]
@@ -197,9 +237,9 @@ func run() error {
 	}
 	fmt.Printf("verifier load: %d CPUs, GOMAXPROCS %d, %d concurrent clients, coalesce %d, proving %.0f ms each\n",
 		rep.CPUs, rep.GOMAXPROCS, rep.Concurrency, rep.Coalesce, rep.ProveMs)
-	fmt.Printf("%-34s %6s %6s %6s %8s %7s %7s %7s %8s %9s  %s\n", "phase", "calls", "items", "secs", "items/s", "p50 ms", "p90 ms", "p99 ms", "cpu ms/i", "capacity", "outcomes")
+	fmt.Printf("%-38s %6s %6s %6s %8s %10s %7s %7s %7s %8s %9s  %s\n", "phase", "calls", "items", "secs", "items/s", "verified/s", "p50 ms", "p90 ms", "p99 ms", "cpu ms/i", "capacity", "outcomes")
 	for _, p := range rep.Phases {
-		fmt.Printf("%-34s %6d %6d %6.2f %8.0f %7.2f %7.2f %7.2f %8.3f %9.0f  %v\n", p.Name, p.Ops, p.Items, p.Seconds, p.PerSecond, p.P50ms, p.P90ms, p.P99ms, p.CPUms, p.Capacity, p.Outcomes)
+		fmt.Printf("%-38s %6d %6d %6.2f %8.0f %10.0f %7.2f %7.2f %7.2f %8.3f %9.0f  %v\n", p.Name, p.Ops, p.Items, p.Seconds, p.PerSecond, p.VerifiedPerSecond, p.P50ms, p.P90ms, p.P99ms, p.CPUms, p.Capacity, p.Outcomes)
 	}
 	fmt.Println("capacity = CPUs / (process CPU time per item): items per second the machine could check if this process had it to itself")
 	return nil
@@ -214,9 +254,10 @@ func rawList(items [][]byte) []json.RawMessage {
 }
 
 type call struct {
-	path  string
-	body  []byte
-	items int
+	path   string
+	body   []byte
+	items  int
+	client string // X-Forwarded-For ("": the loopback peer itself)
 }
 
 type harness struct {
@@ -268,7 +309,7 @@ func newHarness(keys *circuits.Keys, conc, coalesce int) (*harness, error) {
 	 "issuers":{"ids":["` + h.issuer.String() + `"]},"disclose":["degree","graduated"],
 	 "predicates":[{"attribute":"birthDate","op":"age_at_least","years":18},{"attribute":"gpa","op":"gte","values":["3.00"]},
 	 {"attribute":"degree","op":"in","values":["BSc","MSc"]},{"attribute":"fullName","op":"ne","values":["Mallory"]}],
-	 "requestTTL":"1h"}]}`))
+	 "requestTTL":"1h"}],"createToken":"` + loadCreateToken + `","trustedProxies":["127.0.0.1/32","::1/128"]}`))
 	if err != nil {
 		return nil, err
 	}
@@ -298,6 +339,9 @@ func newHarness(keys *circuits.Keys, conc, coalesce int) (*harness, error) {
 	return h, nil
 }
 
+// loadCreateToken is the harness verifier's create token.
+const loadCreateToken = "verifierload-create-token"
+
 func (h *harness) close() {
 	h.cancel()
 	<-h.done
@@ -309,7 +353,10 @@ func (h *harness) close() {
 // broken alters a disclosed value afterwards, so that the proof fails only
 // at the pairing check.
 func (h *harness) present(broken bool) ([]byte, error) {
-	resp, err := h.client.Post(h.base+"/v1/requests", "application/json", bytes.NewReader([]byte(`{}`)))
+	creq, _ := http.NewRequest("POST", h.base+"/v1/requests", bytes.NewReader([]byte(`{}`)))
+	creq.Header.Set("Content-Type", "application/json")
+	creq.Header.Set("Authorization", "Bearer "+loadCreateToken)
+	resp, err := h.client.Do(creq)
 	if err != nil {
 		return nil, err
 	}
@@ -318,10 +365,11 @@ func (h *harness) present(broken bool) ([]byte, error) {
 	if resp.StatusCode != http.StatusCreated {
 		return nil, fmt.Errorf("create request: %d %s", resp.StatusCode, b)
 	}
-	r, err := wire.ParseRequest(b)
-	if err != nil {
+	var created wire.CreatedRequest
+	if err := json.Unmarshal(b, &created); err != nil {
 		return nil, err
 	}
+	r := &created.Request
 	ids := make([]fr.Element, len(r.TrustList.Issuers))
 	for i, id := range r.TrustList.Issuers {
 		ids[i] = id.El()
@@ -418,7 +466,8 @@ func (h *harness) drive(name string, n int, rate float64, d time.Duration, next 
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
 	}
 	return phase{Name: name, Ops: len(lat), Items: int(items), Seconds: el.Seconds(),
-		PerSecond: float64(items) / el.Seconds(), P50ms: pct(0.50), P90ms: pct(0.90), P99ms: pct(0.99),
+		PerSecond: float64(items) / el.Seconds(), VerifiedPerSecond: float64(outcomes["verified"]) / el.Seconds(),
+		P50ms: pct(0.50), P90ms: pct(0.90), P99ms: pct(0.99),
 		Outcomes: outcomes, Rate: rate,
 		CPUms:    float64(cpu.Microseconds()) / 1000 / float64(max(items, 1)),
 		Capacity: float64(runtime.NumCPU()) * float64(items) / cpu.Seconds()}
@@ -426,7 +475,12 @@ func (h *harness) drive(name string, n int, rate float64, d time.Duration, next 
 
 // post sends one call and counts outcomes (per item for batches).
 func (h *harness) post(c call, out map[string]int) int {
-	resp, err := h.client.Post(h.base+c.path, "application/json", bytes.NewReader(c.body))
+	req, _ := http.NewRequest("POST", h.base+c.path, bytes.NewReader(c.body))
+	req.Header.Set("Content-Type", "application/json")
+	if c.client != "" {
+		req.Header.Set("X-Forwarded-For", c.client)
+	}
+	resp, err := h.client.Do(req)
 	if err != nil {
 		out["transport_error"]++
 		return 0

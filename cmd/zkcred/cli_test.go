@@ -56,6 +56,7 @@ func TestCLIScripts(t *testing.T) {
 			}
 			env.Setenv("REPO", repo)
 			env.Setenv("ZKCRED_HOME", home)
+			env.Setenv(envTestWorkFactor, "1")
 			env.Setenv("ZKCRED_PASSPHRASE", "")
 			env.Setenv("ZKCRED_WALLET", "")
 			env.Setenv("ZKCRED_ADMIN_TOKEN", "")

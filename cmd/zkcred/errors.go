@@ -128,6 +128,7 @@ var libraryErrors = []struct {
 	{wallet.ErrBadRequest, errRefused, "bad_request", ""},
 	{wallet.ErrRevoked, errRefused, "revoked", ""},
 	{wallet.ErrExpired, errRefused, "expired", ""},
+	{wallet.ErrAudience, errRefused, "audience_mismatch", "open the request from the verifier's own site (its link or QR code); one served by another site may be relayed"},
 	{wallet.ErrCannotPresent, errRefused, "cannot_present", ""},
 	{wallet.ErrKeysUnpublished, errRefused, "keys_unpublished", "the registry's governance publishes the circuits with 'zkcred registry govern publish-circuits'"},
 	{wallet.ErrRefused, errRefused, "credential_refused", ""},

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,8 +96,8 @@ func newVerifierCheckCmd() *cobra.Command {
 }
 
 type verifierServeOptions struct {
-	cfg, addr, dir, keys, vk, registry, genesis, headers, roots string
-	sync                                                        bool
+	cfg, addr, dir, keys, vk, registry, genesis, headers, roots, createToken string
+	sync                                                                     bool
 }
 
 func newVerifierServeCmd() *cobra.Command {
@@ -114,6 +116,7 @@ func newVerifierServeCmd() *cobra.Command {
 	c.Flags().StringVar(&o.headers, "headers", "", "file keeping verified headers across restarts (default: in --dir)")
 	c.Flags().StringVar(&o.roots, "roots", "", "instead of a registry: roots file of pinned roots (root, height, time) and issuers per kind")
 	c.Flags().BoolVar(&o.sync, "sync", false, "sync every acceptance to disk before answering")
+	c.Flags().StringVar(&o.createToken, "create-token-file", "", "file holding the bearer token POST /v1/requests needs for policies that are not public (made, random and 0600, when missing; default: the config's createToken, else DIR/create-token)")
 	return c
 }
 
@@ -140,6 +143,12 @@ func verifierServe(o verifierServeOptions) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	vo := cfg.Options()
+	tokenFile := ""
+	if o.createToken != "" || vo.CreateToken == "" {
+		if vo.CreateToken, tokenFile, err = verifierCreateToken(o.dir, o.createToken); err != nil {
+			return err
+		}
+	}
 	vo.Dir = o.dir
 	vo.Proofs = pv
 	vo.Logger = log
@@ -184,11 +193,69 @@ func verifierServe(o verifierServeOptions) error {
 		return usagef("choose another --addr", "listen: %v", err)
 	}
 	if jsonOutput {
-		printJSON(map[string]any{"addr": ln.Addr().String(), "url": "http://" + ln.Addr().String(), "policies": srv.Policies()})
+		printJSON(map[string]any{"addr": ln.Addr().String(), "url": "http://" + ln.Addr().String(), "policies": srv.Policies(), "createTokenFile": tokenFile})
 	} else {
 		fmt.Printf("verifier listening on http://%s (policies: %s)\n", ln.Addr(), strings.Join(srv.Policies(), ", "))
+		if tokenFile != "" {
+			fmt.Printf("POST /v1/requests needs the bearer token in %s for policies that are not public\n", tokenFile)
+		}
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// verifierCreateToken returns the create token and its file:
+// --create-token-file, else DIR/create-token, each made when missing.
+func verifierCreateToken(dir, flag string) (tok, file string, err error) {
+	file = flag
+	if file == "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", "", localf("", "pass another --dir", "%v", err)
+		}
+		file = filepath.Join(dir, "create-token")
+	}
+	tok, created, err := createTokenFile(file)
+	if err != nil {
+		return "", "", err
+	}
+	if created {
+		fmt.Fprintf(os.Stderr, "made the create token file %s (mode 0600; the relying party's backend sends it as a bearer token to POST /v1/requests)\n", file)
+	}
+	return tok, file, nil
+}
+
+// createTokenFile reads the create token in path (its first line), or
+// makes one (random, 0600) there.
+func createTokenFile(path string) (tok string, created bool, err error) {
+	hint := "give --create-token-file a file you can write (it is made, random and 0600, when missing)"
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if fi, _ := os.Stat(path); fi != nil && fi.Mode().Perm()&0o077 != 0 {
+			return "", false, usagef("run 'chmod 600 "+path+"'", "create token file %s is readable by others", path)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if tok = strings.TrimSpace(line); len(tok) < 16 {
+			return "", false, usagef("delete the file to have a random token made, or write one of at least 16 characters", "the create token in %s is too short", path)
+		}
+		return tok, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", false, usagef(hint, "create token file: %v", err)
+	}
+	var r [32]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", false, err
+	}
+	tok = base64.RawURLEncoding.EncodeToString(r[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", false, usagef(hint, "cannot make the create token file: %v", err)
+	}
+	_, werr := f.WriteString(tok + "\n")
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		os.Remove(path)
+		return "", false, localf("", hint, "writing %s: %v", path, err)
+	}
+	return tok, true, nil
 }
 
 // followRegistry starts a light client on the registry: it checks every
@@ -276,7 +343,7 @@ names), or the helpers age_at_least, age_under (years) and within_days (days).`
 	c.Flags().StringVar(&o.schema, "schema", "", "schema: example name, JSON file, or a published schema's ID")
 	addRegistryFlag(c, &o.registry, "", "registry URL to read a published schema from (with --schema ID)")
 	c.Flags().StringVar(&o.name, "name", "", "policy name (default: the schema's name in lowercase)")
-	c.Flags().StringVar(&o.audience, "audience", "", "this verifier's name in every request, e.g. its URL (default http://127.0.0.1:8090)")
+	c.Flags().StringVar(&o.audience, "audience", "", "this verifier's web origin, named in every request and checked by wallets, e.g. https://verifier.example (default http://127.0.0.1:8090)")
 	c.Flags().StringVar(&o.kind, "kind", "", "accept every active issuer of this kind (e.g. university)")
 	c.Flags().StringSliceVar(&o.issuerIDs, "issuer-id", nil, "accept this issuer ID (repeatable; instead of --kind)")
 	c.Flags().StringSliceVar(&o.disclose, "disclose", nil, "attributes the holder discloses (comma-separated or repeated)")
@@ -332,7 +399,7 @@ func policyInit(o policyInitOptions) error {
 	}
 	b = append(b, '\n')
 	if _, err := verifier.ParseConfig(b); err != nil {
-		return usagef("check --disclose and --predicate against the schema's attributes ('zkcred issuer schema show')", "%v", err)
+		return usagef("check --audience (the verifier's URL), --disclose and --predicate (the schema's attributes: 'zkcred issuer schema show')", "%v", err)
 	}
 	if o.out == "" {
 		_, err := os.Stdout.Write(b)

@@ -18,7 +18,7 @@ func TestVerifierCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := "../../verifier/testdata/verifier.json"
 	bad := filepath.Join(dir, "bad.json")
-	os.WriteFile(bad, []byte(`{"audience":"a","policies":[{"name":"p","schema":{"name":"s","version":"1","attributes":[{"name":"n","type":"string"}]},"issuers":{"ids":["1"]},"predicates":[{"attribute":"n","op":"gt","values":["x"]}]}]}`), 0o644)
+	os.WriteFile(bad, []byte(`{"audience":"https://a.example","policies":[{"name":"p","schema":{"name":"s","version":"1","attributes":[{"name":"n","type":"string"}]},"issuers":{"ids":["1"]},"predicates":[{"attribute":"n","op":"gt","values":["x"]}]}]}`), 0o644)
 	cases := []struct {
 		args      []string
 		code      int

@@ -146,7 +146,9 @@ func newWalk(t *testing.T, bin string) *walk {
 	return w
 }
 
-func (w *walk) terminal(name string) *terminal { return &terminal{t: w.t, name: name, w: w, dir: w.dir} }
+func (w *walk) terminal(name string) *terminal {
+	return &terminal{t: w.t, name: name, w: w, dir: w.dir}
+}
 
 // seedKeys puts the test's cached circuit keys where a command will look
 // for them, so that each walkthrough does not make new ones (the keys are

@@ -85,6 +85,15 @@ func lockWallet(path string) (func(), error) {
 	return wallet.Lock(path)
 }
 
+// minWalletWorkFactor is the lowest scrypt work factor (log2 N) that
+// 'wallet init' accepts: 2^17 with age's r = 8, p = 1 is the minimum the
+// OWASP Password Storage Cheat Sheet gives for scrypt. Lower factors (down
+// to wallet.MinWorkFactor) only with envTestWorkFactor=1, for tests.
+const minWalletWorkFactor = 17
+
+// envTestWorkFactor lets tests create wallets with a weak work factor.
+const envTestWorkFactor = "ZKCRED_INSECURE_TEST_WORK_FACTOR"
+
 func newWalletInitCmd(wf *walletFlags) *cobra.Command {
 	var reg, gen, keysURL string
 	var work int
@@ -103,10 +112,15 @@ against the hashes the registry publishes).`
 	addGenesisFlag(c, &gen)
 	c.Flags().StringVar(&keysURL, "keys-url", "", "base URL to fetch proving keys from when the keys directory has none")
 	addWorkFactorFlag(c, &work, wallet.DefaultWorkFactor)
+	c.Flags().Lookup("work-factor").Usage += fmt.Sprintf(" (%d to 22)", minWalletWorkFactor)
 	return c
 }
 
 func walletInit(wf walletFlags, reg, gen, keysURL string, work int) error {
+	if work < minWalletWorkFactor && os.Getenv(envTestWorkFactor) != "1" {
+		return usagef(fmt.Sprintf("use --work-factor %d or more (the default is %d); it is what a guessed passphrase costs", minWalletWorkFactor, wallet.DefaultWorkFactor),
+			"--work-factor %d is below the minimum of %d", work, minWalletWorkFactor)
+	}
 	if (reg == "") != (gen == "") {
 		return usagef("give both --registry and --genesis, or neither", "--registry and --genesis go together")
 	}

@@ -81,6 +81,7 @@ func TestWalletScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("ZKCRED_HOME", home)
+			env.Setenv(envTestWorkFactor, "1") // --work-factor 10 keeps the scripts fast
 			env.Setenv("REGISTRY", e.RegistryURL)
 			env.Setenv("GENESIS", e.GenesisFile(env.WorkDir))
 			return nil

@@ -327,6 +327,7 @@ func Policies() []*verifier.Policy {
 			Predicates: []verifier.PredicateSpec{
 				{Attribute: "birthDate", Op: verifier.OpAgeAtLeast, Years: 18},
 			},
+			Public: true, // anyone trying the stack may ask (README's curl)
 		},
 		{
 			Name:    "measles",
@@ -336,6 +337,7 @@ func Policies() []*verifier.Policy {
 				{Attribute: "vaccine", Op: "eq", Values: raw(`"measles"`)},
 				{Attribute: "vaccinationDate", Op: "gt", Values: raw(`"2020-01-01"`)},
 			},
+			Public: true,
 		},
 	}
 }

@@ -69,8 +69,9 @@ type Env struct {
 	Rogue    *issuer.Issuer // a well-formed issuer the registry does not know
 	Verifier *verifier.Server
 
-	chain issuer.Chain
-	gov   *client.Signer
+	chain  issuer.Chain
+	gov    *client.Signer
+	tokens sync.Map // request id → result token
 }
 
 // Options of Start.
@@ -119,7 +120,7 @@ func Start(t testing.TB, o Options) *Env {
 	so := stack.Options{
 		Dir: filepath.Join(dir, "stack"), Keys: keys,
 		Institutions: []stack.Institution{university}, Policies: policies,
-		Audience: "employer-example", BlockInterval: 2 * time.Millisecond,
+		BlockInterval: 2 * time.Millisecond, // the verifier's audience is its URL
 		KeyWorkFactor: 10, Badger: small,
 	}
 	switch {
@@ -226,7 +227,16 @@ func (e *Env) Request(policy string) string {
 	if err != nil {
 		e.T.Fatal(err)
 	}
+	e.tokens.Store(r.ID, r.ResultToken)
 	return e.VerifierURL + "/v1/requests/" + r.ID
+}
+
+// Result reads the verifier's result of a request made by Request, as its
+// creator (with the request's result token).
+func (e *Env) Result(id string) (*wire.Result, error) {
+	tok, _ := e.tokens.Load(id)
+	s, _ := tok.(string)
+	return e.Verifier.Result(id, s)
 }
 
 // Revoke revokes the credential of a bundle.

@@ -4,7 +4,7 @@
 // Keys:
 //
 //	r/<request id>            request document (expires after its retention)
-//	s/<request id>            latest result document (same retention)
+//	s/<request id>            result of the verified presentation (same retention)
 //	n/<nonce, 32 bytes>       digest of the presentation that used the nonce
 //	u/<scope 32 B><nf 32 B>   request id that used the nullifier (kept forever)
 //

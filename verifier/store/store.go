@@ -190,7 +190,8 @@ type Acceptance struct {
 	// UseNullifier records Nullifier in Scope (policies with a scope).
 	UseNullifier     bool
 	Scope, Nullifier [32]byte
-	// Result, if not nil, is stored as the request's result.
+	// Result, if not nil, is stored as the request's result (the verified
+	// presentation's; nothing else ever writes a result).
 	Result []byte
 }
 
@@ -224,16 +225,19 @@ func (s *Store) Accept(a Acceptance) error {
 	})
 }
 
-// Reject stores a rejection as the request's result unless its nonce was
-// already used (a verified result is never overwritten).
-func (s *Store) Reject(id string, nonce [32]byte, result []byte, ttl time.Duration) error {
-	return s.retry(func(txn *badger.Txn) error {
-		if _, err := txn.Get(nonceKey(nonce)); err == nil {
-			return nil
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
+// RequestExpiries calls fn with the expiry (Unix seconds, 0 for none) of
+// every stored request, reading keys only.
+func (s *Store) RequestExpiries(fn func(expiresAt uint64)) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.PrefetchValues = false
+		o.Prefix = []byte("r/")
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			fn(it.Item().ExpiresAt())
 		}
-		return setTTL(txn, resKey(id), result, ttl)
+		return nil
 	})
 }
 
