@@ -51,6 +51,19 @@ type Request struct {
 	ValidUntil   time.Time // zero: never expires
 }
 
+// MaxValidUntil is the latest expiry a credential or offer can have:
+// 9999-12-31T23:59:59Z, the last second that every format carrying it can
+// write (RFC 3339 and JSON times have four-digit years).
+var MaxValidUntil = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// checkValidUntil refuses an expiry past MaxValidUntil.
+func checkValidUntil(t time.Time) error {
+	if t.After(MaxValidUntil) {
+		return fmt.Errorf("%w: validUntil %s is after %s, the latest expiry", ErrSubject, t.UTC().Format("2006-01-02T15:04:05"), MaxValidUntil.Format(time.RFC3339))
+	}
+	return nil
+}
+
 // ErrSubject is wrapped by errors in subject data (HTTP 422). The wrapped
 // *circuits.FieldError names the field.
 var ErrSubject = errors.New("invalid subject data")
@@ -75,6 +88,9 @@ func newDraft(req Request, sid fr.Element, now time.Time) (*draft, error) {
 	}
 	from = from.UTC().Truncate(time.Second)
 	until := req.ValidUntil.UTC().Truncate(time.Second)
+	if err := checkValidUntil(until); err != nil {
+		return nil, err
+	}
 	if !until.IsZero() && (!until.After(from) || until.Unix() < 0) {
 		return nil, fmt.Errorf("%w: validUntil %s is not after validFrom %s", ErrSubject, until.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
@@ -101,8 +117,9 @@ func newDraft(req Request, sid fr.Element, now time.Time) (*draft, error) {
 	return d, nil
 }
 
-// sign builds and signs the credential of an anchored draft.
-func sign(d *draft, k *Key, a Anchored, statusBase string) (*wire.Bundle, error) {
+// sign builds and signs the credential of an anchored draft; its second
+// @context is zkContext.
+func sign(d *draft, k *Key, a Anchored, statusBase, zkContext string) (*wire.Bundle, error) {
 	if len(d.Slots) != circuits.Slots {
 		return nil, fmt.Errorf("journaled draft %s has %d slots", d.CredentialID, len(d.Slots))
 	}
@@ -112,7 +129,7 @@ func sign(d *draft, k *Key, a Anchored, statusBase string) (*wire.Bundle, error)
 		statusID = strings.TrimRight(statusBase, "/") + "/leaves/" + idx
 	}
 	c := wire.Credential{
-		Context:          []string{wire.ContextV2, wire.ContextZkcred},
+		Context:          []string{wire.ContextV2, zkContext},
 		ID:               d.CredentialID,
 		Type:             []string{"VerifiableCredential", wire.CredentialType},
 		Name:             d.Schema.Name,

@@ -80,7 +80,7 @@ func TestEndToEndWithCircuit(t *testing.T) {
 		}
 		// A proof for another challenge is refused by the real verifier.
 		other, _ := keys.ProveHolder(secret, wire.ClaimChallenge(link.ID, link.Token+"x"))
-		if _, err := a.is.Claim(ctx, link.ID, link.Token, hc, other); !errors.Is(err, ErrHolderProof) {
+		if _, _, err := a.is.Claim(ctx, link.ID, link.Token, hc, other); !errors.Is(err, ErrHolderProof) {
 			t.Fatalf("Groth16 proof for another offer accepted: %v", err)
 		}
 		proof = p
@@ -88,7 +88,7 @@ func TestEndToEndWithCircuit(t *testing.T) {
 		t.Logf("no circuit keys (%v): holder proof checked by the test stand-in", keyErr)
 		proof = proofFor(secret, challenge)
 	}
-	b, err := a.is.Claim(ctx, link.ID, link.Token, hc, proof)
+	b, _, err := a.is.Claim(ctx, link.ID, link.Token, hc, proof)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func TestCredentialsByRowOfferAndSubject(t *testing.T) {
 		t.Fatalf("row 4's link file: %s %v", raw, err)
 	}
 	s, hc4 := holder()
-	b4, err := env.is.Claim(ctx, row4.Offer, link.Token, hc4, proofFor(s, wire.ClaimChallenge(row4.Offer, link.Token)))
+	b4, _, err := env.is.Claim(ctx, row4.Offer, link.Token, hc4, proofFor(s, wire.ClaimChallenge(row4.Offer, link.Token)))
 	if err != nil {
 		t.Fatal(err)
 	}

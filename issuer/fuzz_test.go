@@ -24,7 +24,7 @@ func seedCredential(f *testing.F) []byte {
 	if err != nil {
 		f.Fatal(err)
 	}
-	b, err := sign(d, k, Anchored{LeafIndex: 7, Height: 3}, "")
+	b, err := sign(d, k, Anchored{LeafIndex: 7, Height: 3}, "", wire.ContextUndefinedTerms)
 	if err != nil {
 		f.Fatal(err)
 	}

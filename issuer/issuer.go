@@ -42,7 +42,8 @@ type Options struct {
 	// PublicURL is the issuer API's public base URL (http or https), which
 	// claim links start with. Without it no offer can be made
 	// (ErrNoPublicURL): a relative link is useless to the holder who
-	// receives it.
+	// receives it. Credentials name the zkcred JSON-LD context there
+	// (ContextURL).
 	PublicURL string
 	// OfferTTL is the lifetime of claim offers; 0 means DefaultOfferTTL.
 	OfferTTL time.Duration
@@ -102,6 +103,17 @@ func (is *Issuer) Store() *store.Store { return is.store }
 
 // PublicURL returns the issuer API's public base URL (Options.PublicURL).
 func (is *Issuer) PublicURL() string { return is.opts.PublicURL }
+
+// ContextURL is the second @context of the credentials the issuer signs:
+// the zkcred context where its API serves it, PublicURL + wire.ContextPath,
+// so that a JSON-LD processor can fetch it; without a public URL, W3C's
+// wire.ContextUndefinedTerms, which resolves too.
+func (is *Issuer) ContextURL() string {
+	if CheckPublicURL(is.opts.PublicURL) == nil {
+		return wire.ContextURL(is.opts.PublicURL)
+	}
+	return wire.ContextUndefinedTerms
+}
 
 // Issue validates req, anchors its commitment and returns the signed
 // credential with its private values. It is IssueBatch of one.
@@ -225,7 +237,7 @@ func (is *Issuer) resume(ctx context.Context, e *store.Pending, fin finalizer) (
 	bundles := make([]*wire.Bundle, len(e.Drafts))
 	errs := make([]error, len(e.Drafts))
 	parallel(len(e.Drafts), func(i int) {
-		bundles[i], errs[i] = sign(e.Drafts[i], is.key, anchored[i], is.opts.StatusBase)
+		bundles[i], errs[i] = sign(e.Drafts[i], is.key, anchored[i], is.opts.StatusBase, is.ContextURL())
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

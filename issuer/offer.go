@@ -80,6 +80,9 @@ func (is *Issuer) newOffer(req OfferRequest) (*store.Offer, *OfferLink, error) {
 	if !req.ValidUntil.IsZero() && !req.ValidUntil.After(now) {
 		return nil, nil, fmt.Errorf("%w: validUntil is in the past", ErrSubject)
 	}
+	if err := checkValidUntil(req.ValidUntil); err != nil {
+		return nil, nil, err
+	}
 	var tb [32]byte
 	if _, err := rand.Read(tb[:]); err != nil {
 		return nil, nil, err
@@ -128,29 +131,24 @@ func openOffer(tx *store.Txn, id, token string) (*store.Offer, error) {
 	return rec, nil
 }
 
-// undeliveredOffer reads an offer the token opens and that was not
-// delivered yet.
-func (is *Issuer) undeliveredOffer(id, token string) (*store.Offer, error) {
+// offer reads an offer the token opens.
+func (is *Issuer) offer(id, token string) (*store.Offer, error) {
 	var rec *store.Offer
 	err := is.store.View(func(tx *store.Txn) error {
 		var err error
 		rec, err = openOffer(tx, id, token)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	if rec.Delivered {
-		return nil, ErrOfferClaimed
-	}
-	return rec, nil
+	return rec, err
 }
 
 // OfferView returns what the holder with an offer's token sees of it
 // before claiming: the schema, the values as people read them, and the
-// challenge its proof of knowledge binds to.
+// challenge its proof of knowledge binds to. It answers for the offer's
+// whole lifetime, claimed or not (Claimed says which), so that a holder
+// whose claim answer was lost can read it again and claim again.
 func (is *Issuer) OfferView(id, token string) (*wire.OfferView, error) {
-	o, err := is.undeliveredOffer(id, token)
+	o, err := is.offer(id, token)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +160,7 @@ func (is *Issuer) OfferView(id, token string) (*wire.OfferView, error) {
 	v := &wire.OfferView{
 		ID: o.ID, Issuer: is.key.DID(), Schema: o.Schema, SchemaID: circuits.Dec(sid),
 		Expires: o.Expires.UTC().Format(time.RFC3339), Challenge: circuits.Dec(ch),
+		Claimed: o.HolderCommit != "",
 	}
 	if !o.ValidUntil.IsZero() {
 		v.ValidUntil = o.ValidUntil.UTC().Format(time.RFC3339)
@@ -178,45 +177,49 @@ func (is *Issuer) OfferView(id, token string) (*wire.OfferView, error) {
 
 // Claim issues an offer's credential to the holder whose holder commitment
 // and proof of knowledge are given. An offer yields exactly one credential,
-// delivered once: a second claim fails with ErrOfferClaimed. If a claim was
-// interrupted after its commitment was journaled, a retry by the same holder
-// finishes it (without anchoring twice) and delivers it.
-func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.Element, proof []byte) (*wire.Bundle, error) {
+// bound to the first holder whose proof verifies; another holder's claim
+// fails with ErrOfferClaimed. That holder can fetch the same credential
+// again for the offer's lifetime (again is then true): an answer lost on
+// the way, or a wallet that could not finish its own checks, loses
+// nothing. A retry never anchors twice; if a claim was interrupted after
+// its commitment was journaled, the retry finishes it first.
+func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.Element, proof []byte) (b *wire.Bundle, again bool, err error) {
 	if is.opts.HolderProof == nil {
-		return nil, ErrNoHolderProof
+		return nil, false, ErrNoHolderProof
 	}
 	is.claimMu.Lock()
 	defer is.claimMu.Unlock()
-	rec, err := is.undeliveredOffer(id, token)
+	rec, err := is.offer(id, token)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if rec.HolderCommit != "" && rec.HolderCommit != circuits.Dec(holderCommit) {
-		return nil, ErrOfferClaimed
+	hc := circuits.Dec(holderCommit)
+	if rec.HolderCommit != "" && rec.HolderCommit != hc {
+		return nil, false, ErrOfferClaimed
 	}
 	if is.opts.Now().After(rec.Expires) {
-		return nil, ErrOfferExpired
+		return nil, false, ErrOfferExpired
 	}
 	if holderCommit.IsZero() {
-		return nil, fmt.Errorf("%w: holder commitment is zero", ErrHolderProof)
+		return nil, false, fmt.Errorf("%w: holder commitment is zero", ErrHolderProof)
 	}
 	if err := is.opts.HolderProof(holderCommit, wire.ClaimChallenge(id, token), proof); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrHolderProof, err)
+		return nil, false, fmt.Errorf("%w: %v", ErrHolderProof, err)
 	}
 	if rec.HolderCommit == "" {
 		d, err := newDraft(Request{Schema: rec.Schema, Subject: rec.Subject, HolderCommit: holderCommit, ValidUntil: rec.ValidUntil}, rec.Schema.ID(), is.opts.Now())
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		since, err := is.chain.Size(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%w: size: %w", ErrChain, err)
+			return nil, false, fmt.Errorf("%w: size: %w", ErrChain, err)
 		}
 		e := &store.Pending{ID: newUUID(), Drafts: []*draft{d}, Offer: id, Since: since}
 		// Bind the offer to this holder and journal the draft in one
 		// transaction, before the chain sees the commitment.
 		err = is.store.Update(func(tx *store.Txn) error {
-			rec.HolderCommit = circuits.Dec(holderCommit)
+			rec.HolderCommit = hc
 			rec.CredentialID = d.CredentialID
 			if err := tx.PutOffer(rec); err != nil {
 				return err
@@ -224,47 +227,54 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 			return tx.PutPending(e)
 		})
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if _, err := is.resume(ctx, e, claimFinalizer(id)); err != nil {
-			return nil, err
-		}
-	} else if rec.Bundle == nil {
-		// Interrupted claim by the same holder: finish its journal entry.
-		if err := is.Recover(ctx); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	var out []byte
-	err = is.store.Update(func(tx *store.Txn) error {
-		r, err := tx.Offer(id)
-		if err != nil {
-			return err
-		}
-		if r.Delivered || r.Bundle == nil {
-			return ErrOfferClaimed
-		}
-		out = r.Bundle
-		r.Delivered = true
-		r.Bundle = nil // the issuer keeps its copy under the credential ID
-		return tx.PutOffer(r)
-	})
-	if err != nil {
-		return nil, err
+	deliver := func() error {
+		return is.store.Update(func(tx *store.Txn) error {
+			c, err := tx.Credential(rec.CredentialID)
+			if err != nil {
+				return err
+			}
+			r, err := tx.Offer(id)
+			if err != nil {
+				return err
+			}
+			out, again = c.Bundle, r.Delivered
+			if !r.Delivered {
+				r.Delivered = true
+				return tx.PutOffer(r)
+			}
+			return nil
+		})
 	}
-	return wire.ParseBundle(out)
+	err = deliver()
+	if errors.Is(err, store.ErrNotFound) {
+		// Interrupted claim by the same holder: finish its journal entry.
+		if err := is.Recover(ctx); err != nil {
+			return nil, false, err
+		}
+		err = deliver()
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("delivering the claimed credential: %w", err)
+	}
+	b, err = wire.ParseBundle(out)
+	return b, again, err
 }
 
-// claimFinalizer attaches the issued bundle to its offer.
+// claimFinalizer says where a claimed credential came from: its offer (and
+// the batch row the offer was made for).
 func claimFinalizer(id string) finalizer {
 	return func(tx *store.Txn, bundles []*wire.Bundle) ([]store.Origin, error) {
 		r, err := tx.Offer(id)
 		if err != nil {
 			return nil, err
 		}
-		if r.Bundle, err = bundles[0].Encode(); err != nil {
-			return nil, err
-		}
-		return []store.Origin{{Job: r.Job, Row: r.Row, Offer: id}}, tx.PutOffer(r)
+		return []store.Origin{{Job: r.Job, Row: r.Row, Offer: id}}, nil
 	}
 }

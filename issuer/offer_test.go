@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -42,7 +43,10 @@ func proofFor(secret, challenge fr.Element) []byte {
 
 const publicURL = "https://registrar.example"
 
-func TestOfferClaimedOnce(t *testing.T) {
+// An offer binds to the first holder whose proof verifies. That holder can
+// fetch the same credential again (an answer lost on the way loses
+// nothing), never anchored twice; any other holder is refused.
+func TestOfferBindsOneHolder(t *testing.T) {
 	env := newEnv(t, Options{HolderProof: knowsSecret, PublicURL: publicURL})
 	ctx := context.Background()
 	link, err := env.is.CreateOffer(ctx, OfferRequest{Schema: ExampleSchemas()["diploma"], Subject: diplomaSubject(), ValidUntil: time.Now().Add(time.Hour)})
@@ -65,19 +69,19 @@ func TestOfferClaimedOnce(t *testing.T) {
 	}
 	secret, hc := holder()
 	// Wrong token, then a proof for another challenge or another secret.
-	if _, err := env.is.Claim(ctx, link.ID, link.Token+"x", hc, proofFor(secret, challenge)); !errors.Is(err, ErrOfferToken) {
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token+"x", hc, proofFor(secret, challenge)); !errors.Is(err, ErrOfferToken) {
 		t.Fatalf("claim with wrong token: %v", err)
 	}
-	if _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(secret, wire.ClaimChallenge("other", link.Token))); !errors.Is(err, ErrHolderProof) {
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(secret, wire.ClaimChallenge("other", link.Token))); !errors.Is(err, ErrHolderProof) {
 		t.Fatalf("claim with a proof for another offer: %v", err)
 	}
-	if _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(circuits.RandomElement(), challenge)); !errors.Is(err, ErrHolderProof) {
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(circuits.RandomElement(), challenge)); !errors.Is(err, ErrHolderProof) {
 		t.Fatalf("claim without knowing the secret: %v", err)
 	}
 	if _, _, size, _ := env.chain.Root(); size != 0 {
 		t.Fatal("failed claims anchored something")
 	}
-	b, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(secret, challenge))
+	b, _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(secret, challenge))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,19 +92,62 @@ func TestOfferClaimedOnce(t *testing.T) {
 	if c.CredentialSubject.HolderCommitment != circuits.Dec(hc) {
 		t.Fatal("credential is not bound to the claiming holder")
 	}
-	// Exactly once: the same holder, another holder, and the view all refuse now.
-	if _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(secret, challenge)); !errors.Is(err, ErrOfferClaimed) {
-		t.Fatalf("second claim: %v", err)
+	// The answer is lost: the same holder claims again with a fresh proof
+	// and gets the same credential, byte for byte.
+	for range 2 {
+		again, redelivered, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(secret, challenge))
+		if err != nil || !redelivered {
+			t.Fatalf("second claim by the same holder: %v (again %v)", err, redelivered)
+		}
+		b1, _ := b.Encode()
+		b2, _ := again.Encode()
+		if !bytes.Equal(b1, b2) {
+			t.Fatal("the second claim delivered another credential")
+		}
+	}
+	// Still not without the proof, nor for another holder.
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(circuits.RandomElement(), challenge)); !errors.Is(err, ErrHolderProof) {
+		t.Fatalf("second claim without the secret: %v", err)
+	}
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token+"x", hc, proofFor(secret, challenge)); !errors.Is(err, ErrOfferToken) {
+		t.Fatalf("second claim with a wrong token: %v", err)
 	}
 	s2, hc2 := holder()
-	if _, err := env.is.Claim(ctx, link.ID, link.Token, hc2, proofFor(s2, challenge)); !errors.Is(err, ErrOfferClaimed) {
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token, hc2, proofFor(s2, challenge)); !errors.Is(err, ErrOfferClaimed) {
 		t.Fatalf("claim by another holder: %v", err)
 	}
-	if _, err := env.is.OfferView(link.ID, link.Token); !errors.Is(err, ErrOfferClaimed) {
-		t.Fatalf("view after claim: %v", err)
+	if v, err := env.is.OfferView(link.ID, link.Token); err != nil || !v.Claimed {
+		t.Fatalf("view after claim: %+v %v", v, err)
 	}
 	if _, _, size, _ := env.chain.Root(); size != 1 {
 		t.Fatalf("%d leaves anchored for one offer", size)
+	}
+	if n, _ := env.is.CountCredentials(); n != 1 {
+		t.Fatalf("%d credentials recorded for one offer", n)
+	}
+}
+
+// After the offer's lifetime even its holder cannot fetch it again.
+func TestClaimAgainEndsWithTheOffer(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	env := newEnv(t, Options{HolderProof: knowsSecret, Now: clock, OfferTTL: time.Hour, PublicURL: publicURL})
+	ctx := context.Background()
+	link, err := env.is.CreateOffer(ctx, OfferRequest{Schema: ExampleSchemas()["diploma"], Subject: diplomaSubject()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, hc := holder()
+	ch := wire.ClaimChallenge(link.ID, link.Token)
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch)); !errors.Is(err, ErrOfferExpired) {
+		t.Fatalf("claim again after the offer expired: %v", err)
 	}
 }
 
@@ -124,7 +171,7 @@ func TestClaimsDisabledWithoutVerifier(t *testing.T) {
 	env := newEnv(t, Options{PublicURL: publicURL})
 	link, _ := env.is.CreateOffer(context.Background(), OfferRequest{Schema: ExampleSchemas()["diploma"], Subject: diplomaSubject()})
 	secret, hc := holder()
-	if _, err := env.is.Claim(context.Background(), link.ID, link.Token, hc, proofFor(secret, wire.ClaimChallenge(link.ID, link.Token))); !errors.Is(err, ErrNoHolderProof) {
+	if _, _, err := env.is.Claim(context.Background(), link.ID, link.Token, hc, proofFor(secret, wire.ClaimChallenge(link.ID, link.Token))); !errors.Is(err, ErrNoHolderProof) {
 		t.Fatal(err)
 	}
 }
@@ -145,7 +192,7 @@ func TestOfferExpiresAndConcurrentClaims(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			s, hc := holder()
-			_, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, wire.ClaimChallenge(link.ID, link.Token)))
+			_, _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, wire.ClaimChallenge(link.ID, link.Token)))
 			switch {
 			case err == nil:
 				won.Add(1)
@@ -171,7 +218,7 @@ func TestOfferExpiresAndConcurrentClaims(t *testing.T) {
 		t.Fatalf("view of an expired offer: %v", err)
 	}
 	s, hc := holder()
-	if _, err := env.is.Claim(ctx, link2.ID, link2.Token, hc, proofFor(s, wire.ClaimChallenge(link2.ID, link2.Token))); !errors.Is(err, ErrOfferExpired) {
+	if _, _, err := env.is.Claim(ctx, link2.ID, link2.Token, hc, proofFor(s, wire.ClaimChallenge(link2.ID, link2.Token))); !errors.Is(err, ErrOfferExpired) {
 		t.Fatalf("claim of expired offer: %v", err)
 	}
 }
@@ -189,7 +236,7 @@ func TestClaimInterruptedThenRetried(t *testing.T) {
 	}
 	ch := wire.ClaimChallenge(link.ID, link.Token)
 	s, hc := holder()
-	if _, err := crashing.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch)); !errors.Is(err, errCrash) {
+	if _, _, err := crashing.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch)); !errors.Is(err, errCrash) {
 		t.Fatalf("interrupted claim: %v", err)
 	}
 	// The listing shows the offer, once, until its credential is recorded.
@@ -197,10 +244,10 @@ func TestClaimInterruptedThenRetried(t *testing.T) {
 		t.Fatalf("listing during an interrupted claim: %+v %v", l, err)
 	}
 	s2, hc2 := holder()
-	if _, err := env.is.Claim(ctx, link.ID, link.Token, hc2, proofFor(s2, ch)); !errors.Is(err, ErrOfferClaimed) {
+	if _, _, err := env.is.Claim(ctx, link.ID, link.Token, hc2, proofFor(s2, ch)); !errors.Is(err, ErrOfferClaimed) {
 		t.Fatalf("another holder took over an interrupted claim: %v", err)
 	}
-	b, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch))
+	b, _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch))
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
@@ -213,7 +260,10 @@ func TestClaimInterruptedThenRetried(t *testing.T) {
 	if l, err := env.is.Credentials(Query{}); err != nil || len(l.Credentials) != 1 || l.Credentials[0].ID != b.Private.CredentialID || l.Credentials[0].Offer != link.ID {
 		t.Fatalf("listing after the retry: %+v %v", l, err)
 	}
-	if _, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch)); !errors.Is(err, ErrOfferClaimed) {
-		t.Fatalf("third claim: %v", err)
+	if _, again, err := env.is.Claim(ctx, link.ID, link.Token, hc, proofFor(s, ch)); err != nil || !again {
+		t.Fatalf("third claim: %v (again %v)", err, again)
+	}
+	if _, _, size, _ := env.chain.Root(); size != 1 {
+		t.Fatalf("%d leaves after three claims", size)
 	}
 }

@@ -356,3 +356,45 @@ func TestFormatElement(t *testing.T) {
 		}
 	}
 }
+
+// TestNonceBounds: a nonce of 2^64−1 is refused, since after it the signer
+// could never transact again; 2^64−2 is the last one accepted.
+func TestNonceBounds(t *testing.T) {
+	f := newFixture(t)
+	cs := commitments(1, 7)
+	last, err := NewTx(f.c.Genesis.ChainID, f.uni, MaxNonce, Anchor{Commitments: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := NewTx(f.c.Genesis.ChainID, f.hosp, MaxNonce+1, Anchor{Commitments: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(over)
+	if _, err := DecodeTx(f.c.Genesis.ChainID, b); !errors.Is(err, ErrInvalidTx) {
+		t.Fatalf("nonce 2^64-1 decoded: %v", err)
+	}
+	f.mustReject(t, over, ErrInvalidTx)
+	if _, err := f.c.Submit(last); err != nil {
+		t.Fatalf("nonce 2^64-2: %v", err)
+	}
+}
+
+// TestSignedNulls: a signed payload with null in a number or field
+// element is refused, not read as 0 (a revocation of leaf 0).
+func TestSignedNulls(t *testing.T) {
+	f := newFixture(t)
+	pub := hex.EncodeToString(f.uni.Public().(ed25519.PublicKey))
+	for name, payload := range map[string]string{
+		"null nonce":      `{"type":"anchor","signer":"` + pub + `","nonce":null,"body":{"commitments":["5"]}}`,
+		"null leaf index": `{"type":"revoke","signer":"` + pub + `","nonce":1,"body":{"leaves":[{"index":null,"commitment":"5"}]}}`,
+		"null commitment": `{"type":"anchor","signer":"` + pub + `","nonce":1,"body":{"commitments":[null]}}`,
+		"null type":       `{"type":null,"signer":"` + pub + `","nonce":1,"body":{"commitments":["5"]}}`,
+	} {
+		sig := ed25519.Sign(f.uni, SigningBytes(f.c.Genesis.ChainID, []byte(payload)))
+		b, _ := json.Marshal(Tx{Payload: json.RawMessage(payload), Signature: hex.EncodeToString(sig)})
+		if _, err := DecodeTx(f.c.Genesis.ChainID, b); !errors.Is(err, ErrInvalidTx) || !strings.Contains(err.Error(), "null") {
+			t.Errorf("%s: %v, want a malformed transaction naming the null", name, err)
+		}
+	}
+}

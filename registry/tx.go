@@ -36,6 +36,11 @@ const (
 	MaxNameLen      = 200     // issuer display name, bytes
 	MaxKindLen      = 64      // issuer kind, bytes
 	MaxCircuitIDLen = 128
+	// MaxNonce is the highest nonce a transaction may carry. 2^64−1 is
+	// refused: after it no nonce is above the signer's last, so the signer
+	// (governance included) could never transact again, and a client's
+	// counter would wrap to 0.
+	MaxNonce = 1<<64 - 2
 )
 
 // signingPrefix starts the bytes every transaction signature covers.
@@ -232,8 +237,8 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		return nil, fmt.Errorf("%w: does not verify for signer %s on chain %q", ErrBadSignature, p.Signer, chainID)
 	}
 	st := &SignedTx{Tx: tx, Hash: tx.Hash(), Type: p.Type, Signer: pub, SignerID: circuits.IssuerID(pub), Nonce: p.Nonce}
-	if p.Nonce == 0 {
-		return nil, malformed("nonce must be at least 1")
+	if p.Nonce == 0 || p.Nonce > MaxNonce {
+		return nil, malformed("nonce %d is outside 1 to %d", p.Nonce, uint64(MaxNonce))
 	}
 	if len(p.Body) == 0 {
 		return nil, malformed("missing body")

@@ -65,7 +65,7 @@ func (s *Server) Handler() http.Handler {
 			}
 		})
 	}
-	e.Use(httpx.RequireJSON())
+	e.Use(httpx.RequireJSON(), httpx.DecodePathParams())
 	v1 := e.Group("/v1")
 	v1.POST("/requests", s.hCreate)
 	v1.GET("/requests/:id", s.hGetRequest)

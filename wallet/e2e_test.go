@@ -160,10 +160,15 @@ func TestClaimOffer(t *testing.T) {
 	if ent.Private().HolderCommit != w.HolderCommit() {
 		t.Fatal("claimed credential is not bound to the wallet")
 	}
-	// an offer is claimed once
-	var re *wallet.RemoteError
-	if _, err := w.Claim(ctx, u, e.Keys); !errors.As(err, &re) || re.Status != http.StatusConflict {
+	// the same wallet claiming again gets the same credential; another
+	// wallet is refused
+	again, err := w.Claim(ctx, u, e.Keys)
+	if err != nil || again.ID != ent.ID || len(w.Credentials()) != 1 {
 		t.Fatalf("second claim: %v", err)
+	}
+	var re *wallet.RemoteError
+	if _, err := newWallet(t, e).Claim(ctx, u, e.Keys); !errors.As(err, &re) || re.Status != http.StatusConflict {
+		t.Fatalf("claim by another wallet: %v", err)
 	}
 	// a wrong token is refused
 	bad := strings.Replace(e.Offer("3.50"), "token=", "token=x", 1)

@@ -225,7 +225,7 @@ func (w *Wallet) Present(ctx context.Context, req *wire.Request, o PresentOption
 	out := &Presented{}
 	for _, p := range plans {
 		err := w.CheckStatus(ctx, p.Entry)
-		if errors.Is(err, ErrRevoked) && len(plans) > 1 {
+		if (errors.Is(err, ErrRevoked) || errors.Is(err, ErrRefused)) && len(plans) > 1 {
 			if o.Skipped != nil {
 				o.Skipped(p.Entry, err)
 			}
@@ -305,8 +305,13 @@ func (w *Wallet) candidates(req *wire.Request, credentialID string) ([]*Plan, er
 
 // CheckStatus reports whether a stored credential is still anchored under
 // the registry's latest verified root: nil, or ErrRevoked when its leaf
-// has been overwritten with 0.
+// has been overwritten with 0. A credential stored unchecked gets the
+// chain checks of Receive first (the wallet is saved with the outcome; one
+// the chain refuses is removed and the error wraps ErrRefused).
 func (w *Wallet) CheckStatus(ctx context.Context, e *Entry) error {
+	if err := w.settleStored(ctx, e); err != nil {
+		return err
+	}
 	if w.ready[e.ID] != nil {
 		return nil // anchored under the root Prepare verified for this presentation
 	}

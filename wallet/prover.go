@@ -91,8 +91,12 @@ func (w *Wallet) refresh(keys *circuits.Keys, e *Entry, pe *proverEntry, root fr
 // the light client verifies, building the states that are missing (a
 // credential just received). It fetches each credential's witness bucket.
 // A credential revoked since it was received keeps no state; Sync reports
-// it in revoked.
+// it in revoked. Credentials stored unchecked get Receive's chain checks
+// first; those the chain refuses are removed and reported in revoked too.
 func (w *Wallet) Sync(ctx context.Context, keys *circuits.Keys) (revoked []*Entry, err error) {
+	if revoked, err = w.settleAll(ctx); err != nil { // credentials stored unchecked
+		return revoked, err
+	}
 	for _, e := range w.f.Credentials {
 		err := w.SyncState(ctx, e, keys)
 		if errors.Is(err, ErrRevoked) {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,13 +147,28 @@ func (w *Wallet) newestBucket(ctx context.Context, index, minHeight uint64) (*re
 	return nil, fr.Element{}, nil, fmt.Errorf("%w: the registry answered %d times with the witness of block %d's root, not the root of block %d, the newest verified", ErrStaleWitness, witnessTries, last.Height, newest.Height)
 }
 
+// ErrUnchecked is wrapped by the error of a Receive or Claim whose local
+// checks passed but whose chain checks could not be made (the registry did
+// not answer): the credential is stored, marked unchecked, and checked
+// again by Sync, CheckStatus (wallet list) and Present.
+var ErrUnchecked = errors.New("credential stored, but not yet checked on the chain ('zkcred wallet sync', 'list' or 'present' checks it again)")
+
 // Receive checks a credential bundle (wire.Bundle JSON) and stores it:
 // the issuer's signature and the opening of the commitment, that it is
 // bound to this wallet's holder secret, that the issuer is registered and
 // active, and that the leaf H(issuerID, C) sits at the stated index under a
-// root the light client verified. Errors wrap ErrRefused with the reason.
-// The caller saves the wallet.
+// root the light client verified. Errors wrap ErrRefused with the reason,
+// and nothing is stored. When only the chain could not be asked, the
+// credential is stored unchecked (Entry.Unchecked) and the error wraps
+// ErrUnchecked and the cause; the entry is returned with it. The caller
+// saves the wallet, in that case too.
 func (w *Wallet) Receive(ctx context.Context, bundle []byte) (*Entry, error) {
+	return w.receive(ctx, bundle, false)
+}
+
+// receive stores a bundle that passes the local checks, unchecked (saving
+// the wallet at once when save is set), then runs the chain checks.
+func (w *Wallet) receive(ctx context.Context, bundle []byte, save bool) (*Entry, error) {
 	b, err := wire.ParseBundle(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCredential, err)
@@ -161,43 +177,120 @@ func (w *Wallet) Receive(ctx context.Context, bundle []byte) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCredential, err)
 	}
-	p := &b.Private
-	if p.HolderCommit != w.HolderCommit() {
+	if b.Private.HolderCommit != w.HolderCommit() {
 		return nil, ErrNotMine
 	}
+	if cfg := w.f.Config; cfg.Registry == "" || cfg.Genesis == nil {
+		return nil, ErrNoRegistry // no chain to check it against, now or later
+	}
+	e := w.add(bytes.Clone(bundle), b, c)
+	if save {
+		if err := w.Save(); err != nil {
+			w.drop(e)
+			return nil, fmt.Errorf("storing the credential: %w", err)
+		}
+	}
+	err = w.settle(ctx, e)
+	switch {
+	case err == nil:
+		return e, nil
+	case errors.Is(err, ErrUnchecked):
+		return e, err
+	}
+	if save {
+		if serr := w.Save(); serr != nil {
+			return nil, errors.Join(err, serr)
+		}
+	}
+	return nil, err
+}
+
+// settle runs the chain checks of a stored, unchecked entry: one that
+// passes is marked checked; one the chain refuses is removed from the
+// wallet (errors wrap ErrRefused), as Receive would have refused it; any
+// other failure leaves it unchecked (errors wrap ErrUnchecked).
+func (w *Wallet) settle(ctx context.Context, e *Entry) error {
+	err := w.checkChain(ctx, e.Private(), e.cred)
+	switch {
+	case err == nil:
+		e.Unchecked = false
+		return nil
+	case errors.Is(err, ErrRefused):
+		w.drop(e)
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnchecked, err)
+}
+
+// settleStored settles e if it is unchecked and saves the wallet when that
+// changed anything. It is how CheckStatus, Present and Sync get to a
+// credential the registry could not check when it arrived.
+func (w *Wallet) settleStored(ctx context.Context, e *Entry) error {
+	if !e.Unchecked {
+		return nil
+	}
+	err := w.settle(ctx, e)
+	if errors.Is(err, ErrUnchecked) {
+		return err
+	}
+	if serr := w.Save(); serr != nil {
+		return errors.Join(err, serr)
+	}
+	return err
+}
+
+// settleAll settles every unchecked entry (Sync). Those the chain refuses
+// are removed and returned; the first failure to ask the chain stops it.
+func (w *Wallet) settleAll(ctx context.Context) (refused []*Entry, err error) {
+	for _, e := range slices.Clone(w.f.Credentials) {
+		err := w.settleStored(ctx, e)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrRefused):
+			refused = append(refused, e)
+		default:
+			return refused, err
+		}
+	}
+	return refused, nil
+}
+
+// checkChain makes Receive's checks against the chain: the issuer is
+// registered under the credential's key and active, and the leaf
+// H(issuerID, C) sits at the stated index under a verified root.
+func (w *Wallet) checkChain(ctx context.Context, p *wire.Private, c *wire.Credential) error {
 	lc, err := w.chain(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	is, err := lc.Registry().Issuer(ctx, p.IssuerID.El())
 	if errors.Is(err, registry.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrIssuerUnknown, c.Issuer)
+		return fmt.Errorf("%w: %s", ErrIssuerUnknown, c.Issuer)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("looking up the issuer: %w", err)
+		return fmt.Errorf("looking up the issuer: %w", err)
 	}
 	pub, _ := wire.ParseDIDKey(c.Issuer)
 	if is.ID != p.IssuerID || is.PubKey != hex.EncodeToString(pub) {
-		return nil, fmt.Errorf("%w: the registry's record of %s is another key", ErrIssuerUnknown, c.Issuer)
+		return fmt.Errorf("%w: the registry's record of %s is another key", ErrIssuerUnknown, c.Issuer)
 	}
 	if !is.Active {
-		return nil, fmt.Errorf("%w: %s (%s)", ErrIssuerInactive, is.Name, c.Issuer)
+		return fmt.Errorf("%w: %s (%s)", ErrIssuerInactive, is.Name, c.Issuer)
 	}
 	bk, leaf, _, err := w.verifiedBucket(ctx, p.LeafIndex)
 	if err != nil {
 		if errors.Is(err, registry.ErrNotFound) {
-			return nil, fmt.Errorf("%w: leaf %d does not exist", ErrNotAnchored, p.LeafIndex)
+			return fmt.Errorf("%w: leaf %d does not exist", ErrNotAnchored, p.LeafIndex)
 		}
-		return nil, err
+		return err
 	}
 	if want := circuits.LeafHash(p.IssuerID.El(), p.Commitment.El()); !leaf.Equal(&want) {
 		if h, ok := w.lc.Header(bk.Height); ok && leaf.IsZero() && p.LeafIndex < h.CredSize {
-			return nil, fmt.Errorf("%w: leaf %d is 0 at block %d", ErrRevokedLeaf, p.LeafIndex, bk.Height)
+			return fmt.Errorf("%w: leaf %d is 0 at block %d", ErrRevokedLeaf, p.LeafIndex, bk.Height)
 		}
-		return nil, fmt.Errorf("%w: leaf %d at block %d holds another value", ErrNotAnchored, p.LeafIndex, bk.Height)
+		return fmt.Errorf("%w: leaf %d at block %d holds another value", ErrNotAnchored, p.LeafIndex, bk.Height)
 	}
-	raw := bytes.Clone(bundle)
-	return w.add(raw, b, c), nil
+	return nil
 }
 
 // MaxBody bounds an answer from an issuer or verifier.
@@ -248,8 +341,12 @@ func (w *Wallet) FetchOffer(ctx context.Context, offerURL string) (*wire.OfferVi
 
 // Claim claims an offer: it sends this wallet's holder commitment with a
 // proof of knowledge of the secret bound to the offer, and checks and
-// stores the credential the issuer answers with (Receive). The caller
-// saves the wallet.
+// stores the credential the issuer answers with (Receive). The answer
+// exists nowhere else, so the wallet is saved as soon as it passes the
+// local checks, before the chain is asked; when the chain cannot be asked
+// it stays stored unchecked (ErrUnchecked). Claiming again returns the same
+// credential for the offer's lifetime, so a lost answer loses nothing. The
+// caller saves the wallet once more to record a successful check.
 func (w *Wallet) Claim(ctx context.Context, offerURL string, keys *circuits.Keys) (*Entry, error) {
 	id, token, err := ParseOfferURL(offerURL)
 	if err != nil {
@@ -264,7 +361,7 @@ func (w *Wallet) Claim(ctx context.Context, offerURL string, keys *circuits.Keys
 	if err != nil {
 		return nil, fmt.Errorf("claiming the offer: %w", err)
 	}
-	return w.Receive(ctx, b)
+	return w.receive(ctx, b, true)
 }
 
 // claimURL is where an offer is claimed: the offer's path with /claim

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -106,6 +107,11 @@ type Entry struct {
 	Added time.Time `json:"added"`
 	// Bundle is the issuer's bundle exactly as received.
 	Bundle json.RawMessage `json:"bundle"`
+	// Unchecked marks a credential stored when its local checks passed but
+	// the chain could not be asked (ErrUnchecked); CheckStatus, Present and
+	// Sync check it before anything else, and remove it if the chain
+	// refuses it.
+	Unchecked bool `json:"unchecked,omitempty"`
 
 	bundle *wire.Bundle
 	cred   *wire.Credential
@@ -321,21 +327,29 @@ func (w *Wallet) Remove(id string) error {
 	if err != nil {
 		return err
 	}
-	for i, x := range w.f.Credentials {
-		if x == e {
-			w.f.Credentials = append(w.f.Credentials[:i], w.f.Credentials[i+1:]...)
-			break
-		}
-	}
-	w.removeState(e)
+	w.drop(e)
 	return nil
 }
 
-// add stores a checked bundle; a credential already stored is replaced.
+// drop removes an entry and its prover state. The list is copied, not
+// shifted in place, so that a caller ranging over Credentials() sees the
+// list it started with.
+func (w *Wallet) drop(e *Entry) {
+	if i := slices.Index(w.f.Credentials, e); i >= 0 {
+		w.f.Credentials = slices.Concat(w.f.Credentials[:i], w.f.Credentials[i+1:])
+	}
+	w.removeState(e)
+}
+
+// add stores a bundle whose local checks passed, unchecked against the
+// chain; a credential already stored is replaced (the same credential
+// received again: an issuer delivers one claim's credential unchanged).
 func (w *Wallet) add(raw []byte, b *wire.Bundle, c *wire.Credential) *Entry {
-	e := &Entry{ID: ShortID(c.ID), Added: time.Now().UTC().Truncate(time.Second), Bundle: raw, bundle: b, cred: c}
+	e := &Entry{ID: ShortID(c.ID), Added: time.Now().UTC().Truncate(time.Second), Bundle: raw, Unchecked: true, bundle: b, cred: c}
 	for i, x := range w.f.Credentials {
 		if x.ID == e.ID {
+			e.Added = x.Added
+			w.f.Credentials = slices.Clone(w.f.Credentials)
 			w.f.Credentials[i] = e
 			return e
 		}

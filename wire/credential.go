@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -14,13 +15,20 @@ import (
 	"github.com/zkcred/zkcred/internal/strictjson"
 )
 
-// Context URLs. The zkcred context defines every term and type that zkcred
-// credentials use beyond the VC 2.0 context; it ships in the binary
-// (ContextDocument) and the issuer HTTP API serves it at ContextPath.
+// Context URLs. A credential's @context is [ContextV2, its zkcred context]:
+// the zkcred context defines every term and type that zkcred credentials
+// use beyond the VC 2.0 context; it ships in the binary (ContextDocument),
+// the issuer HTTP API serves it at ContextPath, and a credential names it
+// at its issuer's public URL (ContextURL), where a JSON-LD processor finds
+// it. An issuer without a public URL names ContextUndefinedTerms instead,
+// W3C's published context that maps every other term under its @vocab.
 const (
-	ContextV2     = "https://www.w3.org/ns/credentials/v2"
+	ContextV2             = "https://www.w3.org/ns/credentials/v2"
+	ContextUndefinedTerms = "https://www.w3.org/ns/credentials/undefined-terms/v2"
+	ContextPath           = "/ns/credentials/v1"
+	// ContextZkcred is the zkcred context's first name, a URL nothing
+	// serves: credentials that name it still verify, none is issued so.
 	ContextZkcred = "https://zkcred.org/ns/credentials/v1"
-	ContextPath   = "/ns/credentials/v1"
 
 	CredentialType = "ZkcredCredential"
 	SchemaType     = "ZkcredSchema"
@@ -34,8 +42,25 @@ const (
 //go:embed contexts/credentials-v1.jsonld
 var contextDocument []byte
 
-// ContextDocument returns the JSON-LD document of ContextZkcred.
+// ContextDocument returns the JSON-LD document of the zkcred context.
 func ContextDocument() []byte { return bytes.Clone(contextDocument) }
+
+// ContextURL is the zkcred context's URL at an issuer's public base URL:
+// base (without trailing slashes) + ContextPath.
+func ContextURL(base string) string { return strings.TrimRight(base, "/") + ContextPath }
+
+// IsZkcredContext reports whether s may stand second in a credential's
+// @context: an http(s) URL without query or fragment whose path ends in
+// ContextPath (ContextURL of some issuer), ContextUndefinedTerms, or the
+// older ContextZkcred.
+func IsZkcredContext(s string) bool {
+	if s == ContextZkcred || s == ContextUndefinedTerms {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
+		u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery && strings.HasSuffix(u.Path, ContextPath) && u.String() == s
+}
 
 // SchemaURN is the identifier of a schema in credentials:
 // SchemaURNPrefix + its ID in decimal.
@@ -246,8 +271,8 @@ func VerifyCredential(secured []byte) (*Credential, error) {
 	if c.Issuer != DIDKey(v.PublicKey) || !strings.HasPrefix(v.VerificationMethod, c.Issuer+"#") {
 		return nil, bad("issuer %q is not the controller of verification method %q", c.Issuer, v.VerificationMethod)
 	}
-	if len(c.Context) != 2 || c.Context[0] != ContextV2 || c.Context[1] != ContextZkcred {
-		return nil, bad("@context must be [%q, %q]", ContextV2, ContextZkcred)
+	if len(c.Context) != 2 || c.Context[0] != ContextV2 || !IsZkcredContext(c.Context[1]) {
+		return nil, bad("@context must be [%q, the zkcred context at the issuer's URL (…%s) or %q]", ContextV2, ContextPath, ContextUndefinedTerms)
 	}
 	if len(c.Type) != 2 || c.Type[0] != "VerifiableCredential" || c.Type[1] != CredentialType {
 		return nil, bad("type must be [VerifiableCredential, %s]", CredentialType)

@@ -51,8 +51,10 @@
 // # Credential
 //
 // A [Credential] is a W3C Verifiable Credentials Data Model 2.0 document:
-// @context [ContextV2, ContextZkcred] (the zkcred context is
-// [ContextDocument], served by the issuer at [ContextPath]), type
+// @context [ContextV2, the zkcred context] (the zkcred context is
+// [ContextDocument], served by the issuer at [ContextPath] and named at the
+// issuer's public URL, [ContextURL]; [ContextUndefinedTerms] from an issuer
+// without one), type
 // [VerifiableCredential, ZkcredCredential], issuer the bare did:key of the
 // issuer ([DIDKey]), credentialSchema [SchemaURN], credentialSubject the
 // holder commitment and the claims (one @json literal), credentialStatus

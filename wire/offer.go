@@ -17,6 +17,10 @@ type OfferView struct {
 	ValidUntil string           `json:"validUntil,omitempty"`
 	Expires    string           `json:"expires"`
 	Challenge  string           `json:"challenge"` // ClaimChallenge(id, token)
+	// Claimed says that a holder has claimed the offer: only that holder
+	// (the same holder commitment, with a new proof) can claim it again,
+	// and receives the same credential.
+	Claimed bool `json:"claimed,omitempty"`
 }
 
 // DisplayField is one attribute as a person reads it.

@@ -283,6 +283,7 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 	ctx := context.Background()
 	var e *wallet.Entry
 	var keys *circuits.Keys
+	var unchecked error // stored, but the chain could not be asked
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
 		o, err := w.FetchOffer(ctx, src)
 		if err != nil {
@@ -294,9 +295,8 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 		if keys, err = w.LoadKeys(ctx, keysDir); err != nil {
 			return err
 		}
-		e, err = w.Claim(ctx, src, keys)
-		if err != nil {
-			return err
+		if e, unchecked = w.Claim(ctx, src, keys); unchecked != nil && !errors.Is(unchecked, wallet.ErrUnchecked) {
+			return unchecked
 		}
 	} else {
 		b, err := os.ReadFile(src)
@@ -306,12 +306,15 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 			}
 			return usagef("name an offer URL (http…) or a credential file", "%v", err)
 		}
-		if e, err = w.Receive(ctx, b); err != nil {
-			return err
+		if e, unchecked = w.Receive(ctx, b); unchecked != nil && !errors.Is(unchecked, wallet.ErrUnchecked) {
+			return unchecked
 		}
 	}
 	if err := w.Save(); err != nil {
 		return err
+	}
+	if unchecked != nil { // kept: the chain checks come later
+		return unreachable(unreachableHint(unchecked)+"; the credential is stored, and 'zkcred wallet sync', 'list' or 'present' checks it once the registry answers", unchecked)
 	}
 	buildProverState(ctx, w, e, keys, keysDir) // wallet_sync.go
 	if jsonOutput {
@@ -330,7 +333,8 @@ type credSummary struct {
 	ValidUntil string `json:"validUntil,omitempty"`
 	LeafIndex  uint64 `json:"leafIndex"`
 	Credential string `json:"credentialId"`
-	// Status is "valid", "revoked", "expired", or "unknown" (the registry
+	// Status is "valid", "revoked", "expired", "refused" (stored unchecked,
+	// then refused by the chain and removed), or "unknown" (the registry
 	// could not be asked); empty when not checked.
 	Status string `json:"status,omitempty"`
 }
@@ -370,6 +374,8 @@ func credentialStatus(ctx context.Context, w *wallet.Wallet, e *wallet.Entry) st
 		return "valid"
 	case errors.Is(err, wallet.ErrRevoked):
 		return "revoked"
+	case errors.Is(err, wallet.ErrRefused): // stored unchecked, refused by the chain and removed
+		return "refused"
 	default:
 		return "unknown"
 	}

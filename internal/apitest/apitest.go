@@ -32,6 +32,14 @@
 //	}
 //	h.Do("POST", "/v1/things", `{}`, "Content-Type", "text/plain") // drives the documented 415
 //
+// Probe is the harness's adversarial half: from the same document it
+// generates bad input for every operation (nulls and wrong types in every
+// body member, missing and unknown members, boundary numbers, bodies that
+// are not objects, nested deep, over the limit, sent slowly, and bad path
+// and query parameters) and fails the test on any 5xx, any dropped
+// connection and any success for a request the document refuses. Each
+// service's tests run it against a server of their own.
+//
 // The document must be OpenAPI 3.1. kin-openapi v0.153.0 validates 3.1
 // documents with a JSON Schema 2020-12 validator (type arrays such as
 // ["string", "null"], const, prefixItems, numeric exclusiveMinimum,
@@ -48,6 +56,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -419,6 +428,13 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var in *openapi3filter.RequestValidationInput
 	var reqErr error
 	if routeErr == nil {
+		// The router hands path parameters over still percent-encoded;
+		// their values, which the schemas describe, are the decoded ones.
+		for k, v := range params {
+			if d, err := url.PathUnescape(v); err == nil {
+				params[k] = d
+			}
+		}
 		in = &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
 			Options: &openapi3filter.Options{AuthenticationFunc: authenticate, SkipSettingDefaults: true}}
 		reqErr = openapi3filter.ValidateRequest(ctx, in)

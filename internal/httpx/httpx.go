@@ -1,6 +1,7 @@
 // Package httpx holds the HTTP middleware that every zkcred service
 // (registry, issuer, verifier) shares: the JSON content-type rule for
-// request bodies and the one-line-per-request log.
+// request bodies, the one-line-per-request log, percent-decoded path
+// parameters and strictly parsed query strings.
 package httpx
 
 import (
@@ -8,6 +9,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,4 +124,52 @@ func RequestLog(log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// DecodePathParams replaces every path parameter of the matched route with
+// its percent-decoded value, so that a handler sees one ID whichever way
+// the client escaped it (/v1/credentials/urn%3Auuid%3A… and
+// /v1/credentials/urn:uuid:… name the same credential: echo matches routes
+// on the raw path and hands parameters over still escaped). A parameter
+// that does not decode is answered with a 400 *echo.HTTPError. Echo runs
+// e.Use middleware after routing, so it can go anywhere in that list.
+func DecodePathParams() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			names, vals := c.ParamNames(), c.ParamValues()
+			for i, v := range vals {
+				if !strings.Contains(v, "%") {
+					continue
+				}
+				d, err := url.PathUnescape(v)
+				if err != nil {
+					return &echo.HTTPError{Code: http.StatusBadRequest, Message: fmt.Sprintf("path parameter %s: %q is not percent-encoded correctly", names[i], truncate(v)), Internal: err}
+				}
+				vals[i] = d
+			}
+			return next(c)
+		}
+	}
+}
+
+// Query parses a request's query string strictly. url.Values (and so echo's
+// QueryParams) silently drops a parameter that does not decode, such as
+// ?kind=%zz; Query refuses the whole query instead, and refuses a name
+// given more than once unless repeatable lists it, and, when known is not
+// empty, a name outside known. Its errors say which parameter is wrong,
+// for a 400 answer.
+func Query(r *http.Request, known []string, repeatable ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("the query string does not decode: %v", err)
+	}
+	for name, vs := range q {
+		if len(known) > 0 && !slices.Contains(known, name) {
+			return nil, fmt.Errorf("unknown query parameter %q (%s)", truncate(name), strings.Join(known, ", "))
+		}
+		if len(vs) > 1 && !slices.Contains(repeatable, name) {
+			return nil, fmt.Errorf("query parameter %q given %d times", truncate(name), len(vs))
+		}
+	}
+	return q, nil
 }

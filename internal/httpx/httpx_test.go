@@ -166,3 +166,68 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodePathParams: an escaped path parameter reaches the handler
+// decoded, the same as its raw form; one that does not decode is a 400.
+func TestDecodePathParams(t *testing.T) {
+	e := echo.New()
+	e.Use(DecodePathParams())
+	e.GET("/c/:id/x/:n", func(c echo.Context) error { return c.String(http.StatusOK, c.Param("id")+"|"+c.Param("n")) })
+	for path, want := range map[string]string{
+		"/c/urn:uuid:ab-cd/x/7":         "urn:uuid:ab-cd|7",
+		"/c/urn%3Auuid%3Aab-cd/x/%37":   "urn:uuid:ab-cd|7",
+		"/c/urn%3auuid%3aab-cd/x/7":     "urn:uuid:ab-cd|7",
+		"/c/a%2Fb/x/7":                  "a/b|7",
+		"/c/sp%20ace+plus/x/7":          "sp ace+plus|7",
+		"/c/%E2%9C%93/x/%31%32":         "✓|12",
+		"/c/urn%3Auuid%3Aab-cd/x/%2525": "urn:uuid:ab-cd|%25",
+	} {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 || rec.Body.String() != want {
+			t.Errorf("%s: %d %q, want %q", path, rec.Code, rec.Body, want)
+		}
+	}
+	for _, path := range []string{"/c/%zz/x/1", "/c/ok/x/%", "/c/ok/x/%4"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/", nil)
+		req.URL.RawPath = path // http.Server hands such a path over as is
+		e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", path, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestQuery: a parameter that does not decode, one given twice and an
+// unknown one are refused, not dropped or merged.
+func TestQuery(t *testing.T) {
+	known := []string{"kind", "to", "tag"}
+	q, err := Query(httptest.NewRequest("GET", "/x?kind=uni%20versity&tag=a&tag=b", nil), known, "tag")
+	if err != nil || q.Get("kind") != "uni versity" || len(q["tag"]) != 2 {
+		t.Fatalf("%v %v", q, err)
+	}
+	get := func(query string) *http.Request {
+		req := httptest.NewRequest("GET", "/x", nil)
+		req.URL.RawQuery = query
+		return req
+	}
+	for query, msg := range map[string]string{
+		"kind=%zz":         "does not decode",
+		"to=%zz":           "does not decode",
+		"kind=a;to=1":      "does not decode",
+		"kind=a&kind=b":    `"kind" given 2 times`,
+		"to=1&to=1":        `"to" given 2 times`,
+		"shoe=1":           `unknown query parameter "shoe"`,
+		"kind=a&%zz=1":     "does not decode",
+		"kind=a&to=1&to=2": `"to" given 2 times`,
+	} {
+		_, err := Query(get(query), known, "tag")
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("?%s: %v, want an error saying %s", query, err, msg)
+		}
+	}
+	if _, err := Query(httptest.NewRequest("GET", "/x?anything=1", nil), nil); err != nil {
+		t.Errorf("no known list: %v", err)
+	}
+}

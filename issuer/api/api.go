@@ -22,6 +22,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/httpx"
+	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/wire"
 )
@@ -87,7 +88,7 @@ func New(is *issuer.Issuer, opts Options) (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(httpx.RequestLog(opts.Logger), s.metrics.observe, middleware.Recover(),
-		middleware.BodyLimit(strconv.FormatInt(opts.BodyLimit, 10)), httpx.RequireJSON())
+		middleware.BodyLimit(strconv.FormatInt(opts.BodyLimit, 10)), httpx.RequireJSON(), httpx.DecodePathParams())
 
 	e.GET("/healthz", s.health)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
@@ -199,8 +200,9 @@ func (s *server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// bind decodes the JSON body strictly: one value, no unknown fields, no
-// trailing data, within the body limit. Numbers stay exact.
+// bind decodes the JSON body strictly (internal/strictjson: one value, no
+// unknown or repeated members, no null where a value is required, no
+// trailing data), within the body limit. Numbers stay exact.
 func (s *server) bind(c echo.Context, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, s.opts.BodyLimit))
 	if err != nil {
@@ -210,14 +212,11 @@ func (s *server) bind(c echo.Context, v any) error {
 		}
 		return fmt.Errorf("%w: body: %v", ErrBadRequest, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: JSON body: %v", ErrBadRequest, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: trailing data after the JSON body", ErrBadRequest)
+	if err := strictjson.UnmarshalNumbers(body, v); err != nil {
+		if errors.Is(err, strictjson.ErrTrailing) {
+			return fmt.Errorf("%w: trailing data after the JSON body", ErrBadRequest)
+		}
+		return fmt.Errorf("%w: JSON body: %s", ErrBadRequest, strictjson.Describe(err))
 	}
 	return nil
 }
@@ -271,17 +270,21 @@ func (s *server) schema(id string) (*circuits.Schema, error) {
 
 // schemaAndExpiry resolves the schemaId and validUntil of an offer or
 // issuance body.
-func (s *server) schemaAndExpiry(schemaID, validUntil string) (*circuits.Schema, time.Time, error) {
+func (s *server) schemaAndExpiry(schemaID string, until optString) (*circuits.Schema, time.Time, error) {
 	sc, err := s.schema(schemaID)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if validUntil == "" {
+	if !until.set {
 		return sc, time.Time{}, nil
 	}
+	validUntil := until.s
 	t, err := time.Parse(time.RFC3339, validUntil)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%w: validUntil %q is not RFC 3339", ErrBadRequest, validUntil)
+	}
+	if t.After(issuer.MaxValidUntil) {
+		return nil, time.Time{}, fmt.Errorf("%w: validUntil %q is after %s in UTC, the latest expiry", ErrBadRequest, validUntil, issuer.MaxValidUntil.Format(time.RFC3339))
 	}
 	return sc, t, nil
 }
@@ -289,7 +292,22 @@ func (s *server) schemaAndExpiry(schemaID, validUntil string) (*circuits.Schema,
 type offerBody struct {
 	SchemaID   string         `json:"schemaId"`
 	Subject    map[string]any `json:"subject"`
-	ValidUntil string         `json:"validUntil,omitempty"`
+	ValidUntil optString      `json:"validUntil"` // absent: never expires
+}
+
+// optString is a string member that may be left out but, when given, is a
+// string: null and other types are refused (400), like any wrong value.
+type optString struct {
+	set bool
+	s   string
+}
+
+func (o *optString) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &o.s); err != nil || bytes.Equal(b, []byte("null")) {
+		return fmt.Errorf("want a string, got %.40s", b)
+	}
+	o.set = true
+	return nil
 }
 
 func (s *server) createOffer(c echo.Context) error {
@@ -313,7 +331,7 @@ type issueBody struct {
 	SchemaID         string         `json:"schemaId"`
 	Subject          map[string]any `json:"subject"`
 	HolderCommitment circuits.Field `json:"holderCommitment"`
-	ValidUntil       string         `json:"validUntil,omitempty"`
+	ValidUntil       optString      `json:"validUntil"` // absent: never expires
 }
 
 func (s *server) issue(c echo.Context) error {
@@ -422,6 +440,9 @@ func ParseQuery(v map[string][]string) (issuer.Query, error) {
 		case 0:
 			return "", nil
 		case 1:
+			if v[name][0] == "" {
+				return "", fmt.Errorf("%w: %s is empty (leave it out to match every %s)", ErrBadRequest, name, name)
+			}
 			return v[name][0], nil
 		}
 		return "", fmt.Errorf("%w: %s given %d times", ErrBadRequest, name, len(v[name]))
@@ -457,6 +478,9 @@ func ParseQuery(v map[string][]string) (issuer.Query, error) {
 	if q.Row, err = num("row"); err != nil {
 		return q, err
 	}
+	if v["row"] != nil && q.Row < 2 {
+		return q, fmt.Errorf("%w: row %d is not a data row (the header is row 1)", ErrBadRequest, q.Row)
+	}
 	if q.Limit, err = num("limit"); err != nil {
 		return q, err
 	}
@@ -480,7 +504,11 @@ func ParseQuery(v map[string][]string) (issuer.Query, error) {
 }
 
 func (s *server) listCredentials(c echo.Context) error {
-	q, err := ParseQuery(c.QueryParams())
+	v, err := httpx.Query(c.Request(), nil, "subject")
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	q, err := ParseQuery(v)
 	if err != nil {
 		return err
 	}
@@ -492,7 +520,11 @@ func (s *server) listCredentials(c echo.Context) error {
 }
 
 func (s *server) getOffer(c echo.Context) error {
-	id, tok := c.Param("id"), c.QueryParam("token")
+	q, err := httpx.Query(c.Request(), []string{"token"})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	id, tok := c.Param("id"), q.Get("token")
 	if tok == "" {
 		return fmt.Errorf("%w: the offer link's token is required", issuer.ErrOfferToken)
 	}
@@ -515,11 +547,13 @@ func (s *server) claim(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: proof is not base64", ErrBadRequest)
 	}
-	bundle, err := s.is.Claim(c.Request().Context(), c.Param("id"), b.Token, b.HolderCommitment.El(), proof)
-	s.metrics.claim(err)
+	bundle, again, err := s.is.Claim(c.Request().Context(), c.Param("id"), b.Token, b.HolderCommitment.El(), proof)
+	s.metrics.claim(again, err)
 	if err != nil {
 		return err
 	}
-	s.metrics.issued.WithLabelValues("claim").Inc()
+	if !again {
+		s.metrics.issued.WithLabelValues("claim").Inc()
+	}
 	return blob(c, http.StatusOK, bundle)
 }

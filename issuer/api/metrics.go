@@ -36,7 +36,7 @@ func newMetrics(is *issuer.Issuer) *metrics {
 			Name: "zkcred_issuer_offers_created_total", Help: "Claim offers created through the API.",
 		}),
 		claims: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zkcred_issuer_claims_total", Help: "Offer claims, by outcome (delivered or the error code).",
+			Name: "zkcred_issuer_claims_total", Help: "Offer claims, by outcome (delivered, delivered_again to the same holder, or the error code).",
 		}, []string{"outcome"}),
 		revoked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "zkcred_issuer_revocations_total", Help: "Credentials revoked through the API (repeats not counted).",
@@ -74,10 +74,13 @@ func (m *metrics) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (m *metrics) claim(err error) {
+func (m *metrics) claim(again bool, err error) {
 	outcome := "delivered"
-	if err != nil {
+	switch {
+	case err != nil:
 		_, outcome = status(err)
+	case again:
+		outcome = "delivered_again"
 	}
 	m.claims.WithLabelValues(outcome).Inc()
 }

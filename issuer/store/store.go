@@ -136,9 +136,8 @@ type Offer struct {
 	TokenHash    string           `json:"tokenHash"`
 	HolderCommit string           `json:"holderCommit,omitempty"` // set when claimed
 	CredentialID string           `json:"credentialId,omitempty"`
-	Delivered    bool             `json:"delivered,omitempty"`
-	Bundle       json.RawMessage  `json:"bundle,omitempty"` // issued, not yet delivered
-	Job          string           `json:"job,omitempty"`    // batch job and row it was made for
+	Delivered    bool             `json:"delivered,omitempty"` // its credential reached the holder at least once
+	Job          string           `json:"job,omitempty"`       // batch job and row it was made for
 	Row          int              `json:"row,omitempty"`
 }
 

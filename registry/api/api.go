@@ -108,7 +108,7 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(httpx.RequestLog(opts.Logger), s.recover, s.observe, httpx.RequireJSON())
+	e.Use(httpx.RequestLog(opts.Logger), s.recover, s.observe, httpx.RequireJSON(), httpx.DecodePathParams())
 	e.GET("/healthz", func(c echo.Context) error {
 		h := st.Latest()
 		return c.JSON(http.StatusOK, map[string]any{"status": "ok", "height": h.Height})
@@ -141,6 +141,7 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 	})
 	v.GET("/accounts/:pubkey", s.getAccount)
 	v.GET("/witness/:bucket", s.getWitness)
+	v.GET("/leaves/:index", s.getLeaf)
 	v.GET("/roots/:root", s.getRoot)
 	return e
 }
@@ -219,19 +220,17 @@ func (s *server) getHeader(c echo.Context) error {
 }
 
 func (s *server) getHeaders(c echo.Context) error {
-	q := c.QueryParams()
-	for k := range q {
-		if k != "from" && k != "to" {
-			return badRequest("unknown query parameter %q (from, to)", truncate(k))
-		}
+	q, err := httpx.Query(c.Request(), []string{"from", "to"})
+	if err != nil {
+		return badRequest("%v", err)
 	}
-	from, err := uintParam(c.QueryParam("from"), "from")
+	from, err := uintParam(q.Get("from"), "from")
 	if err != nil {
 		return err
 	}
 	to := s.st.Latest().Height
 	if q.Has("to") {
-		if to, err = uintParam(c.QueryParam("to"), "to"); err != nil {
+		if to, err = uintParam(q.Get("to"), "to"); err != nil {
 			return err
 		}
 	}
@@ -255,11 +254,9 @@ func (s *server) block(c echo.Context, h uint64) error {
 }
 
 func (s *server) getIssuers(c echo.Context) error {
-	q := c.QueryParams()
-	for k := range q {
-		if k != "kind" && k != "active" {
-			return badRequest("unknown query parameter %q (kind, active)", truncate(k))
-		}
+	q, err := httpx.Query(c.Request(), []string{"kind", "active"})
+	if err != nil {
+		return badRequest("%v", err)
 	}
 	var active *bool
 	if q.Has("active") {
@@ -330,6 +327,40 @@ func (s *server) getWitness(c echo.Context) error {
 		return err
 	}
 	return c.JSONBlob(http.StatusOK, bk.AppendJSON(make([]byte, 0, 24<<10)))
+}
+
+// getLeaf answers a credential leaf's status at the latest block, with
+// its path (registry.LeafStatus): what credentialStatus.id names. It reads
+// the leaf's witness bucket, so it costs what a witness does.
+func (s *server) getLeaf(c echo.Context) error {
+	idx, err := uintParam(c.Param("index"), "leaf index")
+	if err != nil {
+		return err
+	}
+	bk, err := s.st.Bucket(registry.BucketOf(idx))
+	if err != nil {
+		return err
+	}
+	hd, err := s.st.Header(bk.Height)
+	if err != nil {
+		return err
+	}
+	if idx >= hd.CredSize {
+		return fmt.Errorf("%w: leaf %d: the tree holds %d leaves at block %d", registry.ErrNotFound, idx, hd.CredSize, hd.Height)
+	}
+	leaf, path, err := bk.Path(idx)
+	if err != nil {
+		return err
+	}
+	ls := registry.LeafStatus{Index: idx, Status: registry.LeafActive, Leaf: circuits.F(leaf), Height: bk.Height, Root: bk.Root,
+		Siblings: make([]circuits.Field, len(path))}
+	if leaf.IsZero() {
+		ls.Status = registry.LeafRevoked
+	}
+	for i, p := range path {
+		ls.Siblings[i] = circuits.F(p)
+	}
+	return c.JSON(http.StatusOK, ls)
 }
 
 // orEmpty makes a nil list an empty one, so that lists are JSON arrays,

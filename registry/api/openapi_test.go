@@ -233,6 +233,60 @@ func TestOpenAPI(t *testing.T) {
 	want(h.Do("GET", "/v1/witness/x", nil), 400, "bad_request")
 	want(h.Do("GET", "/v1/witness/16777216", nil), 404, "not_found")
 
+	// Leaf status: what credentialStatus.id names, with a path that
+	// checks against the latest header.
+	ok(h.Do("GET", "/v1/headers/latest", nil), &latest)
+	for leaf, status := range map[uint64]string{anchor.FirstLeaf: registry.LeafRevoked, anchor.FirstLeaf + 1: registry.LeafActive} {
+		var ls registry.LeafStatus
+		ok(h.Do("GET", "/v1/leaves/"+strconv.FormatUint(leaf, 10), nil), &ls)
+		if ls.Status != status || ls.Index != leaf {
+			t.Fatalf("leaf %d: %+v, want %s", leaf, ls, status)
+		}
+		if err := ls.Check(&latest); err != nil {
+			t.Fatalf("leaf %d: %v", leaf, err)
+		}
+		// Check refuses what does not prove itself.
+		for name, bad := range map[string]func(*registry.LeafStatus, *registry.Header){
+			"altered sibling": func(l *registry.LeafStatus, _ *registry.Header) { l.Siblings[5] = circuits.F(circuits.U64(1)) },
+			"altered leaf":    func(l *registry.LeafStatus, _ *registry.Header) { l.Leaf = circuits.F(circuits.U64(9)) },
+			"other index":     func(l *registry.LeafStatus, _ *registry.Header) { l.Index ^= 1 },
+			"wrong status": func(l *registry.LeafStatus, _ *registry.Header) {
+				l.Status = map[string]string{registry.LeafActive: registry.LeafRevoked, registry.LeafRevoked: registry.LeafActive}[l.Status]
+			},
+			"other block": func(_ *registry.LeafStatus, hd *registry.Header) { hd.Height-- },
+			"other root":  func(_ *registry.LeafStatus, hd *registry.Header) { hd.CredRoot = circuits.F(circuits.U64(3)) },
+			"short path":  func(l *registry.LeafStatus, _ *registry.Header) { l.Siblings = l.Siblings[1:] },
+			"beyond tree": func(_ *registry.LeafStatus, hd *registry.Header) { hd.CredSize = leaf },
+		} {
+			l, hd := ls, latest
+			l.Siblings = append([]circuits.Field(nil), ls.Siblings...)
+			bad(&l, &hd)
+			if l.Check(&hd) == nil {
+				t.Errorf("leaf %d, %s: Check accepted it", leaf, name)
+			}
+		}
+	}
+	if want := circuits.LeafHash(circuits.IssuerID(uni.Public().(ed25519.PublicKey)), circuits.U64(6)); true {
+		var ls registry.LeafStatus
+		ok(h.Do("GET", "/v1/leaves/"+strconv.FormatUint(anchor.FirstLeaf+1, 10), nil), &ls)
+		if ls.Leaf.El() != want {
+			t.Fatal("active leaf is not H(issuerID, C)")
+		}
+	}
+	want(h.Do("GET", "/v1/leaves/x", nil), 400, "bad_request")
+	want(h.Do("GET", "/v1/leaves/"+strconv.FormatUint(latest.CredSize, 10), nil), 404, "not_found")
+	want(h.Do("GET", "/v1/leaves/18446744073709551615", nil), 404, "not_found")
+
+	// Percent-encoded path parameters name what their raw form names;
+	// queries that do not decode or repeat a parameter are refused.
+	ok(h.Do("GET", "/v1/blocks/%31", nil), nil)
+	ok(h.Do("GET", "/v1/accounts/"+strings.ReplaceAll(uniPub, "a", "%61"), nil), nil)
+	want(h.Do("GET", "/v1/issuers?kind=%zz", nil), 400, "bad_request")
+	want(h.Do("GET", "/v1/issuers?kind=university&kind=hospital", nil), 400, "bad_request")
+	want(h.Do("GET", "/v1/issuers?active=true&active=false", nil), 400, "bad_request")
+	want(h.Do("GET", "/v1/headers?from=1&to=%zz", nil), 400, "bad_request")
+	want(h.Do("GET", "/v1/headers?from=1&from=2", nil), 400, "bad_request")
+
 	ok(h.Do("GET", "/v1/roots/"+latest.CredRoot.String(), nil), nil)
 	want(h.Do("GET", "/v1/roots/"+modulus, nil), 400, "bad_request")
 	want(h.Do("GET", "/v1/roots/7", nil), 404, "not_found")

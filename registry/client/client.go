@@ -257,6 +257,9 @@ func (c *Client) NewSigner(ctx context.Context, chainID string, key ed25519.Priv
 // Do signs body with the next nonce, submits it and waits for the receipt.
 // Calls must not overlap (nonces must arrive in order).
 func (s *Signer) Do(ctx context.Context, body registry.Body) (*registry.Receipt, error) {
+	if s.nonce >= registry.MaxNonce {
+		return nil, fmt.Errorf("signer %x has used every nonce up to %d", s.key.Public(), uint64(registry.MaxNonce))
+	}
 	s.nonce++
 	tx, err := registry.NewTx(s.chainID, s.key, s.nonce, body)
 	if err != nil {
