@@ -163,8 +163,8 @@ type Server struct {
 	coalesce  *coalescer // known clients' proofs (and in-process calls)
 	probation *coalescer // new clients' proofs, when clients are tracked
 	clients   *clients
-	limit    *limiter // nil without rate limiting
-	book     *requestBook
+	limit     *limiter // nil without rate limiting
+	book      *requestBook
 
 	mu    sync.Mutex
 	cache map[string]*issued
