@@ -23,6 +23,7 @@ type countingProofs struct {
 	mu      sync.Mutex
 	checked int
 	batched map[circuits.Field]bool
+	batches [][]circuits.Field // nonces of each batch of two or more
 }
 
 func (c *countingProofs) Verify(p []byte, pub *circuits.Public) error {
@@ -40,9 +41,12 @@ func (c *countingProofs) VerifyBatch(ps [][]byte, pubs []*circuits.Public) []err
 		if c.batched == nil {
 			c.batched = map[circuits.Field]bool{}
 		}
+		var b []circuits.Field
 		for _, p := range pubs {
 			c.batched[circuits.F(p.Nonce)] = true
+			b = append(b, circuits.F(p.Nonce))
 		}
+		c.batches = append(c.batches, b)
 	}
 	c.mu.Unlock()
 	time.Sleep(c.delay)
@@ -239,5 +243,126 @@ func TestSuspectsCheckedAlone(t *testing.T) {
 	later := round()
 	if n := inBatch(later); n == 0 {
 		t.Fatalf("the client is still checked alone after SuspectFor")
+	}
+}
+
+// TestNewClientsBatchedApart: proofs of clients not seen before are
+// coalesced only with each other, never with those of clients whose proofs
+// verified lately, so that invalid proofs from ever new addresses cannot
+// spoil the known clients' batches.
+func TestNewClientsBatchedApart(t *testing.T) {
+	cp := &countingProofs{delay: 2 * time.Millisecond}
+	e := newEnv(t, func(o *Options) {
+		o.Proofs = cp
+		o.CoalesceProofs = 16
+		o.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
+	})
+	alice := e.alice()
+	verify := func(client string, r *wire.Request) {
+		b, _ := json.Marshal(e.honest(alice, r))
+		req, _ := http.NewRequest("POST", e.http.URL+"/v1/verify", strings.NewReader(string(b)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := e.http.Client().Do(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d", client, resp.StatusCode)
+		}
+	}
+	create := func() *wire.Request {
+		r, err := e.srv.CreateRequest("hire")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &r.Request
+	}
+	// Ten known clients: each had a proof verified.
+	for i := range 10 {
+		verify(fmt.Sprintf("10.0.0.%d", i), create())
+	}
+	known := map[circuits.Field]bool{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range 60 {
+		r := create()
+		client := fmt.Sprintf("198.18.0.%d", i) // new
+		if i%2 == 0 {
+			client = fmt.Sprintf("10.0.0.%d", i%10)
+			known[r.Nonce] = true
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			verify(client, r)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	mixed, sawKnown, sawNew := 0, false, false
+	for _, b := range cp.batches {
+		k := 0
+		for _, n := range b {
+			if known[n] {
+				k++
+			}
+		}
+		sawKnown = sawKnown || k > 0
+		sawNew = sawNew || k < len(b)
+		if k > 0 && k < len(b) {
+			mixed++
+		}
+	}
+	if mixed > 0 {
+		t.Fatalf("%d batches mixed known and new clients' proofs", mixed)
+	}
+	if !sawKnown || !sawNew {
+		t.Fatalf("no coalescing of known (%v) or new (%v) clients: the test shows nothing", sawKnown, sawNew)
+	}
+}
+
+// TestIPv6ClientsByNetwork: an IPv6 client is known by its /64, so that a
+// host cannot escape its rate limit (or its suspect mark) by changing its
+// address within the network it was given.
+func TestIPv6ClientsByNetwork(t *testing.T) {
+	for ip, want := range map[string]string{
+		"2001:db8:1:2::5":      "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":      "2001:db8:1:3::/64",
+		"203.0.113.7":          "203.0.113.7",
+		"::ffff:203.0.113.7":   "::ffff:203.0.113.7",
+		"not an address":       "not an address",
+	} {
+		if got := clientKey(ip); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", ip, got, want)
+		}
+	}
+	e := newEnv(t, func(o *Options) {
+		o.RateLimit, o.RateBurst = 0.001, 2
+		o.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
+	})
+	get := func(xff string) int {
+		req, _ := http.NewRequest("GET", e.http.URL+"/v1/requests/AAAAAAAAAAAAAAAAAAAAAA", nil)
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := e.http.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	get("2001:db8:1:2::1")
+	get("2001:db8:1:2::2")
+	if st := get("2001:db8:1:2:abcd::3"); st != 429 {
+		t.Fatalf("a third address of the same /64: %d, want 429", st)
+	}
+	if st := get("2001:db8:1:3::1"); st != 404 {
+		t.Fatalf("another /64: %d", st)
 	}
 }

@@ -44,20 +44,24 @@ func BenchmarkPipeline(b *testing.B) {
 }
 
 // BenchmarkCoalescedMixed measures the proof path of /v1/verify and of
-// submissions (suspect check and coalescer) with real proofs and 16
-// concurrent honest clients; in the mixed runs every 20th call (5 %) is an
+// submissions (client lanes and coalescers) with real proofs and 16 ×
+// GOMAXPROCS concurrent callers. Honest callers are returning clients (one
+// address each), or in the -new-honest runs a new address per proof (a
+// wallet presents once). In the mixed runs every 20th call (5 %) is an
 // invalid proof (a valid one for another statement, so it fails only at
 // the pairing check) from an attacker:
 //
-//   - all-valid: no invalid proofs, the reference figure;
-//   - 5pct-one-client: the attacker sends from one address, which is kept
-//     out of the coalesced batches after its first failure;
-//   - 5pct-new-client-each: every invalid proof from a new address, so
-//     each can spoil one batch, which bisection resolves;
-//   - 5pct-no-isolation: one address, SuspectFor < 0 (bisection alone).
+//   - one-attacker: from one address, which is a suspect after its first
+//     failure and checked alone;
+//   - attacker-rotates: from a new address each time, so that each lands
+//     in the new clients' batches, which bisection resolves;
+//   - no-isolation: one address, SuspectFor < 0 (one coalescer for all,
+//     bisection alone).
 //
-// honest/s counts valid proofs verified per second; the goal is at least
-// 80 % of the all-valid figure.
+// honest/s counts valid proofs verified per second, cpu-ms/honest the
+// process CPU time per valid proof verified (steadier on a shared
+// machine); the goal is an honest throughput of at least 80 % of the
+// all-valid figure of the same kind of honest traffic.
 func BenchmarkCoalescedMixed(b *testing.B) {
 	e, h := newRealEnv(b)
 	type statement struct {
@@ -72,22 +76,25 @@ func BenchmarkCoalescedMixed(b *testing.B) {
 		pool = append(pool, statement{proof, pub, &bad})
 	}
 	for _, bc := range []struct {
-		name               string
-		bad, rotate, alone bool
+		name                            string
+		bad, rotate, isolate, newHonest bool
 	}{
-		{"all-valid", false, false, true},
-		{"5pct-one-client", true, false, true},
-		{"5pct-new-client-each", true, true, true},
-		{"5pct-no-isolation", true, false, false},
+		{"all-valid", false, false, true, false},
+		{"5pct-one-attacker", true, false, true, false},
+		{"5pct-attacker-rotates", true, true, true, false},
+		{"5pct-no-isolation", true, false, false, false},
+		{"all-valid-new-honest", false, false, true, true},
+		{"5pct-attacker-rotates-new-honest", true, true, true, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			e.srv.suspects = nil
-			if bc.alone {
-				e.srv.suspects = newSuspects(time.Hour)
+			e.srv.clients = nil
+			if bc.isolate {
+				e.srv.clients = newClients(time.Hour)
 			}
 			var calls, honest, workers atomic.Int64
-			b.SetParallelism(8)
+			b.SetParallelism(16)
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			b.RunParallel(func(pb *testing.PB) {
 				me := fmt.Sprintf("10.0.0.%d", workers.Add(1))
 				for pb.Next() {
@@ -96,14 +103,18 @@ func BenchmarkCoalescedMixed(b *testing.B) {
 					if bc.bad && i%20 == 0 {
 						client := "203.0.113.66"
 						if bc.rotate {
-							client = fmt.Sprintf("198.18.%d.%d", i>>8&255, i&255)
+							client = fmt.Sprintf("198.%d.%d.%d", 18+i>>16&1, i>>8&255, i&255)
 						}
 						if e.srv.checkProof(client, st.proof, st.bad) == nil {
 							b.Error("an invalid proof verified")
 						}
 						continue
 					}
-					if err := e.srv.checkProof(me, st.proof, st.pub); err != nil {
+					client := me
+					if bc.newHonest {
+						client = fmt.Sprintf("10.%d.%d.%d", 1+i>>16&255, i>>8&255, i&255)
+					}
+					if err := e.srv.checkProof(client, st.proof, st.pub); err != nil {
 						b.Errorf("a valid proof failed: %v", err)
 						continue
 					}
@@ -111,6 +122,11 @@ func BenchmarkCoalescedMixed(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(honest.Load())/b.Elapsed().Seconds(), "honest/s")
+			if cpu := cpuTime() - cpu0; cpu > 0 {
+				// CPU per valid proof verified: the work each honest
+				// proof costs, invalid ones' share included.
+				b.ReportMetric(float64(cpu.Microseconds())/1000/float64(max(honest.Load(), 1)), "cpu-ms/honest")
+			}
 		})
 	}
 }

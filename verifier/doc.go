@@ -13,6 +13,15 @@
 // verified presentation uses up its nonce (and its nullifier in the
 // policy's scope) in one badger transaction.
 //
+// Access: a request of a policy that is not Public is created only with
+// the create token (the relying party's backend); a public policy's by
+// anyone, within a per-client quota; the store holds at most MaxRequests.
+// Creating a request returns a result token, the only way to read its
+// result; a rejected presentation changes nothing. The rate limit counts
+// presentations (batch items included), a batch checks one item per
+// request, a failed combined check is resolved by bisection, and a client
+// whose proof failed has its proofs checked alone (limit.go).
+//
 // Use:
 //
 //	cfg, _ := verifier.ParseConfig(policyFile)

@@ -76,13 +76,17 @@ func (s *Server) Handler() http.Handler {
 	return e
 }
 
+// clientOf is the key of the calling client: its address as the IP
+// extractor sees it, an IPv6 address cut to its /64 (clientKey).
+func clientOf(c echo.Context) string { return clientKey(c.RealIP()) }
+
 // take takes n tokens of the calling client's rate limit, or answers 429
 // with the time until they are there.
 func (s *Server) take(c echo.Context, n int) error {
 	if s.limit == nil || n <= 0 {
 		return nil
 	}
-	id := c.RealIP()
+	id := clientOf(c)
 	ok, wait := s.limit.allow(id, n, time.Now())
 	if ok {
 		return nil
@@ -207,7 +211,7 @@ func (s *Server) hCreate(c echo.Context) error {
 			return err
 		}
 	}
-	r, err := s.create(body.Policy, c.RealIP(), authorized)
+	r, err := s.create(body.Policy, clientOf(c), authorized)
 	if err != nil {
 		return err
 	}
@@ -254,7 +258,7 @@ func (s *Server) hSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.submitFrom(c.RealIP(), c.Param("id"), p)
+	res, err := s.submitFrom(clientOf(c), c.Param("id"), p)
 	if err != nil {
 		return err
 	}
@@ -266,7 +270,7 @@ func (s *Server) hVerify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.verifyFrom(c.RealIP(), p)
+	res, err := s.verifyFrom(clientOf(c), p)
 	if err != nil {
 		return err
 	}
@@ -300,7 +304,7 @@ func (s *Server) hBatch(c echo.Context) error {
 	for i, raw := range body.Presentations {
 		ps[i], parseErrs[i] = wire.ParsePresentation(raw)
 	}
-	res := s.verifyBatchFrom(c.RealIP(), ps)
+	res := s.verifyBatchFrom(clientOf(c), ps)
 	for i, err := range parseErrs {
 		if err != nil {
 			res[i] = rejection("", err)

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -66,58 +67,112 @@ func (l *limiter) allow(client string, n int, now time.Time) (ok bool, wait time
 	return true, 0
 }
 
-// suspects are clients that sent a proof that failed its pairing check
-// recently. Their proofs are checked alone rather than in a batch with
-// other clients' proofs, so that a client sending invalid proofs pays for
-// them itself and cannot make every batch it lands in fall back to
-// bisection.
-type suspects struct {
+// clientKey is the key a client is known by (rate limit, quota,
+// suspects): its IPv4 address, or the /64 network of an IPv6 address,
+// since one host commonly holds a whole /64.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// Lanes a client's proofs take.
+const (
+	laneKnown   = iota // coalesced with other known clients' proofs
+	laneNew            // coalesced with other new clients' proofs only
+	laneSuspect        // checked alone
+)
+
+// clients remembers, for SuspectFor, which clients sent a proof that
+// verified (known) and which sent one that failed the pairing check
+// (suspects). A suspect's proofs are checked alone rather than in a batch
+// with others, so that a client sending invalid proofs pays for them
+// itself and cannot make every batch it lands in fall back to bisection;
+// a client not seen before is batched only with other new clients, so
+// that an attacker sending each invalid proof from a new address spoils
+// no batch of the clients already known.
+type clients struct {
 	window time.Duration
 
 	mu    sync.Mutex
-	until map[string]time.Time
+	state map[string]clientState
 }
 
-// maxSuspects bounds the table; when it is full of unexpired entries it
-// is cleared, which at worst gives each of those clients one more batch
-// to spoil.
-const maxSuspects = 1 << 16
-
-func newSuspects(window time.Duration) *suspects {
-	return &suspects{window: window, until: map[string]time.Time{}}
+type clientState struct {
+	until   time.Time
+	suspect bool
 }
 
-func (s *suspects) is(client string, now time.Time) bool {
-	if s == nil || client == "" {
-		return false
+// maxClients bounds the table; when it is full of unexpired entries it is
+// cleared, which at worst gives each suspect one more batch to spoil.
+const maxClients = 1 << 16
+
+func newClients(window time.Duration) *clients {
+	return &clients{window: window, state: map[string]clientState{}}
+}
+
+// lane says how client's next proof is checked. Without a table (SuspectFor
+// negative) and for in-process callers (client ""), every proof is
+// coalesced with every other.
+func (c *clients) lane(client string, now time.Time) int {
+	if c == nil || client == "" {
+		return laneKnown
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.until[client]
-	if ok && now.After(t) {
-		delete(s.until, client)
-		return false
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.state[client]
+	switch {
+	case !ok:
+		return laneNew
+	case now.After(st.until):
+		delete(c.state, client)
+		return laneNew
+	case st.suspect:
+		return laneSuspect
 	}
-	return ok
+	return laneKnown
 }
 
-func (s *suspects) mark(client string, now time.Time) {
-	if s == nil || client == "" {
+// failed marks client a suspect for the window.
+func (c *clients) failed(client string, now time.Time) { c.set(client, now, true) }
+
+// verified marks client known for the window, unless it is a suspect.
+func (c *clients) verified(client string, now time.Time) {
+	if c == nil || client == "" {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.until) >= maxSuspects {
-		for k, t := range s.until {
-			if now.After(t) {
-				delete(s.until, k)
+	c.mu.Lock()
+	st, ok := c.state[client]
+	c.mu.Unlock()
+	if ok && st.suspect && !now.After(st.until) {
+		return
+	}
+	c.set(client, now, false)
+}
+
+func (c *clients) set(client string, now time.Time, suspect bool) {
+	if c == nil || client == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.state[client]; !ok && len(c.state) >= maxClients {
+		for k, st := range c.state {
+			if now.After(st.until) {
+				delete(c.state, k)
 			}
 		}
-		if len(s.until) >= maxSuspects {
-			clear(s.until)
+		if len(c.state) >= maxClients {
+			clear(c.state)
 		}
 	}
-	s.until[client] = now.Add(s.window)
+	c.state[client] = clientState{until: now.Add(c.window), suspect: suspect}
 }
 
 // requestBook counts what request creation may add: all stored requests

@@ -160,10 +160,11 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 
-	coalesce *coalescer
-	suspects *suspects
-	limit    *limiter // nil without rate limiting
-	book     *requestBook
+	coalesce  *coalescer // known clients' proofs (and in-process calls)
+	probation *coalescer // new clients' proofs, when clients are tracked
+	clients   *clients
+	limit     *limiter // nil without rate limiting
+	book      *requestBook
 
 	mu    sync.Mutex
 	cache map[string]*issued
@@ -312,7 +313,7 @@ func New(o Options) (*Server, error) {
 		s.opts.SuspectFor = DefaultSuspectFor
 	}
 	if s.opts.SuspectFor > 0 {
-		s.suspects = newSuspects(s.opts.SuspectFor)
+		s.clients = newClients(s.opts.SuspectFor)
 	}
 	if s.opts.PublicQuota == 0 {
 		s.opts.PublicQuota = DefaultPublicQuota
@@ -342,10 +343,14 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics()
-	if n := o.CoalesceProofs; n == 0 {
-		s.coalesce = newCoalescer(o.Proofs, DefaultCoalesce)
-	} else if n > 1 {
+	if n := o.CoalesceProofs; n == 0 || n > 1 {
+		if n == 0 {
+			n = DefaultCoalesce
+		}
 		s.coalesce = newCoalescer(o.Proofs, n)
+		if s.clients != nil {
+			s.probation = newCoalescer(o.Proofs, n)
+		}
 	}
 	return s, nil
 }
@@ -355,6 +360,9 @@ func New(o Options) (*Server, error) {
 func (s *Server) Close() error {
 	if s.coalesce != nil {
 		s.coalesce.close()
+	}
+	if s.probation != nil {
+		s.probation.close()
 	}
 	return s.db.Close()
 }
@@ -736,27 +744,35 @@ func (s *Server) checkNonce(is *issued, d []byte) error {
 	return fmt.Errorf("%w: request %s was already answered by another presentation", ErrNonceUsed, is.req.ID)
 }
 
-// verifyProof checks one proof for client ("" when unknown): through the
-// coalescer when enabled, unless the client is a suspect (its proof failed
-// lately), whose proofs are checked alone so that they cannot spoil other
-// clients' batches. A panic on hostile bytes becomes a rejection.
+// verifyProof checks one proof for client ("" in process): through the
+// coalescer when enabled, with the proofs of other known clients (whose
+// proof verified lately) or, for a client not seen lately, of other new
+// ones; a suspect's (whose proof failed lately) alone, so that invalid
+// proofs cannot spoil other clients' batches. A panic on hostile bytes
+// becomes a rejection.
 func (s *Server) verifyProof(client string, c *candidate) error {
 	return s.checkProof(client, c.pres.Proof, &c.pub)
 }
 
 func (s *Server) checkProof(client string, proof []byte, pub *circuits.Public) error {
 	var err error
-	if s.coalesce != nil && !s.suspects.is(client, s.clock()) {
-		err = s.coalesce.verify(proof, pub)
-	} else {
+	lane := s.clients.lane(client, s.clock())
+	switch {
+	case s.coalesce == nil || lane == laneSuspect:
 		err = safeVerify(s.opts.Proofs, proof, pub)
+	case lane == laneNew:
+		err = s.probation.verify(proof, pub)
+	default:
+		err = s.coalesce.verify(proof, pub)
+	}
+	if errors.Is(err, errClosed) {
+		return fmt.Errorf("%w: %v", ErrProofInvalid, err) // no verdict on the client
 	}
 	if err != nil {
-		if !errors.Is(err, errClosed) {
-			s.suspects.mark(client, s.clock())
-		}
+		s.clients.failed(client, s.clock())
 		return fmt.Errorf("%w: %v", ErrProofInvalid, err)
 	}
+	s.clients.verified(client, s.clock())
 	return nil
 }
 
@@ -786,7 +802,9 @@ func (s *Server) verifyBatch(client string, cs []*candidate) []error {
 		}
 	}
 	if failed {
-		s.suspects.mark(client, s.clock())
+		s.clients.failed(client, s.clock())
+	} else {
+		s.clients.verified(client, s.clock())
 	}
 	return errs
 }
