@@ -12,15 +12,33 @@ import (
 )
 
 // Genesis fixes a chain: its ID, the governance keys (any one of which may
-// sign a governance transaction), the block producer's key and the issuers
-// present from the start.
+// sign a governance transaction), the validators of the CometBFT chain that
+// drives it and the issuers present from the start.
+//
+// Producer names the key that signed the headers of an in-memory [Chain]
+// (tests and examples); a chain that CometBFT drives names Validators
+// instead, and its headers carry no signature.
 type Genesis struct {
-	ChainID    string           `json:"chain_id"`
-	Time       int64            `json:"time"` // Unix milliseconds, the time of block 0
-	Governance []string         `json:"governance"`
-	Producer   string           `json:"producer"`
-	Issuers    []RegisterIssuer `json:"issuers"`
+	ChainID    string             `json:"chain_id"`
+	Time       int64              `json:"time"` // Unix milliseconds, the time of block 0
+	Governance []string           `json:"governance"`
+	Producer   string             `json:"producer,omitempty"`
+	Validators []GenesisValidator `json:"validators,omitempty"`
+	Issuers    []RegisterIssuer   `json:"issuers"`
 }
+
+// GenesisValidator is a CometBFT validator of the genesis: its ed25519
+// public key in hex (CometBFT's priv_validator_key), voting power and a
+// display name. Light clients trust this set.
+type GenesisValidator struct {
+	PubKey string `json:"pubkey"`
+	Power  int64  `json:"power"`
+	Name   string `json:"name"`
+}
+
+// MaxValidatorPower bounds a genesis validator's voting power (CometBFT
+// needs the total below 2^60).
+const MaxValidatorPower = 1 << 50
 
 // ParseGenesis decodes and validates a genesis document strictly.
 func ParseGenesis(b []byte) (*Genesis, error) {
@@ -50,8 +68,32 @@ func (g *Genesis) Validate() error {
 			return fmt.Errorf("genesis: governance key %q: %v", truncate(k), err)
 		}
 	}
-	if _, err := ParsePubKey(g.Producer); err != nil {
-		return fmt.Errorf("genesis: producer key: %v", err)
+	if g.Producer == "" && len(g.Validators) == 0 {
+		return fmt.Errorf("genesis: no validators")
+	}
+	if g.Producer != "" {
+		if _, err := ParsePubKey(g.Producer); err != nil {
+			return fmt.Errorf("genesis: producer key: %v", err)
+		}
+	}
+	if len(g.Validators) > 100 {
+		return fmt.Errorf("genesis: %d validators, at most 100", len(g.Validators))
+	}
+	vseen := map[string]bool{}
+	for i, v := range g.Validators {
+		if _, err := ParsePubKey(v.PubKey); err != nil {
+			return fmt.Errorf("genesis: validator %d key: %v", i, err)
+		}
+		if v.Power <= 0 || v.Power > MaxValidatorPower {
+			return fmt.Errorf("genesis: validator %d power %d must be 1 to 2^50", i, v.Power)
+		}
+		if len(v.Name) > MaxNameLen || !printable(v.Name) {
+			return fmt.Errorf("genesis: validator %d name must be printable, at most %d bytes", i, MaxNameLen)
+		}
+		if vseen[v.PubKey] {
+			return fmt.Errorf("genesis: validator %s listed twice", v.PubKey)
+		}
+		vseen[v.PubKey] = true
 	}
 	seen := map[string]bool{}
 	for _, is := range g.Issuers {

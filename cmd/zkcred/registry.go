@@ -36,7 +36,7 @@ governance transactions, 'audit' replays it from genesis. Anyone can read it
 
 func newRegistryInitCmd() *cobra.Command {
 	var dir, chain, issuers string
-	c := leaf("init", "create a registry directory: genesis, governance and producer keys",
+	c := leaf("init", "create a registry directory: genesis, governance and CometBFT validator keys",
 		`  zkcred registry init --dir reg --chain-id my-chain
   zkcred registry init --dir reg --issuers issuers.json   # issuers registered in genesis`,
 		noArgs, func(*cobra.Command, []string) error { return registryInit(dir, chain, issuers) })
@@ -67,11 +67,11 @@ func registryInit(dir, chain, issuers string) error {
 	if jsonOutput {
 		return printJSON(map[string]any{"dir": d.Path, "chain_id": d.Genesis.ChainID,
 			"genesis_hash": d.Genesis.Hash().String(), "genesis": filepath.Join(d.Path, node.GenesisFile),
-			"producer": d.Genesis.Producer, "governance": d.Genesis.Governance})
+			"validators": d.Genesis.Validators, "governance": d.Genesis.Governance})
 	}
-	fmt.Printf("registry %q created in %s\n  genesis hash %s\n  genesis      %s (give it to verifiers and wallets)\n  keys         %s, %s (keep the governance key offline)\n",
+	fmt.Printf("registry %q created in %s\n  genesis hash %s\n  genesis      %s (give it to verifiers and wallets)\n  keys         %s (keep the governance key offline), %s (CometBFT validator key)\n",
 		d.Genesis.ChainID, d.Path, d.Genesis.Hash(), filepath.Join(d.Path, node.GenesisFile),
-		filepath.Join(d.Path, node.ProducerFile), filepath.Join(d.Path, node.GovernanceFile))
+		filepath.Join(d.Path, node.GovernanceFile), filepath.Join(d.CometHome(), "config", "priv_validator_key.json"))
 	return nil
 }
 
@@ -88,7 +88,7 @@ func newRegistryStartCmd() *cobra.Command {
 		noArgs, func(*cobra.Command, []string) error { return registryStart(o) })
 	addDirFlag(c, &o.dir, "registry", "registry directory (from 'zkcred registry init')")
 	addAddrFlag(c, &o.addr, defaultRegAddr, "")
-	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "longest wait before a block with pending transactions commits")
+	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "pause after a block commits before the next starts (CometBFT timeout_commit)")
 	c.Flags().DurationVar(&o.heartbeat, "heartbeat", node.DefaultHeartbeat, "interval of empty blocks when idle (negative: none)")
 	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log every block")
 	return c

@@ -76,7 +76,8 @@ type Options struct {
 	// KeyWorkFactor is the scrypt work factor of new issuer key files
 	// (0: issuer.DefaultScryptWorkFactor).
 	KeyWorkFactor int
-	// BlockInterval is the registry's block interval (default 100ms).
+	// BlockInterval is the pause after a registry block commits before the
+	// next starts (node.DefaultInterval).
 	BlockInterval time.Duration
 	Logger        *slog.Logger // default: discard
 
@@ -156,9 +157,6 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if o.BlockInterval == 0 {
-		o.BlockInterval = 100 * time.Millisecond
 	}
 	if o.Institutions == nil {
 		o.Institutions = Institutions
@@ -253,7 +251,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { lc.Close() })
-	if _, err := lc.Sync(ctx); err != nil {
+	if err := syncFirst(ctx, lc); err != nil {
 		return nil, fmt.Errorf("light client: %w", err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())
@@ -298,6 +296,24 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.serve(kln, KeyServer(o.KeysDir))
 	}
 	return s, nil
+}
+
+// syncFirst syncs a light client, waiting (a few seconds at most) for the
+// first commit of a chain that has just started.
+func syncFirst(ctx context.Context, lc *light.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		_, err := lc.Sync(ctx)
+		if !errors.Is(err, light.ErrNoCommit) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // KeyServer serves the key files of dir (circuits.KeyFileNames) at

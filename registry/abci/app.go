@@ -389,13 +389,15 @@ func (a *App) Query(_ context.Context, req *abcitypes.QueryRequest) (*abcitypes.
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // AppHash returns the app hash CometBFT records for the state after block
-// h. It commits to the state only, not to the block's height or time, so
-// that an empty block keeps it and CometBFT makes no further empty block
-// (create_empty_blocks off): SHA-256 of "zkcred-registry-state/v1\0", the
-// chain ID (u16 length and bytes), credential root, credential size,
-// issuer root and issuer count.
+// h: SHA-256 of "zkcred-registry-state/v1\0", the chain ID (u16 length and
+// bytes), credential root, credential size, issuer root, issuer count, tx
+// root and tx count. It does not cover the height or time, so an empty
+// block that follows an empty block keeps it and CometBFT makes no further
+// block (create_empty_blocks off); it covers the block's transactions, so
+// every block that applies one changes it, and CometBFT makes the next
+// block at once, whose header signs it.
 func AppHash(h *registry.Header) []byte {
-	b := make([]byte, 0, 128)
+	b := make([]byte, 0, 160)
 	b = append(b, "zkcred-registry-state/v1\x00"...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(h.ChainID)))
 	b = append(b, h.ChainID...)
@@ -407,6 +409,8 @@ func AppHash(h *registry.Header) []byte {
 	irb := ir.Bytes()
 	b = append(b, irb[:]...)
 	b = binary.BigEndian.AppendUint64(b, h.IssuerCount)
+	b = append(b, h.TxRoot[:]...)
+	b = binary.BigEndian.AppendUint32(b, h.TxCount)
 	sum := sha256.Sum256(b)
 	return sum[:]
 }

@@ -12,8 +12,13 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	cmttypes "github.com/cometbft/cometbft/types"
+
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/abci"
 	"github.com/zkcred/zkcred/registry/client"
 )
 
@@ -26,10 +31,23 @@ var (
 	ErrFork = errors.New("registry forked: different block at a verified height")
 	// ErrRollback: the registry's latest height is below one already verified.
 	ErrRollback = errors.New("registry rolled back below a verified height")
+	// ErrInsufficientPower: a commit is not signed by more than two thirds
+	// of the trusted validators' voting power.
+	ErrInsufficientPower = fmt.Errorf("commit not signed by +2/3 of the trusted voting power: %w", ErrInvalidHeader)
+	// ErrFutureHeader: a header's BFT time is ahead of the local clock by
+	// more than the allowed skew.
+	ErrFutureHeader = fmt.Errorf("header time is in the future beyond the allowed clock skew: %w", ErrInvalidHeader)
+	// ErrNoCommit: the registry has no commit yet for any state (a chain
+	// that has just started); retry.
+	ErrNoCommit = errors.New("registry has no committed header yet")
 )
 
 // DefaultInterval is the sync interval of Run.
 const DefaultInterval = 2 * time.Second
+
+// DefaultMaxClockSkew is how far a header's time may be ahead of the local
+// clock.
+const DefaultMaxClockSkew = 5 * time.Second
 
 // Options configure a light client. The zero value is the default.
 type Options struct {
@@ -37,6 +55,11 @@ type Options struct {
 	HTTP *http.Client
 	// Path, if set, is a file that keeps the verified headers across restarts.
 	Path string
+	// MaxClockSkew bounds how far a header's BFT time may be ahead of Now
+	// (DefaultMaxClockSkew).
+	MaxClockSkew time.Duration
+	// Now is the local clock (time.Now).
+	Now func() time.Time
 }
 
 type rootEntry struct {
@@ -44,17 +67,44 @@ type rootEntry struct {
 	time   int64
 }
 
+// entry is a verified header as the file keeps it: the registry header and
+// the BFT time of the CometBFT header whose commit verified its state.
+type entry struct {
+	Header registry.Header `json:"header"`
+	Time   int64           `json:"verified_time"` // Unix milliseconds
+}
+
 // Client follows one registry chain.
 type Client struct {
-	g   *registry.Genesis
-	api *client.Client
-	opt Options
+	g    *registry.Genesis
+	vals *cmttypes.ValidatorSet // the genesis validators, trusted
+	api  *client.Client
+	opt  Options
 
 	syncMu sync.Mutex // one sync at a time
 	mu     sync.RWMutex
 	hs     []registry.Header // hs[i].Height == i
+	times  []int64           // verified BFT time of hs[i]
 	roots  map[circuits.Field]rootEntry
 	file   *os.File
+}
+
+// ValidatorSet returns the CometBFT validator set that a registry genesis
+// names.
+func ValidatorSet(g *registry.Genesis) (*cmttypes.ValidatorSet, error) {
+	if len(g.Validators) == 0 {
+		return nil, errors.New("genesis names no validators")
+	}
+	var vs []*cmttypes.Validator
+	for _, v := range g.Validators {
+		pub, err := registry.ParsePubKey(v.PubKey)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, cmttypes.NewValidator(cmted25519.PubKey(pub), v.Power))
+	}
+	set := cmttypes.NewValidatorSet(vs)
+	return set, set.ValidateBasic()
 }
 
 // New returns a light client for the chain of genesis g served at url.
@@ -62,11 +112,21 @@ func New(g *registry.Genesis, url string, opts Options) (*Client, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
+	vals, err := ValidatorSet(g)
+	if err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	if opts.MaxClockSkew <= 0 {
+		opts.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	api, err := client.New(url, client.Options{HTTP: opts.HTTP})
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{g: g, api: api, opt: opts, roots: map[circuits.Field]rootEntry{}}
+	c := &Client{g: g, vals: vals, api: api, opt: opts, roots: map[circuits.Field]rootEntry{}}
 	if opts.Path != "" {
 		if err := c.load(); err != nil {
 			return nil, err
@@ -86,14 +146,14 @@ func (c *Client) load() error {
 		if i < 0 {
 			break // a torn last line: dropped
 		}
-		var h registry.Header
-		if err := json.Unmarshal(b[:i], &h); err != nil {
+		var e entry
+		if err := json.Unmarshal(b[:i], &e); err != nil {
 			return fmt.Errorf("light client file %s: %w", c.opt.Path, err)
 		}
-		if err := c.verify(&h); err != nil {
+		if err := c.verifyLink(&e.Header); err != nil {
 			return fmt.Errorf("light client file %s: %w", c.opt.Path, err)
 		}
-		c.add(h)
+		c.add(e.Header, e.Time)
 		good += i + 1
 		b = b[i+1:]
 	}
@@ -121,8 +181,9 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// verify checks h as the next header. Callers hold no lock or syncMu.
-func (c *Client) verify(h *registry.Header) error {
+// verifyLink checks h as the next header: height, chain, hash link to the
+// previous verified header (or the genesis). Callers hold no lock.
+func (c *Client) verifyLink(h *registry.Header) error {
 	c.mu.RLock()
 	n := uint64(len(c.hs))
 	var prev *registry.Header
@@ -144,21 +205,61 @@ func (c *Client) verify(h *registry.Header) error {
 	} else if err := h.VerifyLink(prev); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidHeader, err)
 	}
-	if err := h.VerifySignature(c.g.ProducerKey()); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidHeader, err)
-	}
 	return nil
 }
 
-func (c *Client) add(h registry.Header) {
+// VerifyCommit checks CometBFT's light block raw (its JSON) for the state
+// after registry header h against the trusted validator set vals: a
+// well-formed signed header of chain chainID at height h+1 whose validator
+// set is vals, a commit for that very header signed by more than two
+// thirds of vals' voting power, an app hash that is the hash of h's state,
+// and a BFT time at most skew ahead of now. It returns that time, from
+// which a root's age is measured.
+func VerifyCommit(chainID string, vals *cmttypes.ValidatorSet, h *registry.Header, raw []byte, now time.Time, skew time.Duration) (time.Time, error) {
+	var lb cmttypes.LightBlock
+	if err := cmtjson.Unmarshal(raw, &lb); err != nil {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+	}
+	if lb.SignedHeader == nil || lb.SignedHeader.Header == nil || lb.SignedHeader.Commit == nil || lb.ValidatorSet == nil {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d is incomplete", ErrInvalidHeader, h.Height)
+	}
+	if err := lb.ValidateBasic(chainID); err != nil {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+	}
+	if lb.Height != int64(h.Height)+1 {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d is at CometBFT height %d, want %d", ErrInvalidHeader, h.Height, lb.Height, h.Height+1)
+	}
+	if !bytes.Equal(lb.ValidatorSet.Hash(), vals.Hash()) || !bytes.Equal(lb.ValidatorsHash, vals.Hash()) {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d names validators other than the trusted set", ErrInvalidHeader, h.Height)
+	}
+	if err := vals.VerifyCommitLight(chainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
+		var np cmttypes.ErrNotEnoughVotingPowerSigned
+		if errors.As(err, &np) {
+			return time.Time{}, fmt.Errorf("%w: block %d: %v", ErrInsufficientPower, h.Height, err)
+		}
+		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+	}
+	if !bytes.Equal(lb.AppHash, abci.AppHash(h)) {
+		return time.Time{}, fmt.Errorf("%w: the signed app hash at height %d is not the hash of block %d's roots", ErrInvalidHeader, lb.Height, h.Height)
+	}
+	if lb.Time.After(now.Add(skew)) {
+		return time.Time{}, fmt.Errorf("%w: block %d's commit is dated %s, %s ahead of the local clock", ErrFutureHeader, h.Height,
+			lb.Time.UTC().Format(time.RFC3339), lb.Time.Sub(now).Round(time.Millisecond))
+	}
+	return lb.Time, nil
+}
+
+func (c *Client) add(h registry.Header, t int64) {
 	c.mu.Lock()
 	c.hs = append(c.hs, h)
-	c.roots[h.CredRoot] = rootEntry{h.Height, h.Time}
+	c.times = append(c.times, t)
+	c.roots[h.CredRoot] = rootEntry{h.Height, t}
 	c.mu.Unlock()
 }
 
-// Sync fetches and verifies every header up to the registry's latest and
-// returns the latest verified header.
+// Sync fetches and verifies every header up to the registry's latest that
+// has a commit (the state after block h is signed in CometBFT's block
+// h+1), and returns the latest verified header.
 func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
@@ -184,28 +285,44 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 		from = n - 1 // fetch the last verified header again to detect a fork
 	}
 	for from <= latest.Height {
-		hs, err := c.api.Headers(ctx, from, latest.Height)
+		to := min(latest.Height, from+MaxBatch-1)
+		hs, err := c.api.Headers(ctx, from, to)
 		if err != nil {
 			return nil, err
 		}
 		if len(hs) == 0 {
 			return nil, fmt.Errorf("%w: registry returned no headers from %d", ErrInvalidHeader, from)
 		}
+		cs, err := c.api.Commits(ctx, from, hs[len(hs)-1].Height)
+		if err != nil {
+			return nil, err
+		}
 		var lines bytes.Buffer
+		now := c.opt.Now()
 		for i := range hs {
 			h := &hs[i]
+			if h.Height != from+uint64(i) {
+				return nil, fmt.Errorf("%w: registry returned block %d where %d belongs", ErrInvalidHeader, h.Height, from+uint64(i))
+			}
 			if n > 0 && h.Height == n-1 {
 				if h.Hash() != known.Hash() {
 					return nil, fmt.Errorf("%w: block %d", ErrFork, h.Height)
 				}
 				continue
 			}
-			if err := c.verify(h); err != nil {
+			if i >= len(cs) {
+				break // no commit yet
+			}
+			if err := c.verifyLink(h); err != nil {
 				return nil, err
 			}
-			c.add(*h)
+			t, err := VerifyCommit(c.g.ChainID, c.vals, h, cs[i], now, c.opt.MaxClockSkew)
+			if err != nil {
+				return nil, err
+			}
+			c.add(*h, t.UnixMilli())
 			if c.file != nil {
-				j, _ := json.Marshal(h)
+				j, _ := json.Marshal(entry{Header: *h, Time: t.UnixMilli()})
 				lines.Write(j)
 				lines.WriteByte('\n')
 			}
@@ -219,16 +336,34 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 			}
 		}
 		c.mu.RLock()
-		n = uint64(len(c.hs))
+		nn := uint64(len(c.hs))
+		c.mu.RUnlock()
+		if nn == 0 {
+			return nil, ErrNoCommit
+		}
+		if len(cs) < len(hs) || nn == n {
+			break // the rest has no commit yet
+		}
+		n = nn
+		c.mu.RLock()
 		known = c.hs[n-1]
 		c.mu.RUnlock()
 		from = n
 	}
-	if known.Hash() != latest.Hash() {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if len(c.hs) == 0 {
+		return nil, ErrNoCommit
+	}
+	last := c.hs[len(c.hs)-1]
+	if last.Height == latest.Height && last.Hash() != latest.Hash() {
 		return nil, fmt.Errorf("%w: block %d", ErrFork, latest.Height)
 	}
-	return &known, nil
+	return &last, nil
 }
+
+// MaxBatch is the most headers one round trip of Sync verifies.
+const MaxBatch = 100
 
 // Run syncs every interval (DefaultInterval if ≤ 0) until ctx ends or a
 // fork or rollback is seen; network errors are passed to onErr (if set)
@@ -260,7 +395,8 @@ func (c *Client) Run(ctx context.Context, interval time.Duration, onErr func(err
 }
 
 // RootInfo returns the latest verified block whose credential root is root,
-// and its time.
+// and the BFT time of the commit that verified it (a root's age is measured
+// from it).
 func (c *Client) RootInfo(root fr.Element) (height uint64, t time.Time, ok bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
