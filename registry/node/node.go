@@ -37,7 +37,7 @@ const (
 	// before they move to the next round (another proposer).
 	DefaultProposeTimeout = 1 * time.Second
 	// DefaultVoteTimeout is how long they wait for straggling votes.
-	DefaultVoteTimeout = 200 * time.Millisecond
+	DefaultVoteTimeout    = 200 * time.Millisecond
 	DefaultMaxBlockLeaves = abci.DefaultMaxBlockLeaves
 	DefaultMaxBlockTxs    = abci.DefaultMaxBlockTxs
 	DefaultMaxBlockBytes  = abci.DefaultMaxBlockBytes
