@@ -21,6 +21,7 @@ import (
 
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/abci"
+	"github.com/zkcred/zkcred/registry/api"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
 	"github.com/zkcred/zkcred/registry/store"
@@ -144,6 +145,7 @@ func registryInit(dir, chain, issuers string) error {
 type registryStartOptions struct {
 	dir, addr           string
 	interval, heartbeat time.Duration
+	txTimeout           time.Duration
 	verbose             bool
 }
 
@@ -164,6 +166,7 @@ func newRegistryStartCmd() *cobra.Command {
 	addAddrFlag(c, &o.addr, defaultRegAddr, "HTTP API address (default: the node's api_addr from node.json, else "+defaultRegAddr+")")
 	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "pause after a block commits before the next starts (CometBFT timeout_commit)")
 	c.Flags().DurationVar(&o.heartbeat, "heartbeat", node.DefaultHeartbeat, "interval of empty blocks when idle (negative: none)")
+	c.Flags().DurationVar(&o.txTimeout, "tx-timeout", api.DefaultTxTimeout, "how long POST /v1/tx waits for its transaction to commit before answering 503")
 	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log every block")
 	return c
 }
@@ -182,7 +185,8 @@ func registryStart(o registryStartOptions) error {
 	if err != nil {
 		return usagef("choose a free address with --addr", "%v", err)
 	}
-	svc, err := node.StartDir(o.dir, ln, node.ServiceOptions{Node: node.Options{Interval: o.interval, Heartbeat: o.heartbeat, Logger: log}})
+	svc, err := node.StartDir(o.dir, ln, node.ServiceOptions{Node: node.Options{Interval: o.interval, Heartbeat: o.heartbeat, Logger: log},
+		API: api.Options{TxTimeout: o.txTimeout}})
 	if err != nil {
 		ln.Close()
 		if errors.Is(err, store.ErrNotInitialised) {
@@ -279,7 +283,12 @@ func registryStatus(url string) error {
 	}
 	appHash := hex.EncodeToString(abci.AppHash(h))
 	if jsonOutput {
-		return printJSON(map[string]any{"header": h, "app_hash": appHash, "validators": orEmptyList(vals), "commit_height": signedAt})
+		// the header's fields, then the chain's
+		var out map[string]any
+		hj, _ := json.Marshal(h)
+		json.Unmarshal(hj, &out)
+		out["app_hash"], out["validators"], out["commit_height"] = appHash, orEmptyList(vals), signedAt
+		return printJSON(out)
 	}
 	fmt.Printf("chain      %s\nheight     %d (%s, %s ago)\nblock hash %s\napp hash   %s\nleaves     %d\nissuers    %d\ncred root  %s\n",
 		h.ChainID, h.Height, h.T().Format(time.RFC3339), time.Since(h.T()).Round(time.Second), h.Hash(), appHash, h.CredSize, h.IssuerCount, h.CredRoot)

@@ -77,9 +77,9 @@ func InitDir(dir, chainID string, issuers []registry.RegisterIssuer) (*Dir, erro
 }
 
 // InitConsortium creates one node directory per entry of dirs, each with
-// its own CometBFT validator and node keys, sharing one genesis that names
-// every validator with power 1 and one governance key (written to the first
-// directory only). configs, if not nil, gives each node's addresses; the
+// its own CometBFT validator and node keys and its own governance key,
+// sharing one genesis that names every validator with power 1 and every
+// governance key. configs, if not nil, gives each node's addresses; the
 // peers are filled in from the others' P2P addresses.
 func InitConsortium(dirs []string, chainID string, issuers []registry.RegisterIssuer, configs []NodeConfig) ([]*Dir, error) {
 	if len(chainID) > MaxChainIDLen {
@@ -93,14 +93,20 @@ func InitConsortium(dirs []string, chainID string, issuers []registry.RegisterIs
 			return nil, fmt.Errorf("%w: %s", store.ErrExists, d)
 		}
 	}
-	gpub, gov, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		return nil, err
+	g := &registry.Genesis{ChainID: chainID, Time: time.Now().UnixMilli(), Issuers: issuers}
+	govs := make([]ed25519.PrivateKey, len(dirs))
+	for i := range govs {
+		gpub, gov, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			return nil, err
+		}
+		govs[i] = gov
+		g.Governance = append(g.Governance, hex.EncodeToString(gpub))
 	}
-	g := &registry.Genesis{ChainID: chainID, Time: time.Now().UnixMilli(), Governance: []string{hex.EncodeToString(gpub)}, Issuers: issuers}
 	if g.Issuers == nil {
 		g.Issuers = []registry.RegisterIssuer{}
 	}
+	var err error
 	pvs := make([]*privval.FilePV, len(dirs))
 	nks := make([]*p2p.NodeKey, len(dirs))
 	for i, d := range dirs {
@@ -146,10 +152,8 @@ func InitConsortium(dirs []string, chainID string, issuers []registry.RegisterIs
 			}
 		}
 		cj, _ := json.MarshalIndent(nc, "", "  ")
-		files := map[string][]byte{GenesisFile: append(gj, '\n'), ConfigFile: append(cj, '\n')}
-		if i == 0 {
-			files[GovernanceFile] = []byte(hex.EncodeToString(gov.Seed()) + "\n")
-		}
+		files := map[string][]byte{GenesisFile: append(gj, '\n'), ConfigFile: append(cj, '\n'),
+			GovernanceFile: []byte(hex.EncodeToString(govs[i].Seed()) + "\n")}
 		for name, data := range files {
 			if err := os.WriteFile(filepath.Join(d, name), data, 0o600); err != nil {
 				return nil, err
@@ -162,10 +166,7 @@ func InitConsortium(dirs []string, chainID string, issuers []registry.RegisterIs
 		if err := store.Init(filepath.Join(d, DataDir), g, nil, store.Options{}); err != nil {
 			return nil, err
 		}
-		out[i] = &Dir{Path: d, Genesis: g, Config: nc}
-		if i == 0 {
-			out[i].Governance = gov
-		}
+		out[i] = &Dir{Path: d, Genesis: g, Config: nc, Governance: govs[i]}
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	abcitypes "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/mempool"
@@ -17,6 +18,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
+	rpccore "github.com/cometbft/cometbft/rpc/core"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/zkcred/zkcred/registry"
@@ -56,6 +58,10 @@ var (
 	ErrNotCommitted = errors.New("transaction not committed in time: the chain is not making progress (are more than a third of the validators down?)")
 	// ErrBusy is returned when the mempool is full (HTTP 503).
 	ErrBusy = errors.New("registry mempool is full, retry later")
+	// ErrCatchingUp is returned while the validator is still fetching
+	// blocks it missed (HTTP 503); another validator may take the
+	// transaction.
+	ErrCatchingUp = errors.New("this validator is catching up with the chain, retry shortly or use another")
 	// ErrDuplicate is returned for a transaction that is already waiting
 	// in the mempool or was seen recently (HTTP 409).
 	ErrDuplicate = fmt.Errorf("transaction already submitted: %w", registry.ErrConflict)
@@ -78,6 +84,9 @@ type Options struct {
 	Verbose bool
 	// OnCommit, if set, is called after each block commits.
 	OnCommit func(h *registry.Header, txs int)
+	// WrapApp, if set, wraps the ABCI application that CometBFT drives
+	// (tests run a validator with another state machine this way).
+	WrapApp func(abcitypes.Application) abcitypes.Application
 }
 
 func (o *Options) defaults() {
@@ -190,7 +199,11 @@ func newNode(d *Dir, o Options, so store.Options) (*Node, error) {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
 	var logger cmtlog.Logger = cmtLogger{l: o.Logger, verbose: o.Verbose}
-	cmt, err := cmtnode.NewNode(context.Background(), cfg, pv, nk, proxy.NewLocalClientCreator(n.app),
+	var app abcitypes.Application = n.app
+	if o.WrapApp != nil {
+		app = o.WrapApp(app)
+	}
+	cmt, err := cmtnode.NewNode(context.Background(), cfg, pv, nk, proxy.NewLocalClientCreator(app),
 		cmtnode.DefaultGenesisDocProviderFunc(cfg), cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation), logger)
 	if err != nil {
@@ -314,6 +327,8 @@ func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*regist
 		return nil, ErrDuplicate
 	case errors.As(err, new(mempool.ErrMempoolIsFull)):
 		return nil, ErrBusy
+	case errors.Is(err, rpccore.ErrEndpointClosedCatchingUp):
+		return nil, ErrCatchingUp
 	case err != nil:
 		if n.isStopped() {
 			return nil, ErrStopped
@@ -389,6 +404,13 @@ func (n *Node) LightBlock(ctx context.Context, height int64) (*cmttypes.LightBlo
 	}
 	vs := cmttypes.NewValidatorSet(v.Validators)
 	return &cmttypes.LightBlock{SignedHeader: &c.SignedHeader, ValidatorSet: vs}, nil
+}
+
+// CatchingUp reports whether the validator is still fetching blocks it
+// missed (block sync) rather than taking part in consensus.
+func (n *Node) CatchingUp() bool {
+	st, err := n.rpc.Status(context.Background())
+	return err != nil || st.SyncInfo.CatchingUp
 }
 
 // Height returns CometBFT's latest committed height.

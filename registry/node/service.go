@@ -56,7 +56,7 @@ func StartDir(dir string, ln net.Listener, opts ServiceOptions) (*Service, error
 		}
 	}
 	ao := opts.API
-	ao.Unavailable = append(ao.Unavailable, ErrStopped, ErrNotCommitted, ErrBusy)
+	ao.Unavailable = append(ao.Unavailable, ErrStopped, ErrNotCommitted, ErrBusy, ErrCatchingUp)
 	if ao.Logger == nil {
 		ao.Logger = opts.Node.Logger
 	}
