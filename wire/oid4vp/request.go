@@ -38,6 +38,9 @@ var (
 	// ErrSignature is a request object whose signature does not verify
 	// with the client's key.
 	ErrSignature = fmt.Errorf("%w: request object signature", ErrRequest)
+	// ErrClientKey is a request object whose kid names no key of its
+	// client (another DID's key, or a DID document that cannot be read).
+	ErrClientKey = fmt.Errorf("%w: client key", ErrRequest)
 )
 
 // AuthorizationRequest is an OpenID4VP authorization request: the claims
@@ -126,7 +129,7 @@ func VerifyRequest(token string, now time.Time, resolve KeyResolver) (*Authoriza
 	}
 	pub, err := resolve(ar.ClientID, h.KeyID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: key %q of %s: %w", ErrRequest, h.KeyID, ar.ClientID, err)
+		return nil, fmt.Errorf("%w: key %q of %s: %w", ErrClientKey, h.KeyID, ar.ClientID, err)
 	}
 	if _, err := jws.Verify(pub); err != nil {
 		return nil, fmt.Errorf("%w: does not verify with key %s of %s", ErrSignature, h.KeyID, ar.ClientID)
