@@ -208,7 +208,9 @@ func TestOpenID4VPRefused(t *testing.T) {
 			return serve("format", dcqlWith(func(cq *dcql.CredentialQuery, _ *oid4vp.Meta) { cq.Format = "dc+sd-jwt" }), f.key, kid)
 		}, wallet.ErrBadRequest, `format "dc+sd-jwt"`},
 		{"trust root not of the trusted authorities", func() string {
-			return serve("trust", dcqlWith(func(cq *dcql.CredentialQuery, _ *oid4vp.Meta) { cq.TrustedAuthorities[0].Values = cq.TrustedAuthorities[0].Values[:1] }), f.key, kid)
+			return serve("trust", dcqlWith(func(cq *dcql.CredentialQuery, _ *oid4vp.Meta) {
+				cq.TrustedAuthorities[0].Values = cq.TrustedAuthorities[0].Values[:1]
+			}), f.key, kid)
 		}, wallet.ErrBadRequest, "trust_list_root"},
 		{"audience not the response origin", func() string {
 			return serve("aud", dcqlWith(func(_ *dcql.CredentialQuery, m *oid4vp.Meta) { m.Audience = other.srv.URL }), f.key, kid)
