@@ -14,9 +14,9 @@ import (
 
 	"github.com/zkcred/zkcred/internal/dcql"
 	"github.com/zkcred/zkcred/internal/didweb"
+	"github.com/zkcred/zkcred/internal/oid4vp"
 	"github.com/zkcred/zkcred/internal/qr"
 	"github.com/zkcred/zkcred/wire"
-	"github.com/zkcred/zkcred/wire/oid4vp"
 )
 
 // OpenID4VP routes (docs/openid.md).

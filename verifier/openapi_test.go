@@ -16,8 +16,8 @@ import (
 
 	"github.com/zkcred/zkcred/internal/apitest"
 	"github.com/zkcred/zkcred/internal/didweb"
+	"github.com/zkcred/zkcred/internal/oid4vp"
 	"github.com/zkcred/zkcred/wire"
-	"github.com/zkcred/zkcred/wire/oid4vp"
 )
 
 func init() {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/didweb"
+	"github.com/zkcred/zkcred/internal/oid4vp"
 	"github.com/zkcred/zkcred/wire"
-	"github.com/zkcred/zkcred/wire/oid4vp"
 )
 
 // ErrNotOpenID4VP is returned by ReadAuthorizationRequest for an http(s)

@@ -14,10 +14,10 @@ import (
 
 	"github.com/zkcred/zkcred/internal/dcql"
 	"github.com/zkcred/zkcred/internal/didweb"
+	"github.com/zkcred/zkcred/internal/oid4vp"
 	testenv "github.com/zkcred/zkcred/internal/wallettest"
 	"github.com/zkcred/zkcred/wallet"
 	"github.com/zkcred/zkcred/wire"
-	"github.com/zkcred/zkcred/wire/oid4vp"
 )
 
 var loopback = wallet.OpenID4VPOptions{AllowLoopbackHTTP: true}
