@@ -114,3 +114,4 @@ func TestConstraintCacheRefused(t *testing.T) {
 		})
 	}
 }
+
