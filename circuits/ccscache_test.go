@@ -114,4 +114,3 @@ func TestConstraintCacheRefused(t *testing.T) {
 		})
 	}
 }
-
