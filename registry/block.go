@@ -86,10 +86,6 @@ func (h *Header) Bytes() []byte {
 // Hash returns the block hash, SHA-256 of Bytes.
 func (h *Header) Hash() Hash { return sha256.Sum256(h.Bytes()) }
 
-// AppHash returns the app hash of the state after this block, which the
-// next CometBFT header carries: the block hash.
-func (h *Header) AppHash() []byte { hh := h.Hash(); return hh[:] }
-
 // T returns the block time.
 func (h *Header) T() time.Time { return time.UnixMilli(h.Time).UTC() }
 

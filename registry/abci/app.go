@@ -3,6 +3,7 @@ package abci
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -132,7 +133,7 @@ func (a *App) Info(context.Context, *abcitypes.InfoRequest) (*abcitypes.InfoResp
 		Version:          "1",
 		AppVersion:       1,
 		LastBlockHeight:  int64(h.Height),
-		LastBlockAppHash: h.AppHash(),
+		LastBlockAppHash: AppHash(&h),
 	}, nil
 }
 
@@ -159,7 +160,7 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.InitChainRequest) (*ab
 	if h.Height != 0 {
 		return nil, fmt.Errorf("InitChain on a registry at height %d", h.Height)
 	}
-	return &abcitypes.InitChainResponse{AppHash: h.AppHash()}, nil
+	return &abcitypes.InitChainResponse{AppHash: AppHash(&h)}, nil
 }
 
 // decode returns the checked transaction of tx bytes, from the prepared
@@ -323,7 +324,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 	}
 	a.pending = &finalized{block: &registry.Block{Header: *h, Txs: txs}, writes: w, outcomes: outs}
 	a.forget(req.Txs)
-	return &abcitypes.FinalizeBlockResponse{TxResults: res, AppHash: h.AppHash()}, nil
+	return &abcitypes.FinalizeBlockResponse{TxResults: res, AppHash: AppHash(h)}, nil
 }
 
 // prepareLeaves hashes the leaves of anchors not prepared yet, in parallel,
@@ -386,3 +387,26 @@ func (a *App) Query(_ context.Context, req *abcitypes.QueryRequest) (*abcitypes.
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// AppHash returns the app hash CometBFT records for the state after block
+// h. It commits to the state only, not to the block's height or time, so
+// that an empty block keeps it and CometBFT makes no further empty block
+// (create_empty_blocks off): SHA-256 of "zkcred-registry-state/v1\0", the
+// chain ID (u16 length and bytes), credential root, credential size,
+// issuer root and issuer count.
+func AppHash(h *registry.Header) []byte {
+	b := make([]byte, 0, 128)
+	b = append(b, "zkcred-registry-state/v1\x00"...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(h.ChainID)))
+	b = append(b, h.ChainID...)
+	cr := h.CredRoot.El()
+	crb := cr.Bytes()
+	b = append(b, crb[:]...)
+	b = binary.BigEndian.AppendUint64(b, h.CredSize)
+	ir := h.IssuerRoot.El()
+	irb := ir.Bytes()
+	b = append(b, irb[:]...)
+	b = binary.BigEndian.AppendUint64(b, h.IssuerCount)
+	sum := sha256.Sum256(b)
+	return sum[:]
+}

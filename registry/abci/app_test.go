@@ -129,11 +129,11 @@ func TestBlockFlow(t *testing.T) {
 	var outs []Outcome
 	a := k.open(t, t.TempDir(), Options{OnCommit: func(_ *registry.Header, o []Outcome) { outs = o }})
 	h0 := a.st.Latest()
-	if got := initChain(t, a); !bytes.Equal(got, h0.AppHash()) {
-		t.Fatalf("InitChain app hash %x, want block 0's %x", got, h0.AppHash())
+	if got := initChain(t, a); !bytes.Equal(got, AppHash(&h0)) {
+		t.Fatalf("InitChain app hash %x, want block 0's %x", got, AppHash(&h0))
 	}
 	info, _ := a.Info(ctx, &abcitypes.InfoRequest{})
-	if info.LastBlockHeight != 0 || !bytes.Equal(info.LastBlockAppHash, h0.AppHash()) {
+	if info.LastBlockHeight != 0 || !bytes.Equal(info.LastBlockAppHash, AppHash(&h0)) {
 		t.Fatalf("Info at genesis: %d %x", info.LastBlockHeight, info.LastBlockAppHash)
 	}
 
@@ -148,7 +148,7 @@ func TestBlockFlow(t *testing.T) {
 	if h1.Height != 1 || h1.CredSize != 3 || h1.TxCount != 1 || h1.Time != when.UnixMilli() {
 		t.Fatalf("block 1: %+v", h1)
 	}
-	if !bytes.Equal(res.AppHash, h1.AppHash()) {
+	if !bytes.Equal(res.AppHash, AppHash(&h1)) {
 		t.Fatal("FinalizeBlock app hash is not the committed header's")
 	}
 	if res.TxResults[0].Code != CodeOK || res.TxResults[1].Code != CodeConflict {
@@ -162,7 +162,7 @@ func TestBlockFlow(t *testing.T) {
 		t.Fatalf("outcomes %+v", outs)
 	}
 	info, _ = a.Info(ctx, &abcitypes.InfoRequest{})
-	if info.LastBlockHeight != 1 || !bytes.Equal(info.LastBlockAppHash, h1.AppHash()) {
+	if info.LastBlockHeight != 1 || !bytes.Equal(info.LastBlockAppHash, AppHash(&h1)) {
 		t.Fatalf("Info after block 1: %d %x", info.LastBlockHeight, info.LastBlockAppHash)
 	}
 	// the committed nonce now refuses the replay in CheckTx
@@ -349,4 +349,20 @@ func FuzzCheckTx(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An empty block keeps the app hash (CometBFT then makes no proof block
+// after it); a block that anchors changes it.
+func TestAppHashFollowsState(t *testing.T) {
+	k := newKit(t)
+	a := k.open(t, t.TempDir(), Options{})
+	h0 := initChain(t, a)
+	r1 := block(t, a, time.Unix(1700000100, 0))
+	if !bytes.Equal(r1.AppHash, h0) {
+		t.Fatal("an empty block changed the app hash")
+	}
+	r2 := block(t, a, time.Unix(1700000101, 0), k.anchor(t, 1))
+	if bytes.Equal(r2.AppHash, r1.AppHash) {
+		t.Fatal("an anchor left the app hash unchanged")
+	}
 }

@@ -17,10 +17,10 @@
 //     synced transaction together with the new height, then reports the
 //     outcome of every transaction (Options.OnCommit).
 //
-// The app hash after registry block h is that block's hash
-// ([registry.Header.AppHash]), so a CometBFT header at height h+1, signed by
-// +2/3 of the validators, commits to the registry header h and through it to
-// every root it names.
+// The app hash after registry block h ([AppHash]) commits to the state that
+// block h's header names (its roots and sizes), so a CometBFT header at
+// height h+1, signed by +2/3 of the validators, commits to every root of
+// registry block h. It does not change with an empty block.
 //
 // A crash between FinalizeBlock and Commit loses only memory: the store
 // still reports the previous height, and CometBFT's handshake replays the
