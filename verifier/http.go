@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/wire"
 
@@ -47,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
+	e.GET(didweb.Path, s.hDIDDocument)
 
 	if s.limit != nil {
 		// On every path under /v1/, known or not (one token per call; a

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zkcred/zkcred/internal/apitest"
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/wire"
 )
 
@@ -216,6 +217,10 @@ func TestOpenAPI(t *testing.T) {
 	}
 	if a := do("GET", "/metrics", nil); a.Status != 200 || !strings.Contains(string(a.Body), "zkcred_verifier_requests_created_total") {
 		t.Fatalf("metrics: %s", a)
+	}
+	var doc didweb.Document
+	if a := do("GET", didweb.Path, nil); a.Status != 200 || a.Decode(&doc) != nil || doc.ID != e.srv.DID() || doc.ID != "did:web:verifier.test" {
+		t.Fatalf("did.json: %s", a)
 	}
 	if a := do("GET", "/openapi.json", nil); a.Status != 200 || !bytes.Equal(a.Body, openAPI) {
 		t.Fatalf("/openapi.json is not the embedded document: %s", a)

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/wire"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -131,6 +133,13 @@ type Options struct {
 	// negative value verifies every proof alone.
 	CoalesceProofs int
 
+	// SigningKey is the verifier's Ed25519 key: it signs OpenID4VP request
+	// objects and is published in the verifier's did:web document
+	// (/.well-known/did.json; the DID is did:web of the audience's
+	// origin). Nil makes a fresh key at each New: wallets resolve the key
+	// per request, so that only costs the DID's stability.
+	SigningKey ed25519.PrivateKey
+
 	// HTTP hardening.
 	MaxBody  int64 // default DefaultMaxBody; a batch may be MaxBatch times larger
 	MaxBatch int   // default DefaultMaxBatch
@@ -165,6 +174,9 @@ type Server struct {
 	clients   *clients
 	limit     *limiter // nil without rate limiting
 	book      *requestBook
+
+	did    string           // did:web of the audience ("" if none)
+	didDoc *didweb.Document // served at /.well-known/did.json
 
 	mu    sync.Mutex
 	cache map[string]*issued
@@ -284,6 +296,9 @@ func New(o Options) (*Server, error) {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if err := s.setupDID(); err != nil {
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -150,6 +151,9 @@ func verifierServe(o verifierServeOptions) error {
 			return err
 		}
 	}
+	if vo.SigningKey, err = verifierSigningKey(o.dir); err != nil {
+		return err
+	}
 	vo.Dir = o.dir
 	vo.Proofs = pv
 	vo.Logger = log
@@ -202,6 +206,38 @@ func verifierServe(o verifierServeOptions) error {
 		}
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// verifierSigningKey reads the verifier's Ed25519 signing key (the key of
+// its did:web document, which signs OpenID4VP request objects) from
+// DIR/signing-key, a base64url seed of mode 0600, made when missing.
+func verifierSigningKey(dir string) (ed25519.PrivateKey, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, localf("", "pass another --dir", "%v", err)
+	}
+	file := filepath.Join(dir, "signing-key")
+	b, err := os.ReadFile(file)
+	if err == nil {
+		if fi, _ := os.Stat(file); fi != nil && fi.Mode().Perm()&0o077 != 0 {
+			return nil, usagef("run 'chmod 600 "+file+"'", "signing key file %s is readable by others", file)
+		}
+		seed, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return nil, usagef("delete "+file+" to have a new key made (wallets resolve the key per request)", "%s is not a base64url Ed25519 seed", file)
+		}
+		return ed25519.NewKeyFromSeed(seed), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, usagef("pass another --dir", "signing key: %v", err)
+	}
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(file, []byte(base64.RawURLEncoding.EncodeToString(seed)+"\n"), 0o600); err != nil {
+		return nil, usagef("pass another --dir", "signing key: %v", err)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
 }
 
 // verifierCreateToken returns the create token and its file:

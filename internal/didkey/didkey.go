@@ -67,3 +67,11 @@ func parseMultikey(mk string) (ed25519.PublicKey, error) {
 	}
 	return ed25519.PublicKey(b[2:]), nil
 }
+
+// Multikey returns the Multikey publicKeyMultibase of an ed25519 public
+// key: "z" + base58btc(0xed01 || key), as did:key and DID documents'
+// Multikey verification methods write it.
+func Multikey(pub ed25519.PublicKey) string { return multikey(pub) }
+
+// ParseMultikey reads an ed25519 Multikey publicKeyMultibase.
+func ParseMultikey(mk string) (ed25519.PublicKey, error) { return parseMultikey(mk) }

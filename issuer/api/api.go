@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/issuer"
@@ -96,6 +97,7 @@ func New(is *issuer.Issuer, opts Options) (*echo.Echo, error) {
 	e.GET(wire.ContextPath, func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/ld+json", wire.ContextDocument())
 	})
+	e.GET(didweb.Path, s.didDocument)
 	e.GET("/v1/issuer", s.issuerInfo)
 	e.GET("/v1/schemas", s.listSchemas)
 	e.GET("/v1/schemas/:id", s.getSchema)
@@ -223,6 +225,27 @@ func (s *server) bind(c echo.Context, v any) error {
 
 func (s *server) health(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "did": s.is.Key().DID()})
+}
+
+// DIDWeb returns the did:web an issuer is known by: that of its public
+// URL's origin (https, or http on a loopback host for local use), whose
+// /.well-known/did.json the API serves with the issuer's signing key.
+func DIDWeb(is *issuer.Issuer) (string, error) {
+	o, err := wire.Origin(is.PublicURL())
+	if err != nil {
+		return "", err
+	}
+	return didweb.FromOrigin(o, true)
+}
+
+// didDocument serves the issuer's did:web document: its Ed25519 signing
+// key (the key of its did:key) as a Multikey.
+func (s *server) didDocument(c echo.Context) error {
+	did, err := DIDWeb(s.is)
+	if err != nil {
+		return fmt.Errorf("%w: this issuer has no did:web (its public URL is not an https origin): %v", issuer.ErrNotFound, err)
+	}
+	return c.JSON(http.StatusOK, didweb.NewDocument(did, s.is.Key().Public()))
 }
 
 func (s *server) issuerInfo(c echo.Context) error {

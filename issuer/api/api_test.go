@@ -24,6 +24,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/apitest"
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/issuer/api"
 	"github.com/zkcred/zkcred/issuer/store"
@@ -201,6 +202,13 @@ func TestConformance(t *testing.T) {
 	// Public routes.
 	want(t, h.Do("GET", "/healthz", nil), 200, "")
 	want(t, h.Do("GET", "/openapi.json", nil), 200, "")
+	var doc didweb.Document
+	if a := h.Do("GET", didweb.Path, nil); a.Status != 200 || a.Decode(&doc) != nil || doc.ID != "did:web:issuer.example" {
+		t.Fatalf("did.json: %s", a)
+	}
+	if k, err := doc.Key(didweb.KeyID(doc.ID)); err != nil || !k.Equal(e.is.Key().Public()) {
+		t.Fatalf("did.json key: %v", err)
+	}
 	ctx := h.Do("GET", wire.ContextPath, nil)
 	want(t, ctx, 200, "")
 	if !bytes.Equal(ctx.Body, wire.ContextDocument()) {
