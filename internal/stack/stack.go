@@ -47,6 +47,7 @@ import (
 	"github.com/zkcred/zkcred/registry/store"
 	"github.com/zkcred/zkcred/verifier"
 	vstore "github.com/zkcred/zkcred/verifier/store"
+	verifierweb "github.com/zkcred/zkcred/verifier/web"
 )
 
 // Example institutions, by kind.
@@ -287,7 +288,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	s.Verifier = v
 	s.closers = append(s.closers, func() { v.Close() })
-	s.serve(vln, v.Handler())
+	page, err := verifierweb.Handler(v, v.Handler(), verifierweb.Options{})
+	if err != nil {
+		vln.Close()
+		return nil, fmt.Errorf("verifier page: %w", err)
+	}
+	s.serve(vln, page) // the API, and the page at /
 
 	if o.KeysDir != "" {
 		kln, err := listen(o.KeysAddr)
