@@ -25,6 +25,7 @@ import (
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
+	"github.com/zkcred/zkcred/registry/proof"
 	"github.com/zkcred/zkcred/verifier"
 	verifierweb "github.com/zkcred/zkcred/verifier/web"
 )
@@ -167,14 +168,14 @@ func verifierServe(o verifierServeOptions) error {
 		defer lc.Close()
 		// The verifier's soundness rests on its verifying key: refuse one
 		// whose hash the chain has not published for the circuit.
-		if err := verifier.CheckPublishedKey(ctx, lc.Registry(), pv); err != nil {
+		if err := verifier.CheckPublishedKey(ctx, proof.New(lc.Registry(), lc), pv); err != nil {
 			if errors.Is(err, verifier.ErrKeyNotPublished) {
 				return localf("key_unpublished", "use the keys whose hashes governance published ('zkcred registry govern publish-circuits'), e.g. fetched from the registry operators", "%v", err)
 			}
 			return withHint(err, "is the registry running at "+o.registry+"?")
 		}
 		vo.Roots = verifier.NewSyncingRoots(lc)
-		vo.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
+		vo.Issuers = verifier.NewRegistryIssuers(lc)
 	case o.roots != "" && o.registry == "":
 		rb, err := os.ReadFile(o.roots)
 		if err != nil {

@@ -277,7 +277,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		Policies: o.Policies(s),
 		Proofs:   o.Keys.Verifier(),
 		Roots:    verifier.NewSyncingRoots(lc),
-		Issuers:  verifier.RegistryIssuers{Client: s.Registry},
+		Issuers:  verifier.NewRegistryIssuers(lc),
 		Logger:   o.Logger,
 		// One person drives this stack from one address: no rate limit.
 		RateLimit: -1,
