@@ -88,6 +88,16 @@ func (g *Genesis) ProducerKey() ed25519.PublicKey {
 	return k
 }
 
+// governance returns the governance record of block 0.
+func (g *Genesis) governance() *Governance {
+	return &Governance{Keys: append([]string{}, g.Governance...), Threshold: 1}
+}
+
+// validators returns the validator set of block 0: the producer.
+func (g *Genesis) validators() *ValidatorSet {
+	return &ValidatorSet{Validators: []Validator{{PubKey: g.Producer, Power: 1}}}
+}
+
 func (g *Genesis) isGovernance(pub ed25519.PublicKey) bool {
 	for _, k := range g.Governance {
 		if kk, _ := ParsePubKey(k); kk.Equal(pub) {

@@ -3,7 +3,6 @@ package abci
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -389,24 +388,11 @@ func (a *App) Query(_ context.Context, req *abcitypes.QueryRequest) (*abcitypes.
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // AppHash returns the app hash CometBFT records for the state after block
-// h. It commits to the state only, not to the block's height or time, so
-// that an empty block keeps it and CometBFT makes no further empty block
-// (create_empty_blocks off): SHA-256 of "zkcred-registry-state/v1\0", the
-// chain ID (u16 length and bytes), credential root, credential size,
-// issuer root and issuer count.
+// h: the header's AppHash, which the state machine computes
+// (registry.AppHash over the credential root and size and the state-map
+// root; docs/registry.md, "App hash and proofs"). It commits to the state
+// only, not to the block's height or time, so that an empty block keeps it
+// and CometBFT makes no further empty block (create_empty_blocks off).
 func AppHash(h *registry.Header) []byte {
-	b := make([]byte, 0, 128)
-	b = append(b, "zkcred-registry-state/v1\x00"...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(h.ChainID)))
-	b = append(b, h.ChainID...)
-	cr := h.CredRoot.El()
-	crb := cr.Bytes()
-	b = append(b, crb[:]...)
-	b = binary.BigEndian.AppendUint64(b, h.CredSize)
-	ir := h.IssuerRoot.El()
-	irb := ir.Bytes()
-	b = append(b, irb[:]...)
-	b = binary.BigEndian.AppendUint64(b, h.IssuerCount)
-	sum := sha256.Sum256(b)
-	return sum[:]
+	return append([]byte(nil), h.AppHash[:]...)
 }

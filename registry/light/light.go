@@ -147,6 +147,9 @@ func (c *Client) verify(h *registry.Header) error {
 	if err := h.VerifySignature(c.g.ProducerKey()); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidHeader, err)
 	}
+	if err := h.CheckAppHash(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+	}
 	return nil
 }
 
@@ -291,6 +294,31 @@ func (c *Client) Latest() (*registry.Header, bool) {
 	}
 	h := c.hs[len(c.hs)-1]
 	return &h, true
+}
+
+// LatestHeight returns the height of the latest verified header.
+func (c *Client) LatestHeight() (uint64, bool) {
+	h, ok := c.Latest()
+	if !ok {
+		return 0, false
+	}
+	return h.Height, true
+}
+
+// VerifiedAppHash returns the app hash of block height from a verified
+// header, syncing first if that block is not verified yet (registry/proof
+// checks answers against it).
+func (c *Client) VerifiedAppHash(ctx context.Context, height uint64) (registry.Hash, error) {
+	if h, ok := c.Header(height); ok {
+		return h.AppHash, nil
+	}
+	if _, err := c.Sync(ctx); err != nil {
+		return registry.Hash{}, err
+	}
+	if h, ok := c.Header(height); ok {
+		return h.AppHash, nil
+	}
+	return registry.Hash{}, fmt.Errorf("%w: block %d is beyond the verified chain", ErrInvalidHeader, height)
 }
 
 // Registry returns the API client the light client uses.

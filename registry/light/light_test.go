@@ -173,6 +173,12 @@ func TestRejects(t *testing.T) {
 		bad[3].Sign(k.prod)
 		run(t, bad, nil, ErrInvalidHeader)
 	})
+	t.Run("app hash not the hash of its roots, validly signed", func(t *testing.T) {
+		bad := append([]registry.Header(nil), hs...)
+		bad[2].AppHash[0] ^= 1
+		bad[2].Sign(k.prod)
+		run(t, bad[:3], nil, ErrInvalidHeader)
+	})
 	t.Run("wrong genesis", func(t *testing.T) {
 		other := newKit(t)
 		run(t, other.chain(t, 1, 1), nil, ErrInvalidHeader)
