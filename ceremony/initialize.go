@@ -172,48 +172,43 @@ func initialize(c *Circuit, commons *mpcsetup.SrsCommons) (mpcsetup.Phase2, mpcs
 // lagrangeG1 returns [Lᵢ(τ)]₁ for i < n from the powers [τʲ]₁, j < n:
 // Lᵢ(τ) = (1/n)·Σⱼ ω⁻ⁱʲτʲ, an inverse FFT over the group.
 func lagrangeG1(pow []curve.G1Affine, d *fft.Domain) []curve.G1Jac {
-	a := make([]curve.G1Jac, len(pow))
-	for i := range pow {
-		a[i].FromAffine(&pow[i])
-	}
-	groupFFT(len(a), d, func(i, j int, w *big.Int) {
-		t := a[j]
-		if w != nil {
-			t.ScalarMultiplication(&t, w)
-		}
-		a[j] = a[i]
-		a[j].SubAssign(&t)
-		a[i].AddAssign(&t)
-	}, func(i, j int) { a[i], a[j] = a[j], a[i] })
-	var inv big.Int
-	d.CardinalityInv.BigInt(&inv)
-	parallelRange(len(a), func(s, e int) {
-		for i := s; i < e; i++ {
-			a[i].ScalarMultiplication(&a[i], &inv)
-		}
-	})
-	return a
+	return lagrange[curve.G1Jac](pow, d)
 }
 
+// lagrangeG2 is lagrangeG1 in G2.
 func lagrangeG2(pow []curve.G2Affine, d *fft.Domain) []curve.G2Jac {
-	a := make([]curve.G2Jac, len(pow))
+	return lagrange[curve.G2Jac](pow, d)
+}
+
+// jacobian is what lagrange needs of a group in Jacobian coordinates (J)
+// with affine points A.
+type jacobian[J, A any] interface {
+	*J
+	FromAffine(*A) *J
+	ScalarMultiplication(*J, *big.Int) *J
+	SubAssign(*J) *J
+	AddAssign(*J) *J
+}
+
+func lagrange[J, A any, P jacobian[J, A]](pow []A, d *fft.Domain) []J {
+	a := make([]J, len(pow))
 	for i := range pow {
-		a[i].FromAffine(&pow[i])
+		P(&a[i]).FromAffine(&pow[i])
 	}
 	groupFFT(len(a), d, func(i, j int, w *big.Int) {
 		t := a[j]
 		if w != nil {
-			t.ScalarMultiplication(&t, w)
+			P(&t).ScalarMultiplication(&t, w)
 		}
 		a[j] = a[i]
-		a[j].SubAssign(&t)
-		a[i].AddAssign(&t)
+		P(&a[j]).SubAssign(&t)
+		P(&a[i]).AddAssign(&t)
 	}, func(i, j int) { a[i], a[j] = a[j], a[i] })
 	var inv big.Int
 	d.CardinalityInv.BigInt(&inv)
 	parallelRange(len(a), func(s, e int) {
 		for i := s; i < e; i++ {
-			a[i].ScalarMultiplication(&a[i], &inv)
+			P(&a[i]).ScalarMultiplication(&a[i], &inv)
 		}
 	})
 	return a

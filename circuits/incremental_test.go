@@ -520,3 +520,22 @@ func FuzzProverState(f *testing.F) {
 		}
 	})
 }
+
+// TestProveChecksEveryProof: with a proving key from another setup than
+// the verifying key, no proof comes out, full or from a state.
+func TestProveChecksEveryProof(t *testing.T) {
+	good := keysT(t)
+	mixed := &Keys{pres: good.pres, holder: good.holder}
+	mixed.pres.pk = otherKeysT(t).pres.pk
+	w := newFixture(t).w
+	if _, _, err := mixed.Prove(w); err == nil || !strings.Contains(err.Error(), "do not match") {
+		t.Fatalf("full proof with mismatched keys: err = %v", err)
+	}
+	var st ProverState
+	if err := mixed.UpdateState(&st, w); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := mixed.ProveFrom(&st, w); err == nil {
+		t.Fatal("proof from a state with mismatched keys returned")
+	}
+}

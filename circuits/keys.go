@@ -1,7 +1,6 @@
 package circuits
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -11,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gnark "github.com/consensys/gnark"
@@ -66,12 +66,19 @@ func writeHeader(w io.Writer, kind byte, circuit string) error {
 
 // readHeader checks the header and returns the circuit id.
 func readHeader(r io.Reader, kind byte) (string, error) {
+	id, _, err := readHeaderVersion(r, kind)
+	return id, err
+}
+
+// readHeaderVersion checks the header and returns the circuit id and the
+// gnark version that wrote the file.
+func readHeaderVersion(r io.Reader, kind byte) (id, version string, err error) {
 	var fixed [len(magic) + 2]byte
 	if _, err := io.ReadFull(r, fixed[:]); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrFormat, err)
+		return "", "", fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	if string(fixed[:len(magic)]) != magic || fixed[len(magic)] != kind || fixed[len(magic)+1] != formatVersion {
-		return "", ErrFormat
+		return "", "", ErrFormat
 	}
 	readString := func() (string, error) {
 		var n uint16
@@ -87,14 +94,13 @@ func readHeader(r io.Reader, kind byte) (string, error) {
 		}
 		return string(s), nil
 	}
-	id, err := readString()
-	if err != nil {
-		return "", err
+	if id, err = readString(); err != nil {
+		return "", "", err
 	}
-	if _, err := readString(); err != nil { // gnark version, informative
-		return "", err
+	if version, err = readString(); err != nil {
+		return "", "", err
 	}
-	return id, nil
+	return id, version, nil
 }
 
 // circuitKeys are one circuit's constraint system and keys.
@@ -112,7 +118,11 @@ type Keys struct {
 	inc          lazyProver // the presentation prover's tables (incremental.go)
 }
 
+// compiles counts compilations, for the tests of the constraint cache.
+var compiles atomic.Int64
+
 func compile(c frontend.Circuit) (*cs.R1CS, error) {
+	compiles.Add(1)
 	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
 	if err != nil {
 		return nil, err
@@ -176,13 +186,8 @@ func LoadOrSetup(dir string, progress io.Writer) (*Keys, error) {
 	return k, nil
 }
 
-func readProvingKey(path, id string) (*groth16.ProvingKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
+// decodeProvingKey reads a proving key of circuit id (from path) from r.
+func decodeProvingKey(r io.Reader, path, id string) (*groth16.ProvingKey, error) {
 	got, err := readHeader(r, kindProvingKey)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -101,11 +101,11 @@ func LoadKeysDir(dir string) (*Keys, error) {
 		if _, err := os.Stat(keyFile(dir, c.id, ".pk")); err != nil {
 			return nil, err
 		}
-		ccs, err := compile(c.cir)
+		pk, pkSum, err := readProvingKeyFile(keyFile(dir, c.id, ".pk"), c.id)
 		if err != nil {
 			return nil, err
 		}
-		pk, err := readProvingKey(keyFile(dir, c.id, ".pk"), c.id)
+		ccs, err := constraintSystem(dir, c.id, c.cir, pkSum)
 		if err != nil {
 			return nil, err
 		}
@@ -113,7 +113,9 @@ func LoadKeysDir(dir string) (*Keys, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(v.vk.G1.K) != ccs.GetNbPublicVariables() || len(pk.G1.A) == 0 {
+		if len(v.vk.G1.K) != ccs.GetNbPublicVariables() || len(pk.G1.A) == 0 ||
+			len(pk.G1.K) != ccs.GetNbInternalVariables()+ccs.GetNbSecretVariables() ||
+			pk.Domain.Cardinality < uint64(ccs.GetNbConstraints()) {
 			return nil, fmt.Errorf("%s: keys do not match the circuit", c.id)
 		}
 		*c.dst = circuitKeys{id: c.id, ccs: ccs, pk: pk, vk: v.vk, v: v}

@@ -43,7 +43,12 @@ type Header struct {
 	CredSize    uint64         `json:"cred_size"` // leaves appended so far
 	IssuerRoot  circuits.Field `json:"issuer_root"`
 	IssuerCount uint64         `json:"issuer_count"`
-	Signature   string         `json:"signature"` // hex ed25519 by the producer over SignedBytes
+	StateRoot   Hash           `json:"state_root"` // root of the state map (statemap.go)
+	// AppHash commits to the whole state a wallet or verifier relies on:
+	// AppHash(CredRoot, CredSize, StateRoot). Answers' proofs are checked
+	// against it.
+	AppHash   Hash   `json:"app_hash"`
+	Signature string `json:"signature"` // hex ed25519 by the producer over SignedBytes
 }
 
 // Block is a header with its transactions.
@@ -53,15 +58,15 @@ type Block struct {
 }
 
 const (
-	headerPrefix   = "zkcred-registry-header/v1\x00"
+	headerPrefix   = "zkcred-registry-header/v2\x00"
 	blockSigPrefix = "zkcred-registry-block/v1\x00"
 )
 
 // Bytes returns the header's canonical binary encoding, which the block hash
 // covers (the signature excluded): prefix, chain ID length (u16) and bytes,
 // height, prev hash, time, tx root, tx count, credential root, credential
-// size, issuer root, issuer count; integers big-endian, roots 32-byte
-// big-endian field elements.
+// size, issuer root, issuer count, state root, app hash; integers
+// big-endian, roots 32-byte big-endian field elements.
 func (h *Header) Bytes() []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, headerPrefix...)
@@ -80,7 +85,17 @@ func (h *Header) Bytes() []byte {
 	irb := ir.Bytes()
 	b = append(b, irb[:]...)
 	b = binary.BigEndian.AppendUint64(b, h.IssuerCount)
+	b = append(b, h.StateRoot[:]...)
+	b = append(b, h.AppHash[:]...)
 	return b
+}
+
+// CheckAppHash checks that the header's app hash is the hash of its roots.
+func (h *Header) CheckAppHash() error {
+	if AppHash(h.CredRoot, h.CredSize, h.StateRoot) != h.AppHash {
+		return fmt.Errorf("block %d: app_hash is not the hash of its roots", h.Height)
+	}
+	return nil
 }
 
 // Hash returns the block hash, SHA-256 of Bytes.

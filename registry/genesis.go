@@ -130,6 +130,23 @@ func (g *Genesis) ProducerKey() ed25519.PublicKey {
 	return k
 }
 
+// governance returns the governance record of block 0.
+func (g *Genesis) governance() *Governance {
+	return &Governance{Keys: append([]string{}, g.Governance...), Threshold: 1}
+}
+
+// validators returns the validator set of block 0: the producer.
+func (g *Genesis) validators() *ValidatorSet {
+	if len(g.Validators) > 0 {
+		vs := &ValidatorSet{}
+		for _, v := range g.Validators {
+			vs.Validators = append(vs.Validators, Validator{PubKey: v.PubKey, Power: v.Power})
+		}
+		return vs
+	}
+	return &ValidatorSet{Validators: []Validator{{PubKey: g.Producer, Power: 1}}}
+}
+
 func (g *Genesis) isGovernance(pub ed25519.PublicKey) bool {
 	for _, k := range g.Governance {
 		if kk, _ := ParsePubKey(k); kk.Equal(pub) {

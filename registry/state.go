@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+
 	"github.com/zkcred/zkcred/internal/didkey"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -70,6 +72,49 @@ type CircuitRecord struct {
 	Height         uint64 `json:"height"`
 }
 
+// KindMember is one issuer in a KindList.
+type KindMember struct {
+	ID     circuits.Field `json:"id"`
+	Active bool           `json:"active"`
+}
+
+// KindList is the list of the issuers of one kind, active or not, in
+// registration order: what a verifier's policy that accepts "every active
+// university" reads, proven by one state proof.
+type KindList struct {
+	Kind    string       `json:"kind"`
+	Issuers []KindMember `json:"issuers"`
+}
+
+// Active returns the IDs of the list's active issuers.
+func (l *KindList) Active() []circuits.Field {
+	out := []circuits.Field{}
+	for _, m := range l.Issuers {
+		if m.Active {
+			out = append(out, m.ID)
+		}
+	}
+	return out
+}
+
+// Governance is the governance record: the keys that may sign governance
+// transactions and how many of them must.
+type Governance struct {
+	Keys      []string `json:"keys"`
+	Threshold int      `json:"threshold"`
+}
+
+// Validator is a member of the validator set.
+type Validator struct {
+	PubKey string `json:"pubkey"` // hex ed25519
+	Power  int64  `json:"power"`
+}
+
+// ValidatorSet is the set of keys that sign blocks.
+type ValidatorSet struct {
+	Validators []Validator `json:"validators"`
+}
+
 // Receipt tells a submitter what its transaction did.
 type Receipt struct {
 	TxHash Hash   `json:"tx_hash"`
@@ -108,16 +153,26 @@ type Builder struct {
 	issCount   uint64
 	txs        []*Tx
 	hashes     [][32]byte
+	// records holds the value hash of every state-map record set in this
+	// block, by state key.
+	records map[string]Hash
 }
 
 // NewBuilder starts block prev.Height+1 on state r, which must be the state
 // after prev. With prev nil it starts block 0 and applies the genesis
 // issuers.
 func NewBuilder(g *Genesis, r Reader, prev *Header) (*Builder, error) {
-	b := &Builder{g: g, r: r, writes: map[string][]byte{}, credLeaves: map[uint64]fr.Element{}, issLeaves: map[uint64]fr.Element{}}
+	b := &Builder{g: g, r: r, writes: map[string][]byte{}, credLeaves: map[uint64]fr.Element{}, issLeaves: map[uint64]fr.Element{},
+		records: map[string]Hash{}}
 	if prev == nil {
 		b.prev = g.Hash()
 		b.prevT = g.Time
+		if err := b.putRecord(layout.GovernanceKey(), g.governance()); err != nil {
+			return nil, err
+		}
+		if err := b.putRecord(layout.ValidatorsKey(), g.validators()); err != nil {
+			return nil, err
+		}
 		for _, is := range g.Issuers {
 			if err := b.registerIssuer(is); err != nil {
 				return nil, err
@@ -153,6 +208,71 @@ func (b *Builder) Get(key []byte) ([]byte, bool, error) {
 }
 
 func (b *Builder) set(key []byte, v []byte) { b.writes[string(key)] = v }
+
+// putRecord stores a state-map record as JSON and marks it for the map.
+func (b *Builder) putRecord(key []byte, rec any) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return b.putRecordBytes(key, v, rec)
+}
+
+// putRecordBytes stores v, the JSON encoding of rec, under key and marks
+// rec's hash for the state map.
+func (b *Builder) putRecordBytes(key, v []byte, rec any) error {
+	h, err := RecordHash(rec)
+	if err != nil {
+		return err
+	}
+	b.set(key, v)
+	b.records[string(key)] = h
+	return nil
+}
+
+func (b *Builder) getJSON(key []byte, v any) (bool, error) {
+	raw, ok, err := b.Get(key)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, fmt.Errorf("state record %q: %w", printableKey(key), err)
+	}
+	return true, nil
+}
+
+// setKindMember puts or removes (remove true) an issuer in its kind's
+// list, keeping registration order.
+func (b *Builder) setKindMember(kind string, is *Issuer, remove bool) error {
+	var l KindList
+	if _, err := b.getJSON(layout.KindKey(kind), &l); err != nil {
+		return err
+	}
+	l.Kind = kind
+	out := make([]KindMember, 0, len(l.Issuers)+1)
+	for _, m := range l.Issuers {
+		if m.ID != is.ID {
+			out = append(out, m)
+		}
+	}
+	if !remove {
+		out = append(out, KindMember{ID: is.ID, Active: is.Active})
+		// registration order: an issuer that comes back to a kind goes
+		// back to its place
+		for i := len(out) - 1; i > 0; i-- {
+			prev, err := b.getIssuer(out[i-1].ID.El())
+			if err != nil {
+				return err
+			}
+			if prev == nil || prev.Index < is.Index {
+				break
+			}
+			out[i-1], out[i] = out[i], out[i-1]
+		}
+	}
+	l.Issuers = out
+	return b.putRecord(layout.KindKey(kind), &l)
+}
 
 // nodeReader reads a tree's nodes, seeing leaves set in this block.
 type nodeReader struct {
@@ -199,10 +319,22 @@ func (b *Builder) getIssuer(id fr.Element) (*Issuer, error) {
 	return &is, nil
 }
 
-func (b *Builder) putIssuer(is *Issuer) {
-	v, _ := json.Marshal(is)
-	b.set(layout.IssuerKey(is.ID.El()), v)
+// putIssuer stores an issuer record and keeps the lists by kind in step
+// with it (old is the record before, nil for a new issuer).
+func (b *Builder) putIssuer(old, is *Issuer) error {
+	if old != nil && old.Kind != is.Kind {
+		if err := b.setKindMember(old.Kind, old, true); err != nil {
+			return err
+		}
+	}
+	if err := b.putRecord(layout.IssuerKey(is.ID.El()), is); err != nil {
+		return err
+	}
 	b.issLeaves[is.Index] = is.Leaf()
+	if old == nil || old.Kind != is.Kind || old.Active != is.Active {
+		return b.setKindMember(is.Kind, is, false)
+	}
+	return nil
 }
 
 func (b *Builder) registerIssuer(r RegisterIssuer) error {
@@ -226,8 +358,7 @@ func (b *Builder) registerIssuer(r RegisterIssuer) error {
 	b.issCount++
 	ib := id.Bytes()
 	b.set(layout.IssuerIndexKey(is.Index), ib[:])
-	b.putIssuer(is)
-	return nil
+	return b.putIssuer(nil, is)
 }
 
 // activeIssuer returns the signer's issuer record if it may act.
@@ -279,20 +410,28 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			if err != nil {
 				return nil, err
 			}
-			is.Name, is.Kind, is.Active, is.Updated = body.Name, body.Kind, body.Active, b.height
-			b.putIssuer(is)
+			nw := *is
+			nw.Name, nw.Kind, nw.Active, nw.Updated = body.Name, body.Kind, body.Active, b.height
+			if err := b.putIssuer(is, &nw); err != nil {
+				return nil, err
+			}
 			rc.IssuerID = &is.ID
 		case DeactivateIssuer:
 			is, err := b.issuerByKey(body.PubKey)
 			if err != nil {
 				return nil, err
 			}
-			is.Active, is.Updated = false, b.height
-			b.putIssuer(is)
+			nw := *is
+			nw.Active, nw.Updated = false, b.height
+			if err := b.putIssuer(is, &nw); err != nil {
+				return nil, err
+			}
 			rc.IssuerID = &is.ID
 		case PublishCircuit:
-			rec, _ := json.Marshal(CircuitRecord{Circuit: body.Circuit, VKHash: body.VKHash, TranscriptHash: body.TranscriptHash, Height: b.height})
-			b.set(layout.CircuitKey(body.Circuit), rec)
+			rec := &CircuitRecord{Circuit: body.Circuit, VKHash: body.VKHash, TranscriptHash: body.TranscriptHash, Height: b.height}
+			if err := b.putRecord(layout.CircuitKey(body.Circuit), rec); err != nil {
+				return nil, err
+			}
 		}
 	case PublishSchema:
 		is, err := b.activeIssuer(tx)
@@ -309,7 +448,10 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 		} else if ok {
 			return nil, fmt.Errorf("%w: %s", ErrSchemaExists, FormatElement(id))
 		}
-		b.set(layout.SchemaKey(id), schemaRecord(SchemaRecord{ID: circuits.F(id), Issuer: is.ID, Schema: s.Canonical(), Height: b.height}))
+		rec := SchemaRecord{ID: circuits.F(id), Issuer: is.ID, Schema: s.Canonical(), Height: b.height}
+		if err := b.putRecordBytes(layout.SchemaKey(id), schemaRecord(rec), &rec); err != nil {
+			return nil, err
+		}
 		fid := circuits.F(id)
 		rc.SchemaID = &fid
 		rc.IssuerID = &is.ID
@@ -406,15 +548,39 @@ func (b *Builder) Finish(t int64) (*Header, []*Tx, map[string][]byte, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	stateRoot, err := b.updateState()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	h := &Header{ChainID: b.g.ChainID, Height: b.height, PrevHash: b.prev, Time: t,
 		TxRoot: txRoot(b.hashes), TxCount: uint32(len(b.txs)),
 		CredRoot: circuits.F(credRoot), CredSize: b.credSize,
-		IssuerRoot: circuits.F(issRoot), IssuerCount: b.issCount}
+		IssuerRoot: circuits.F(issRoot), IssuerCount: b.issCount,
+		StateRoot: stateRoot}
+	h.AppHash = AppHash(h.CredRoot, h.CredSize, h.StateRoot)
 	txs := b.txs
 	if txs == nil {
 		txs = []*Tx{}
 	}
 	return h, txs, b.writes, nil
+}
+
+// updateState writes the state-map records of this block, in key order,
+// and returns the map's root.
+func (b *Builder) updateState() (Hash, error) {
+	keys := make([]string, 0, len(b.records))
+	for k := range b.records {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		kh := stateKeyHash([]byte(k))
+		if _, err := b.updateStateMap(kh, stateLeaf(kh, b.records[k])); err != nil {
+			return Hash{}, err
+		}
+	}
+	b.records = map[string]Hash{}
+	return StateRoot(b)
 }
 
 func (b *Builder) updateTree(prefix byte, depth int, leaves map[uint64]fr.Element) (fr.Element, error) {

@@ -276,7 +276,7 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		if err := decodeBody(p.Body, &b); err != nil {
 			return nil, err
 		}
-		if b.Circuit == "" || len(b.Circuit) > MaxCircuitIDLen || !printable(b.Circuit) {
+		if !ValidCircuitID(b.Circuit) {
 			return nil, malformed("circuit id must be 1 to %d printable bytes", MaxCircuitIDLen)
 		}
 		if h, err := hex.DecodeString(b.VKHash); err != nil || len(h) != 32 || b.VKHash != strings.ToLower(b.VKHash) {
@@ -365,6 +365,14 @@ func checkIssuerFields(pub, name, kind string) error {
 		return malformed("kind %q must be 1 to %d lowercase letters, digits or '-'", truncate(kind), MaxKindLen)
 	}
 	return nil
+}
+
+// ValidKind reports whether k is a well-formed issuer kind.
+func ValidKind(k string) bool { return validKind(k) }
+
+// ValidCircuitID reports whether id is a well-formed circuit ID.
+func ValidCircuitID(id string) bool {
+	return id != "" && len(id) <= MaxCircuitIDLen && printable(id)
 }
 
 func validKind(k string) bool {

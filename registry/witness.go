@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"math/bits"
 	"strconv"
 
@@ -29,6 +30,10 @@ type Bucket struct {
 	Index    uint64           `json:"bucket"`
 	Leaves   []circuits.Field `json:"leaves"`   // BucketSize
 	Siblings []circuits.Field `json:"siblings"` // circuits.Depth - BucketBits, bottom-up
+	// CredSize and StateRoot complete the block's app hash
+	// (VerifyAppHash).
+	CredSize  uint64 `json:"cred_size"`
+	StateRoot Hash   `json:"state_root"`
 }
 
 // BucketOf returns the bucket that holds a leaf index.
@@ -94,7 +99,11 @@ func (b *Bucket) AppendJSON(buf []byte) []byte {
 	list(b.Leaves)
 	buf = append(buf, `,"siblings":`...)
 	list(b.Siblings)
-	return append(buf, '}')
+	buf = append(buf, `,"cred_size":`...)
+	buf = strconv.AppendUint(buf, b.CredSize, 10)
+	buf = append(buf, `,"state_root":"`...)
+	buf = hex.AppendEncode(buf, b.StateRoot[:])
+	return append(buf, `"}`...)
 }
 
 // FormatElement returns e's canonical decimal form (for URLs and logs).

@@ -10,10 +10,11 @@ import (
 	"github.com/zkcred/zkcred/registry"
 )
 
-// CircuitLister lists the verifying-key hashes the chain publishes (the
-// light client's registry client is one).
+// CircuitLister reads a circuit's verifying-key hash as the chain
+// publishes it, proven against a verified header (proof.Reader is one);
+// nil means none is published.
 type CircuitLister interface {
-	Circuits(ctx context.Context) ([]registry.CircuitRecord, error)
+	Circuit(ctx context.Context, id string) (*registry.CircuitRecord, error)
 }
 
 // ErrKeyNotPublished is wrapped by *KeyHashError: the verifying key's hash
@@ -42,19 +43,16 @@ func (e *KeyHashError) Unwrap() error { return ErrKeyNotPublished }
 // CheckPublishedKey returns nil if the chain publishes v's hash for v's
 // circuit, and a *KeyHashError naming both hashes otherwise.
 func CheckPublishedKey(ctx context.Context, l CircuitLister, v *circuits.Verifier) error {
-	recs, err := l.Circuits(ctx)
+	r, err := l.Circuit(ctx, v.CircuitID())
 	if err != nil {
-		return fmt.Errorf("reading the published verifying-key hashes: %w", err)
+		return fmt.Errorf("reading the published verifying-key hash: %w", err)
 	}
 	have := v.Hash()
-	for _, r := range recs {
-		if r.Circuit != v.CircuitID() {
-			continue
-		}
-		if !strings.EqualFold(r.VKHash, have) {
-			return &KeyHashError{Circuit: r.Circuit, Have: have, Published: r.VKHash, Height: r.Height}
-		}
-		return nil
+	if r == nil || r.Circuit != v.CircuitID() {
+		return &KeyHashError{Circuit: v.CircuitID(), Have: have}
 	}
-	return &KeyHashError{Circuit: v.CircuitID(), Have: have}
+	if !strings.EqualFold(r.VKHash, have) {
+		return &KeyHashError{Circuit: r.Circuit, Have: have, Published: r.VKHash, Height: r.Height}
+	}
+	return nil
 }

@@ -12,7 +12,14 @@ import (
 
 type listed []registry.CircuitRecord
 
-func (l listed) Circuits(context.Context) ([]registry.CircuitRecord, error) { return l, nil }
+func (l listed) Circuit(_ context.Context, id string) (*registry.CircuitRecord, error) {
+	for _, r := range l {
+		if r.Circuit == id {
+			return &r, nil
+		}
+	}
+	return nil, nil
+}
 
 func TestCheckPublishedKey(t *testing.T) {
 	keys, err := circuits.LoadOrSetup(t.TempDir(), nil)

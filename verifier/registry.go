@@ -8,8 +8,8 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
-	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
+	"github.com/zkcred/zkcred/registry/proof"
 )
 
 // LightRoots gives a verifier the roots a registry light client verified:
@@ -35,13 +35,19 @@ func (l LightRoots) LatestHeight() (uint64, bool) {
 	return h.Height, true
 }
 
-// RegistryIssuers lists the active issuers of a kind from a registry (the
-// light client's Registry()), for policies that accept a whole kind. The
-// list is the registry's answer and is not proven against a header: a
-// verifier that does not trust its registry should name issuer IDs.
+// RegistryIssuers lists the active issuers of a kind from a registry, for
+// policies that accept a whole kind. The list is read with its state
+// proof and checked against a header the light client verified
+// (proof.Reader), so a registry node can neither add an issuer nor show
+// a deactivated one as active.
 type RegistryIssuers struct {
-	Client  *client.Client
-	Timeout time.Duration // per call; 0 means 5 seconds
+	Registry proof.Reader
+	Timeout  time.Duration // per call; 0 means 5 seconds
+}
+
+// NewRegistryIssuers returns RegistryIssuers over a light client.
+func NewRegistryIssuers(lc *light.Client) RegistryIssuers {
+	return RegistryIssuers{Registry: proof.New(lc.Registry(), lc)}
 }
 
 // Issuers implements IssuerLister.
@@ -52,16 +58,14 @@ func (r RegistryIssuers) Issuers(kind string) ([]fr.Element, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t)
 	defer cancel()
-	active := true
-	is, err := r.Client.Issuers(ctx, client.IssuerFilter{Kind: kind, Active: &active})
+	l, err := r.Registry.Kind(ctx, kind)
 	if err != nil {
 		return nil, fmt.Errorf("list issuers of kind %q: %w", kind, err)
 	}
-	ids := make([]fr.Element, 0, len(is))
-	for _, i := range is {
-		if i.Active && i.Kind == kind {
-			ids = append(ids, i.ID.El())
-		}
+	act := l.Active()
+	ids := make([]fr.Element, len(act))
+	for i, id := range act {
+		ids[i] = id.El()
 	}
 	return ids, nil
 }

@@ -102,7 +102,7 @@ func TestWithRegistry(t *testing.T) {
 	e := newEnv(t, func(o *Options) {
 		o.Proofs = keys.Verifier()
 		o.Roots = LightRoots{lc}
-		o.Issuers = RegistryIssuers{Client: lc.Registry()}
+		o.Issuers = NewRegistryIssuers(lc)
 		o.Clock = time.Now
 	})
 	r := e.newRequest("vote")
@@ -141,7 +141,7 @@ func TestWithRegistry(t *testing.T) {
 	}
 	// A kind with no registered issuers lists none (creating a request
 	// under it is refused with issuers_unavailable, TestCreateRequestErrors).
-	if ids, err := (RegistryIssuers{Client: lc.Registry()}).Issuers("ministry"); err != nil || len(ids) != 0 {
+	if ids, err := NewRegistryIssuers(lc).Issuers("ministry"); err != nil || len(ids) != 0 {
 		t.Fatalf("listing an empty kind: %v %v", ids, err)
 	}
 }

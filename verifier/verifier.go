@@ -395,6 +395,23 @@ func (s *Server) CreateRequest(name string) (*wire.CreatedRequest, error) {
 	return s.create(name, "", true)
 }
 
+// CreateRequestFor issues a request as POST /v1/requests does for a
+// client (its IP address): when authorized (the caller checked the create
+// token) under any policy, else only under a public policy and within the
+// client's quota. The verifier's web page creates requests with it.
+func (s *Server) CreateRequestFor(name, clientIP string, authorized bool) (*wire.CreatedRequest, error) {
+	return s.create(name, clientKey(clientIP), authorized)
+}
+
+// Policy returns a copy of the named policy as configured.
+func (s *Server) Policy(name string) (Policy, bool) {
+	p, ok := s.policies[name]
+	if !ok {
+		return Policy{}, false
+	}
+	return *p, true
+}
+
 // create issues a request for client; authorized says the caller holds the
 // create token (or is in process), else the policy must be public and the
 // client within its quota.
@@ -502,7 +519,11 @@ func (s *Server) issue(pol *Policy, now time.Time) (*wire.CreatedRequest, error)
 		return nil, err
 	}
 	s.metrics.created.Inc()
-	return &wire.CreatedRequest{Request: *r, ResultToken: token}, nil
+	link, err := s.OpenID4VPLink(id)
+	if err != nil {
+		s.log.Warn("openid4vp link", "request", id, "err", err)
+	}
+	return &wire.CreatedRequest{Request: *r, ResultToken: token, OpenID4VPURI: link}, nil
 }
 
 // ttl keeps a record until the request expires plus the retention.

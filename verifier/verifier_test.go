@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
+	"github.com/zkcred/zkcred/registry/proof"
 )
 
 func TestVerifiedAndResult(t *testing.T) {
@@ -498,6 +501,14 @@ func TestRootRepublished(t *testing.T) {
 	}
 }
 
+// noHeaders is a light client that has verified nothing.
+type noHeaders struct{}
+
+func (noHeaders) LatestHeight() (uint64, bool) { return 0, false }
+func (noHeaders) VerifiedAppHash(context.Context, uint64) (registry.Hash, error) {
+	return registry.Hash{}, errors.New("no verified headers")
+}
+
 // TestErrorsNameNoInternalAddress: when the registry does not answer,
 // creating a request under an issuer kind answers 503 issuers_unavailable
 // without the registry's address (which the log gets instead).
@@ -508,7 +519,7 @@ func TestErrorsNameNoInternalAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t, func(o *Options) {
-		o.Issuers = RegistryIssuers{Client: cl, Timeout: 5 * time.Second}
+		o.Issuers = RegistryIssuers{Registry: proof.New(cl, noHeaders{}), Timeout: 5 * time.Second}
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	st, eb := e.do("POST", "/v1/requests", `{"policy":"vote"}`, nil, auth...)

@@ -25,7 +25,7 @@ func BenchmarkPresent(b *testing.B) {
 	if _, err := w.Receive(ctx, e.Issue(w.HolderCommit(), "3.72", time.Time{})); err != nil {
 		b.Fatal(err)
 	}
-	if err := wallet.CheckKeys(ctx, e.Keys, e.Registry); err != nil {
+	if err := wallet.CheckKeys(ctx, e.Keys, e.Proven()); err != nil {
 		b.Fatal(err)
 	}
 	// As zkcred wallet present does it: Prepare (untimed: it runs before

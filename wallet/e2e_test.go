@@ -213,7 +213,7 @@ func TestPresent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := wallet.CheckKeys(ctx, e.Keys, e.Registry); err != nil {
+	if err := wallet.CheckKeys(ctx, e.Keys, e.Proven()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -484,7 +484,7 @@ func TestKeysCheckedAgainstChain(t *testing.T) {
 	ctx := context.Background()
 	keys := testenv.Keys(t)
 	e := testenv.Start(t, testenv.Options{VKHash: strings.Repeat("ab", 32)})
-	if err := wallet.CheckKeys(ctx, keys, e.Registry); !errors.Is(err, wallet.ErrKeysMismatch) {
+	if err := wallet.CheckKeys(ctx, keys, e.Proven()); !errors.Is(err, wallet.ErrKeysMismatch) {
 		t.Fatalf("other published hash: %v", err)
 	}
 	// Keys absent from the data directory are fetched from the configured
@@ -502,7 +502,7 @@ func TestKeysCheckedAgainstChain(t *testing.T) {
 		t.Fatalf("keys not fetched: %v", err)
 	}
 	e = testenv.Start(t, testenv.Options{SkipCircuit: true})
-	if err := wallet.CheckKeys(ctx, keys, e.Registry); !errors.Is(err, wallet.ErrKeysUnpublished) {
+	if err := wallet.CheckKeys(ctx, keys, e.Proven()); !errors.Is(err, wallet.ErrKeysUnpublished) {
 		t.Fatalf("unpublished: %v", err)
 	}
 	// keys missing from the directory, fetched from the configured URL

@@ -13,7 +13,8 @@ import (
 	"github.com/zkcred/zkcred/internal/atomicfile"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/registry/client"
+	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/proof"
 )
 
 // Key errors.
@@ -57,37 +58,40 @@ func (w *Wallet) LoadKeys(ctx context.Context, dir string) (*circuits.Keys, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckKeys(ctx, keys, lc.Registry()); err != nil {
+	if err := CheckKeys(ctx, keys, proof.New(lc.Registry(), lc)); err != nil {
 		return nil, err
 	}
 	return keys, nil
 }
 
+// CircuitReader reads a circuit's published verifying-key hash, proven
+// against a verified header (proof.Reader); nil means none is published.
+type CircuitReader interface {
+	Circuit(ctx context.Context, id string) (*registry.CircuitRecord, error)
+}
+
 // CheckKeys compares the keys' verifying-key hashes with those the
-// registry publishes: the presentation circuit's must be published and
-// equal; the holder circuit's must be equal when published.
-func CheckKeys(ctx context.Context, keys *circuits.Keys, reg *client.Client) error {
-	recs, err := reg.Circuits(ctx)
-	if err != nil {
-		return fmt.Errorf("reading published circuits: %w", err)
-	}
-	found := false
-	for _, r := range recs {
-		var got string
-		switch r.Circuit {
-		case circuits.PresentationID:
-			got, found = keys.Verifier().Hash(), true
-		case circuits.HolderID:
-			got = keys.HolderVerifier().Hash()
-		default:
+// registry publishes, each read with its proof: the presentation
+// circuit's must be published and equal; the holder circuit's must be
+// equal when published.
+func CheckKeys(ctx context.Context, keys *circuits.Keys, reg CircuitReader) error {
+	for _, c := range []struct {
+		id   string
+		have string
+	}{{circuits.PresentationID, keys.Verifier().Hash()}, {circuits.HolderID, keys.HolderVerifier().Hash()}} {
+		r, err := reg.Circuit(ctx, c.id)
+		if err != nil {
+			return fmt.Errorf("reading published circuits: %w", err)
+		}
+		if r == nil {
+			if c.id == circuits.PresentationID {
+				return ErrKeysUnpublished
+			}
 			continue
 		}
-		if !strings.EqualFold(got, r.VKHash) {
-			return fmt.Errorf("%w: %s has %s, the chain published %s at block %d", ErrKeysMismatch, r.Circuit, got, r.VKHash, r.Height)
+		if !strings.EqualFold(c.have, r.VKHash) {
+			return fmt.Errorf("%w: %s has %s, the chain published %s at block %d", ErrKeysMismatch, r.Circuit, c.have, r.VKHash, r.Height)
 		}
-	}
-	if !found {
-		return ErrKeysUnpublished
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/light"
+	"github.com/zkcred/zkcred/registry/proof"
 )
 
 // ErrRefused is wrapped by every reason Receive refuses a credential.
@@ -130,7 +131,7 @@ func (w *Wallet) newestBucket(ctx context.Context, index, minHeight uint64) (*re
 			// committed since the sync: sync and ask again.
 			continue
 		}
-		leaf, path, err := b.Path(index)
+		leaf, path, err := proof.Bucket(ctx, lc, b, index)
 		if err != nil {
 			return nil, fr.Element{}, nil, fmt.Errorf("witness bucket: %w", err)
 		}
@@ -263,7 +264,7 @@ func (w *Wallet) checkChain(ctx context.Context, p *wire.Private, c *wire.Creden
 	if err != nil {
 		return err
 	}
-	is, err := lc.Registry().Issuer(ctx, p.IssuerID.El())
+	is, err := proof.New(lc.Registry(), lc).Issuer(ctx, p.IssuerID.El())
 	if errors.Is(err, registry.ErrNotFound) {
 		return fmt.Errorf("%w: %s", ErrIssuerUnknown, c.Issuer)
 	}

@@ -108,8 +108,17 @@ func (f fixedBeacon) BlockHash(context.Context, uint64) (ceremony.Hash, error) {
 	return ceremony.Hash(f), nil
 }
 
-func ceremonyContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// session returns what every ceremony command runs in: a context that
+// Ctrl-C or SIGTERM cancels, and the beacon source of --registry (nil
+// without it); done releases both.
+func (f *ceremonyFlags) session() (context.Context, ceremony.BeaconSource, func(), error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	beacons, closeB, err := f.beacons()
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, beacons, func() { closeB(); stop() }, nil
 }
 
 // ceremonyError gives ceremony errors their kind (exit status), code and
@@ -166,13 +175,11 @@ func ceremonyInit(f ceremonyFlags, ptau string, power int, height uint64) error 
 	if err := os.MkdirAll(f.dir, 0o755); err != nil {
 		return err
 	}
-	ctx, stop := ceremonyContext()
-	defer stop()
-	beacons, closeB, err := f.beacons()
+	ctx, beacons, done, err := f.session()
 	if err != nil {
 		return err
 	}
-	defer closeB()
+	defer done()
 	if err := ceremony.CheckBeaconAhead(ctx, beacons, height); err != nil {
 		return usagef("choose a --beacon-height above the registry's height", "%v", err)
 	}
@@ -235,13 +242,11 @@ func ceremonyContribute(f ceremonyFlags, name string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := ceremonyContext()
-	defer stop()
-	beacons, closeB, err := f.beacons()
+	ctx, beacons, done, err := f.session()
 	if err != nil {
 		return err
 	}
-	defer closeB()
+	defer done()
 	ws, err := ceremony.ContributeDir(ctx, f.dir, cs, name, beacons, ceremonyProgress())
 	if err != nil {
 		return err
@@ -286,13 +291,11 @@ func ceremonyVerify(f ceremonyFlags, ptau, keys string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := ceremonyContext()
-	defer stop()
-	beacons, closeB, err := f.beacons()
+	ctx, beacons, done, err := f.session()
 	if err != nil {
 		return err
 	}
-	defer closeB()
+	defer done()
 	rep, _, err := ceremony.VerifyDir(ctx, f.dir, cs, ceremony.VerifyOptions{Beacons: beacons, Ptau: ptau, Progress: ceremonyProgress()})
 	if err != nil {
 		return err
@@ -362,13 +365,11 @@ func ceremonyFinalize(f ceremonyFlags, keys, beaconHex string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := ceremonyContext()
-	defer stop()
-	beacons, closeB, err := f.beacons()
+	ctx, beacons, done, err := f.session()
 	if err != nil {
 		return err
 	}
-	defer closeB()
+	defer done()
 	switch {
 	case beacons != nil && beaconHex != "":
 		return usagef("pass one of them", "give --registry or --beacon-hash, not both")

@@ -119,6 +119,9 @@ func demo(ctx context.Context, dir string) error {
 		s.note("%-10s %s at %s, schema %s published", in.Kind, in.Name, is.URL, is.Schema.Name)
 	}
 	s.note("verifier %s", st.VerifierURL)
+	for _, p := range stackPages(st) {
+		s.note("in a browser: %s %s", p.Name, p.URL)
+	}
 
 	s.say("The holder makes a wallet: a secret that never leaves it, and its commitment")
 	w, err := wallet.Create(filepath.Join(dir, "wallet.age"), "demo passphrase", wallet.CreateOptions{

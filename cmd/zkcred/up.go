@@ -108,6 +108,7 @@ type banner struct {
 	AdminToken     string            `json:"adminToken"`
 	AdminTokenFile string            `json:"adminTokenFile"`
 	KeysURL        string            `json:"keysUrl,omitempty"`
+	Pages          []webPage         `json:"pages"` // in a browser
 	Try            []string          `json:"try"` // commands for a second terminal
 }
 
@@ -117,7 +118,7 @@ func upBanner(st *stack.Stack, abs string) banner {
 		Issuers: map[string]string{}, Schemas: map[string]string{},
 		Verifier: st.VerifierURL, Policies: []string{"graduate", "measles"},
 		AdminToken: st.AdminToken, AdminTokenFile: filepath.Join(abs, "admin-token"),
-		KeysURL: st.KeysURL,
+		KeysURL: st.KeysURL, Pages: stackPages(st),
 	}
 	for _, in := range stack.Institutions {
 		is := st.Issuers[in.Kind]
@@ -152,6 +153,11 @@ func (b banner) text() string {
 	}
 	s.WriteString("              development keys, unsafe for production ('zkcred ceremony' makes those);\n              their verifying-key hashes are published on this chain\n")
 	fmt.Fprintf(&s, "  admin token %s (in %s; issuer admin API: Authorization: Bearer …)\n\n", b.AdminToken, b.AdminTokenFile)
+	s.WriteString("In a browser:\n")
+	for _, p := range b.Pages {
+		fmt.Fprintf(&s, "  %-34s %s\n", p.Name, p.URL)
+	}
+	s.WriteString("\n")
 	s.WriteString("Try it in a second terminal (fill in each <…> from the answer before it):\n")
 	for _, c := range b.Try {
 		s.WriteString("  " + c + "\n")

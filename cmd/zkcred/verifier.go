@@ -25,7 +25,9 @@ import (
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
+	"github.com/zkcred/zkcred/registry/proof"
 	"github.com/zkcred/zkcred/verifier"
+	verifierweb "github.com/zkcred/zkcred/verifier/web"
 )
 
 func newVerifierCmd() *cobra.Command {
@@ -166,14 +168,14 @@ func verifierServe(o verifierServeOptions) error {
 		defer lc.Close()
 		// The verifier's soundness rests on its verifying key: refuse one
 		// whose hash the chain has not published for the circuit.
-		if err := verifier.CheckPublishedKey(ctx, lc.Registry(), pv); err != nil {
+		if err := verifier.CheckPublishedKey(ctx, proof.New(lc.Registry(), lc), pv); err != nil {
 			if errors.Is(err, verifier.ErrKeyNotPublished) {
 				return localf("key_unpublished", "use the keys whose hashes governance published ('zkcred registry govern publish-circuits'), e.g. fetched from the registry operators", "%v", err)
 			}
 			return withHint(err, "is the registry running at "+o.registry+"?")
 		}
 		vo.Roots = verifier.NewSyncingRoots(lc)
-		vo.Issuers = verifier.RegistryIssuers{Client: lc.Registry()}
+		vo.Issuers = verifier.NewRegistryIssuers(lc)
 	case o.roots != "" && o.registry == "":
 		rb, err := os.ReadFile(o.roots)
 		if err != nil {
@@ -196,15 +198,22 @@ func verifierServe(o verifierServeOptions) error {
 	if err != nil {
 		return usagef("choose another --addr", "listen: %v", err)
 	}
+	page, err := verifierweb.Handler(srv, srv.Handler(), verifierweb.Options{CreateToken: vo.CreateToken})
+	if err != nil {
+		return err
+	}
 	if jsonOutput {
-		printJSON(map[string]any{"addr": ln.Addr().String(), "url": "http://" + ln.Addr().String(), "policies": srv.Policies(), "createTokenFile": tokenFile})
+		printJSON(map[string]any{"addr": ln.Addr().String(), "url": "http://" + ln.Addr().String(), "page": "http://" + ln.Addr().String() + "/", "policies": srv.Policies(), "createTokenFile": tokenFile})
 	} else {
 		fmt.Printf("verifier listening on http://%s (policies: %s)\n", ln.Addr(), strings.Join(srv.Policies(), ", "))
+		fmt.Printf("its page for a front desk: http://%s/ (sign in there with the create token for policies that are not public)\n", ln.Addr())
 		if tokenFile != "" {
 			fmt.Printf("POST /v1/requests needs the bearer token in %s for policies that are not public\n", tokenFile)
 		}
 	}
-	return srv.Serve(ctx, ln)
+	hs := srv.HTTPServer(ln.Addr().String())
+	hs.Handler = page // the API, and the page at /
+	return serveUntil(ctx, hs, ln)
 }
 
 // verifierSigningKey reads the verifier's Ed25519 signing key (the key of

@@ -47,6 +47,7 @@ import (
 	"github.com/zkcred/zkcred/registry/store"
 	"github.com/zkcred/zkcred/verifier"
 	vstore "github.com/zkcred/zkcred/verifier/store"
+	verifierweb "github.com/zkcred/zkcred/verifier/web"
 )
 
 // Example institutions, by kind.
@@ -304,7 +305,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		Policies: o.Policies(s),
 		Proofs:   o.Keys.Verifier(),
 		Roots:    verifier.NewSyncingRoots(lc),
-		Issuers:  verifier.RegistryIssuers{Client: s.Registry},
+		Issuers:  verifier.NewRegistryIssuers(lc),
 		Logger:   o.Logger,
 		// One person drives this stack from one address: no rate limit.
 		RateLimit: -1,
@@ -315,7 +316,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	s.Verifier = v
 	s.closers = append(s.closers, func() { v.Close() })
-	s.serve(vln, v.Handler())
+	page, err := verifierweb.Handler(v, v.Handler(), verifierweb.Options{})
+	if err != nil {
+		vln.Close()
+		return nil, fmt.Errorf("verifier page: %w", err)
+	}
+	s.serve(vln, page) // the API, and the page at /
 
 	if o.KeysDir != "" {
 		kln, err := listen(o.KeysAddr)

@@ -25,6 +25,8 @@ import (
 	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
+	"github.com/zkcred/zkcred/registry/light"
+	"github.com/zkcred/zkcred/registry/proof"
 	"github.com/zkcred/zkcred/verifier"
 	"github.com/zkcred/zkcred/wire"
 )
@@ -160,6 +162,20 @@ func Start(t testing.TB, o Options) *Env {
 	t.Cleanup(func() { rogueChain.Close() })
 	e.Rogue = issuer.New(rogueKey, rogueChain, rst, issuer.Options{})
 	return e
+}
+
+// Proven returns a reader of the registry's proven answers, over a light
+// client of its own.
+func (e *Env) Proven() proof.Reader {
+	e.T.Helper()
+	lc, err := light.New(e.Genesis, e.RegistryURL, light.Options{})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if _, err := lc.Sync(context.Background()); err != nil {
+		e.T.Fatal(err)
+	}
+	return proof.New(lc.Registry(), lc)
 }
 
 // Issue issues a diploma to holderCommit and returns the bundle JSON.

@@ -3,7 +3,6 @@ package abci
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -389,28 +388,11 @@ func (a *App) Query(_ context.Context, req *abcitypes.QueryRequest) (*abcitypes.
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // AppHash returns the app hash CometBFT records for the state after block
-// h: SHA-256 of "zkcred-registry-state/v1\0", the chain ID (u16 length and
-// bytes), credential root, credential size, issuer root, issuer count, tx
-// root and tx count. It does not cover the height or time, so an empty
-// block that follows an empty block keeps it and CometBFT makes no further
-// block (create_empty_blocks off); it covers the block's transactions, so
-// every block that applies one changes it, and CometBFT makes the next
-// block at once, whose header signs it.
+// h: the header's AppHash, which the state machine computes
+// (registry.AppHash over the credential root and size and the state-map
+// root; docs/registry.md, "App hash and proofs"). It commits to the state
+// only, not to the block's height or time, so that an empty block keeps it
+// and CometBFT makes no further empty block (create_empty_blocks off).
 func AppHash(h *registry.Header) []byte {
-	b := make([]byte, 0, 160)
-	b = append(b, "zkcred-registry-state/v1\x00"...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(h.ChainID)))
-	b = append(b, h.ChainID...)
-	cr := h.CredRoot.El()
-	crb := cr.Bytes()
-	b = append(b, crb[:]...)
-	b = binary.BigEndian.AppendUint64(b, h.CredSize)
-	ir := h.IssuerRoot.El()
-	irb := ir.Bytes()
-	b = append(b, irb[:]...)
-	b = binary.BigEndian.AppendUint64(b, h.IssuerCount)
-	b = append(b, h.TxRoot[:]...)
-	b = binary.BigEndian.AppendUint32(b, h.TxCount)
-	sum := sha256.Sum256(b)
-	return sum[:]
+	return append([]byte(nil), h.AppHash[:]...)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/api/web"
 	"github.com/zkcred/zkcred/registry/internal/layout"
 	"github.com/zkcred/zkcred/registry/store"
 )
@@ -151,12 +152,30 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 		}
 		return c.JSON(http.StatusOK, orEmpty(cs))
 	})
+	v.GET("/circuits/:id", s.getCircuit)
+	v.GET("/kinds/:kind", s.getKind)
+	v.GET("/governance", func(c echo.Context) error {
+		a, err := st.ProvenGovernance()
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, a)
+	})
 	v.GET("/accounts/:pubkey", s.getAccount)
 	v.GET("/witness/:bucket", s.getWitness)
 	v.GET("/leaves/:index", s.getLeaf)
 	v.GET("/roots/:root", s.getRoot)
 	v.GET("/commits", s.getCommits)
 	v.GET("/commits/:height", s.getCommit)
+
+	// The explorer: HTML pages for people beside the API, read-only,
+	// outside the OpenAPI document (apitest.WithoutPages).
+	ex, err := web.Handler(st)
+	if err != nil {
+		panic(fmt.Sprintf("registry explorer: %v", err)) // its templates are embedded: a build defect
+	}
+	e.GET("/", echo.WrapHandler(ex))
+	e.GET("/ui/*", echo.WrapHandler(ex))
 	return e
 }
 
@@ -290,21 +309,21 @@ func (s *server) getCommits(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.opts.Commits == nil {
-		return c.JSONBlob(http.StatusOK, []byte("[]"))
-	}
-	top := s.opts.Commits.Height() - 1 // registry heights that have a commit
-	if top < 0 {
-		return c.JSONBlob(http.StatusOK, []byte("[]"))
-	}
-	to := uint64(top)
+	to := uint64(1<<64 - 1)
 	if q.Has("to") {
 		if to, err = uintParam(q.Get("to"), "to"); err != nil {
 			return err
 		}
+		if to < from {
+			return badRequest("to %d is below from %d", to, from)
+		}
 	}
-	if to < from {
-		return badRequest("to %d is below from %d", to, from)
+	if s.opts.Commits == nil {
+		return c.JSONBlob(http.StatusOK, []byte("[]"))
+	}
+	top := s.opts.Commits.Height() - 1 // registry heights that have a commit
+	if top < 0 || uint64(top) < from {
+		return c.JSONBlob(http.StatusOK, []byte("[]"))
 	}
 	to = min(to, uint64(top), from+MaxCommitRange-1)
 	out := []byte{'['}
@@ -360,11 +379,38 @@ func (s *server) getIssuer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	is, err := s.st.Issuer(id.El())
+	is, err := s.st.ProvenIssuer(id.El())
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, is)
+}
+
+// getCircuit answers a circuit's published verifying-key hash, or its
+// absence, with the proof.
+func (s *server) getCircuit(c echo.Context) error {
+	id := c.Param("id")
+	if !registry.ValidCircuitID(id) {
+		return badRequest("circuit id must be 1 to %d printable bytes", registry.MaxCircuitIDLen)
+	}
+	a, err := s.st.ProvenCircuit(id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+// getKind answers the list of the issuers of a kind with the proof.
+func (s *server) getKind(c echo.Context) error {
+	kind := c.Param("kind")
+	if !registry.ValidKind(kind) {
+		return badRequest("kind %q must be 1 to %d lowercase letters, digits or '-'", truncate(kind), registry.MaxKindLen)
+	}
+	a, err := s.st.ProvenKind(kind)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
 }
 
 func (s *server) getSchema(c echo.Context) error {
@@ -372,7 +418,7 @@ func (s *server) getSchema(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.st.Schema(id.El())
+	r, err := s.st.ProvenSchema(id.El())
 	if err != nil {
 		return err
 	}
@@ -431,7 +477,7 @@ func (s *server) getLeaf(c echo.Context) error {
 		return err
 	}
 	ls := registry.LeafStatus{Index: idx, Status: registry.LeafActive, Leaf: circuits.F(leaf), Height: bk.Height, Root: bk.Root,
-		Siblings: make([]circuits.Field, len(path))}
+		Siblings: make([]circuits.Field, len(path)), CredSize: bk.CredSize, StateRoot: bk.StateRoot}
 	if leaf.IsZero() {
 		ls.Status = registry.LeafRevoked
 	}

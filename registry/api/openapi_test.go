@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ func TestOpenAPI(t *testing.T) {
 	// The 504 case waits for this deadline: it is a bound on a block that
 	// never comes, not a measurement.
 	e := api.New(st, sub, api.Options{TxTimeout: 20 * time.Millisecond, Unavailable: []error{errStopped}, Commits: fakeCommits{st}})
-	h := apitest.New(t, api.OpenAPI(), e, apitest.Options{})
+	h := apitest.New(t, api.OpenAPI(), e, apitest.Options{Routes: apitest.WithoutPages(e.Routes())}) // the explorer is tested in a browser (registry/api/web)
 
 	want := func(a *apitest.Answer, status int, code string) {
 		t.Helper()
@@ -239,6 +240,40 @@ func TestOpenAPI(t *testing.T) {
 
 	ok(h.Do("GET", "/v1/circuits", nil), nil)
 
+	// Proven answers check against the latest header's app hash.
+	ok(h.Do("GET", "/v1/headers/latest", nil), &latest)
+	var ia registry.IssuerAnswer
+	ok(h.Do("GET", "/v1/issuers/"+rcHosp.IssuerID.String(), nil), &ia)
+	if err := ia.Verify(latest.AppHash, *rcHosp.IssuerID); err != nil || ia.Active {
+		t.Fatalf("issuer answer %+v: %v", ia.Issuer, err)
+	}
+	var sa registry.SchemaAnswer
+	ok(h.Do("GET", "/v1/schemas/"+rcSchema.SchemaID.String(), nil), &sa)
+	if err := sa.Verify(latest.AppHash, *rcSchema.SchemaID); err != nil {
+		t.Fatal(err)
+	}
+	for id, published := range map[string]bool{"zkcred/test": true, "zkcred/none": false} {
+		var ca registry.CircuitAnswer
+		ok(h.Do("GET", "/v1/circuits/"+url.PathEscape(id), nil), &ca)
+		if err := ca.Verify(latest.AppHash, id); err != nil || (ca.Record != nil) != published {
+			t.Fatalf("circuit %s: %+v: %v", id, ca, err)
+		}
+	}
+	want(h.Do("GET", "/v1/circuits/"+strings.Repeat("c", 129), nil), 400, "bad_request")
+	for kind, n := range map[string]int{"university": 1, "hospital": 1, "museum": 0} {
+		var ka registry.KindAnswer
+		ok(h.Do("GET", "/v1/kinds/"+kind, nil), &ka)
+		if err := ka.Verify(latest.AppHash, kind); err != nil || len(ka.Issuers) != n {
+			t.Fatalf("kind %s: %+v: %v", kind, ka.KindList, err)
+		}
+	}
+	want(h.Do("GET", "/v1/kinds/Museum", nil), 400, "bad_request")
+	var ga registry.GovernanceAnswer
+	ok(h.Do("GET", "/v1/governance", nil), &ga)
+	if err := ga.Verify(latest.AppHash); err != nil || len(ga.Governance.Keys) != 1 || ga.Governance.Threshold != 1 {
+		t.Fatalf("governance %+v: %v", ga.Governance, err)
+	}
+
 	var acct registry.Account
 	ok(h.Do("GET", "/v1/accounts/"+uniPub, nil), &acct)
 	if acct.LastNonce != lastNonce {
@@ -250,6 +285,9 @@ func TestOpenAPI(t *testing.T) {
 	var bk registry.Bucket
 	ok(h.Do("GET", "/v1/witness/0", nil), &bk)
 	if _, _, err := bk.Path(anchor.FirstLeaf + 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := bk.VerifyAppHash(latest.AppHash); err != nil {
 		t.Fatal(err)
 	}
 	want(h.Do("GET", "/v1/witness/x", nil), 400, "bad_request")
@@ -265,6 +303,9 @@ func TestOpenAPI(t *testing.T) {
 			t.Fatalf("leaf %d: %+v, want %s", leaf, ls, status)
 		}
 		if err := ls.Check(&latest); err != nil {
+			t.Fatalf("leaf %d: %v", leaf, err)
+		}
+		if err := ls.Verify(latest.AppHash); err != nil {
 			t.Fatalf("leaf %d: %v", leaf, err)
 		}
 		// Check refuses what does not prove itself.

@@ -214,6 +214,38 @@ func (c *Client) Issuer(ctx context.Context, id fr.Element) (*registry.Issuer, e
 	return &is, c.do(ctx, http.MethodGet, "/v1/issuers/"+registry.FormatElement(id), nil, &is)
 }
 
+// IssuerAnswer returns an issuer's record with its state proof.
+func (c *Client) IssuerAnswer(ctx context.Context, id fr.Element) (*registry.IssuerAnswer, error) {
+	var a registry.IssuerAnswer
+	return &a, c.do(ctx, http.MethodGet, "/v1/issuers/"+registry.FormatElement(id), nil, &a)
+}
+
+// SchemaAnswer returns a published schema with its state proof.
+func (c *Client) SchemaAnswer(ctx context.Context, id fr.Element) (*registry.SchemaAnswer, error) {
+	var a registry.SchemaAnswer
+	return &a, c.do(ctx, http.MethodGet, "/v1/schemas/"+registry.FormatElement(id), nil, &a)
+}
+
+// CircuitAnswer returns a circuit's published verifying-key hash, or its
+// absence, with the state proof.
+func (c *Client) CircuitAnswer(ctx context.Context, id string) (*registry.CircuitAnswer, error) {
+	var a registry.CircuitAnswer
+	return &a, c.do(ctx, http.MethodGet, "/v1/circuits/"+url.PathEscape(id), nil, &a)
+}
+
+// KindAnswer returns the issuers of a kind with the state proof.
+func (c *Client) KindAnswer(ctx context.Context, kind string) (*registry.KindAnswer, error) {
+	var a registry.KindAnswer
+	return &a, c.do(ctx, http.MethodGet, "/v1/kinds/"+url.PathEscape(kind), nil, &a)
+}
+
+// GovernanceAnswer returns the governance record and the validator set
+// with their state proofs.
+func (c *Client) GovernanceAnswer(ctx context.Context) (*registry.GovernanceAnswer, error) {
+	var a registry.GovernanceAnswer
+	return &a, c.do(ctx, http.MethodGet, "/v1/governance", nil, &a)
+}
+
 // Schema returns a published schema by ID.
 func (c *Client) Schema(ctx context.Context, id fr.Element) (*registry.SchemaRecord, error) {
 	var r registry.SchemaRecord

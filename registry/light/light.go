@@ -205,6 +205,9 @@ func (c *Client) verifyLink(h *registry.Header) error {
 	} else if err := h.VerifyLink(prev); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidHeader, err)
 	}
+	if err := h.CheckAppHash(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+	}
 	return nil
 }
 
@@ -427,6 +430,59 @@ func (c *Client) Latest() (*registry.Header, bool) {
 	}
 	h := c.hs[len(c.hs)-1]
 	return &h, true
+}
+
+// LatestHeight returns the height of the latest verified header.
+func (c *Client) LatestHeight() (uint64, bool) {
+	h, ok := c.Latest()
+	if !ok {
+		return 0, false
+	}
+	return h.Height, true
+}
+
+// VerifiedAppHash returns the app hash of block height from a verified
+// header, syncing first if that block is not verified yet (registry/proof
+// checks answers against it). A block after the newest verified one is
+// accepted when the headers up to it link to the verified chain and keep
+// its app hash: an idle chain's newest blocks, whose commits do not exist
+// yet, hold the verified state.
+func (c *Client) VerifiedAppHash(ctx context.Context, height uint64) (registry.Hash, error) {
+	if h, ok := c.Header(height); ok {
+		return h.AppHash, nil
+	}
+	if _, err := c.Sync(ctx); err != nil {
+		return registry.Hash{}, err
+	}
+	if h, ok := c.Header(height); ok {
+		return h.AppHash, nil
+	}
+	// The newest blocks of an idle chain are signed by no later commit
+	// yet. Headers that link to the verified chain and name its newest
+	// verified app hash are in that verified state.
+	last, ok := c.Latest()
+	if !ok || height < last.Height || height-last.Height > MaxBatch {
+		return registry.Hash{}, fmt.Errorf("%w: block %d is beyond the verified chain", ErrInvalidHeader, height)
+	}
+	hs, err := c.api.Headers(ctx, last.Height+1, height)
+	if err != nil {
+		return registry.Hash{}, err
+	}
+	prev := last
+	for i := range hs {
+		h := &hs[i]
+		if h.Height != prev.Height+1 || h.VerifyLink(prev) != nil || h.CheckAppHash() != nil || h.ChainID != c.g.ChainID {
+			return registry.Hash{}, fmt.Errorf("%w: block %d does not follow the verified chain", ErrInvalidHeader, h.Height)
+		}
+		if h.AppHash != last.AppHash {
+			return registry.Hash{}, fmt.Errorf("%w: block %d's state is not signed by any commit yet", ErrInvalidHeader, h.Height)
+		}
+		prev = h
+	}
+	if prev.Height != height {
+		return registry.Hash{}, fmt.Errorf("%w: block %d is beyond the verified chain", ErrInvalidHeader, height)
+	}
+	return last.AppHash, nil
 }
 
 // Registry returns the API client the light client uses.

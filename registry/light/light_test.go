@@ -322,6 +322,11 @@ func TestRejects(t *testing.T) {
 		bad[3].PrevHash[0] ^= 1
 		run(t, bad, k.commits(t, bad), nil, nil, ErrInvalidHeader)
 	})
+	t.Run("app hash not the hash of its roots, validly signed", func(t *testing.T) {
+		bad := append([]registry.Header(nil), hs...)
+		bad[2].AppHash[0] ^= 1
+		run(t, bad[:3], k.commits(t, bad[:3]), nil, nil, ErrInvalidHeader)
+	})
 	t.Run("wrong genesis", func(t *testing.T) {
 		other := newKit(t)
 		oh := other.chain(t, 1, 1)

@@ -403,7 +403,7 @@ func (s *Store) Bucket(index uint64) (*registry.Bucket, error) {
 		if err := json.Unmarshal(hj, &hd); err != nil {
 			return err
 		}
-		bk.Height, bk.Root = hd.Height, hd.CredRoot
+		bk.Height, bk.Root, bk.CredSize, bk.StateRoot = hd.Height, hd.CredRoot, hd.CredSize, hd.StateRoot
 		first := index << registry.BucketBits
 		prefix := stateKey([]byte{layout.CredNode, 0})
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
@@ -535,6 +535,154 @@ func (s *Store) getJSON(key []byte, v any, what string) error {
 		return fmt.Errorf("%w: %s", registry.ErrNotFound, what)
 	}
 	return json.Unmarshal(b, v)
+}
+
+// txnReader reads the state of one badger snapshot (registry.Reader).
+type txnReader struct{ txn *badger.Txn }
+
+func (t txnReader) Get(key []byte) ([]byte, bool, error) {
+	v, err := get(t.txn, stateKey(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	return v, err == nil, err
+}
+
+// snapshot calls f with the state and latest header of one snapshot.
+func (s *Store) snapshot(f func(r txnReader, hd *registry.Header) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		hb, err := get(txn, keyLatest)
+		if err != nil {
+			return err
+		}
+		var hd registry.Header
+		hj, err := get(txn, headerKey(binary.BigEndian.Uint64(hb)))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(hj, &hd); err != nil {
+			return err
+		}
+		return f(txnReader{txn}, &hd)
+	})
+}
+
+// prove reads a state-map record and its proof from one snapshot. If the
+// key holds a record it is decoded into rec and ok is true; otherwise the
+// proof proves its absence.
+func prove(r txnReader, hd *registry.Header, key []byte, rec any) (p *registry.StateProof, ok bool, err error) {
+	v, ok, err := r.Get(key)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok {
+		if err := json.Unmarshal(v, rec); err != nil {
+			return nil, false, fmt.Errorf("state record %x: %w", key, err)
+		}
+	}
+	p, err = registry.ProveState(r, hd.Height, hd.CredRoot, hd.CredSize, key)
+	if err == nil && p.StateRoot != hd.StateRoot {
+		err = fmt.Errorf("state map root %s is not block %d's %s", p.StateRoot, hd.Height, hd.StateRoot)
+	}
+	return p, ok, err
+}
+
+// Prove reads a state-map record at the latest height and its proof in
+// one snapshot (see prove).
+func (s *Store) Prove(key []byte, rec any) (p *registry.StateProof, ok bool, err error) {
+	err = s.snapshot(func(r txnReader, hd *registry.Header) error {
+		p, ok, err = prove(r, hd, key, rec)
+		return err
+	})
+	return p, ok, err
+}
+
+// ProvenIssuer returns an issuer record with its proof.
+func (s *Store) ProvenIssuer(id fr.Element) (*registry.IssuerAnswer, error) {
+	a := &registry.IssuerAnswer{}
+	p, ok, err := s.Prove(layout.IssuerKey(id), &a.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: issuer", registry.ErrNotFound)
+	}
+	a.Proof = *p
+	return a, nil
+}
+
+// ProvenSchema returns a schema record with its proof.
+func (s *Store) ProvenSchema(id fr.Element) (*registry.SchemaAnswer, error) {
+	a := &registry.SchemaAnswer{}
+	p, ok, err := s.Prove(layout.SchemaKey(id), &a.SchemaRecord)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: schema", registry.ErrNotFound)
+	}
+	a.Proof = *p
+	return a, nil
+}
+
+// ProvenCircuit returns a circuit's verifying-key hash record, or its
+// absence, with the proof.
+func (s *Store) ProvenCircuit(id string) (*registry.CircuitAnswer, error) {
+	a := &registry.CircuitAnswer{Circuit: id}
+	var rec registry.CircuitRecord
+	p, ok, err := s.Prove(layout.CircuitKey(id), &rec)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		a.Record = &rec
+	}
+	a.Proof = *p
+	return a, nil
+}
+
+// ProvenKind returns the list of the issuers of a kind with its proof
+// (of absence, for a kind that never had one).
+func (s *Store) ProvenKind(kind string) (*registry.KindAnswer, error) {
+	a := &registry.KindAnswer{}
+	p, _, err := s.Prove(layout.KindKey(kind), &a.KindList)
+	if err != nil {
+		return nil, err
+	}
+	a.Kind = kind
+	if a.Issuers == nil {
+		a.Issuers = []registry.KindMember{}
+	}
+	a.Proof = *p
+	return a, nil
+}
+
+// ProvenGovernance returns the governance record and the validator set
+// with their proofs, from one block.
+func (s *Store) ProvenGovernance() (*registry.GovernanceAnswer, error) {
+	a := &registry.GovernanceAnswer{}
+	err := s.snapshot(func(r txnReader, hd *registry.Header) error {
+		p, ok, err := prove(r, hd, layout.GovernanceKey(), &a.Governance)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: governance record", registry.ErrNotFound)
+		}
+		a.GovernanceProof = *p
+		if p, ok, err = prove(r, hd, layout.ValidatorsKey(), &a.Validators); err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: validator set", registry.ErrNotFound)
+		}
+		a.ValidatorsProof = *p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 type badgerLogger struct{ l *slog.Logger }

@@ -20,7 +20,30 @@ const (
 	Circuit    byte = 'C' // 'C' circuit id: CircuitRecord JSON
 	Nonce      byte = 'q' // 'q' pubkey(32): last nonce (8 bytes big-endian)
 	IssuerIdx  byte = 'x' // 'x' index(8): issuerID(32)
+	Kind       byte = 'K' // 'K' kind: KindList JSON
+	Governance byte = 'G' // 'G': Governance JSON
+	Validators byte = 'V' // 'V': ValidatorSet JSON
+	StateNode  byte = 'm' // 'm' height(2) position(32): 32-byte state-map node
 )
+
+// StateNodeKey returns the state key of a state-map node at height h
+// (0 for leaves) and position pos (the key hash with its low h bits
+// cleared).
+func StateNodeKey(h int, pos [32]byte) []byte {
+	k := make([]byte, 0, 35)
+	k = append(k, StateNode)
+	k = binary.BigEndian.AppendUint16(k, uint16(h))
+	return append(k, pos[:]...)
+}
+
+// KindKey returns the state key of the list of issuers of a kind.
+func KindKey(kind string) []byte { return append([]byte{Kind}, kind...) }
+
+// GovernanceKey returns the state key of the governance record.
+func GovernanceKey() []byte { return []byte{Governance} }
+
+// ValidatorsKey returns the state key of the validator set.
+func ValidatorsKey() []byte { return []byte{Validators} }
 
 // NodeKey returns the state key of a tree node (prefix CredNode or
 // IssuerNode).
