@@ -21,8 +21,8 @@ import (
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
-	"github.com/zkcred/zkcred/registry/proof"
 	"github.com/zkcred/zkcred/registry/node"
+	"github.com/zkcred/zkcred/registry/proof"
 )
 
 // tamper serves the real registry API, but lets a test rewrite the JSON
