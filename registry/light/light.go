@@ -18,7 +18,6 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/registry/abci"
 	"github.com/zkcred/zkcred/registry/client"
 )
 
@@ -60,7 +59,19 @@ type Options struct {
 	MaxClockSkew time.Duration
 	// Now is the local clock (time.Now).
 	Now func() time.Time
+	// History bounds the verified headers kept, in memory and in the file
+	// (DefaultHistory); older ones are dropped with their roots.
+	History int
 }
+
+// DefaultHistory is the number of verified headers a client keeps.
+const DefaultHistory = 10000
+
+// SkipGap is how far behind the registry's latest header a client must be
+// for Sync to skip: it then verifies only the newest MaxBatch headers,
+// each against the trusted validators directly, instead of every header in
+// between.
+const SkipGap = 10 * MaxBatch
 
 type rootEntry struct {
 	height uint64
@@ -83,7 +94,8 @@ type Client struct {
 
 	syncMu sync.Mutex // one sync at a time
 	mu     sync.RWMutex
-	hs     []registry.Header // hs[i].Height == i
+	base   uint64            // height of hs[0]
+	hs     []registry.Header // hs[i].Height == base+i
 	times  []int64           // verified BFT time of hs[i]
 	roots  map[circuits.Field]rootEntry
 	file   *os.File
@@ -122,6 +134,9 @@ func New(g *registry.Genesis, url string, opts Options) (*Client, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.History <= 0 {
+		opts.History = DefaultHistory
+	}
 	api, err := client.New(url, client.Options{HTTP: opts.HTTP})
 	if err != nil {
 		return nil, err
@@ -149,6 +164,11 @@ func (c *Client) load() error {
 		var e entry
 		if err := json.Unmarshal(b[:i], &e); err != nil {
 			return fmt.Errorf("light client file %s: %w", c.opt.Path, err)
+		}
+		if len(c.hs) == 0 && e.Header.Height > 0 {
+			// the file starts after a skip or a prune: its first header
+			// was verified against a commit when it was written
+			c.base = e.Header.Height
 		}
 		if err := c.verifyLink(&e.Header); err != nil {
 			return fmt.Errorf("light client file %s: %w", c.opt.Path, err)
@@ -185,10 +205,10 @@ func (c *Client) Close() error {
 // previous verified header (or the genesis). Callers hold no lock.
 func (c *Client) verifyLink(h *registry.Header) error {
 	c.mu.RLock()
-	n := uint64(len(c.hs))
+	n := c.base + uint64(len(c.hs))
 	var prev *registry.Header
-	if n > 0 {
-		p := c.hs[n-1]
+	if len(c.hs) > 0 {
+		p := c.hs[len(c.hs)-1]
 		prev = &p
 	}
 	c.mu.RUnlock()
@@ -198,7 +218,9 @@ func (c *Client) verifyLink(h *registry.Header) error {
 	if h.ChainID != c.g.ChainID {
 		return fmt.Errorf("%w: block %d is on chain %q, not %q", ErrInvalidHeader, h.Height, h.ChainID, c.g.ChainID)
 	}
-	if prev == nil {
+	if prev == nil && n > 0 {
+		// the first header after a skip: its commit vouches for it
+	} else if prev == nil {
 		if h.PrevHash != c.g.Hash() {
 			return fmt.Errorf("%w: block 0 does not name the trusted genesis", ErrInvalidHeader)
 		}
@@ -215,7 +237,8 @@ func (c *Client) verifyLink(h *registry.Header) error {
 // after registry header h against the trusted validator set vals: a
 // well-formed signed header of chain chainID at height h+1 whose validator
 // set is vals, a commit for that very header signed by more than two
-// thirds of vals' voting power, an app hash that is the hash of h's state,
+// thirds of vals' voting power, an app hash that is h's (the caller checks
+// that h's app hash is the hash of its roots: Header.CheckAppHash),
 // and a BFT time at most skew ahead of now. It returns that time, from
 // which a root's age is measured.
 func VerifyCommit(chainID string, vals *cmttypes.ValidatorSet, h *registry.Header, raw []byte, now time.Time, skew time.Duration) (time.Time, error) {
@@ -242,7 +265,7 @@ func VerifyCommit(chainID string, vals *cmttypes.ValidatorSet, h *registry.Heade
 		}
 		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
 	}
-	if !bytes.Equal(lb.AppHash, abci.AppHash(h)) {
+	if !bytes.Equal(lb.AppHash, h.AppHash[:]) {
 		return time.Time{}, fmt.Errorf("%w: the signed app hash at height %d is not the hash of block %d's roots", ErrInvalidHeader, lb.Height, h.Height)
 	}
 	if lb.Time.After(now.Add(skew)) {
@@ -260,6 +283,138 @@ func (c *Client) add(h registry.Header, t int64) {
 	c.mu.Unlock()
 }
 
+// prune drops the oldest headers beyond the history bound (in batches of a
+// tenth of it) and their roots; it reports whether it dropped any.
+func (c *Client) prune() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.hs) <= c.opt.History+c.opt.History/10 {
+		return false
+	}
+	k := len(c.hs) - c.opt.History
+	c.hs = append([]registry.Header(nil), c.hs[k:]...)
+	c.times = append([]int64(nil), c.times[k:]...)
+	c.base += uint64(k)
+	for r, e := range c.roots {
+		if e.height < c.base {
+			delete(c.roots, r)
+		}
+	}
+	return true
+}
+
+// rewrite replaces the file with the headers kept (after a skip or a
+// prune): written to a temporary file, synced, renamed.
+func (c *Client) rewrite() error {
+	if c.file == nil {
+		return nil
+	}
+	c.mu.RLock()
+	var buf bytes.Buffer
+	for i, h := range c.hs {
+		j, _ := json.Marshal(entry{Header: h, Time: c.times[i]})
+		buf.Write(j)
+		buf.WriteByte('\n')
+	}
+	c.mu.RUnlock()
+	tmp := c.opt.Path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := os.Rename(tmp, c.opt.Path); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Seek(0, 2); err != nil {
+		f.Close()
+		return err
+	}
+	c.file.Close()
+	c.file = f
+	return nil
+}
+
+// skip verifies the newest headers up to latest, each against the trusted
+// validators (a fixed set: no header in between is needed to trust them),
+// and replaces the kept headers with them. It reports false, changing
+// nothing, when the registry has no commit for them yet.
+func (c *Client) skip(ctx context.Context, latest uint64) (bool, error) {
+	from := latest + 1 - min(latest+1, MaxBatch)
+	var hs []registry.Header
+	for f := from; f <= latest; {
+		page, err := c.api.Headers(ctx, f, latest)
+		if err != nil {
+			return false, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		hs = append(hs, page...)
+		f = page[len(page)-1].Height + 1
+	}
+	var cs []json.RawMessage
+	for f := from; f <= latest; {
+		page, err := c.api.Commits(ctx, f, latest)
+		if err != nil {
+			return false, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		cs = append(cs, page...)
+		f += uint64(len(page))
+	}
+	now := c.opt.Now()
+	var keep []registry.Header
+	var times []int64
+	for i := range hs {
+		h := &hs[i]
+		if i >= len(cs) {
+			break
+		}
+		if h.Height != from+uint64(i) || h.ChainID != c.g.ChainID {
+			return false, fmt.Errorf("%w: registry returned block %d where %d belongs", ErrInvalidHeader, h.Height, from+uint64(i))
+		}
+		if err := h.CheckAppHash(); err != nil {
+			return false, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+		}
+		if i > 0 {
+			if err := h.VerifyLink(&keep[i-1]); err != nil {
+				return false, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+			}
+		}
+		t, err := VerifyCommit(c.g.ChainID, c.vals, h, cs[i], now, c.opt.MaxClockSkew)
+		if err != nil {
+			return false, err
+		}
+		keep = append(keep, *h)
+		times = append(times, t.UnixMilli())
+	}
+	if len(keep) == 0 {
+		return false, nil
+	}
+	c.mu.Lock()
+	if len(c.hs) > 0 && keep[len(keep)-1].Height < c.hs[len(c.hs)-1].Height {
+		c.mu.Unlock()
+		return false, fmt.Errorf("%w: registry at %d, verified up to %d", ErrRollback, latest, c.hs[len(c.hs)-1].Height)
+	}
+	c.base, c.hs, c.times = from, keep, times
+	c.roots = map[circuits.Field]rootEntry{}
+	for i, h := range keep {
+		c.roots[h.CredRoot] = rootEntry{h.Height, times[i]}
+	}
+	c.mu.Unlock()
+	return true, c.rewrite()
+}
+
 // Sync fetches and verifies every header up to the registry's latest that
 // has a commit (the state after block h is signed in CometBFT's block
 // h+1), and returns the latest verified header.
@@ -271,20 +426,33 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 		return nil, err
 	}
 	c.mu.RLock()
-	n := uint64(len(c.hs))
+	n := c.base + uint64(len(c.hs)) // the next height to verify
+	have := len(c.hs) > 0
 	var known registry.Header
-	if n > 0 {
-		known = c.hs[n-1]
+	if have {
+		known = c.hs[len(c.hs)-1]
 	}
 	c.mu.RUnlock()
-	if n > 0 && latest.Height < known.Height {
+	if have && latest.Height < known.Height {
 		return nil, fmt.Errorf("%w: registry is at %d, verified up to %d", ErrRollback, latest.Height, known.Height)
 	}
-	if n > 0 && latest.Height == known.Height && latest.Hash() != known.Hash() {
+	if have && latest.Height == known.Height && latest.Hash() != known.Hash() {
 		return nil, fmt.Errorf("%w: block %d", ErrFork, known.Height)
 	}
+	if latest.Height >= n+SkipGap {
+		// far behind (a wallet offline for long): verify the newest
+		// headers alone
+		if ok, err := c.skip(ctx, latest.Height); err != nil {
+			return nil, err
+		} else if ok {
+			c.mu.RLock()
+			last := c.hs[len(c.hs)-1]
+			c.mu.RUnlock()
+			return &last, nil
+		}
+	}
 	from := n
-	if n > 0 {
+	if have {
 		from = n - 1 // fetch the last verified header again to detect a fork
 	}
 	for from <= latest.Height {
@@ -307,7 +475,7 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 			if h.Height != from+uint64(i) {
 				return nil, fmt.Errorf("%w: registry returned block %d where %d belongs", ErrInvalidHeader, h.Height, from+uint64(i))
 			}
-			if n > 0 && h.Height == n-1 {
+			if have && h.Height == n-1 {
 				if h.Hash() != known.Hash() {
 					return nil, fmt.Errorf("%w: block %d", ErrFork, h.Height)
 				}
@@ -339,19 +507,25 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 			}
 		}
 		c.mu.RLock()
-		nn := uint64(len(c.hs))
+		nn := c.base + uint64(len(c.hs))
+		have = len(c.hs) > 0
+		if have {
+			known = c.hs[len(c.hs)-1]
+		}
 		c.mu.RUnlock()
-		if nn == 0 {
+		if !have {
 			return nil, ErrNoCommit
 		}
 		if len(cs) < len(hs) || nn == n {
 			break // the rest has no commit yet
 		}
 		n = nn
-		c.mu.RLock()
-		known = c.hs[n-1]
-		c.mu.RUnlock()
 		from = n
+	}
+	if c.prune() {
+		if err := c.rewrite(); err != nil {
+			return nil, err
+		}
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -414,10 +588,10 @@ func (c *Client) RootInfo(root fr.Element) (height uint64, t time.Time, ok bool)
 func (c *Client) Header(height uint64) (*registry.Header, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if height >= uint64(len(c.hs)) {
+	if height < c.base || height-c.base >= uint64(len(c.hs)) {
 		return nil, false
 	}
-	h := c.hs[height]
+	h := c.hs[height-c.base]
 	return &h, true
 }
 
@@ -451,6 +625,29 @@ func (c *Client) VerifiedAppHash(ctx context.Context, height uint64) (registry.H
 	if h, ok := c.Header(height); ok {
 		return h.AppHash, nil
 	}
+	// A block that has just committed is signed by the next block's
+	// commit within moments: wait a little for it.
+	deadline := time.Now().Add(commitWait)
+	for try := 1; ; try++ {
+		app, err := c.verifiedAppHash(ctx, height)
+		if !errors.Is(err, errNotSigned) || time.Now().After(deadline) {
+			return app, err
+		}
+		select {
+		case <-ctx.Done():
+			return registry.Hash{}, ctx.Err()
+		case <-time.After(time.Duration(try) * 20 * time.Millisecond):
+		}
+	}
+}
+
+// commitWait bounds how long VerifiedAppHash waits for the commit that
+// signs a block's state.
+const commitWait = 5 * time.Second
+
+var errNotSigned = fmt.Errorf("%w: state not signed by any commit yet", ErrInvalidHeader)
+
+func (c *Client) verifiedAppHash(ctx context.Context, height uint64) (registry.Hash, error) {
 	if _, err := c.Sync(ctx); err != nil {
 		return registry.Hash{}, err
 	}
@@ -475,7 +672,7 @@ func (c *Client) VerifiedAppHash(ctx context.Context, height uint64) (registry.H
 			return registry.Hash{}, fmt.Errorf("%w: block %d does not follow the verified chain", ErrInvalidHeader, h.Height)
 		}
 		if h.AppHash != last.AppHash {
-			return registry.Hash{}, fmt.Errorf("%w: block %d's state is not signed by any commit yet", ErrInvalidHeader, h.Height)
+			return registry.Hash{}, fmt.Errorf("%w: block %d", errNotSigned, h.Height)
 		}
 		prev = h
 	}

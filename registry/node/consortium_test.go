@@ -27,7 +27,7 @@ import (
 
 // startConsortium starts n in-process validators on loopback; wrap, if
 // set, wraps the application of validator k.
-func startConsortium(t *testing.T, n int, issuers []registry.RegisterIssuer, wrap map[int]func(abcitypes.Application) abcitypes.Application) ([]*Dir, []*Service) {
+func startConsortium(t testing.TB, n int, issuers []registry.RegisterIssuer, wrap map[int]func(abcitypes.Application) abcitypes.Application) ([]*Dir, []*Service) {
 	t.Helper()
 	root := t.TempDir()
 	dirs := make([]string, n)

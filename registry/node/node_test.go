@@ -51,7 +51,7 @@ func start(t *testing.T) *env {
 }
 
 // startDir starts a node directory on a loopback port until the test ends.
-func startDir(t *testing.T, dir string, o Options) *Service {
+func startDir(t testing.TB, dir string, o Options) *Service {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
