@@ -30,9 +30,10 @@ import (
 // fakeRegistry serves headers and their commits from slices that tests
 // may swap or alter.
 type fakeRegistry struct {
-	mu sync.Mutex
-	hs []registry.Header
-	cs [][]byte // cs[h]: light block for the state after header h
+	mu      sync.Mutex
+	hs      []registry.Header
+	cs      [][]byte // cs[h]: light block for the state after header h
+	pageAll bool     // pages of up to 1,000 headers, as the registry's
 }
 
 func (f *fakeRegistry) set(hs []registry.Header, cs [][]byte) {
@@ -51,7 +52,11 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/v1/headers/latest":
 		json.NewEncoder(w).Encode(f.hs[len(f.hs)-1])
 	case "/v1/headers":
-		to = min(to, len(f.hs)-1, from+2) // small pages exercise paging
+		if f.pageAll {
+			to = min(to, len(f.hs)-1, from+999)
+		} else {
+			to = min(to, len(f.hs)-1, from+2) // small pages exercise paging
+		}
 		json.NewEncoder(w).Encode(f.hs[from : to+1])
 	case "/v1/commits":
 		to = min(to, len(f.cs)-1)

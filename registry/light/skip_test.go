@@ -134,3 +134,24 @@ func TestBoundedHistory(t *testing.T) {
 	}
 	lc2.Close()
 }
+
+// BenchmarkSyncFarBehind measures a client that is SkipGap+100 blocks
+// behind catching up: the cost does not depend on the gap (it verifies the
+// newest MaxBatch headers against four validators), so it stands for a
+// wallet offline for 100,000 blocks.
+func BenchmarkSyncFarBehind(b *testing.B) {
+	t := &testing.T{}
+	k := newKit(t)
+	hs := k.emptyChain(t, SkipGap+100)
+	f := &fakeRegistry{}
+	f.set(hs, k.commits(t, hs))
+	f.pageAll = true
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	for b.Loop() {
+		lc, _ := New(k.g, srv.URL, Options{})
+		if h, err := lc.Sync(context.Background()); err != nil || h.Height != hs[len(hs)-1].Height {
+			b.Fatal(err)
+		}
+	}
+}
