@@ -41,5 +41,6 @@ type webPage struct {
 func stackPages(st *stack.Stack) []webPage {
 	return []webPage{
 		{"verifier page (employer's desk)", st.VerifierURL + "/"},
+		{"chain explorer", st.RegistryURL + "/"},
 	}
 }

@@ -93,6 +93,20 @@ type Options struct {
 	Unreachable map[string]string
 }
 
+// WithoutPages returns routes without the web pages a service serves
+// beside its API ("/" and "/ui/…", internal/webui): HTML for people in a
+// browser, tested there, and not part of the API's contract.
+func WithoutPages(routes []*echo.Route) []*echo.Route {
+	var out []*echo.Route
+	for _, r := range routes {
+		if r.Path == "/" || r.Path == "/ui" || strings.HasPrefix(r.Path, "/ui/") {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // Harness is a running server under its document. Its methods may be
 // called from several goroutines.
 type Harness struct {

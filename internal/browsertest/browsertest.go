@@ -248,6 +248,21 @@ func (p *Page) Open(url string, want int) {
 	}
 }
 
+// Follow clicks the element the CSS selector matches and waits for the
+// page it navigates to, failing the test unless that answers 200.
+func (p *Page) Follow(sel string) {
+	p.T.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, Timeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil {
+		p.T.Fatalf("browser: following %s: %v", sel, err)
+	}
+	if resp == nil || resp.Status != 200 {
+		p.T.Fatalf("browser: following %s: answer %v", sel, resp)
+	}
+}
+
 // WaitVisible waits until the CSS selector matches a visible element.
 func (p *Page) WaitVisible(sel string) {
 	p.T.Helper()
@@ -260,10 +275,18 @@ func (p *Page) WaitText(sel, text string) string {
 	p.T.Helper()
 	ctx, cancel := context.WithTimeout(p.Ctx, Timeout)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](`(sel, want) => {
-		const e = document.querySelector(sel);
-		return !!e && e.textContent.includes(want);
-	}`, chromedp.WithPollingArgs(sel, text), chromedp.WithPollingTimeout(Timeout)))
+	var err error
+	for {
+		_, err = chromedp.Run(ctx, chromedp.PollFunction[bool](`(sel, want) => {
+			const e = document.querySelector(sel);
+			return !!e && e.textContent.includes(want);
+		}`, chromedp.WithPollingArgs(sel, text), chromedp.WithPollingTimeout(Timeout)))
+		// A navigation under way destroys the page the poll ran in: poll
+		// the new one, within the same deadline.
+		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "context") || !strings.Contains(err.Error(), "id") {
+			break
+		}
+	}
 	if err != nil {
 		got, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || "(no such element)"`, sel)))
 		p.T.Fatalf("browser: waiting for %q in %s: %v; it holds: %s", text, sel, err, strings.TrimSpace(got))

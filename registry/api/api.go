@@ -20,6 +20,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/api/web"
 	"github.com/zkcred/zkcred/registry/internal/layout"
 	"github.com/zkcred/zkcred/registry/store"
 )
@@ -152,6 +153,15 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 	v.GET("/witness/:bucket", s.getWitness)
 	v.GET("/leaves/:index", s.getLeaf)
 	v.GET("/roots/:root", s.getRoot)
+
+	// The explorer: HTML pages for people beside the API, read-only,
+	// outside the OpenAPI document (apitest.WithoutPages).
+	ex, err := web.Handler(st)
+	if err != nil {
+		panic(fmt.Sprintf("registry explorer: %v", err)) // its templates are embedded: a build defect
+	}
+	e.GET("/", echo.WrapHandler(ex))
+	e.GET("/ui/*", echo.WrapHandler(ex))
 	return e
 }
 

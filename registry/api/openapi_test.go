@@ -74,7 +74,7 @@ func TestOpenAPI(t *testing.T) {
 	// The 504 case waits for this deadline: it is a bound on a block that
 	// never comes, not a measurement.
 	e := api.New(st, sub, api.Options{TxTimeout: 20 * time.Millisecond, Unavailable: []error{errStopped}})
-	h := apitest.New(t, api.OpenAPI(), e, apitest.Options{})
+	h := apitest.New(t, api.OpenAPI(), e, apitest.Options{Routes: apitest.WithoutPages(e.Routes())}) // the explorer is tested in a browser (registry/api/web)
 
 	want := func(a *apitest.Answer, status int, code string) {
 		t.Helper()
