@@ -356,6 +356,32 @@ func TestEndToEnd(t *testing.T) {
 	}
 	t.Logf("%-45s", "verifier: replays refused (409 "+apiErr.Code+")")
 
+	// 12b. Both policies again over OpenID4VP 1.0 only: the openid4vp://
+	// link → the request object signed by the verifier's did:web key → the
+	// confirmation naming that DID → direct_post → verdict.
+	verDID := "did:web:" + strings.ReplaceAll(verAddr, ":", "%3A")
+	for _, policy := range []string{"hire-graduate", "measles-check"} {
+		r := newRequest(t, verURL, rp, policy)
+		if !strings.HasPrefix(r.OpenID4VPURI, "openid4vp://?client_id=decentralized_identifier") {
+			t.Fatalf("request %s: openid4vpUri %q", r.ID, r.OpenID4VPURI)
+		}
+		shown := w.run("holder: present "+policy+" (OpenID4VP)", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--allow-loopback-http", r.OpenID4VPURI)
+		for _, want := range []string{"Verifier " + verDID + " (request signed by its key, DID document at " + verURL + "/.well-known/did.json)", "verified by the verifier"} {
+			if !strings.Contains(shown, want) {
+				t.Fatalf("wallet present (OpenID4VP) printed no %q:\n%s", want, shown)
+			}
+		}
+		expectResult(t, verURL, r, "verified", "")
+	}
+	// Without --allow-loopback-http the wallet does not trust a did:web
+	// served over plain http.
+	r5 := newRequest(t, verURL, rp, "measles-check")
+	msg = w.runFail("holder: OpenID4VP over plain http refused", holder, 1, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", r5.OpenID4VPURI)
+	if !strings.Contains(msg, "could not be authenticated") {
+		t.Fatalf("plain-http did:web accepted or refused for another reason:\n%s", msg)
+	}
+	expectResult(t, verURL, r5, "pending", "")
+
 	// A restarted verifier still knows the nonce is used.
 	w.stop(ver)
 	ver = w.start("verifier service (restarted)", verifierParty, verArgs...)
@@ -406,6 +432,12 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("the wallet refused the revoked diploma for another reason:\n%s", msg)
 	}
 	expectResult(t, verURL, req3, "pending", "")
+	req3b := newRequest(t, verURL, rp, "hire-graduate")
+	msg = w.runFail("holder: present the revoked diploma (OpenID4VP)", holder, 1, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--allow-loopback-http", req3b.OpenID4VPURI)
+	if !strings.Contains(msg, "revoked") {
+		t.Fatalf("the wallet refused the revoked diploma (OpenID4VP) for another reason:\n%s", msg)
+	}
+	expectResult(t, verURL, req3b, "pending", "")
 
 	// The vaccination record is untouched by the diploma's revocation.
 	req4 := newRequest(t, verURL, rp, "measles-check")
@@ -473,7 +505,9 @@ type request struct {
 	ID          string `json:"id"`
 	SubmitURL   string `json:"submitUrl"`
 	ResultToken string `json:"resultToken"` // only in the creation's answer
-	TrustList   struct {
+	// OpenID4VPURI is the request as an OpenID4VP 1.0 link.
+	OpenID4VPURI string `json:"openid4vpUri"`
+	TrustList    struct {
 		Kind    string   `json:"kind"`
 		Issuers []string `json:"issuers"`
 	} `json:"trustList"`

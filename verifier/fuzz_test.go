@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -182,6 +183,56 @@ func FuzzParseRequest(f *testing.F) {
 		b2, _ := json.Marshal(r2)
 		if !bytes.Equal(b1, b2) {
 			t.Fatalf("round trip changed:\n%s\n%s", b1, b2)
+		}
+	})
+}
+
+// FuzzOID4VPResponse fuzzes the OpenID4VP response URI's form body: no
+// panic, no 5xx, every error a JSON object with error and code.
+func FuzzOID4VPResponse(f *testing.F) {
+	e := newEnv(f, nil)
+	r, seeds := seedPresentations(f, e)
+	for _, s := range seeds {
+		f.Add([]byte(url.Values{"state": {r.ID}, "vp_token": {`{"zkcred":[` + string(s) + `]}`}}.Encode()))
+	}
+	f.Add([]byte("state=" + r.ID + "&error=access_denied"))
+	f.Add([]byte("state=%zz"))
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest("POST", OID4VPResponsePath+r.ID, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d: %s\nbody: %q", rec.Code, rec.Body.Bytes(), body)
+		}
+		if rec.Code >= 400 {
+			var eb struct{ Error, Code string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Code == "" || eb.Error == "" {
+				t.Fatalf("status %d without a JSON error: %q", rec.Code, rec.Body.Bytes())
+			}
+		}
+	})
+}
+
+// FuzzOID4VPPaths covers the request object and QR code routes' path
+// parameter.
+func FuzzOID4VPPaths(f *testing.F) {
+	e := newEnv(f, nil)
+	r := e.newRequest("hire")
+	for _, s := range []string{r.ID, "AAAAAAAAAAAAAAAAAAAAAA", "", "%00", ".."} {
+		f.Add(s)
+	}
+	h := e.srv.Handler()
+	f.Fuzz(func(t *testing.T, id string) {
+		for _, path := range []string{OID4VPRequestPath + id, OID4VPRequestPath + id + "/qr.png"} {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.URL.Path = path
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("GET %q: %d %s", path, rec.Code, rec.Body.Bytes())
+			}
 		}
 	})
 }

@@ -67,7 +67,18 @@ func (s *Server) Handler() http.Handler {
 			}
 		})
 	}
-	e.Use(httpx.RequireJSON(), httpx.DecodePathParams())
+	// JSON bodies everywhere but at the OpenID4VP response URI, which
+	// takes a form (direct_post) and checks its type itself.
+	requireJSON := httpx.RequireJSON()
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		withJSON := requireJSON(next)
+		return func(c echo.Context) error {
+			if strings.HasPrefix(c.Request().URL.Path, OID4VPResponsePath) {
+				return next(c)
+			}
+			return withJSON(c)
+		}
+	}, httpx.DecodePathParams())
 	v1 := e.Group("/v1")
 	v1.POST("/requests", s.hCreate)
 	v1.GET("/requests/:id", s.hGetRequest)
@@ -75,6 +86,9 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/requests/:id/result", s.hResult)
 	v1.POST("/verify", s.hVerify)
 	v1.POST("/verify/batch", s.hBatch)
+	v1.GET("/oid4vp/requests/:id", s.hRequestObject)
+	v1.GET("/oid4vp/requests/:id/qr.png", s.hRequestQR)
+	v1.POST("/oid4vp/responses/:id", s.hResponse)
 	return e
 }
 

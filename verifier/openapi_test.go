@@ -4,14 +4,29 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+
 	"github.com/zkcred/zkcred/internal/apitest"
 	"github.com/zkcred/zkcred/internal/didweb"
+	"github.com/zkcred/zkcred/internal/oid4vp"
 	"github.com/zkcred/zkcred/wire"
 )
+
+func init() {
+	// A request object is a JWS compact serialisation: a string.
+	openapi3filter.RegisterBodyDecoder(oid4vp.RequestObjectMedia, func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		b, err := io.ReadAll(r)
+		return string(b), err
+	})
+}
 
 // TestOpenAPI drives every route of the verifier API and every status its
 // document names through the conformance harness, which checks each request
@@ -203,9 +218,52 @@ func TestOpenAPI(t *testing.T) {
 		want(limited(r.method, r.path, body, bearer...), 429, "rate_limited")
 	}
 
+	// OpenID4VP: request object, QR code, response URI.
+	oauth := func(a *apitest.Answer, status int, zcode string) {
+		t.Helper()
+		var er oid4vp.ErrorResponse
+		if a.Status != status || a.Decode(&er) != nil || er.ZkcredCode != zcode || er.Error == "" {
+			t.Fatalf("got %s, want %d with code %s", a, status, zcode)
+		}
+	}
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	vpForm := func(state string, p any) string {
+		tok, _ := json.Marshal(map[string]any{oid4vp.CredentialQueryID: []any{p}})
+		return url.Values{"vp_token": {string(tok)}, "state": {state}}.Encode()
+	}
+	vp := create("hire")
+	if a := do("GET", "/v1/oid4vp/requests/"+vp.ID, nil); a.Status != 200 || a.Header.Get("Content-Type") != oid4vp.RequestObjectMedia {
+		t.Fatalf("request object: %s", a)
+	}
+	oauth(do("GET", "/v1/oid4vp/requests/"+unknownID, nil), 404, "unknown_request")
+	if a := do("GET", "/v1/oid4vp/requests/"+vp.ID+"/qr.png", nil); a.Status != 200 || !bytes.HasPrefix(a.Body, []byte("\x89PNG")) {
+		t.Fatalf("QR code: %s", a)
+	}
+	oauth(do("GET", "/v1/oid4vp/requests/"+unknownID+"/qr.png", nil), 404, "unknown_request")
+	respPath := "/v1/oid4vp/responses/" + vp.ID
+	oauth(do("POST", respPath, vpForm(vp.ID, presentation(vp)), "Content-Type", "application/json"), 415, "malformed")
+	oauth(do("POST", respPath, "vp_token=%7B%7D", form...), 400, "malformed") // no state
+	oauth(do("POST", respPath, vpForm(vp.ID, map[string]any{"x": 1}), form...), 400, "malformed")
+	oauth(do("POST", respPath, "state="+strings.Repeat("a", 9000), form...), 413, "body_too_large")
+	oauth(do("POST", "/v1/oid4vp/responses/"+unknownID, vpForm(unknownID, json.RawMessage(presentation(vp))), form...), 404, "unknown_request")
+	forgedVP := e.honest(e.alice(), vp)
+	forgedVP.Proof[0] ^= 1
+	oauth(do("POST", respPath, vpForm(vp.ID, forgedVP), form...), 422, "proof_invalid")
+	oauth(do("POST", respPath, vpForm(hire4.ID, json.RawMessage(presentation(vp))), form...), 422, "wrong_request") // state of another request
+	if a := do("POST", respPath, url.Values{"error": {"access_denied"}, "state": {vp.ID}}.Encode(), form...); a.Status != 200 {
+		t.Fatalf("wallet error: %s", a)
+	}
+	goodVP := presentation(vp)
+	result(do("POST", respPath, vpForm(vp.ID, json.RawMessage(goodVP)), form...), wire.StatusVerified)
+	oauth(do("POST", respPath, vpForm(vp.ID, json.RawMessage(goodVP)), form...), 409, "replay")
+	vpExpired := create("hire")
+
 	// 410 once the requests expired (the policies' TTL is 10 minutes).
 	pending, toSubmit, toVerify := create("hire"), create("hire"), create("hire")
 	e.clock.Add(11 * time.Minute)
+	oauth(do("GET", "/v1/oid4vp/requests/"+vpExpired.ID, nil), 410, "request_expired")
+	oauth(do("GET", "/v1/oid4vp/requests/"+vpExpired.ID+"/qr.png", nil), 410, "request_expired")
+	oauth(do("POST", "/v1/oid4vp/responses/"+vpExpired.ID, vpForm(vpExpired.ID, json.RawMessage(presentation(vpExpired))), form...), 410, "request_expired")
 	want(do("GET", "/v1/requests/"+pending.ID, nil), 410, "request_expired")
 	want(getResult(pending.ID), 410, "request_expired")
 	want(do("POST", "/v1/requests/"+toSubmit.ID+"/presentations", presentation(toSubmit)), 410, "request_expired")

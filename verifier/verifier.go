@@ -519,7 +519,11 @@ func (s *Server) issue(pol *Policy, now time.Time) (*wire.CreatedRequest, error)
 		return nil, err
 	}
 	s.metrics.created.Inc()
-	return &wire.CreatedRequest{Request: *r, ResultToken: token}, nil
+	link, err := s.OpenID4VPLink(id)
+	if err != nil {
+		s.log.Warn("openid4vp link", "request", id, "err", err)
+	}
+	return &wire.CreatedRequest{Request: *r, ResultToken: token, OpenID4VPURI: link}, nil
 }
 
 // ttl keeps a record until the request expires plus the retention.

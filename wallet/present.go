@@ -165,6 +165,10 @@ func trustList(req *wire.Request) (*circuits.TrustList, error) {
 type Plan struct {
 	Request *wire.Request
 	Entry   *Entry
+	// Verifier names the verifier as authenticated (an OpenID4VP request
+	// signed by its did:web key); empty for a zkcred request, whose
+	// verifier is its audience.
+	Verifier string
 	// Disclose lists the attributes whose values the verifier learns.
 	Disclose []Disclosure
 	// Proves lists, in plain words, every other fact the proof shows.
@@ -473,7 +477,11 @@ func newPlan(e *Entry, req *wire.Request, q circuits.Query, tl *circuits.TrustLi
 // Describe writes in plain words what presenting discloses and proves.
 func (p *Plan) Describe(out io.Writer) {
 	r := p.Request
-	fmt.Fprintf(out, "Verifier %s asks (policy %q).\n", r.Audience, r.Policy)
+	if p.Verifier != "" {
+		fmt.Fprintf(out, "Verifier %s asks (policy %q).\n", p.Verifier, r.Policy)
+	} else {
+		fmt.Fprintf(out, "Verifier %s asks (policy %q).\n", r.Audience, r.Policy)
+	}
 	fmt.Fprintf(out, "The presentation goes to %s\n", r.SubmitURL)
 	fmt.Fprintf(out, "Credential: %s %s, issued by %s\n", p.Entry.ID, p.Entry.cred.Name, p.Entry.cred.Issuer)
 	if len(p.Disclose) == 0 {

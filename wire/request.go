@@ -58,6 +58,9 @@ type Request struct {
 type CreatedRequest struct {
 	Request
 	ResultToken string `json:"resultToken"`
+	// OpenID4VPURI is the request as an OpenID4VP 1.0 openid4vp:// link
+	// (docs/openid.md), for wallets that speak the standard.
+	OpenID4VPURI string `json:"openid4vpUri,omitempty"`
 }
 
 // Origin returns the web origin of an http(s) URL: scheme://host[:port],

@@ -480,27 +480,35 @@ func walletShow(wf walletFlags, id string) error {
 }
 
 type presentOptions struct {
-	keys, credential, out string
-	yes                   bool
+	keys, credential, out            string
+	yes, loopbackHTTP, allowUnsigned bool
 }
 
 func newWalletPresentCmd(wf *walletFlags) *cobra.Command {
 	var o presentOptions
-	c := leaf("present <request-url | request-file>", "answer a verifier's presentation request with a zero-knowledge proof",
+	c := leaf("present <request-url | openid4vp-link | request-uri | request-file>", "answer a verifier's presentation request with a zero-knowledge proof",
 		`  zkcred wallet present http://127.0.0.1:8643/v1/requests/ID
   zkcred wallet present http://127.0.0.1:8643/v1/requests/ID --yes --json
+  zkcred wallet present 'openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3Averifier.example&request_uri=...'
   zkcred wallet present request.json --out presentation.json   # prove, do not submit`,
 		exactArgs(1, "name one request URL or file"), func(_ *cobra.Command, args []string) error { return walletPresent(*wf, o, args[0]) })
 	c.Long = `Present reads a verifier's request, picks a credential that satisfies it
 (skipping revoked ones), prints exactly what the verifier will learn and what
 the proof shows, asks for confirmation (--yes skips it), proves, submits and
 prints the verdict. Exit status 1 when the verifier rejects the presentation
-or no credential can answer.`
+or no credential can answer.
+
+It also answers OpenID4VP 1.0 requests (docs/openid.md): an openid4vp:// link
+or a request_uri. The request object must be signed by the key of the
+verifier's did:web (resolved at https://<domain>/.well-known/did.json), and
+the presentation goes only to a response_uri of that origin (direct_post).`
 	wf.add(c)
 	addKeysFlag(c, &o.keys)
 	c.Flags().StringVar(&o.credential, "credential", "", "present this credential (else the first that satisfies the request)")
 	c.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	c.Flags().StringVar(&o.out, "out", "", "write the presentation to this file instead of submitting it")
+	c.Flags().BoolVar(&o.loopbackHTTP, "allow-loopback-http", false, "resolve a did:web of a loopback host (127.0.0.1, localhost) over plain http: local development only")
+	c.Flags().BoolVar(&o.allowUnsigned, "allow-unsigned", false, "accept unsigned OpenID4VP requests (redirect_uri: clients): local use only")
 	return c
 }
 
@@ -530,11 +538,31 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 		return err
 	}
 	start := time.Now()
-	req, err := w.ReadRequest(ctx, src)
-	if err != nil {
+	var ar *wallet.AuthorizedRequest
+	if wallet.IsOpenID4VPLink(src) || strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
+		ar, err = w.ReadAuthorizationRequest(ctx, src, wallet.OpenID4VPOptions{AllowLoopbackHTTP: o.loopbackHTTP, AllowUnsigned: o.allowUnsigned})
+		switch {
+		case errors.Is(err, wallet.ErrNotOpenID4VP):
+			ar = nil // a zkcred request
+		case errors.Is(err, wallet.ErrClient):
+			return refusedf("", "open the request on the verifier's own site, or ask its operator to fix its did:web", "%v", err)
+		case err != nil:
+			return err
+		}
+	}
+	var req *wire.Request
+	if ar != nil {
+		req = ar.Request
+	} else if req, err = w.ReadRequest(ctx, src); err != nil {
 		return err
 	}
-	done, err := w.Present(ctx, req, wallet.PresentOptions{
+	present := func(o wallet.PresentOptions) (*wallet.Presented, error) {
+		if ar != nil {
+			return w.PresentOpenID4VP(ctx, ar, o)
+		}
+		return w.Present(ctx, req, o)
+	}
+	done, err := present(wallet.PresentOptions{
 		CredentialID: o.credential,
 		Keys:         keys,
 		ProveOnly:    o.out != "",
@@ -553,6 +581,9 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 				return err
 			}
 			if !ok {
+				if ar != nil {
+					_ = w.DeclineOpenID4VP(ctx, ar) // the verifier's page need not wait
+				}
 				return usagef("answer y to send, or pass --yes", "not sent: not confirmed")
 			}
 			start = time.Now()

@@ -130,7 +130,7 @@ const maxDepth = 10000
 func (w *walker) where() string {
 	var b strings.Builder
 	for _, p := range w.path {
-		if b.Len() > 0 && p[0] != '[' {
+		if b.Len() > 0 && (p == "" || p[0] != '[') {
 			b.WriteByte('.')
 		}
 		b.WriteString(p)

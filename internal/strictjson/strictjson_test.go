@@ -207,3 +207,16 @@ func TestDeep(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEmptyMemberNameInError: an error under a member named "" names its
+// place without panicking.
+func TestEmptyMemberNameInError(t *testing.T) {
+	var v struct {
+		M map[string]map[string]int `json:"m"`
+	}
+	for _, in := range []string{`{"m":{"":{"":1,"":2}}}`, `{"m":{"":{"":,"":`} {
+		if err := Unmarshal([]byte(in), &v); err == nil {
+			t.Errorf("%s: accepted", in)
+		}
+	}
+}
