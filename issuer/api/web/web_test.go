@@ -31,7 +31,9 @@ func start(t *testing.T) *stack.Stack {
 	st, err := stack.Start(context.Background(), stack.Options{
 		Dir: filepath.Join(t.TempDir(), "stack"), Keys: wallettest.Keys(t), KeyWorkFactor: 10,
 		Institutions: []stack.Institution{{Kind: "university", Name: "University of Examples", Schema: "diploma"}},
-		Badger:       func(o badger.Options) badger.Options { return o.WithMemTableSize(8 << 20).WithValueLogFileSize(16 << 20) },
+		Badger: func(o badger.Options) badger.Options {
+			return o.WithMemTableSize(8 << 20).WithValueLogFileSize(16 << 20)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
