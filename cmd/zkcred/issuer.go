@@ -643,7 +643,7 @@ func issuerServe(c commonFlags, o serveOptions) error {
 	if err != nil {
 		return usagef("choose another --addr", "listen: %v", err)
 	}
-	desk, err := issuerweb.Handler(e.is, tok)
+	desk, err := issuerweb.Handler(e.is, tok, issuerweb.Options{BatchDir: filepath.Join(c.dir, "desk-batches")})
 	if err != nil {
 		return usagef("use a token of at least 16 characters", "%v", err)
 	}

@@ -314,6 +314,18 @@ func (p *Page) Attr(sel, name string) string {
 	return v.Value
 }
 
+// Phone switches the tab to a phone-sized viewport (390×844 CSS pixels)
+// and fails the test when the page is wider than that (content a person
+// would have to scroll sideways to read).
+func (p *Page) Phone() {
+	p.T.Helper()
+	p.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
+	w := Run(p, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if w > 390 {
+		p.T.Fatalf("browser: the page is %d CSS pixels wide on a 390-pixel phone", w)
+	}
+}
+
 // Screenshot saves a PNG of the whole page as name.png in the test's
 // temporary directory and, with ZKCRED_SCREENSHOTS=1, in docs/img/, and
 // returns the first file's path.

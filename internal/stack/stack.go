@@ -419,7 +419,7 @@ func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, 
 		ln.Close()
 		return err
 	}
-	desk, err := issuerweb.Handler(is, s.AdminToken)
+	desk, err := issuerweb.Handler(is, s.AdminToken, issuerweb.Options{BatchDir: filepath.Join(dir, "desk-batches")})
 	if err != nil {
 		ln.Close()
 		return err

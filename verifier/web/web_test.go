@@ -161,6 +161,9 @@ func TestVerifierPage(t *testing.T) {
 		t.Fatalf("disclosed values %q lack the degree's label", got)
 	}
 	p.Screenshot("verifier-verified")
+	p.Phone()
+	p.Screenshot("verifier-phone")
+	p.Do(chromedp.ResetViewport())
 
 	// Replays of that presentation: to its own request (409 replay: the
 	// page stays green), and to a second page's request, which turns red

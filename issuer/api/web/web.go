@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -43,9 +44,17 @@ const sessionCookie = "zkcred_issuer_session"
 // ListLimit is how many credentials the desk lists, newest first.
 const ListLimit = 200
 
+// Options configure Handler. The zero value is the default.
+type Options struct {
+	// BatchDir holds the output of the CSV batches run from the desk (a
+	// directory per batch, as `zkcred issuer issue-batch --out` writes);
+	// empty disables batches.
+	BatchDir string
+}
+
 // Handler returns the desk for is, signed in with adminToken. Mount it
 // with webui.Mount beside the issuer API.
-func Handler(is *issuer.Issuer, adminToken string) (http.Handler, error) {
+func Handler(is *issuer.Issuer, adminToken string, o Options) (http.Handler, error) {
 	if len(adminToken) < issuer.MinAdminToken {
 		return nil, fmt.Errorf("admin token must be at least %d characters", issuer.MinAdminToken)
 	}
@@ -57,14 +66,18 @@ func Handler(is *issuer.Issuer, adminToken string) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &desk{is: is, auth: webui.NewAuth(adminToken, sessionCookie), tmpl: tmpl, files: sub}, nil
+	return &desk{is: is, opts: o, auth: webui.NewAuth(adminToken, sessionCookie), tmpl: tmpl, files: sub, jobs: map[string]*batchJob{}}, nil
 }
 
 type desk struct {
 	is    *issuer.Issuer
+	opts  Options
 	auth  *webui.Auth
 	tmpl  map[string]*template.Template
 	files fs.FS
+
+	mu   sync.Mutex
+	jobs map[string]*batchJob
 }
 
 func (d *desk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +104,14 @@ func (d *desk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, "login.html", http.StatusUnauthorized, "", "Sign in", map[string]any{"Message": "Sign in first: your session ended."})
 		return
 	}
+	if post && path == "/ui/batch" {
+		// A file upload: the CSRF token is a multipart field.
+		r.Body = http.MaxBytesReader(w, r.Body, MaxCSV+1<<20)
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			d.home(w, r, sid, http.StatusBadRequest, "The upload could not be read: "+err.Error())
+			return
+		}
+	}
 	if post && !d.auth.CheckCSRF(r, sid) {
 		d.home(w, r, sid, http.StatusForbidden, "The form was out of date or came from another site; nothing was done. Try again.")
 		return
@@ -102,6 +123,10 @@ func (d *desk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.form(w, r, sid)
 	case path == "/ui/issue" && post:
 		d.issue(w, r, sid)
+	case path == "/ui/batch" && post:
+		d.batch(w, r, sid)
+	case strings.HasPrefix(path, "/ui/batches/") && get:
+		d.batchPage(w, r, sid, strings.TrimPrefix(path, "/ui/batches/"))
 	case path == "/ui/revoke" && post:
 		d.revoke(w, r, sid)
 	case path == "/ui/logout" && post:
@@ -177,8 +202,16 @@ func (d *desk) home(w http.ResponseWriter, r *http.Request, sid string, status i
 	if m := r.URL.Query().Get("revoked"); m != "" && msg == "" {
 		msg = "Revoked " + m + "."
 	}
+	d.mu.Lock()
+	var jobs []*batchJob
+	for _, j := range d.jobs {
+		jobs = append(jobs, j)
+	}
+	d.mu.Unlock()
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i].Started.After(jobs[j].Started) })
 	d.render(w, r, "home.html", status, sid, "Issuer desk", map[string]any{
-		"Issuer": d.is.Key().DID(), "Schemas": links, "Credentials": creds, "Message": msg})
+		"Issuer": d.is.Key().DID(), "Schemas": links, "Credentials": creds, "Message": msg,
+		"Batches": d.opts.BatchDir != "", "Jobs": jobs})
 }
 
 func leaf(c credView) int64 {

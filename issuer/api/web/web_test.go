@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image/png"
 	"io"
 	"net/http"
@@ -110,6 +111,8 @@ func TestDesk(t *testing.T) {
 	}
 	t.Logf("field error: %s", msg)
 	p.Screenshot("desk-field-error")
+	p.Phone()
+	p.Do(chromedp.ResetViewport())
 
 	set("graduationDate", "2024-06-30")
 	p.Follow("#issue button[type=submit]", http.StatusCreated)
@@ -213,4 +216,54 @@ func TestDeskAccess(t *testing.T) {
 	if resp, _ := get(c, "/healthz"); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("healthz: %d", resp.StatusCode)
 	}
+}
+
+// A CSV batch from the desk: progress to the end, then the rejected rows
+// and the claim links to download.
+func TestDeskBatch(t *testing.T) {
+	st := start(t)
+	uni := st.Issuers["university"]
+	p := browsertest.New(t)
+	p.Open(uni.URL+"/", 200)
+	p.Do(chromedp.SetValue(chromedp.CSS("#token"), st.AdminToken))
+	p.Follow("#login button", 200)
+
+	csvFile := filepath.Join(t.TempDir(), "graduates.csv")
+	rows := "name,birthDate,degree,field,graduationDate,gpa,honours,holderCommitment\n" +
+		"Ada Lovelace,1995-12-10,MSc,Mathematics,2024-06-30,3.72,true,\n" +
+		"Bad Gpa,1996-01-01,BSc,Physics,2024-06-30,3.725,false,\n" +
+		"Alan Turing,1994-06-23,PhD,Mathematics,2024-06-30,3.90,true,\n"
+	if err := os.WriteFile(csvFile, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.Do(chromedp.SetUploadFiles(chromedp.CSS("#batch-csv"), []string{csvFile}))
+	p.Follow("#batch button[type=submit]", 200)
+	p.WaitText("#batch-summary", "Finished")
+	got := p.Text("#batch-summary")
+	for _, s := range []string{"3 rows", "2 claim links", "1 rejected"} {
+		if !strings.Contains(got, s) {
+			t.Fatalf("summary %q lacks %q", got, s)
+		}
+	}
+	if v := p.Attr("#bar", "value"); v != "3" {
+		t.Fatalf("progress %q at the end, want 3", v)
+	}
+	p.WaitVisible("#errors-csv")
+	p.Screenshot("desk-batch")
+	fetch := func(sel string) string {
+		href := p.Attr(sel, "href")
+		return browsertest.Run(p, chromedp.Evaluate[string](`fetch(`+strconvQuote(href)+`).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	}
+	if errs := fetch("#errors-csv"); !strings.Contains(errs, "row,field,reason") || !strings.Contains(errs, "3,gpa,") {
+		t.Fatalf("rejected rows:\n%s", errs)
+	}
+	links := fetch("#links-csv")
+	if n := strings.Count(links, uni.URL+"/v1/offers/"); n != 2 || !strings.Contains(links, "\n2,") || !strings.Contains(links, "\n4,") {
+		t.Fatalf("claim links (%d):\n%s", n, links)
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

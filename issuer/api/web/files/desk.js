@@ -1,6 +1,34 @@
 // Checks the issue form in the browser before it is sent, and shows each
 // problem next to its field (the issuer checks everything again).
 "use strict";
+// A batch's progress page follows the batch until it finishes.
+(function () {
+  const box = document.getElementById("batch-progress");
+  if (!box) return;
+  const bar = document.getElementById("bar");
+  const summary = document.getElementById("batch-summary");
+  const downloads = document.getElementById("batch-downloads");
+  async function tick() {
+    let s;
+    try {
+      const r = await fetch(box.dataset.status, { credentials: "same-origin", cache: "no-store" });
+      if (!r.ok) { summary.textContent = "The desk does not know this batch any more."; return; }
+      s = await r.json();
+    } catch (e) {
+      setTimeout(tick, 2000);
+      return;
+    }
+    bar.max = Math.max(s.total, 1);
+    bar.value = s.done;
+    bar.textContent = s.done;
+    summary.textContent = s.summary;
+    box.dataset.finished = String(s.finished);
+    if (s.finished) { downloads.hidden = false; return; }
+    setTimeout(tick, 500);
+  }
+  tick();
+})();
+
 (function () {
   const form = document.getElementById("issue");
   if (!form) return;
