@@ -11,13 +11,14 @@ import (
 	"github.com/zkcred/zkcred/internal/strictjson"
 )
 
-// Genesis fixes a chain: its ID, the governance keys (any one of which may
-// sign a governance transaction), the block producer's key and the issuers
-// present from the start.
+// Genesis fixes a chain: its ID, the governance keys and how many of them
+// must sign a governance transaction (Threshold; 0 means 1), the block
+// producer's key and the issuers present from the start.
 type Genesis struct {
 	ChainID    string           `json:"chain_id"`
 	Time       int64            `json:"time"` // Unix milliseconds, the time of block 0
 	Governance []string         `json:"governance"`
+	Threshold  int              `json:"threshold,omitempty"` // 1 to len(Governance); omitted means 1
 	Producer   string           `json:"producer"`
 	Issuers    []RegisterIssuer `json:"issuers"`
 }
@@ -45,10 +46,18 @@ func (g *Genesis) Validate() error {
 	if len(g.Governance) == 0 {
 		return fmt.Errorf("genesis: no governance keys")
 	}
+	gseen := map[string]bool{}
 	for _, k := range g.Governance {
 		if _, err := ParsePubKey(k); err != nil {
 			return fmt.Errorf("genesis: governance key %q: %v", truncate(k), err)
 		}
+		if gseen[k] {
+			return fmt.Errorf("genesis: governance key %s listed twice", k)
+		}
+		gseen[k] = true
+	}
+	if g.Threshold < 0 || g.Threshold > len(g.Governance) {
+		return fmt.Errorf("genesis: threshold %d must be 1 to the %d governance keys", g.Threshold, len(g.Governance))
 	}
 	if _, err := ParsePubKey(g.Producer); err != nil {
 		return fmt.Errorf("genesis: producer key: %v", err)
@@ -90,7 +99,11 @@ func (g *Genesis) ProducerKey() ed25519.PublicKey {
 
 // governance returns the governance record of block 0.
 func (g *Genesis) governance() *Governance {
-	return &Governance{Keys: append([]string{}, g.Governance...), Threshold: 1}
+	t := g.Threshold
+	if t == 0 {
+		t = 1
+	}
+	return &Governance{Keys: append([]string{}, g.Governance...), Threshold: t}
 }
 
 // validators returns the validator set of block 0: the producer.
