@@ -21,8 +21,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/webui"
 	"github.com/zkcred/zkcred/issuer"
 	issuerapi "github.com/zkcred/zkcred/issuer/api"
+	issuerweb "github.com/zkcred/zkcred/issuer/api/web"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
 )
@@ -646,7 +648,11 @@ func issuerServe(c commonFlags, o serveOptions) error {
 	if err != nil {
 		return usagef("choose another --addr", "listen: %v", err)
 	}
-	srv := issuerapi.NewServer(o.addr, h)
+	desk, err := issuerweb.Handler(e.is, tok, issuerweb.Options{BatchDir: filepath.Join(c.dir, "desk-batches")})
+	if err != nil {
+		return usagef("use a token of at least 16 characters", "%v", err)
+	}
+	srv := issuerapi.NewServer(o.addr, webui.Mount(h, desk)) // the API, and the registrar's desk at /
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
@@ -657,9 +663,10 @@ func issuerServe(c commonFlags, o serveOptions) error {
 	}
 	defer os.Remove(filepath.Join(c.dir, serviceFileName))
 	if jsonOutput {
-		printJSON(map[string]string{"did": e.key.DID(), "url": local, "publicUrl": o.publicURL, "adminTokenFile": tokenFile})
+		printJSON(map[string]string{"did": e.key.DID(), "url": local, "desk": local + "/", "publicUrl": o.publicURL, "adminTokenFile": tokenFile})
 	} else {
 		fmt.Fprintf(os.Stderr, "issuer %s serving on %s (claim links on %s)\n", e.key.DID(), local, o.publicURL)
+		fmt.Fprintf(os.Stderr, "the registrar's desk: %s/ (sign in with the admin token)\n", local)
 		if tokenFile != "" {
 			fmt.Fprintf(os.Stderr, "admin token in %s (send it as Authorization: Bearer …)\n", tokenFile)
 		}
