@@ -33,18 +33,90 @@ func IsCredentialOffer(s string) bool {
 	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(s)), offerScheme+":")
 }
 
-type credentialOffer struct {
+// CredentialOffer is an OpenID4VCI 1.0 credential offer as the wallet
+// reads it.
+type CredentialOffer struct {
 	CredentialIssuer           string                     `json:"credential_issuer"`
 	CredentialConfigurationIDs []string                   `json:"credential_configuration_ids"`
 	Grants                     map[string]json.RawMessage `json:"grants"`
+	// PreAuthorized is the pre-authorized-code grant.
+	PreAuthorized PreAuthorizedGrant `json:"-"`
 }
 
-type preAuthGrant struct {
+// PreAuthorizedGrant is the pre-authorized-code grant of an offer.
+type PreAuthorizedGrant struct {
 	Code   string `json:"pre-authorized_code"`
 	TxCode *struct {
-		InputMode string `json:"input_mode"`
-		Length    int    `json:"length"`
+		InputMode   string `json:"input_mode"`
+		Length      int    `json:"length"`
+		Description string `json:"description"`
 	} `json:"tx_code"`
+}
+
+// ParseCredentialOffer reads a credential offer and checks what this
+// wallet needs: an http(s) credential_issuer, exactly one credential
+// configuration, and the pre-authorized-code grant (the only grant it
+// uses). Other members and grants are ignored.
+func ParseCredentialOffer(b []byte) (*CredentialOffer, error) {
+	var offer CredentialOffer
+	if err := json.Unmarshal(b, &offer); err != nil {
+		return nil, fmt.Errorf("credential offer: %w", err)
+	}
+	if !isHTTP(offer.CredentialIssuer) {
+		return nil, errors.New("credential offer: credential_issuer is not an http(s) URL")
+	}
+	if len(offer.CredentialConfigurationIDs) != 1 {
+		return nil, fmt.Errorf("credential offer: %d credential configurations; this wallet receives one credential configuration per offer", len(offer.CredentialConfigurationIDs))
+	}
+	raw, ok := offer.Grants[grantPreAuthorizedCode]
+	if !ok || json.Unmarshal(raw, &offer.PreAuthorized) != nil || offer.PreAuthorized.Code == "" {
+		return nil, errors.New("credential offer: no pre-authorized code grant (the only grant this wallet uses)")
+	}
+	return &offer, nil
+}
+
+// IssuerMetadata is the credential issuer metadata the wallet reads.
+type IssuerMetadata struct {
+	CredentialIssuer     string                      `json:"credential_issuer"`
+	CredentialEndpoint   string                      `json:"credential_endpoint"`
+	NonceEndpoint        string                      `json:"nonce_endpoint"`
+	AuthorizationServers []string                    `json:"authorization_servers"`
+	Configs              map[string]CredentialConfig `json:"credential_configurations_supported"`
+}
+
+// CredentialConfig is one credential configuration of the metadata.
+type CredentialConfig struct {
+	Format     string `json:"format"`
+	ProofTypes map[string]struct {
+		Algs []string `json:"proof_signing_alg_values_supported"`
+	} `json:"proof_types_supported"`
+	CredentialMetadata *struct {
+		Display []struct {
+			Name string `json:"name"`
+		} `json:"display"`
+		Claims []struct {
+			Path []any `json:"path"`
+		} `json:"claims"`
+	} `json:"credential_metadata"`
+}
+
+// ParseIssuerMetadata reads credential issuer metadata: a credential
+// issuer, a credential endpoint and at least one configuration, each with
+// a format. Other members are ignored.
+func ParseIssuerMetadata(b []byte) (*IssuerMetadata, error) {
+	var m IssuerMetadata
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("credential issuer metadata: %w", err)
+	}
+	if !isHTTP(m.CredentialIssuer) || !isHTTP(m.CredentialEndpoint) || len(m.Configs) == 0 {
+		return nil, errors.New("credential issuer metadata: needs credential_issuer, credential_endpoint and credential_configurations_supported")
+	}
+	for id, c := range m.Configs {
+		if c.Format == "" {
+			return nil, fmt.Errorf("credential issuer metadata: configuration %q has no format", id)
+		}
+	}
+	return &m, nil
 }
 
 // ReceiveOffer receives a credential through OpenID4VCI 1.0: it reads the
@@ -75,41 +147,30 @@ func (w *Wallet) ReceiveOffer(ctx context.Context, link, txCode string, keys *ci
 	default:
 		return nil, errors.New("the link needs exactly one of credential_offer and credential_offer_uri")
 	}
-	var offer credentialOffer
-	if err := json.Unmarshal(ob, &offer); err != nil {
-		return nil, fmt.Errorf("credential offer: %w", err)
+	offer, err := ParseCredentialOffer(ob)
+	if err != nil {
+		return nil, err
 	}
-	if !isHTTP(offer.CredentialIssuer) || len(offer.CredentialConfigurationIDs) != 1 {
-		return nil, errors.New("credential offer: needs an http(s) credential_issuer and one credential configuration")
-	}
-	var grant preAuthGrant
-	if raw, ok := offer.Grants[grantPreAuthorizedCode]; !ok || json.Unmarshal(raw, &grant) != nil || grant.Code == "" {
-		return nil, errors.New("credential offer: no pre-authorized code grant (the only grant this wallet uses)")
-	}
+	grant := offer.PreAuthorized
 	if grant.TxCode != nil && txCode == "" {
 		return nil, ErrTxCode
 	}
 	iss := strings.TrimRight(offer.CredentialIssuer, "/")
 	// The issuer's metadata, at its own origin.
-	var meta struct {
-		CredentialIssuer     string   `json:"credential_issuer"`
-		CredentialEndpoint   string   `json:"credential_endpoint"`
-		NonceEndpoint        string   `json:"nonce_endpoint"`
-		AuthorizationServers []string `json:"authorization_servers"`
-		Configs              map[string]struct {
-			Format     string                     `json:"format"`
-			ProofTypes map[string]json.RawMessage `json:"proof_types_supported"`
-		} `json:"credential_configurations_supported"`
-	}
-	if err := w.getJSON(ctx, wellKnown(iss, "openid-credential-issuer"), &meta); err != nil {
+	mb, err := w.httpDo(ctx, http.MethodGet, wellKnown(iss, "openid-credential-issuer"), nil)
+	if err != nil {
 		return nil, fmt.Errorf("credential issuer metadata: %w", err)
+	}
+	meta, err := ParseIssuerMetadata(mb)
+	if err != nil {
+		return nil, err
 	}
 	if strings.TrimRight(meta.CredentialIssuer, "/") != iss {
 		return nil, fmt.Errorf("credential issuer metadata names %q, the offer %q", meta.CredentialIssuer, iss)
 	}
 	cfgID := offer.CredentialConfigurationIDs[0]
 	cfg, ok := meta.Configs[cfgID]
-	if !ok || cfg.Format != credentialFormat || cfg.ProofTypes[holderProofType] == nil {
+	if _, proofOK := cfg.ProofTypes[holderProofType]; !ok || cfg.Format != credentialFormat || !proofOK {
 		return nil, fmt.Errorf("the issuer does not offer %q as a %s credential with %s proofs", cfgID, credentialFormat, holderProofType)
 	}
 	for _, ep := range []string{meta.CredentialEndpoint, meta.NonceEndpoint} {
