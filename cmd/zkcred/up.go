@@ -101,7 +101,7 @@ type banner struct {
 	AdminTokenFile string            `json:"adminTokenFile"`
 	KeysURL        string            `json:"keysUrl,omitempty"`
 	Pages          []webPage         `json:"pages"` // in a browser
-	Try            []string          `json:"try"` // commands for a second terminal
+	Try            []string          `json:"try"`   // commands for a second terminal
 }
 
 func upBanner(st *stack.Stack, abs string) banner {
