@@ -111,15 +111,6 @@ func (g *Genesis) validators() *ValidatorSet {
 	return &ValidatorSet{Validators: []Validator{{PubKey: g.Producer, Power: 1}}}
 }
 
-func (g *Genesis) isGovernance(pub ed25519.PublicKey) bool {
-	for _, k := range g.Governance {
-		if kk, _ := ParsePubKey(k); kk.Equal(pub) {
-			return true
-		}
-	}
-	return false
-}
-
 // NewGenesis returns a genesis document with fresh governance and producer
 // keys, for tests, demos and `registry init`.
 func NewGenesis(chainID string, t time.Time, issuers ...RegisterIssuer) (g *Genesis, governance, producer ed25519.PrivateKey, err error) {
