@@ -268,6 +268,47 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("the wallet holds %d credentials, want 2: %+v", len(list), list)
 	}
 
+	// 8b. Another graduate receives diplomas over OpenID4VCI 1.0 only: an
+	// offer by value without a tx_code, and one by reference with a PIN
+	// (refused without it, and once used).
+	wallet2 := filepath.Join(holder.home(), "wallet2.age")
+	w.runJSON("graduate 2: wallet init", holder, &winit, "wallet", "init", "--wallet", wallet2, "--registry", regURL, "--genesis", genesis, "--work-factor", "10", "--json")
+	vciOffer := func(txCode bool) (byValue, byRef, pin string) {
+		var o struct {
+			OpenID4VCIURI    string `json:"openid4vciUri"`
+			OpenID4VCIRefURI string `json:"openid4vciOfferUri"`
+			TxCode           string `json:"txCode"`
+		}
+		st, b := httpJSON(t, http.MethodPost, uniURL+"/v1/offers", adminToken, map[string]any{
+			"schemaId": diplomaID.ID, "txCode": txCode,
+			"subject": map[string]any{
+				"name": "Grace Example", "birthDate": "1999-01-20", "degree": "BSc", "field": "Physics",
+				"graduationDate": "2022-06-30", "gpa": "3.40", "honours": false,
+			},
+		}, &o)
+		if st != http.StatusCreated || !strings.HasPrefix(o.OpenID4VCIURI, "openid-credential-offer://?credential_offer=") || (txCode && len(o.TxCode) != 6) {
+			t.Fatalf("POST /v1/offers (OpenID4VCI): %d %s", st, b)
+		}
+		return o.OpenID4VCIURI, o.OpenID4VCIRefURI, o.TxCode
+	}
+	byValue, _, _ := vciOffer(false)
+	var vc1 credSummary
+	w.runJSON("graduate 2: receive an OpenID4VCI offer", holder, &vc1, "wallet", "receive", "--wallet", wallet2, "--keys", keys, "--json", byValue)
+	if vc1.Schema != "UniversityDiploma 1.0" || vc1.Issuer != uniDID(t, uniDir) {
+		t.Fatalf("OpenID4VCI diploma: %+v", vc1)
+	}
+	_, byRef, pin := vciOffer(true)
+	msg = w.runFail("graduate 2: OpenID4VCI offer without its PIN", holder, 2, "wallet", "receive", "--wallet", wallet2, "--keys", keys, byRef)
+	if !strings.Contains(msg, "--tx-code") {
+		t.Fatalf("no hint for the missing PIN:\n%s", msg)
+	}
+	var vc2 credSummary
+	w.runJSON("graduate 2: receive an offer with its PIN", holder, &vc2, "wallet", "receive", "--wallet", wallet2, "--keys", keys, "--json", "--tx-code", pin, byRef)
+	msg = w.runFail("graduate 2: the same offer again", holder, 1, "wallet", "receive", "--wallet", wallet2, "--keys", keys, "--tx-code", pin, byRef)
+	if !strings.Contains(msg, "already used") {
+		t.Fatalf("a used pre-authorized code accepted, or refused for another reason:\n%s", msg)
+	}
+
 	// 9. The verifier: an employer's policy (a degree from any accredited
 	// university, 18 or older) and a health desk's (measles after 2020).
 	verAddr := freeAddr(t)
@@ -461,9 +502,10 @@ func TestEndToEnd(t *testing.T) {
 		Blocks, Txs, Leaves uint64
 	}
 	w.runJSON("registry audit", operator, &audit, "registry", "audit", "--dir", regDir, "--json")
-	// 3 registrations + 2 circuits + 2 schemas + 2 anchors + 1 revocation.
-	if audit.Txs != 10 || audit.Leaves != 2 {
-		t.Fatalf("audit: %+v, want 10 transactions and 2 leaves", audit)
+	// 3 registrations + 2 circuits + 2 schemas + 4 anchors (the last two
+	// over OpenID4VCI) + 1 revocation.
+	if audit.Txs != 12 || audit.Leaves != 4 {
+		t.Fatalf("audit: %+v, want 12 transactions and 4 leaves", audit)
 	}
 	t.Logf("%-45s %6.2fs", "whole story (after the build)", time.Since(total).Seconds())
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/qr"
 	"github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/wire"
 )
@@ -57,6 +58,10 @@ type BatchOptions struct {
 	Chunk int
 	// Progress, if set, is called after each chunk with rows done so far.
 	Progress func(done, total int)
+	// TxCode makes each offer's OpenID4VCI credential offer ask for a PIN
+	// (tx_code), written to the row's offer file as txCode for the issuer
+	// to send by another channel than the offer.
+	TxCode bool
 }
 
 // Rejection is one row that was not issued, and why.
@@ -188,6 +193,7 @@ type chunk struct {
 	draftRows []int
 	offers    []*store.Offer
 	offerRows []int
+	txCode    bool         // the offers' OpenID4VCI credential offers ask for a tx_code
 	links     []*OfferLink // parallel to offers
 	rejects   []Rejection
 	// writeFiles writes the credential files once the drafts are signed.
@@ -210,7 +216,7 @@ func (is *Issuer) draftChunk(o *BatchOptions, in *batchInput, start, end int, do
 		link    *OfferLink
 		err     error
 	}
-	c := &chunk{}
+	c := &chunk{txCode: o.TxCode}
 	var rows []*pendingRow
 	for i := start; i < end; i++ {
 		row := i + 2
@@ -268,7 +274,18 @@ func (is *Issuer) anchorChunk(ctx context.Context, job string, c *chunk, fw *fil
 	// Offer files must be durable before the offers are recorded: a crash
 	// in between only loses offers that were never recorded.
 	for i, l := range c.links {
-		if err := fw.writeJSON(rowFile(c.offerRows[i], "offer"), l); err != nil {
+		bo, err := is.batchOffer(l, c.offers[i].Schema.Name, c.txCode)
+		if err != nil {
+			return 0, err
+		}
+		if err := fw.writeJSON(rowFile(c.offerRows[i], "offer"), bo); err != nil {
+			return 0, err
+		}
+		png, err := qr.PNG(bo.OpenID4VCIOfferURI)
+		if err != nil {
+			return 0, err
+		}
+		if err := fw.writeFile(fmt.Sprintf("row-%06d.offer.png", c.offerRows[i]), png); err != nil {
 			return 0, err
 		}
 	}

@@ -1,7 +1,9 @@
 package issuer
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -121,6 +123,14 @@ func TestRunBatchOffersWithoutHolderColumn(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(out, rowFile(2, "offer")))
 	if err != nil || !strings.Contains(string(raw), "https://registrar.example/v1/offers/") {
 		t.Fatalf("offer file: %s %v", raw, err)
+	}
+	var bo BatchOffer
+	if err := json.Unmarshal(raw, &bo); err != nil || !strings.HasPrefix(bo.OpenID4VCIOfferURI, "openid-credential-offer://?credential_offer_uri=") ||
+		!strings.HasPrefix(bo.OpenID4VCIURI, "openid-credential-offer://?credential_offer=") {
+		t.Fatalf("offer file's OpenID4VCI links: %s %v", raw, err)
+	}
+	if png, err := os.ReadFile(filepath.Join(out, "row-000002.offer.png")); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Fatalf("offer QR code: %v", err)
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 )
 
 // A batch's outputs, in its output directory: row-NNNNNN.credential.json
-// (a bundle) or row-NNNNNN.offer.json (an OfferLink) per row, and
-// report.json (the BatchReport).
+// (a bundle) or row-NNNNNN.offer.json (a BatchOffer) and
+// row-NNNNNN.offer.png (its OpenID4VCI offer link as a QR code) per row,
+// and report.json (the BatchReport).
 
 func rowFile(row int, kind string) string { return fmt.Sprintf("row-%06d.%s.json", row, kind) }
 
@@ -47,6 +48,38 @@ func (w *fileWriter) writeJSON(name string, v any) error {
 	w.paths = append(w.paths, path)
 	w.mu.Unlock()
 	return nil
+}
+
+// writeFile writes a row's other file (its offer's QR code).
+func (w *fileWriter) writeFile(name string, b []byte) error {
+	path := filepath.Join(w.dir, name)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.paths = append(w.paths, path)
+	w.mu.Unlock()
+	return nil
+}
+
+// BatchOffer is a row's offer file: the claim link and the same offer as
+// OpenID4VCI 1.0 credential offers (by value, and by reference, which the
+// row's QR code PNG holds), with the PIN when the batch asks for one.
+type BatchOffer struct {
+	*OfferLink
+	OpenID4VCIURI      string `json:"openid4vciUri"`
+	OpenID4VCIOfferURI string `json:"openid4vciOfferUri"`
+	TxCode             string `json:"txCode,omitempty"`
+}
+
+func (is *Issuer) batchOffer(l *OfferLink, schemaName string, txCode bool) (*BatchOffer, error) {
+	bo := &BatchOffer{OfferLink: l}
+	var err error
+	bo.OpenID4VCIURI, bo.OpenID4VCIOfferURI, err = is.OfferURIs(is.NewCredentialOffer(is.PreAuthorizedCode(l, txCode), ConfigurationID(schemaName)))
+	if txCode {
+		bo.TxCode = is.TxCode(l.ID)
+	}
+	return bo, err
 }
 
 // writeBundles writes the credential files of a chunk's rows, then makes

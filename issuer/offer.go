@@ -184,6 +184,14 @@ func (is *Issuer) OfferView(id, token string) (*wire.OfferView, error) {
 // nothing. A retry never anchors twice; if a claim was interrupted after
 // its commitment was journaled, the retry finishes it first.
 func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.Element, proof []byte) (b *wire.Bundle, again bool, err error) {
+	return is.ClaimBound(ctx, id, token, holderCommit, wire.ClaimChallenge(id, token), proof)
+}
+
+// ClaimBound is Claim with the holder's proof bound to another challenge
+// than the offer link's: the OpenID4VCI credential endpoint binds it to a
+// c_nonce the issuer handed out (wire.CredentialNonceChallenge), which the
+// caller has checked and used up.
+func (is *Issuer) ClaimBound(ctx context.Context, id, token string, holderCommit, challenge fr.Element, proof []byte) (b *wire.Bundle, again bool, err error) {
 	if is.opts.HolderProof == nil {
 		return nil, false, ErrNoHolderProof
 	}
@@ -203,7 +211,7 @@ func (is *Issuer) Claim(ctx context.Context, id, token string, holderCommit fr.E
 	if holderCommit.IsZero() {
 		return nil, false, fmt.Errorf("%w: holder commitment is zero", ErrHolderProof)
 	}
-	if err := is.opts.HolderProof(holderCommit, wire.ClaimChallenge(id, token), proof); err != nil {
+	if err := is.opts.HolderProof(holderCommit, challenge, proof); err != nil {
 		return nil, false, fmt.Errorf("%w: %v", ErrHolderProof, err)
 	}
 	if rec.HolderCommit == "" {

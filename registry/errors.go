@@ -26,18 +26,20 @@ var (
 
 // Specific errors.
 var (
-	ErrMalformed      = fmt.Errorf("malformed transaction: %w", ErrInvalidTx)                                     // 400
-	ErrBadSignature   = fmt.Errorf("bad signature: %w", ErrForbidden)                                             // 403
-	ErrNotGovernance  = fmt.Errorf("signer is not a governance key: %w", ErrForbidden)                            // 403
-	ErrUnknownIssuer  = fmt.Errorf("signer is not a registered issuer: %w", ErrForbidden)                         // 403
-	ErrIssuerInactive = fmt.Errorf("issuer is deactivated: %w", ErrForbidden)                                     // 403
-	ErrNotLeafOwner   = fmt.Errorf("leaf was not anchored by this issuer with this commitment: %w", ErrForbidden) // 403
-	ErrReplay         = fmt.Errorf("nonce not above the signer's last nonce (replay): %w", ErrConflict)           // 409
-	ErrIssuerExists   = fmt.Errorf("issuer already registered: %w", ErrConflict)                                  // 409
-	ErrSchemaExists   = fmt.Errorf("schema already published: %w", ErrConflict)                                   // 409
-	ErrAlreadyRevoked = fmt.Errorf("leaf already revoked: %w", ErrConflict)                                       // 409
-	ErrTreeFull       = fmt.Errorf("tree is full: %w", ErrConflict)                                               // 409
-	ErrTxTooLarge     = fmt.Errorf("transaction: %w", ErrTooLarge)                                                // 413
+	ErrMalformed      = fmt.Errorf("malformed transaction: %w", ErrInvalidTx)                                                                        // 400
+	ErrBadSignature   = fmt.Errorf("bad signature: %w", ErrForbidden)                                                                                // 403
+	ErrNotGovernance  = fmt.Errorf("signer is not a governance key: %w", ErrForbidden)                                                               // 403
+	ErrUnknownIssuer  = fmt.Errorf("signer is not a registered issuer: %w", ErrForbidden)                                                            // 403
+	ErrIssuerInactive = fmt.Errorf("issuer is deactivated: %w", ErrForbidden)                                                                        // 403
+	ErrNotLeafOwner   = fmt.Errorf("leaf was not anchored by this issuer with this commitment: %w", ErrForbidden)                                    // 403
+	ErrBelowThreshold = fmt.Errorf("governance transaction below the governance threshold: %w", ErrForbidden)                                        // 403
+	ErrIssuerActive   = fmt.Errorf("issuer is active (it revokes its own leaves; governance revokes only a deactivated issuer's): %w", ErrForbidden) // 403
+	ErrReplay         = fmt.Errorf("nonce not above the signer's last nonce (replay): %w", ErrConflict)                                              // 409
+	ErrIssuerExists   = fmt.Errorf("issuer already registered: %w", ErrConflict)                                                                     // 409
+	ErrSchemaExists   = fmt.Errorf("schema already published: %w", ErrConflict)                                                                      // 409
+	ErrAlreadyRevoked = fmt.Errorf("leaf already revoked: %w", ErrConflict)                                                                          // 409
+	ErrTreeFull       = fmt.Errorf("tree is full: %w", ErrConflict)                                                                                  // 409
+	ErrTxTooLarge     = fmt.Errorf("transaction: %w", ErrTooLarge)                                                                                   // 413
 )
 
 // malformed returns an ErrMalformed naming the problem.

@@ -11,9 +11,10 @@ import (
 	"github.com/zkcred/zkcred/internal/strictjson"
 )
 
-// Genesis fixes a chain: its ID, the governance keys (any one of which may
-// sign a governance transaction), the validators of the CometBFT chain that
-// drives it and the issuers present from the start.
+// Genesis fixes a chain: its ID, the governance keys and how many of them
+// must sign a governance transaction (Threshold; 0 means 1), the
+// validators of the CometBFT chain that drives it and the issuers present
+// from the start.
 //
 // Producer names the key that signed the headers of an in-memory [Chain]
 // (tests and examples); a chain that CometBFT drives names Validators
@@ -22,6 +23,7 @@ type Genesis struct {
 	ChainID    string             `json:"chain_id"`
 	Time       int64              `json:"time"` // Unix milliseconds, the time of block 0
 	Governance []string           `json:"governance"`
+	Threshold  int                `json:"threshold,omitempty"` // 1 to len(Governance); omitted means 1
 	Producer   string             `json:"producer,omitempty"`
 	Validators []GenesisValidator `json:"validators,omitempty"`
 	Issuers    []RegisterIssuer   `json:"issuers"`
@@ -35,10 +37,6 @@ type GenesisValidator struct {
 	Power  int64  `json:"power"`
 	Name   string `json:"name"`
 }
-
-// MaxValidatorPower bounds a genesis validator's voting power (CometBFT
-// needs the total below 2^60).
-const MaxValidatorPower = 1 << 50
 
 // ParseGenesis decodes and validates a genesis document strictly.
 func ParseGenesis(b []byte) (*Genesis, error) {
@@ -63,10 +61,18 @@ func (g *Genesis) Validate() error {
 	if len(g.Governance) == 0 {
 		return fmt.Errorf("genesis: no governance keys")
 	}
+	gseen := map[string]bool{}
 	for _, k := range g.Governance {
 		if _, err := ParsePubKey(k); err != nil {
 			return fmt.Errorf("genesis: governance key %q: %v", truncate(k), err)
 		}
+		if gseen[k] {
+			return fmt.Errorf("genesis: governance key %s listed twice", k)
+		}
+		gseen[k] = true
+	}
+	if g.Threshold < 0 || g.Threshold > len(g.Governance) {
+		return fmt.Errorf("genesis: threshold %d must be 1 to the %d governance keys", g.Threshold, len(g.Governance))
 	}
 	if g.Producer == "" && len(g.Validators) == 0 {
 		return fmt.Errorf("genesis: no validators")
@@ -76,8 +82,8 @@ func (g *Genesis) Validate() error {
 			return fmt.Errorf("genesis: producer key: %v", err)
 		}
 	}
-	if len(g.Validators) > 100 {
-		return fmt.Errorf("genesis: %d validators, at most 100", len(g.Validators))
+	if len(g.Validators) > MaxValidators {
+		return fmt.Errorf("genesis: %d validators, at most %d", len(g.Validators), MaxValidators)
 	}
 	vseen := map[string]bool{}
 	for i, v := range g.Validators {
@@ -132,7 +138,11 @@ func (g *Genesis) ProducerKey() ed25519.PublicKey {
 
 // governance returns the governance record of block 0.
 func (g *Genesis) governance() *Governance {
-	return &Governance{Keys: append([]string{}, g.Governance...), Threshold: 1}
+	t := g.Threshold
+	if t == 0 {
+		t = 1
+	}
+	return &Governance{Keys: append([]string{}, g.Governance...), Threshold: t}
 }
 
 // validators returns the validator set of block 0: the producer.
@@ -145,15 +155,6 @@ func (g *Genesis) validators() *ValidatorSet {
 		return vs
 	}
 	return &ValidatorSet{Validators: []Validator{{PubKey: g.Producer, Power: 1}}}
-}
-
-func (g *Genesis) isGovernance(pub ed25519.PublicKey) bool {
-	for _, k := range g.Governance {
-		if kk, _ := ParsePubKey(k); kk.Equal(pub) {
-			return true
-		}
-	}
-	return false
 }
 
 // NewGenesis returns a genesis document with fresh governance and producer

@@ -289,9 +289,17 @@ func FuzzDecodeTx(f *testing.F) {
 		RegisterIssuer{PubKey: hex.EncodeToString(k.Public().(ed25519.PublicKey)), Name: "U", Kind: "university"},
 		PublishCircuit{Circuit: "c", VKHash: hex.EncodeToString(make([]byte, 32))},
 		PublishSchema{Schema: json.RawMessage(`{"name":"d","version":"1","attributes":[{"name":"a","type":"integer"}]}`)},
+		GovernanceRevoke{Issuer: hex.EncodeToString(k.Public().(ed25519.PublicKey)), Leaves: []RevokeLeaf{{Index: 3, Commitment: circuits.F(circuits.U64(5))}}},
+		UpdateValidators{Validators: []Validator{{PubKey: hex.EncodeToString(k.Public().(ed25519.PublicKey)), Power: 0}}},
 	} {
 		tx, _ := NewTx("fuzz", k, 1, body)
 		b, _ := json.Marshal(tx)
+		f.Add(b)
+		// with approvals: another key's, and the signer's own again
+		_, k2, _ := ed25519.GenerateKey(nil)
+		tx.Approve("fuzz", k2)
+		tx.Approve("fuzz", k)
+		b, _ = json.Marshal(tx)
 		f.Add(b)
 	}
 	f.Add([]byte(`{"payload":{"type":"anchor"},"signature":""}`))
@@ -304,10 +312,14 @@ func FuzzDecodeTx(f *testing.F) {
 			return
 		}
 		// a decoded transaction re-encodes and decodes to the same hash
+		// and the same approvers
 		b2, _ := json.Marshal(st.Tx)
 		st2, err := DecodeTx("fuzz", b2)
-		if err != nil || st2.Hash != st.Hash {
+		if err != nil || st2.Hash != st.Hash || len(st2.Approvers) != len(st.Approvers) {
 			t.Fatalf("round trip: %v", err)
+		}
+		if len(st.Approvers) > 1+len(st.Tx.Approvals) || !st.Approvers[0].Equal(st.Signer) {
+			t.Fatalf("approvers %d for %d approvals", len(st.Approvers), len(st.Tx.Approvals))
 		}
 	})
 }

@@ -2,11 +2,13 @@ package registry
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/zkcred/zkcred/internal/didkey"
 
@@ -156,6 +158,8 @@ type Builder struct {
 	// records holds the value hash of every state-map record set in this
 	// block, by state key.
 	records map[string]Hash
+	// valUpdates holds the validator power changes of this block, by key.
+	valUpdates map[string]int64
 }
 
 // NewBuilder starts block prev.Height+1 on state r, which must be the state
@@ -163,7 +167,7 @@ type Builder struct {
 // issuers.
 func NewBuilder(g *Genesis, r Reader, prev *Header) (*Builder, error) {
 	b := &Builder{g: g, r: r, writes: map[string][]byte{}, credLeaves: map[uint64]fr.Element{}, issLeaves: map[uint64]fr.Element{},
-		records: map[string]Hash{}}
+		records: map[string]Hash{}, valUpdates: map[string]int64{}}
 	if prev == nil {
 		b.prev = g.Hash()
 		b.prevT = g.Time
@@ -393,9 +397,9 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 	}
 	rc := &Receipt{TxHash: tx.Hash, Type: tx.Type, Height: b.height}
 	switch body := tx.Body.(type) {
-	case RegisterIssuer, UpdateIssuer, DeactivateIssuer, PublishCircuit:
-		if !b.g.isGovernance(tx.Signer) {
-			return nil, fmt.Errorf("%w: %s", ErrNotGovernance, hex.EncodeToString(tx.Signer))
+	case RegisterIssuer, UpdateIssuer, DeactivateIssuer, PublishCircuit, GovernanceRevoke, UpdateValidators:
+		if err := b.checkGovernance(tx); err != nil {
+			return nil, err
 		}
 		switch body := body.(type) {
 		case RegisterIssuer:
@@ -427,6 +431,22 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 				return nil, err
 			}
 			rc.IssuerID = &is.ID
+		case GovernanceRevoke:
+			is, err := b.issuerByKey(body.Issuer)
+			if err != nil {
+				return nil, err
+			}
+			if is.Active {
+				return nil, fmt.Errorf("%w: %s (%s)", ErrIssuerActive, is.Name, is.PubKey)
+			}
+			if err := b.revoke(is.ID.El(), body.Leaves); err != nil {
+				return nil, err
+			}
+			rc.IssuerID = &is.ID
+		case UpdateValidators:
+			if err := b.updateValidators(body.Validators); err != nil {
+				return nil, err
+			}
 		case PublishCircuit:
 			rec := &CircuitRecord{Circuit: body.Circuit, VKHash: body.VKHash, TranscriptHash: body.TranscriptHash, Height: b.height}
 			if err := b.putRecord(layout.CircuitKey(body.Circuit), rec); err != nil {
@@ -477,24 +497,8 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range body.Leaves {
-			if l.Index >= b.credSize {
-				return nil, fmt.Errorf("%w: leaf %d not anchored (tree size %d)", ErrNotFound, l.Index, b.credSize)
-			}
-			cur, err := b.leaf(l.Index)
-			if err != nil {
-				return nil, err
-			}
-			if cur.IsZero() {
-				return nil, fmt.Errorf("%w: leaf %d", ErrAlreadyRevoked, l.Index)
-			}
-			want := circuits.LeafHash(tx.SignerID, l.Commitment.El())
-			if !cur.Equal(&want) {
-				return nil, fmt.Errorf("%w: leaf %d", ErrNotLeafOwner, l.Index)
-			}
-		}
-		for _, l := range body.Leaves {
-			b.credLeaves[l.Index] = fr.Element{}
+		if err := b.revoke(tx.SignerID, body.Leaves); err != nil {
+			return nil, err
 		}
 		rc.IssuerID = &is.ID
 	default:
@@ -506,6 +510,119 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 	b.txs = append(b.txs, tx.Tx)
 	b.hashes = append(b.hashes, tx.Hash)
 	return rc, nil
+}
+
+// revoke checks every leaf (anchored, not yet 0, equal to
+// LeafHash(issuer, C)) before it sets any of them to 0.
+func (b *Builder) revoke(issuer fr.Element, leaves []RevokeLeaf) error {
+	for _, l := range leaves {
+		if l.Index >= b.credSize {
+			return fmt.Errorf("%w: leaf %d not anchored (tree size %d)", ErrNotFound, l.Index, b.credSize)
+		}
+		cur, err := b.leaf(l.Index)
+		if err != nil {
+			return err
+		}
+		if cur.IsZero() {
+			return fmt.Errorf("%w: leaf %d", ErrAlreadyRevoked, l.Index)
+		}
+		want := circuits.LeafHash(issuer, l.Commitment.El())
+		if !cur.Equal(&want) {
+			return fmt.Errorf("%w: leaf %d", ErrNotLeafOwner, l.Index)
+		}
+	}
+	for _, l := range leaves {
+		b.credLeaves[l.Index] = fr.Element{}
+	}
+	return nil
+}
+
+// governance returns the governance record of the state.
+func (b *Builder) governance() (*Governance, error) {
+	var gv Governance
+	ok, err := b.getJSON(layout.GovernanceKey(), &gv)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return b.g.governance(), nil
+	}
+	return &gv, nil
+}
+
+// checkGovernance admits a governance transaction: its signer and every
+// approver are governance keys, and the distinct ones reach the threshold.
+func (b *Builder) checkGovernance(tx *SignedTx) error {
+	gv, err := b.governance()
+	if err != nil {
+		return err
+	}
+	approvers := tx.Approvers
+	if len(approvers) == 0 {
+		approvers = []ed25519.PublicKey{tx.Signer}
+	}
+	n := 0
+	for _, k := range approvers {
+		hk := hex.EncodeToString(k)
+		if !slices.Contains(gv.Keys, hk) {
+			return fmt.Errorf("%w: %s", ErrNotGovernance, hk)
+		}
+		n++
+	}
+	if n < gv.Threshold {
+		return fmt.Errorf("%w: signed by %d of the %d governance keys it needs", ErrBelowThreshold, n, gv.Threshold)
+	}
+	return nil
+}
+
+// updateValidators applies power changes to the validator set.
+func (b *Builder) updateValidators(changes []Validator) error {
+	var vs ValidatorSet
+	ok, err := b.getJSON(layout.ValidatorsKey(), &vs)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		vs = *b.g.validators()
+	}
+	for _, c := range changes {
+		i := slices.IndexFunc(vs.Validators, func(v Validator) bool { return v.PubKey == c.PubKey })
+		switch {
+		case c.Power == 0 && i < 0:
+			return fmt.Errorf("%w: validator %s is not in the set", ErrNotFound, c.PubKey)
+		case c.Power == 0:
+			vs.Validators = slices.Delete(vs.Validators, i, i+1)
+		case i < 0:
+			vs.Validators = append(vs.Validators, c)
+		default:
+			vs.Validators[i].Power = c.Power
+		}
+	}
+	if len(vs.Validators) == 0 {
+		return fmt.Errorf("%w: the validator set may not become empty", ErrConflict)
+	}
+	if len(vs.Validators) > MaxValidators {
+		return fmt.Errorf("%w: %d validators, limit %d", ErrTxTooLarge, len(vs.Validators), MaxValidators)
+	}
+	if err := b.putRecord(layout.ValidatorsKey(), &vs); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		b.valUpdates[c.PubKey] = c.Power
+	}
+	return nil
+}
+
+// ValidatorUpdates returns the validator power changes the block's
+// transactions made, in key order (power 0 removes): what the consensus
+// engine applies to its validator set.
+func (b *Builder) ValidatorUpdates() []Validator {
+	out := make([]Validator, 0, len(b.valUpdates))
+	for k, p := range b.valUpdates {
+		out = append(out, Validator{PubKey: k, Power: p})
+	}
+	slices.SortFunc(out, func(x, y Validator) int { return strings.Compare(x.PubKey, y.PubKey) })
+	return out
 }
 
 // schemaRecord encodes a schema record, keeping the canonical schema's

@@ -3,6 +3,8 @@ package registry
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -149,4 +151,43 @@ func TestKindListsFollowUpdates(t *testing.T) {
 	if got := list("college"); len(got) != 0 {
 		t.Fatalf("college list after the move back: %v", got)
 	}
+}
+
+// FuzzStateProof decodes arbitrary proof JSON and checks it against a real
+// app hash: no input panics, and none but the real proof proves the
+// record (a second preimage of SHA-256 aside).
+func FuzzStateProof(f *testing.F) {
+	g, gov, prod, _ := NewGenesis("fuzz", time.Unix(1700000000, 0))
+	c, _ := NewChain(g, prod)
+	pub, _, _ := ed25519.GenerateKey(nil)
+	tx, _ := NewTx(g.ChainID, gov, 1, RegisterIssuer{PubKey: hex.EncodeToString(pub), Name: "U", Kind: "university"})
+	rc, err := c.Submit(tx)
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := c.Latest()
+	key := layout.IssuerKey(rc.IssuerID.El())
+	var is Issuer
+	(&Builder{r: c.state, writes: map[string][]byte{}}).getJSON(key, &is)
+	p, _ := ProveState(c.state, h.Height, h.CredRoot, h.CredSize, key)
+	real, _ := json.Marshal(p)
+	f.Add(real)
+	f.Add([]byte(`{"levels":[255,0],"siblings":["00"]}`))
+	f.Add([]byte(`{"levels":[300],"siblings":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var q StateProof
+		if json.Unmarshal(b, &q) != nil {
+			return
+		}
+		err := q.Verify(h.AppHash, key, &is)
+		if err == nil {
+			if q.StateRoot != h.StateRoot || q.CredRoot != h.CredRoot || q.CredSize != h.CredSize {
+				t.Fatalf("a proof with other roots verified: %s", b)
+			}
+			return
+		}
+		if !errors.Is(err, ErrProof) {
+			t.Fatalf("refusal outside ErrProof: %v", err)
+		}
+	})
 }

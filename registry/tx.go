@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -26,7 +27,19 @@ const (
 	TypePublishSchema    = "publish_schema"    // issuer
 	TypeAnchor           = "anchor"            // issuer
 	TypeRevoke           = "revoke"            // issuer that anchored
+	TypeGovernanceRevoke = "governance_revoke" // governance, leaves of a deactivated issuer
+	TypeUpdateValidators = "update_validators" // governance
 )
+
+// IsGovernance reports whether transactions of type t need the
+// governance threshold.
+func IsGovernance(t string) bool {
+	switch t {
+	case TypeRegisterIssuer, TypeUpdateIssuer, TypeDeactivateIssuer, TypePublishCircuit, TypeGovernanceRevoke, TypeUpdateValidators:
+		return true
+	}
+	return false
+}
 
 // Limits on transactions.
 const (
@@ -36,6 +49,11 @@ const (
 	MaxNameLen      = 200     // issuer display name, bytes
 	MaxKindLen      = 64      // issuer kind, bytes
 	MaxCircuitIDLen = 128
+	MaxApprovals    = 64  // approvals on one governance transaction
+	MaxValidators   = 100 // validators in the set
+	// MaxValidatorPower bounds a validator's voting power (CometBFT needs
+	// the total below 2^60).
+	MaxValidatorPower = 1 << 50
 	// MaxNonce is the highest nonce a transaction may carry. 2^64−1 is
 	// refused: after it no nonce is above the signer's last, so the signer
 	// (governance included) could never transact again, and a client's
@@ -48,9 +66,31 @@ const signingPrefix = "zkcred-registry-tx/v1\x00"
 
 // Tx is a signed transaction as it travels and as blocks store it. Payload
 // is compact JSON (see txPayload); the signature covers SigningBytes.
+// A governance transaction may carry approvals: signatures of further
+// governance keys over the same signing bytes, so that it reaches the
+// governance threshold.
 type Tx struct {
 	Payload   json.RawMessage `json:"payload"`
 	Signature string          `json:"signature"` // hex, 64 bytes
+	Approvals []Approval      `json:"approvals,omitempty"`
+}
+
+// Approval is one more governance key's signature over a transaction's
+// signing bytes.
+type Approval struct {
+	Signer    string `json:"signer"`    // hex ed25519 public key
+	Signature string `json:"signature"` // hex, 64 bytes
+}
+
+// Approve adds key's approval to a transaction of chainID. Like the
+// signer's, it covers the payload in compact JSON (SigningBytes).
+func (tx *Tx) Approve(chainID string, key ed25519.PrivateKey) {
+	var buf bytes.Buffer
+	if json.Compact(&buf, tx.Payload) == nil {
+		tx.Payload = buf.Bytes()
+	}
+	sig := ed25519.Sign(key, SigningBytes(chainID, tx.Payload))
+	tx.Approvals = append(tx.Approvals, Approval{Signer: hex.EncodeToString(key.Public().(ed25519.PublicKey)), Signature: hex.EncodeToString(sig)})
 }
 
 // txPayload is the signed content of a transaction.
@@ -119,6 +159,21 @@ type Revoke struct {
 	Leaves []RevokeLeaf `json:"leaves"`
 }
 
+// GovernanceRevoke overwrites leaves of a deactivated issuer with 0
+// (governance), so that a leaked or abandoned issuer key does not leave
+// its credentials valid forever. Each leaf must equal
+// LeafHash(IssuerID(Issuer), C). An active issuer revokes its own leaves.
+type GovernanceRevoke struct {
+	Issuer string       `json:"issuer"` // hex ed25519 public key
+	Leaves []RevokeLeaf `json:"leaves"`
+}
+
+// UpdateValidators sets validators' voting power (governance); power 0
+// removes a validator. The set may not become empty.
+type UpdateValidators struct {
+	Validators []Validator `json:"validators"`
+}
+
 func (RegisterIssuer) TxType() string   { return TypeRegisterIssuer }
 func (UpdateIssuer) TxType() string     { return TypeUpdateIssuer }
 func (DeactivateIssuer) TxType() string { return TypeDeactivateIssuer }
@@ -126,6 +181,8 @@ func (PublishCircuit) TxType() string   { return TypePublishCircuit }
 func (PublishSchema) TxType() string    { return TypePublishSchema }
 func (Anchor) TxType() string           { return TypeAnchor }
 func (Revoke) TxType() string           { return TypeRevoke }
+func (GovernanceRevoke) TxType() string { return TypeGovernanceRevoke }
+func (UpdateValidators) TxType() string { return TypeUpdateValidators }
 
 // SigningBytes returns the bytes a transaction's signature covers: the
 // prefix "zkcred-registry-tx/v1\0", the chain ID, a zero byte, and the
@@ -154,12 +211,19 @@ func NewTx(chainID string, key ed25519.PrivateKey, nonce uint64, body Body) (*Tx
 }
 
 // Hash returns the transaction hash: SHA-256 of the compact payload followed
-// by the 64 signature bytes.
+// by the 64 signature bytes and, for each approval in order, its 32 key
+// bytes and 64 signature bytes.
 func (tx *Tx) Hash() [32]byte {
 	sig, _ := hex.DecodeString(tx.Signature)
 	h := sha256.New()
 	h.Write(tx.Payload)
 	h.Write(sig)
+	for _, a := range tx.Approvals {
+		k, _ := hex.DecodeString(a.Signer)
+		s, _ := hex.DecodeString(a.Signature)
+		h.Write(k)
+		h.Write(s)
+	}
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
@@ -177,6 +241,9 @@ type SignedTx struct {
 	// Leaves holds, for an anchor, LeafHash(SignerID, C) of each commitment
 	// once PrepareLeaves ran, so that the block builder does not have to.
 	Leaves []fr.Element
+	// Approvers are the distinct keys whose signatures the transaction
+	// carries, the signer first: a key that signed twice is there once.
+	Approvers []ed25519.PublicKey
 }
 
 // PrepareLeaves computes an anchor's leaves. The node calls it on the
@@ -217,7 +284,7 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	if err := json.Compact(&buf, tx.Payload); err != nil {
 		return nil, malformed("payload: %v", err)
 	}
-	tx = &Tx{Payload: buf.Bytes(), Signature: tx.Signature}
+	tx = &Tx{Payload: buf.Bytes(), Signature: tx.Signature, Approvals: tx.Approvals}
 	if err := checkKeys(tx.Payload); err != nil {
 		return nil, malformed("payload: %v", err)
 	}
@@ -236,7 +303,30 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	if !ed25519.Verify(pub, SigningBytes(chainID, tx.Payload), sig) {
 		return nil, fmt.Errorf("%w: does not verify for signer %s on chain %q", ErrBadSignature, p.Signer, chainID)
 	}
-	st := &SignedTx{Tx: tx, Hash: tx.Hash(), Type: p.Type, Signer: pub, SignerID: circuits.IssuerID(pub), Nonce: p.Nonce}
+	st := &SignedTx{Tx: tx, Hash: tx.Hash(), Type: p.Type, Signer: pub, SignerID: circuits.IssuerID(pub), Nonce: p.Nonce,
+		Approvers: []ed25519.PublicKey{pub}}
+	if len(tx.Approvals) > 0 && !IsGovernance(p.Type) {
+		return nil, malformed("only governance transactions carry approvals")
+	}
+	if len(tx.Approvals) > MaxApprovals {
+		return nil, fmt.Errorf("%w: %d approvals, limit %d", ErrTxTooLarge, len(tx.Approvals), MaxApprovals)
+	}
+	for i, a := range tx.Approvals {
+		apub, err := ParsePubKey(a.Signer)
+		if err != nil {
+			return nil, malformed("approval %d signer: %v", i, err)
+		}
+		asig, err := hex.DecodeString(a.Signature)
+		if err != nil || len(asig) != ed25519.SignatureSize || a.Signature != strings.ToLower(a.Signature) {
+			return nil, malformed("approval %d signature must be %d bytes in lowercase hex", i, ed25519.SignatureSize)
+		}
+		if !ed25519.Verify(apub, SigningBytes(chainID, tx.Payload), asig) {
+			return nil, fmt.Errorf("%w: approval %d does not verify for %s on chain %q", ErrBadSignature, i, a.Signer, chainID)
+		}
+		if !slices.ContainsFunc(st.Approvers, func(k ed25519.PublicKey) bool { return k.Equal(apub) }) {
+			st.Approvers = append(st.Approvers, apub)
+		}
+	}
 	if p.Nonce == 0 || p.Nonce > MaxNonce {
 		return nil, malformed("nonce %d is outside 1 to %d", p.Nonce, uint64(MaxNonce))
 	}
@@ -314,18 +404,42 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		if err := decodeBody(p.Body, &b); err != nil {
 			return nil, err
 		}
-		if len(b.Leaves) == 0 {
-			return nil, malformed("revoke names no leaves")
+		if err := checkRevokeLeaves(b.Leaves); err != nil {
+			return nil, err
 		}
-		if len(b.Leaves) > MaxRevoke {
-			return nil, fmt.Errorf("%w: %d leaves, limit %d", ErrTxTooLarge, len(b.Leaves), MaxRevoke)
+		st.Body = b
+	case TypeGovernanceRevoke:
+		var b GovernanceRevoke
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
 		}
-		seen := make(map[uint64]bool, len(b.Leaves))
-		for _, l := range b.Leaves {
-			if seen[l.Index] {
-				return nil, malformed("leaf %d named twice", l.Index)
+		if _, err := ParsePubKey(b.Issuer); err != nil {
+			return nil, malformed("issuer: %v", err)
+		}
+		if err := checkRevokeLeaves(b.Leaves); err != nil {
+			return nil, err
+		}
+		st.Body = b
+	case TypeUpdateValidators:
+		var b UpdateValidators
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if len(b.Validators) == 0 || len(b.Validators) > MaxValidators {
+			return nil, malformed("update_validators names 1 to %d validators", MaxValidators)
+		}
+		seen := map[string]bool{}
+		for _, v := range b.Validators {
+			if _, err := ParsePubKey(v.PubKey); err != nil {
+				return nil, malformed("validator pubkey: %v", err)
 			}
-			seen[l.Index] = true
+			if v.Power < 0 || v.Power > MaxValidatorPower {
+				return nil, malformed("validator power %d must be 0 (remove) to 2^50", v.Power)
+			}
+			if seen[v.PubKey] {
+				return nil, malformed("validator %s named twice", v.PubKey)
+			}
+			seen[v.PubKey] = true
 		}
 		st.Body = b
 	default:
@@ -334,12 +448,31 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	return st, nil
 }
 
+func checkRevokeLeaves(ls []RevokeLeaf) error {
+	if len(ls) == 0 {
+		return malformed("revoke names no leaves")
+	}
+	if len(ls) > MaxRevoke {
+		return fmt.Errorf("%w: %d leaves, limit %d", ErrTxTooLarge, len(ls), MaxRevoke)
+	}
+	seen := make(map[uint64]bool, len(ls))
+	for _, l := range ls {
+		if seen[l.Index] {
+			return malformed("leaf %d named twice", l.Index)
+		}
+		seen[l.Index] = true
+	}
+	return nil
+}
+
 // Weight estimates the tree nodes a transaction writes, which bounds the
 // size of a block's one badger transaction: one per anchored leaf (appends
 // share their ancestors), Depth+1 per revoked leaf, one for anything else.
 func (st *SignedTx) Weight() int {
 	switch b := st.Body.(type) {
 	case Revoke:
+		return len(b.Leaves) * (circuits.Depth + 1)
+	case GovernanceRevoke:
 		return len(b.Leaves) * (circuits.Depth + 1)
 	case Anchor:
 		return len(b.Commitments)

@@ -44,3 +44,11 @@ type ClaimBody struct {
 func ClaimChallenge(offerID, token string) fr.Element {
 	return circuits.HashBytes(circuits.TagBytes, []byte("zkcred/claim/v1\x00"+offerID+"\x00"+token))
 }
+
+// CredentialNonceChallenge is the challenge of the holder's proof in an
+// OpenID4VCI credential request (proof type zkcred_holder_groth16):
+// H(TagBytes, "zkcred/oid4vci/v1" 0 credentialIssuer 0 cNonce). It binds
+// the proof to one c_nonce of one issuer.
+func CredentialNonceChallenge(credentialIssuer, cNonce string) fr.Element {
+	return circuits.HashBytes(circuits.TagBytes, []byte("zkcred/oid4vci/v1\x00"+credentialIssuer+"\x00"+cNonce))
+}

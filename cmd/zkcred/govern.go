@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,23 +25,48 @@ import (
 // newGovernCmd: governance transactions, signed with the governance key
 // of a registry directory (or --key) and submitted to a running registry.
 func newGovernCmd() *cobra.Command {
-	return group("govern", "sign and submit governance transactions (register issuers, publish circuits)",
+	return group("govern", "sign and submit governance transactions (register issuers, publish circuits, revoke, validators)",
 		`Govern signs governance transactions with the registry's governance key (from
 the registry directory, or --key) and submits them to the running registry,
-waiting until each is committed in a block.`,
+waiting until each is committed in a block.
+
+When the genesis threshold asks for more than one governance key, the first
+key writes the signed transactions to a file with --out instead, every
+further key adds its approval with 'approve', and anyone submits the file
+with 'submit'. A key that approves twice counts once.`,
 		`  zkcred registry govern register-issuer --dir reg --registry http://127.0.0.1:8700 --entry uni.json
-  zkcred registry govern publish-circuits --dir reg --registry http://127.0.0.1:8700 --keys keys/`,
-		newGovernRegisterCmd(), newGovernDeactivateCmd(), newGovernPublishCmd())
+  zkcred registry govern publish-circuits --dir reg --registry http://127.0.0.1:8700 --keys keys/
+  # threshold 2: one key signs, a second approves, then submit
+  zkcred registry govern deactivate-issuer --dir reg --pubkey HEX --out tx.json
+  zkcred registry govern approve --dir reg --key other-governance.key --in tx.json
+  zkcred registry govern submit --dir reg --in tx.json`,
+		newGovernRegisterCmd(), newGovernDeactivateCmd(), newGovernPublishCmd(), newGovernRevokeCmd(),
+		newGovernValidatorCmd(), newGovernApproveCmd(), newGovernSubmitCmd())
 }
 
 type governFlags struct {
-	dir, key, url string
+	dir, key, url, out string
 }
+
+const thresholdHint = "the genesis threshold asks for more governance keys: sign with --out tx.json, add approvals with 'zkcred registry govern approve --in tx.json --key KEY', then 'zkcred registry govern submit --in tx.json'"
 
 func (g *governFlags) add(c *cobra.Command) {
 	addDirFlag(c, &g.dir, "registry", "registry directory (its genesis and governance key)")
 	c.Flags().StringVar(&g.key, "key", "", "governance key file (hex ed25519 seed); default DIR/"+node.GovernanceFile)
 	addRegistryFlag(c, &g.url, defaultRegURL, "")
+	c.Flags().StringVar(&g.out, "out", "", "write the signed transactions to this file for other governance keys to approve, instead of submitting them")
+}
+
+// readGovKey reads the governance key of --key or the directory.
+func readGovKey(dir, key string) (ed25519.PrivateKey, error) {
+	if key == "" {
+		key = filepath.Join(dir, node.GovernanceFile)
+	}
+	k, err := node.ReadKey(key)
+	if err != nil {
+		return nil, localf("no_governance_key", "give the governance key with --key", "%v", err)
+	}
+	return k, nil
 }
 
 // submit signs bodies in order with the governance key and waits for each
@@ -46,13 +76,9 @@ func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Bod
 	if err != nil {
 		return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
 	}
-	keyPath := g.key
-	if keyPath == "" {
-		keyPath = filepath.Join(g.dir, node.GovernanceFile)
-	}
-	key, err := node.ReadKey(keyPath)
+	key, err := readGovKey(g.dir, g.key)
 	if err != nil {
-		return localf("no_governance_key", "give the governance key with --key", "%v", err)
+		return err
 	}
 	c, err := client.New(g.url, client.Options{})
 	if err != nil {
@@ -64,9 +90,28 @@ func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Bod
 	if err != nil {
 		return withHint(fmt.Errorf("registry at %s: %w", g.url, err), "is the registry running at "+g.url+"?")
 	}
+	if g.out != "" {
+		txs := make([]*registry.Tx, len(bodies))
+		for i, b := range bodies {
+			if txs[i], err = s.Sign(b); err != nil {
+				return err
+			}
+		}
+		if err := writeGovTxs(g.out, txs); err != nil {
+			return err
+		}
+		if jsonOutput {
+			return printJSON(map[string]any{"file": g.out, "transactions": len(txs), "approvals": 1})
+		}
+		fmt.Printf("%d transaction(s) signed into %s; other governance keys add theirs with 'zkcred registry govern approve --in %s', then 'zkcred registry govern submit --in %s'\n", len(txs), g.out, g.out, g.out)
+		return nil
+	}
 	var receipts []*registry.Receipt
 	for i, b := range bodies {
 		rc, err := s.Do(ctx, b)
+		if errors.Is(err, registry.ErrBelowThreshold) {
+			return newErr(errRefused, "below_threshold", thresholdHint, fmt.Errorf("%s: %w", b.TxType(), err))
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", b.TxType(), err)
 		}
@@ -164,5 +209,186 @@ func newGovernPublishCmd() *cobra.Command {
 	g.add(c)
 	addKeysFlag(c, &keys)
 	c.Flags().StringVar(&ceremonyDir, "ceremony", "", "ceremony directory whose final records gave the keys: publish their transcript hashes too")
+	return c
+}
+
+// writeGovTxs writes signed governance transactions as a JSON array.
+func writeGovTxs(path string, txs []*registry.Tx) error {
+	b, err := json.MarshalIndent(txs, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return localf("write_failed", "choose a writable --out path", "%v", err)
+	}
+	return nil
+}
+
+// readGovTxs reads the file --out wrote, checking every signature on it.
+func readGovTxs(path, chainID string) ([]*registry.Tx, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("give --in the file 'zkcred registry govern ... --out' wrote", "%v", err)
+	}
+	var txs []*registry.Tx
+	if err := json.Unmarshal(b, &txs); err != nil || len(txs) == 0 {
+		return nil, usagef("give --in the file 'zkcred registry govern ... --out' wrote", "%s: not a list of signed transactions", path)
+	}
+	for i, tx := range txs {
+		st, err := registry.VerifyTx(chainID, tx)
+		if err != nil {
+			return nil, usagef("the file may have been altered, or is for another chain", "%s: transaction %d: %v", path, i, err)
+		}
+		if !registry.IsGovernance(st.Type) {
+			return nil, usagef("only governance transactions are approved", "%s: transaction %d is %s", path, i, st.Type)
+		}
+	}
+	return txs, nil
+}
+
+func newGovernApproveCmd() *cobra.Command {
+	var dir, key, in string
+	c := leaf("approve", "add this governance key's approval to the transactions of a file ('govern ... --out')",
+		"  zkcred registry govern approve --dir reg --key second-governance.key --in tx.json",
+		noArgs, func(*cobra.Command, []string) error {
+			d, err := node.OpenDir(dir)
+			if err != nil {
+				return localf("no_registry", "give the registry directory (its genesis) with --dir", "%v", err)
+			}
+			k, err := readGovKey(dir, key)
+			if err != nil {
+				return err
+			}
+			txs, err := readGovTxs(in, d.Genesis.ChainID)
+			if err != nil {
+				return err
+			}
+			pub := hex.EncodeToString(k.Public().(ed25519.PublicKey))
+			if !slices.Contains(d.Genesis.Governance, pub) {
+				return localf("not_governance", "approve with one of the genesis governance keys", "key %s is not a governance key of chain %q", pub, d.Genesis.ChainID)
+			}
+			n := 0
+			for _, tx := range txs {
+				st, _ := registry.VerifyTx(d.Genesis.ChainID, tx)
+				if slices.ContainsFunc(st.Approvers, func(a ed25519.PublicKey) bool { return a.Equal(k.Public()) }) {
+					continue // a key counts once
+				}
+				tx.Approve(d.Genesis.ChainID, k)
+				n = len(st.Approvers) + 1
+			}
+			if n == 0 {
+				return localf("already_approved", "approve with another governance key", "key %s already signed %s", pub, in)
+			}
+			if err := writeGovTxs(in, txs); err != nil {
+				return err
+			}
+			if jsonOutput {
+				return printJSON(map[string]any{"file": in, "transactions": len(txs), "approvals": n})
+			}
+			fmt.Printf("approved %d transaction(s) in %s: %d governance key(s) have signed\n", len(txs), in, n)
+			return nil
+		})
+	addDirFlag(c, &dir, "registry", "registry directory (its genesis)")
+	c.Flags().StringVar(&key, "key", "", "governance key file (hex ed25519 seed); default DIR/"+node.GovernanceFile)
+	c.Flags().StringVar(&in, "in", "", "file of signed transactions ('govern ... --out'); approved in place")
+	c.MarkFlagRequired("in")
+	return c
+}
+
+func newGovernSubmitCmd() *cobra.Command {
+	var dir, url, in string
+	c := leaf("submit", "submit the approved transactions of a file and wait until each is committed",
+		"  zkcred registry govern submit --dir reg --registry http://127.0.0.1:8700 --in tx.json",
+		noArgs, func(*cobra.Command, []string) error {
+			d, err := node.OpenDir(dir)
+			if err != nil {
+				return localf("no_registry", "give the registry directory (its genesis) with --dir", "%v", err)
+			}
+			txs, err := readGovTxs(in, d.Genesis.ChainID)
+			if err != nil {
+				return err
+			}
+			cl, err := client.New(url, client.Options{})
+			if err != nil {
+				return usagef("pass --registry http://host:port", "%v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var receipts []*registry.Receipt
+			for i, tx := range txs {
+				rc, err := cl.Submit(ctx, tx)
+				if errors.Is(err, registry.ErrBelowThreshold) {
+					return newErr(errRefused, "below_threshold", "more governance keys must approve: 'zkcred registry govern approve --in "+in+" --key KEY'", fmt.Errorf("transaction %d: %w", i, err))
+				}
+				if err != nil {
+					return withHint(fmt.Errorf("transaction %d: %w", i, err), "is the registry running at "+url+"?")
+				}
+				receipts = append(receipts, rc)
+				if !jsonOutput {
+					fmt.Printf("%s: committed in block %d\n", rc.Type, rc.Height)
+				}
+			}
+			if jsonOutput {
+				return printJSON(receipts)
+			}
+			return nil
+		})
+	addDirFlag(c, &dir, "registry", "registry directory (its genesis)")
+	addRegistryFlag(c, &url, defaultRegURL, "")
+	c.Flags().StringVar(&in, "in", "", "file of approved transactions ('govern ... --out', 'govern approve')")
+	c.MarkFlagRequired("in")
+	return c
+}
+
+func newGovernRevokeCmd() *cobra.Command {
+	var g governFlags
+	var issuer string
+	var leaves []string
+	c := leaf("revoke", "revoke leaves of a deactivated issuer (its key leaked or it is gone): each leaf with the commitment it was anchored with",
+		"  zkcred registry govern revoke --dir reg --issuer HEX --leaf 12:<commitment> --leaf 13:<commitment>",
+		noArgs, func(*cobra.Command, []string) error {
+			if _, err := registry.ParsePubKey(issuer); err != nil {
+				return usagef("zkcred registry govern revoke --issuer HEX --leaf INDEX:COMMITMENT", "--issuer must be the issuer's hex public key")
+			}
+			body := registry.GovernanceRevoke{Issuer: issuer}
+			for _, l := range leaves {
+				i, c, ok := strings.Cut(l, ":")
+				idx, err := strconv.ParseUint(i, 10, 64)
+				if !ok || err != nil {
+					return usagef("--leaf INDEX:COMMITMENT, e.g. --leaf 12:4711...", "--leaf %q is not INDEX:COMMITMENT", l)
+				}
+				e, err := circuits.ParseElement(c)
+				if err != nil {
+					return usagef("the commitment is the credential's decimal field element", "--leaf %q: %v", l, err)
+				}
+				body.Leaves = append(body.Leaves, registry.RevokeLeaf{Index: idx, Commitment: circuits.F(e)})
+			}
+			if len(body.Leaves) == 0 {
+				return usagef("zkcred registry govern revoke --issuer HEX --leaf INDEX:COMMITMENT", "no --leaf given")
+			}
+			return g.submit(func(int) string { return fmt.Sprintf("revoked %d leaf(s) of issuer %s", len(body.Leaves), issuer) }, body)
+		})
+	g.add(c)
+	c.Flags().StringVar(&issuer, "issuer", "", "the deactivated issuer's hex ed25519 public key")
+	c.Flags().StringArrayVar(&leaves, "leaf", nil, "INDEX:COMMITMENT of a leaf to revoke (repeat)")
+	return c
+}
+
+func newGovernValidatorCmd() *cobra.Command {
+	var g governFlags
+	var pub string
+	var power int64
+	c := leaf("set-validator", "add a validator, change its voting power, or remove it (--power 0)",
+		"  zkcred registry govern set-validator --dir reg --pubkey HEX --power 10",
+		noArgs, func(*cobra.Command, []string) error {
+			if _, err := registry.ParsePubKey(pub); err != nil {
+				return usagef("zkcred registry govern set-validator --pubkey HEX --power N", "--pubkey must be the validator's hex ed25519 public key")
+			}
+			return g.submit(func(int) string { return fmt.Sprintf("validator %s: power %d", pub, power) },
+				registry.UpdateValidators{Validators: []registry.Validator{{PubKey: pub, Power: power}}})
+		})
+	g.add(c)
+	c.Flags().StringVar(&pub, "pubkey", "", "validator's hex ed25519 public key")
+	c.Flags().Int64Var(&power, "power", 1, "voting power; 0 removes the validator")
 	return c
 }

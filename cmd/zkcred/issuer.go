@@ -21,8 +21,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/webui"
 	"github.com/zkcred/zkcred/issuer"
 	issuerapi "github.com/zkcred/zkcred/issuer/api"
+	issuerweb "github.com/zkcred/zkcred/issuer/api/web"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	"github.com/zkcred/zkcred/registry"
 )
@@ -432,6 +434,7 @@ func issuerIssue(c commonFlags, o issueOptions) error {
 type batchOptions struct {
 	schema, csv, out, until, publicURL, holderCol string
 	chunk                                         int
+	txCode                                        bool
 }
 
 func newIssuerBatchCmd(c *commonFlags) *cobra.Command {
@@ -444,7 +447,10 @@ func newIssuerBatchCmd(c *commonFlags) *cobra.Command {
 ('zkcred issuer schema show' prints it), plus an optional holder commitment
 column. A row with a holder commitment gets a credential file; a row without
 one gets a claim link on the issuer API's public URL (--public-url, required
-then). Rows are journaled and anchored in chunks: run the same command again
+then): row-N.offer.json holds the link ("url") and the same offer as
+OpenID4VCI 1.0 credential offers ("openid4vciUri" by value,
+"openid4vciOfferUri" by reference), and row-N.offer.png the latter as a QR
+code (docs/openid.md). Rows are journaled and anchored in chunks: run the same command again
 after an interruption and no row is issued twice. Exit status 1 when rows
 were rejected (each is listed, and in report.json).`
 	c.add(cmd)
@@ -455,6 +461,7 @@ were rejected (each is listed, and in report.json).`
 	cmd.Flags().IntVar(&o.chunk, "chunk", 0, "rows per journaled, anchored chunk (default 1000)")
 	cmd.Flags().StringVar(&o.publicURL, "public-url", "", "the issuer API's public URL (as 'issuer serve --public-url'), for absolute claim links")
 	cmd.Flags().StringVar(&o.holderCol, "holder-column", issuer.DefaultHolderColumn, "CSV column with holder commitments; rows without one get a claim offer")
+	cmd.Flags().BoolVar(&o.txCode, "tx-code", false, "OpenID4VCI offers ask for a PIN (tx_code), written to each offer file as txCode: send it by another channel than the offer")
 	return cmd
 }
 
@@ -489,7 +496,7 @@ func issuerIssueBatch(c commonFlags, o batchOptions) error {
 	defer stop()
 	showProgress := !jsonOutput && term.IsTerminal(int(os.Stderr.Fd()))
 	start := time.Now()
-	opts := issuer.BatchOptions{Schema: s, CSV: data, OutDir: o.out, ValidUntil: vu, Chunk: o.chunk, HolderColumn: o.holderCol}
+	opts := issuer.BatchOptions{Schema: s, CSV: data, OutDir: o.out, ValidUntil: vu, Chunk: o.chunk, HolderColumn: o.holderCol, TxCode: o.txCode}
 	if showProgress {
 		opts.Progress = func(done, total int) { progressBar(os.Stderr, done, total, start) }
 	}
@@ -641,7 +648,11 @@ func issuerServe(c commonFlags, o serveOptions) error {
 	if err != nil {
 		return usagef("choose another --addr", "listen: %v", err)
 	}
-	srv := issuerapi.NewServer(o.addr, h)
+	desk, err := issuerweb.Handler(e.is, tok, issuerweb.Options{BatchDir: filepath.Join(c.dir, "desk-batches")})
+	if err != nil {
+		return usagef("use a token of at least 16 characters", "%v", err)
+	}
+	srv := issuerapi.NewServer(o.addr, webui.Mount(h, desk)) // the API, and the registrar's desk at /
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
@@ -652,9 +663,10 @@ func issuerServe(c commonFlags, o serveOptions) error {
 	}
 	defer os.Remove(filepath.Join(c.dir, serviceFileName))
 	if jsonOutput {
-		printJSON(map[string]string{"did": e.key.DID(), "url": local, "publicUrl": o.publicURL, "adminTokenFile": tokenFile})
+		printJSON(map[string]string{"did": e.key.DID(), "url": local, "desk": local + "/", "publicUrl": o.publicURL, "adminTokenFile": tokenFile})
 	} else {
 		fmt.Fprintf(os.Stderr, "issuer %s serving on %s (claim links on %s)\n", e.key.DID(), local, o.publicURL)
+		fmt.Fprintf(os.Stderr, "the registrar's desk: %s/ (sign in with the admin token)\n", local)
 		if tokenFile != "" {
 			fmt.Fprintf(os.Stderr, "admin token in %s (send it as Authorization: Bearer …)\n", tokenFile)
 		}

@@ -257,17 +257,22 @@ func walletRestore(wf walletFlags, bpf, backup string) error {
 }
 
 func newWalletReceiveCmd(wf *walletFlags) *cobra.Command {
-	var keys string
-	c := leaf("receive <offer-url | credential-file>", "claim a credential offer, or store a credential file, after checking it on the chain",
+	var keys, txCode string
+	c := leaf("receive <offer-url | credential-offer-link | credential-file>", "claim a credential offer, or store a credential file, after checking it on the chain",
 		`  zkcred wallet receive 'http://127.0.0.1:8641/v1/offers/ID?token=TOKEN'
+  zkcred wallet receive 'openid-credential-offer://?credential_offer_uri=...' --tx-code 123456
   zkcred wallet receive diploma.credential.json`,
-		exactArgs(1, "name one offer URL or credential file"), func(_ *cobra.Command, args []string) error { return walletReceive(*wf, keys, args[0]) })
+		exactArgs(1, "name one offer URL, credential offer link or credential file"), func(_ *cobra.Command, args []string) error { return walletReceive(*wf, keys, txCode, args[0]) })
+	c.Long = `Receive claims a claim link, or an OpenID4VCI 1.0 credential offer
+(openid-credential-offer://, by value or by reference: docs/openid.md), or
+stores a credential file, and checks the credential against the chain.`
 	wf.add(c)
 	addKeysFlag(c, &keys)
+	c.Flags().StringVar(&txCode, "tx-code", "", "the PIN (tx_code) of an OpenID4VCI offer that asks for one, sent by the issuer by another channel")
 	return c
 }
 
-func walletReceive(wf walletFlags, keysDir, src string) error {
+func walletReceive(wf walletFlags, keysDir, txCode, src string) error {
 	if _, err := os.Stat(wf.path); err == nil {
 		unlock, err := lockWallet(wf.path)
 		if err != nil {
@@ -284,7 +289,18 @@ func walletReceive(wf walletFlags, keysDir, src string) error {
 	var e *wallet.Entry
 	var keys *circuits.Keys
 	var unchecked error // stored, but the chain could not be asked
-	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+	if wallet.IsCredentialOffer(src) {
+		if keys, err = w.LoadKeys(ctx, keysDir); err != nil {
+			return err
+		}
+		e, unchecked = w.ReceiveOffer(ctx, src, txCode, keys)
+		if errors.Is(unchecked, wallet.ErrTxCode) {
+			return usagef("pass --tx-code with the PIN the issuer sent you", "%v", unchecked)
+		}
+		if unchecked != nil && !errors.Is(unchecked, wallet.ErrUnchecked) {
+			return fmt.Errorf("receiving the credential offer: %w", unchecked)
+		}
+	} else if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
 		o, err := w.FetchOffer(ctx, src)
 		if err != nil {
 			return fmt.Errorf("reading the offer: %w", err)

@@ -39,8 +39,14 @@ type webPage struct {
 
 // stackPages are the stack's pages in a browser.
 func stackPages(st *stack.Stack) []webPage {
-	return []webPage{
+	pages := []webPage{
 		{"verifier page (employer's desk)", st.VerifierURL + "/"},
 		{"chain explorer", st.RegistryURL + "/"},
 	}
+	for _, in := range stack.Institutions {
+		if is := st.Issuers[in.Kind]; is != nil {
+			pages = append(pages, webPage{in.Kind + " issuer desk (admin token)", is.URL + "/"})
+		}
+	}
+	return pages
 }

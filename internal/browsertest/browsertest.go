@@ -249,8 +249,9 @@ func (p *Page) Open(url string, want int) {
 }
 
 // Follow clicks the element the CSS selector matches and waits for the
-// page it navigates to, failing the test unless that answers 200.
-func (p *Page) Follow(sel string) {
+// page it navigates to (after redirects), failing the test unless that
+// answers with status want.
+func (p *Page) Follow(sel string, want int) {
 	p.T.Helper()
 	ctx, cancel := context.WithTimeout(p.Ctx, Timeout)
 	defer cancel()
@@ -258,8 +259,12 @@ func (p *Page) Follow(sel string) {
 	if err != nil {
 		p.T.Fatalf("browser: following %s: %v", sel, err)
 	}
-	if resp == nil || resp.Status != 200 {
-		p.T.Fatalf("browser: following %s: answer %v", sel, resp)
+	if resp == nil || int(resp.Status) != want {
+		got := 0
+		if resp != nil {
+			got = int(resp.Status)
+		}
+		p.T.Fatalf("browser: following %s: status %d, want %d", sel, got, want)
 	}
 }
 
@@ -307,6 +312,19 @@ func (p *Page) Attr(sel, name string) string {
 	p.T.Helper()
 	v := Run(p, chromedp.AttributeValue(chromedp.CSS(sel), name))
 	return v.Value
+}
+
+// Phone switches the tab to a phone-sized viewport (390×844 CSS pixels)
+// and fails the test when the page is wider than that (content a person
+// would have to scroll sideways to read).
+func (p *Page) Phone() {
+	p.T.Helper()
+	p.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
+	w := Run(p, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if w > 390 {
+		wide := Run(p, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > 391).slice(0, 3).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).join(", ")`))
+		p.T.Fatalf("browser: the page is %d CSS pixels wide on a 390-pixel phone (too wide: %s)", w, wide)
+	}
 }
 
 // Screenshot saves a PNG of the whole page as name.png in the test's

@@ -36,8 +36,10 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/webui"
 	"github.com/zkcred/zkcred/issuer"
 	issuerapi "github.com/zkcred/zkcred/issuer/api"
+	issuerweb "github.com/zkcred/zkcred/issuer/api/web"
 	"github.com/zkcred/zkcred/issuer/regchain"
 	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/registry"
@@ -491,7 +493,13 @@ func (s *Stack) startIssuer(ctx context.Context, in Institution, k *issuer.Key, 
 		ln.Close()
 		return err
 	}
-	s.Issuers[in.Kind] = &Issuer{Institution: in, Issuer: is, Chain: ch, Schema: schema, URL: url, server: s.serve(ln, h)}
+	desk, err := issuerweb.Handler(is, s.AdminToken, issuerweb.Options{BatchDir: filepath.Join(dir, "desk-batches")})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// The API, and the registrar's desk at /.
+	s.Issuers[in.Kind] = &Issuer{Institution: in, Issuer: is, Chain: ch, Schema: schema, URL: url, server: s.serve(ln, webui.Mount(h, desk))}
 	return nil
 }
 

@@ -67,6 +67,22 @@ type server struct {
 	is      *issuer.Issuer
 	opts    Options
 	metrics *metrics
+	vci     *vciState
+}
+
+// jsonExceptTokenEndpoint requires JSON bodies except at the OpenID4VCI
+// token endpoint, which takes a form (OAuth 2.0) and checks it itself.
+func jsonExceptTokenEndpoint() echo.MiddlewareFunc {
+	requireJSON := httpx.RequireJSON()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		withJSON := requireJSON(next)
+		return func(c echo.Context) error {
+			if c.Request().URL.Path == "/v1/oid4vci/token" {
+				return next(c)
+			}
+			return withJSON(c)
+		}
+	}
 }
 
 // New returns the issuer's HTTP API. The issuer needs a public URL
@@ -84,12 +100,12 @@ func New(is *issuer.Issuer, opts Options) (*echo.Echo, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &server{is: is, opts: opts, metrics: newMetrics(is)}
+	s := &server{is: is, opts: opts, metrics: newMetrics(is), vci: newVCIState()}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(httpx.RequestLog(opts.Logger), s.metrics.observe, middleware.Recover(),
-		middleware.BodyLimit(strconv.FormatInt(opts.BodyLimit, 10)), httpx.RequireJSON(), httpx.DecodePathParams())
+		middleware.BodyLimit(strconv.FormatInt(opts.BodyLimit, 10)), jsonExceptTokenEndpoint(), httpx.DecodePathParams())
 
 	e.GET("/healthz", s.health)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
@@ -98,6 +114,12 @@ func New(is *issuer.Issuer, opts Options) (*echo.Echo, error) {
 		return c.Blob(http.StatusOK, "application/ld+json", wire.ContextDocument())
 	})
 	e.GET(didweb.Path, s.didDocument)
+	e.GET("/.well-known/openid-credential-issuer", s.issuerMetadata)
+	e.GET("/.well-known/oauth-authorization-server", s.authServerMetadata)
+	e.GET(issuer.OfferPath+":code", s.offerByReference)
+	e.POST("/v1/oid4vci/token", s.token)
+	e.POST("/v1/oid4vci/nonce", s.nonce)
+	e.POST("/v1/oid4vci/credential", s.credential)
 	e.GET("/v1/issuer", s.issuerInfo)
 	e.GET("/v1/schemas", s.listSchemas)
 	e.GET("/v1/schemas/:id", s.getSchema)
@@ -316,6 +338,18 @@ type offerBody struct {
 	SchemaID   string         `json:"schemaId"`
 	Subject    map[string]any `json:"subject"`
 	ValidUntil optString      `json:"validUntil"` // absent: never expires
+	// TxCode asks for an OpenID4VCI offer that needs a PIN (tx_code),
+	// answered once here, for the issuer to send by another channel.
+	TxCode bool `json:"txCode,omitempty"`
+}
+
+// offerAnswer is the answer to POST /v1/offers: the claim link and the
+// same offer as OpenID4VCI credential offers.
+type offerAnswer struct {
+	*issuer.OfferLink
+	OpenID4VCIURI    string `json:"openid4vciUri"`
+	OpenID4VCIRefURI string `json:"openid4vciOfferUri"`
+	TxCode           string `json:"txCode,omitempty"`
 }
 
 // optString is a string member that may be left out but, when given, is a
@@ -347,7 +381,15 @@ func (s *server) createOffer(c echo.Context) error {
 		return err
 	}
 	s.metrics.offers.Inc()
-	return c.JSON(http.StatusCreated, link)
+	code := s.is.PreAuthorizedCode(link, b.TxCode)
+	ans := offerAnswer{OfferLink: link}
+	if ans.OpenID4VCIURI, ans.OpenID4VCIRefURI, err = s.is.OfferURIs(s.is.NewCredentialOffer(code, issuer.ConfigurationID(sc.Name))); err != nil {
+		return err
+	}
+	if b.TxCode {
+		ans.TxCode = s.is.TxCode(link.ID)
+	}
+	return c.JSON(http.StatusCreated, ans)
 }
 
 type issueBody struct {

@@ -452,6 +452,7 @@ func TestConformance(t *testing.T) {
 	if strings.Contains(string(a.Body), link.ID) {
 		t.Error("metrics name an offer ID")
 	}
+	testOID4VCI(t, h, e, auth)
 }
 
 // The request log has one line per request, with method, path, status and
@@ -508,5 +509,128 @@ func TestQueryRoundTrip(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(q) {
 			t.Errorf("round trip of %+v gave %+v", q, got)
 		}
+	}
+}
+
+// testOID4VCI drives the OpenID4VCI routes: metadata, an offer with a
+// tx_code, the token endpoint's refusals (wrong grant, forged code,
+// missing or wrong tx_code, reused code), the nonce endpoint and the
+// credential endpoint's refusals (no or unknown access token, another
+// configuration, a stale c_nonce, a proof of another secret) before the
+// credential.
+func testOID4VCI(t *testing.T, h *apitest.Harness, e *env, auth func(...string) []string) {
+	oauth := func(a *apitest.Answer, status int, code string) {
+		t.Helper()
+		var oe struct{ Error, Code string }
+		if a.Status != status || a.Decode(&oe) != nil || oe.Error != code {
+			t.Fatalf("answered %s, want %d %s", a, status, code)
+		}
+	}
+	var meta struct {
+		CredentialIssuer string                    `json:"credential_issuer"`
+		Configs          map[string]map[string]any `json:"credential_configurations_supported"`
+	}
+	a := h.Do("GET", "/.well-known/openid-credential-issuer", nil)
+	if a.Status != 200 || a.Decode(&meta) != nil || meta.CredentialIssuer != "https://issuer.example" || len(meta.Configs) != 1 {
+		t.Fatalf("issuer metadata: %s", a)
+	}
+	var cfgID string
+	for id, c := range meta.Configs {
+		cfgID = id
+		if c["credential_metadata"] == nil || c["proof_types_supported"] == nil {
+			t.Fatalf("configuration %s: %v", id, c)
+		}
+	}
+	want(t, h.Do("GET", "/.well-known/oauth-authorization-server", nil), 200, "")
+
+	body := e.offerBody()
+	body["txCode"] = true
+	a = h.Do("POST", "/v1/offers", body, auth()...)
+	var ans struct {
+		ID               string `json:"id"`
+		OpenID4VCIRefURI string `json:"openid4vciOfferUri"`
+		TxCode           string `json:"txCode"`
+	}
+	if a.Status != 201 || a.Decode(&ans) != nil || len(ans.TxCode) != 6 {
+		t.Fatalf("offer with a tx_code: %s", a)
+	}
+	u, _ := url.Parse(ans.OpenID4VCIRefURI)
+	ref, _ := url.Parse(u.Query().Get("credential_offer_uri"))
+	var offer issuer.CredentialOffer
+	a = h.Do("GET", ref.EscapedPath(), nil)
+	if a.Status != 200 || a.Decode(&offer) != nil || offer.CredentialConfigurationIDs[0] != cfgID {
+		t.Fatalf("offer by reference: %s", a)
+	}
+	code := strings.TrimPrefix(ref.Path, issuer.OfferPath)
+	want(t, h.Do("GET", issuer.OfferPath+"x.y.0.z", nil), 404, wire.CodeNotFound)
+
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	tokenReq := func(v url.Values) *apitest.Answer { return h.Do("POST", "/v1/oid4vci/token", v.Encode(), form...) }
+	grant := func(code, tx string) url.Values {
+		v := url.Values{"grant_type": {issuer.GrantPreAuthorizedCode}, "pre-authorized_code": {code}}
+		if tx != "" {
+			v.Set("tx_code", tx)
+		}
+		return v
+	}
+	oauth(h.Do("POST", "/v1/oid4vci/token", grant(code, ans.TxCode).Encode()), 415, "invalid_request")
+	oauth(tokenReq(url.Values{"grant_type": {"authorization_code"}}), 400, "unsupported_grant_type")
+	forged := code[:len(code)-1] + "A"
+	if forged == code {
+		forged = code[:len(code)-1] + "B"
+	}
+	oauth(tokenReq(grant(forged, ans.TxCode)), 400, "invalid_grant")
+	oauth(tokenReq(grant(strings.Replace(code, ".1.", ".0.", 1), "")), 400, "invalid_grant") // the tx_code requirement stripped
+	oauth(tokenReq(grant(code, "")), 400, "invalid_request")
+	wrong := "000000"
+	if wrong == ans.TxCode {
+		wrong = "111111"
+	}
+	oauth(tokenReq(grant(code, wrong)), 400, "invalid_grant")
+	a = tokenReq(grant(code, ans.TxCode))
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if a.Status != 200 || a.Decode(&tok) != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %s", a)
+	}
+	oauth(tokenReq(grant(code, ans.TxCode)), 400, "invalid_grant") // used
+
+	nonce := func() string {
+		var n struct {
+			CNonce string `json:"c_nonce"`
+		}
+		if a := h.Do("POST", "/v1/oid4vci/nonce", nil); a.Status != 200 || a.Decode(&n) != nil || n.CNonce == "" {
+			t.Fatalf("nonce: %s", a)
+		}
+		return n.CNonce
+	}
+	secret, hc := holder()
+	credReq := func(config, n string, secret fr.Element) map[string]any {
+		return map[string]any{"credential_configuration_id": config, "proofs": map[string]any{api.ProofType: []any{map[string]any{
+			"holder_commitment": circuits.Dec(hc), "nonce": n, "proof": proofFor(secret, wire.CredentialNonceChallenge("https://issuer.example", n)),
+		}}}}
+	}
+	bearerOf := []string{"Authorization", "Bearer " + tok.AccessToken}
+	oauth(h.Do("POST", "/v1/oid4vci/credential", credReq(cfgID, nonce(), secret)), 401, "invalid_token")
+	oauth(h.Do("POST", "/v1/oid4vci/credential", credReq(cfgID, nonce(), secret), "Authorization", "Bearer nope"), 401, "invalid_token")
+	want(t, h.Do("POST", "/v1/oid4vci/credential", `{}`, append(bearerOf, "Content-Type", "text/plain")...), 415, "unsupported_media_type")
+	oauth(h.Do("POST", "/v1/oid4vci/credential", credReq("vaccination", nonce(), secret), bearerOf...), 400, "unknown_credential_configuration")
+	oauth(h.Do("POST", "/v1/oid4vci/credential", credReq(cfgID, "stale", secret), bearerOf...), 400, "invalid_nonce")
+	used := nonce()
+	oauth(h.Do("POST", "/v1/oid4vci/credential", credReq(cfgID, used, circuits.RandomElement()), bearerOf...), 400, "invalid_proof")
+	oauth(h.Do("POST", "/v1/oid4vci/credential", credReq(cfgID, used, secret), bearerOf...), 400, "invalid_nonce") // used up by the failed try
+	a = h.Do("POST", "/v1/oid4vci/credential", credReq(cfgID, nonce(), secret), bearerOf...)
+	var cr struct {
+		Credentials []struct {
+			Credential json.RawMessage `json:"credential"`
+		} `json:"credentials"`
+	}
+	if a.Status != 200 || a.Decode(&cr) != nil || len(cr.Credentials) != 1 {
+		t.Fatalf("credential: %s", a)
+	}
+	b, err := wire.ParseBundle(cr.Credentials[0].Credential)
+	if err != nil || b.Private.HolderCommit.El() != hc {
+		t.Fatalf("bundle: %v", err)
 	}
 }

@@ -323,7 +323,22 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 	}
 	a.pending = &finalized{block: &registry.Block{Header: *h, Txs: txs}, writes: w, outcomes: outs}
 	a.forget(req.Txs)
-	return &abcitypes.FinalizeBlockResponse{TxResults: res, AppHash: AppHash(h)}, nil
+	return &abcitypes.FinalizeBlockResponse{TxResults: res, AppHash: AppHash(h), ValidatorUpdates: validatorUpdates(bl)}, nil
+}
+
+// validatorUpdates translates the block's governance changes of the
+// validator set (update_validators) for CometBFT; power 0 removes.
+func validatorUpdates(bl *registry.Builder) []abcitypes.ValidatorUpdate {
+	var out []abcitypes.ValidatorUpdate
+	for _, v := range bl.ValidatorUpdates() {
+		pub, err := registry.ParsePubKey(v.PubKey)
+		if err != nil {
+			continue // Apply admitted only well-formed keys
+		}
+		// CometBFT's ed25519 key type; the bytes are the raw 32-byte key
+		out = append(out, abcitypes.ValidatorUpdate{Power: v.Power, PubKeyType: "ed25519", PubKeyBytes: pub})
+	}
+	return out
 }
 
 // prepareLeaves hashes the leaves of anchors not prepared yet, in parallel,

@@ -375,3 +375,24 @@ func TestAppHashFollowsState(t *testing.T) {
 		t.Fatal("a refused transaction changed the app hash")
 	}
 }
+
+// TestValidatorUpdates: a governance update_validators transaction
+// reaches CometBFT as a validator update of its block.
+func TestValidatorUpdates(t *testing.T) {
+	k := newKit(t)
+	a := k.open(t, t.TempDir(), Options{})
+	initChain(t, a)
+	pub, _, _ := ed25519.GenerateKey(nil)
+	tx := k.encode(t, k.gov, 1, registry.UpdateValidators{Validators: []registry.Validator{{PubKey: hex.EncodeToString(pub), Power: 7}}})
+	res := block(t, a, time.Unix(1700000001, 0), tx)
+	if res.TxResults[0].Code != CodeOK {
+		t.Fatalf("update_validators: %s", res.TxResults[0].Log)
+	}
+	if len(res.ValidatorUpdates) != 1 || res.ValidatorUpdates[0].Power != 7 || res.ValidatorUpdates[0].PubKeyType != "ed25519" ||
+		!bytes.Equal(res.ValidatorUpdates[0].PubKeyBytes, pub) {
+		t.Fatalf("validator updates %+v", res.ValidatorUpdates)
+	}
+	if res := block(t, a, time.Unix(1700000002, 0), k.anchor(t, 1)); len(res.ValidatorUpdates) != 0 {
+		t.Fatalf("a block without governance changed validators: %+v", res.ValidatorUpdates)
+	}
+}

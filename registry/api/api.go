@@ -551,6 +551,8 @@ func (s *server) status(err error) (int, string) {
 		return http.StatusBadRequest, "bad_request"
 	case errors.Is(err, registry.ErrInvalidTx):
 		return http.StatusBadRequest, "invalid_tx"
+	case errors.Is(err, registry.ErrBelowThreshold):
+		return http.StatusForbidden, "below_threshold"
 	case errors.Is(err, registry.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, registry.ErrConflict):

@@ -44,7 +44,7 @@ func (d *directSubmitter) SubmitSigned(_ context.Context, st *registry.SignedTx)
 // over a real store: every answer must be JSON with a status below 500.
 func FuzzHandlers(f *testing.F) {
 	_, uni, _ := ed25519.GenerateKey(nil)
-	g, _, prod, err := registry.NewGenesis("fuzz", time.Unix(1700000000, 0),
+	g, gov, prod, err := registry.NewGenesis("fuzz", time.Unix(1700000000, 0),
 		registry.RegisterIssuer{PubKey: hex.EncodeToString(uni.Public().(ed25519.PublicKey)), Name: "Uni", Kind: "university"})
 	if err != nil {
 		f.Fatal(err)
@@ -65,6 +65,12 @@ func FuzzHandlers(f *testing.F) {
 	ab, _ := json.Marshal(anchor)
 	revoke, _ := registry.NewTx("fuzz", uni, 2, registry.Revoke{Leaves: []registry.RevokeLeaf{{Index: 0, Commitment: circuits.F(circuits.U64(5))}}})
 	rb, _ := json.Marshal(revoke)
+	gr, _ := registry.NewTx("fuzz", gov, 1, registry.GovernanceRevoke{Issuer: hex.EncodeToString(uni.Public().(ed25519.PublicKey)),
+		Leaves: []registry.RevokeLeaf{{Index: 0, Commitment: circuits.F(circuits.U64(5))}}})
+	gr.Approve("fuzz", gov)
+	gb, _ := json.Marshal(gr)
+	vu, _ := registry.NewTx("fuzz", gov, 2, registry.UpdateValidators{Validators: []registry.Validator{{PubKey: hex.EncodeToString(uni.Public().(ed25519.PublicKey)), Power: 3}}})
+	vb, _ := json.Marshal(vu)
 	root := st.Latest().CredRoot.String()
 	for _, s := range []struct{ m, p, b string }{
 		{"POST", "/v1/tx", string(ab)},
@@ -81,6 +87,14 @@ func FuzzHandlers(f *testing.F) {
 		{"GET", "/v1/schemas/1", ""},
 		{"GET", "/v1/accounts/" + hex.EncodeToString(uni.Public().(ed25519.PublicKey)), ""},
 		{"GET", "/v1/circuits", ""},
+		{"GET", "/v1/circuits/zkcred%2Fpresentation", ""},
+		{"GET", "/v1/circuits/%00", ""},
+		{"GET", "/v1/kinds/university", ""},
+		{"GET", "/v1/kinds/%2e%2e", ""},
+		{"GET", "/v1/governance", ""},
+		{"GET", "/v1/leaves/0", ""},
+		{"POST", "/v1/tx", string(gb)},
+		{"POST", "/v1/tx", string(vb)},
 		{"GET", "/healthz", ""},
 	} {
 		f.Add(s.m, s.p, []byte(s.b))

@@ -57,6 +57,9 @@ func (e *APIError) Unwrap() error {
 			return registry.ErrInvalidTx
 		}
 	case http.StatusForbidden:
+		if e.Code == "below_threshold" {
+			return registry.ErrBelowThreshold
+		}
 		return registry.ErrForbidden
 	case http.StatusConflict:
 		return registry.ErrConflict
@@ -293,6 +296,17 @@ func (c *Client) NewSigner(ctx context.Context, chainID string, key ed25519.Priv
 		return nil, err
 	}
 	return &Signer{c: c, chainID: chainID, key: key, nonce: n}, nil
+}
+
+// Sign signs body with the next nonce without submitting it (a governance
+// transaction that other keys approve before it is submitted). Later
+// transactions of the signer take the nonces after it.
+func (s *Signer) Sign(body registry.Body) (*registry.Tx, error) {
+	if s.nonce >= registry.MaxNonce {
+		return nil, fmt.Errorf("signer %x has used every nonce up to %d", s.key.Public(), uint64(registry.MaxNonce))
+	}
+	s.nonce++
+	return registry.NewTx(s.chainID, s.key, s.nonce, body)
 }
 
 // Do signs body with the next nonce, submits it and waits for the receipt.

@@ -10,9 +10,16 @@ import (
 )
 
 // RequestLink is the link the page shows and puts in the QR code: what a
-// wallet opens (`zkcred wallet present <link>`).
-func RequestLink(r *wire.Request) string {
-	return strings.TrimSuffix(r.SubmitURL, "/presentations")
+// wallet opens (`zkcred wallet present <link>`). It is the OpenID4VP link
+// when that is a signed request by reference (the verifier has a did:web),
+// else the zkcred request URL, which every zkcred wallet reads (an
+// unsigned OpenID4VP link carries the whole query: too dense a QR code, and
+// wallets accept it only when told to).
+func RequestLink(cr *wire.CreatedRequest) string {
+	if strings.Contains(cr.OpenID4VPURI, "request_uri=") {
+		return cr.OpenID4VPURI
+	}
+	return strings.TrimSuffix(cr.Request.SubmitURL, "/presentations")
 }
 
 // Explanation is what a request asks, in plain words.

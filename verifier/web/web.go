@@ -86,6 +86,8 @@ type page struct {
 // tracked is a request the page created, its result token and the last
 // rejection seen for it.
 type tracked struct {
+	link    string // what the QR code holds (RequestLink)
+	oid4vp  string // the OpenID4VP link, if the verifier makes one
 	owner   string // the creating browser's visitor cookie
 	token   string // the result token: never leaves the server
 	req     wire.Request
@@ -128,11 +130,20 @@ func (p *page) observe(api http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w}
 		api.ServeHTTP(rec, r)
 		if rec.status == http.StatusConflict || rec.status == http.StatusGone || rec.status == http.StatusUnprocessableEntity {
-			var e wire.Error
+			// {"error", "code"}, or OpenID4VP's {"error", "error_description", "code"}.
+			var e struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+				Code        string `json:"code"`
+			}
 			if json.Unmarshal(rec.body.Bytes(), &e) == nil && e.Code != "" {
+				msg := e.Error
+				if e.Description != "" {
+					msg = e.Description
+				}
 				p.mu.Lock()
 				if t := p.tracked[id]; t != nil {
-					t.reject = &rejection{Code: e.Code, Message: e.Error, At: time.Now()}
+					t.reject = &rejection{Code: e.Code, Message: msg, At: time.Now()}
 				}
 				p.mu.Unlock()
 			}
@@ -140,10 +151,14 @@ func (p *page) observe(api http.Handler) http.Handler {
 	})
 }
 
-// submitID is the request id of POST /v1/requests/{id}/presentations.
+// submitID is the request id of POST /v1/requests/{id}/presentations or
+// of the OpenID4VP response URI (direct_post).
 func submitID(r *http.Request) (string, bool) {
 	if r.Method != http.MethodPost {
 		return "", false
+	}
+	if id, ok := strings.CutPrefix(r.URL.Path, verifier.OID4VPResponsePath); ok {
+		return id, id != "" && !strings.Contains(id, "/")
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/requests/")
 	if !ok {
@@ -332,7 +347,7 @@ func (p *page) create(w http.ResponseWriter, r *http.Request) {
 	if pol.Schema != nil {
 		sn = pol.Schema.Name
 	}
-	p.track(cr.Request.ID, &tracked{owner: v, token: cr.ResultToken, req: cr.Request, schema: sn,
+	p.track(cr.Request.ID, &tracked{link: RequestLink(cr), oid4vp: cr.OpenID4VPURI, owner: v, token: cr.ResultToken, req: cr.Request, schema: sn,
 		expires: time.Unix(int64(cr.Request.Expires), 0)})
 	http.Redirect(w, r, "/ui/requests/"+cr.Request.ID, http.StatusSeeOther)
 }
@@ -355,7 +370,7 @@ func (p *page) show(w http.ResponseWriter, r *http.Request, id string) {
 		webui.Render(w, p.tmpl["unknown.html"], http.StatusNotFound, pg)
 		return
 	}
-	link := RequestLink(&t.req)
+	link := t.link
 	png, err := qr.PNG(link)
 	if err != nil {
 		webui.Error(w, http.StatusInternalServerError, wire.CodeInternal, "QR code: "+err.Error())
@@ -364,9 +379,15 @@ func (p *page) show(w http.ResponseWriter, r *http.Request, id string) {
 	pg := p.base("Presentation request", t.owner, r)
 	pg.Scripts = []string{"/ui/verifier.js"}
 	pg.Data = map[string]any{
-		"ID":      id,
-		"Policy":  t.req.Policy,
-		"Link":    link,
+		"ID":     id,
+		"Policy": t.req.Policy,
+		"Link":   link,
+		"OpenID4VP": func() string {
+			if t.oid4vp == link {
+				return ""
+			}
+			return t.oid4vp
+		}(),
 		"QR":      template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
 		"Explain": Explain(&t.req, t.schema),
 		"Expires": t.expires.UTC().Format("15:04:05 UTC"),

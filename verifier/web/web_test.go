@@ -21,6 +21,7 @@ import (
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/zkcred/zkcred/internal/browsertest"
+	"github.com/zkcred/zkcred/internal/oid4vp"
 	"github.com/zkcred/zkcred/internal/stack"
 	"github.com/zkcred/zkcred/internal/wallettest"
 	"github.com/zkcred/zkcred/issuer"
@@ -114,9 +115,6 @@ func TestVerifierPage(t *testing.T) {
 	p := browsertest.New(t)
 
 	link := newRequest(t, p, st.VerifierURL)
-	if !strings.HasPrefix(link, st.VerifierURL+"/v1/requests/") {
-		t.Fatalf("QR link %q is not a request link of %s", link, st.VerifierURL)
-	}
 	for _, s := range []string{"the holder's Degree", "Date of birth", "the one accepted university issuer", "not revoked"} {
 		if !strings.Contains(p.Text("main"), s) {
 			t.Errorf("page does not say %q", s)
@@ -124,16 +122,37 @@ func TestVerifierPage(t *testing.T) {
 	}
 	p.Screenshot("verifier-request")
 
-	// The wallet reads the request from the decoded link (checking that
-	// the audience is the link's origin) and presents.
-	req, err := w.ReadRequest(ctx, link)
-	if err != nil {
-		t.Fatalf("the QR code's link is not a valid request: %v", err)
+	// The wallet reads the request from the decoded link, checking who
+	// asks (the OpenID4VP request object's signature by the verifier's
+	// did:web, or the zkcred request's audience against the link's
+	// origin), and presents.
+	present := func(link string) (*wallet.Presented, string, string) {
+		t.Helper()
+		if wallet.IsOpenID4VPLink(link) {
+			ar, err := w.ReadAuthorizationRequest(ctx, link, wallet.OpenID4VPOptions{AllowLoopbackHTTP: true})
+			if err != nil {
+				t.Fatalf("the QR code's link is not a valid request: %v", err)
+			}
+			done, err := w.PresentOpenID4VP(ctx, ar, wallet.PresentOptions{Keys: keys})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return done, ar.Auth.ResponseURI, ar.Auth.State
+		}
+		if !strings.HasPrefix(link, st.VerifierURL+"/v1/requests/") {
+			t.Fatalf("QR link %q is not a request link of %s", link, st.VerifierURL)
+		}
+		req, err := w.ReadRequest(ctx, link)
+		if err != nil {
+			t.Fatalf("the QR code's link is not a valid request: %v", err)
+		}
+		done, err := w.Present(ctx, req, wallet.PresentOptions{Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return done, "", req.ID
 	}
-	done, err := w.Present(ctx, req, wallet.PresentOptions{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
+	done, _, id1 := present(link)
 	p.WaitText("#verdict-title", "Verified")
 	if got := p.Attr("#verdict", "data-state"); got != "verified" {
 		t.Fatalf("verdict state %q", got)
@@ -142,30 +161,56 @@ func TestVerifierPage(t *testing.T) {
 		t.Fatalf("disclosed values %q lack the degree's label", got)
 	}
 	p.Screenshot("verifier-verified")
+	p.Phone()
+	p.Screenshot("verifier-phone")
 
-	// Replays: to the same request (409 replay: the page stays green),
-	// and to a second page's request, which turns red and says why.
+	// Replays of that presentation: to its own request (409 replay: the
+	// page stays green), and to a second page's request, which turns red
+	// and says why.
 	body, _ := json.Marshal(done.Presentation)
-	post := func(u string) (int, wire.Error) {
-		resp, err := http.Post(u, "application/json", bytes.NewReader(body))
+	post := func(id string) (int, string) {
+		resp, err := http.Post(st.VerifierURL+"/v1/requests/"+id+"/presentations", "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		var e wire.Error
 		json.NewDecoder(resp.Body).Decode(&e)
-		return resp.StatusCode, e
+		return resp.StatusCode, e.Code
 	}
-	if st, e := post(req.SubmitURL); st != http.StatusConflict || e.Code != wire.CodeReplay {
-		t.Fatalf("replay to the same request: %d %+v", st, e)
+	if st, code := post(id1); st != http.StatusConflict || code != wire.CodeReplay {
+		t.Fatalf("replay to the same request: %d %s", st, code)
 	}
 	p2 := browsertest.New(t)
 	link2 := newRequest(t, p2, st.VerifierURL)
 	if link2 == link {
 		t.Fatal("the second page shows the first request")
 	}
-	if st, e := post(link2 + "/presentations"); st != http.StatusUnprocessableEntity || e.Code != wire.CodeWrongRequest {
-		t.Fatalf("replay to another request: %d %+v", st, e)
+	id2 := browsertest.Run(p2, chromedp.Location())
+	id2 = id2[strings.LastIndex(id2, "/")+1:]
+	if wallet.IsOpenID4VPLink(link2) {
+		// Replayed as a wallet answers OpenID4VP: direct_post to the
+		// second request's response URI.
+		ar2, err := w.ReadAuthorizationRequest(ctx, link2, wallet.OpenID4VPOptions{AllowLoopbackHTTP: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		form, err := oid4vp.ResponseForm(ar2.Auth.State, done.Presentation)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.PostForm(ar2.Auth.ResponseURI, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e oid4vp.ErrorResponse
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnprocessableEntity || e.ZkcredCode != wire.CodeWrongRequest {
+			t.Fatalf("replay to another request over OpenID4VP: %d %+v", resp.StatusCode, e)
+		}
+	} else if st, code := post(id2); st != http.StatusUnprocessableEntity || code != wire.CodeWrongRequest {
+		t.Fatalf("replay to another request: %d %s", st, code)
 	}
 	p2.WaitText("#verdict-title", "Refused")
 	if got := p2.Attr("#verdict", "data-state"); got != "rejected" {
@@ -180,13 +225,7 @@ func TestVerifierPage(t *testing.T) {
 	}
 
 	// The holder presents to the second request after all: green.
-	req2, err := w.ReadRequest(ctx, link2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Present(ctx, req2, wallet.PresentOptions{Keys: keys}); err != nil {
-		t.Fatal(err)
-	}
+	present(link2)
 	p2.WaitText("#verdict-title", "Verified")
 }
 
@@ -266,7 +305,7 @@ func TestVerifierPageAccess(t *testing.T) {
 	}
 	id := strings.TrimPrefix(loc, "/ui/requests/")
 	resp, html = get(t, c, st.VerifierURL+loc)
-	if resp.StatusCode != 200 || !strings.Contains(html, "/v1/requests/"+id) {
+	if resp.StatusCode != 200 || !strings.Contains(html, id) {
 		t.Fatalf("request page: %d", resp.StatusCode)
 	}
 	if strings.Contains(strings.ToLower(html), "resulttoken") || strings.Contains(html, "token=") {
@@ -285,7 +324,7 @@ func TestVerifierPageAccess(t *testing.T) {
 		if resp, body := get(t, c, st.VerifierURL+loc+"/status"); resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("another browser reads the status: %d %s", resp.StatusCode, body)
 		}
-		if resp, _ := get(t, c, st.VerifierURL+loc); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "/v1/requests/"+id) {
+		if resp, body := get(t, c, st.VerifierURL+loc); resp.StatusCode != http.StatusNotFound || strings.Contains(body, id) {
 			t.Fatalf("another browser sees the request page: %d", resp.StatusCode)
 		}
 	}

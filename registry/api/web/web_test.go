@@ -77,7 +77,7 @@ func TestExplorer(t *testing.T) {
 	p.Open(st.RegistryURL+"/", 200)
 	row := fmt.Sprintf(`#blocks-table tr[data-height="%d"]`, height)
 	p.WaitVisible(row)
-	p.Follow(row + " a")
+	p.Follow(row+" a", 200)
 	p.WaitText("h1", fmt.Sprintf("Block %d", height))
 	p.WaitText("#txs", "anchors 1 credential commitment")
 	p.WaitText("#txs", "University of Examples")
@@ -92,9 +92,11 @@ func TestExplorer(t *testing.T) {
 		t.Fatalf("revoked leaves %q, want %d: %q", leaves, b.Private.LeafIndex, got)
 	}
 	p.Screenshot("explorer")
-	p.Follow("#revocations-table a")
+	p.Follow("#revocations-table a", 200)
 	p.WaitText("#txs", fmt.Sprintf("revokes leaf %d", b.Private.LeafIndex))
 	p.Screenshot("explorer-block")
+	p.Open(st.RegistryURL+"/", 200)
+	p.Phone()
 
 	// Bad input answers JSON 4xx; the pages change nothing.
 	for path, want := range map[string]int{"/ui/blocks/x": 400, "/ui/blocks/01": 400, "/ui/blocks/99999999": 404, "/ui/nope": 404} {
