@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/zkcred/zkcred/internal/didweb"
+	"github.com/zkcred/zkcred/internal/oid4vp"
 	"github.com/zkcred/zkcred/wire"
 )
 
@@ -27,8 +28,12 @@ func (s *Server) setupDID() error {
 		}
 		s.opts.SigningKey = k
 	}
+	var err error
 	if len(s.opts.SigningKey) != ed25519.PrivateKeySize {
 		return fmt.Errorf("verifier: SigningKey is %d bytes, not an ed25519 private key", len(s.opts.SigningKey))
+	}
+	if s.encKey, err = oid4vp.EncryptionKey(s.opts.SigningKey); err != nil {
+		return err
 	}
 	origin, err := wire.Origin(s.opts.Audience)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/labstack/echo/v4"
 
 	"github.com/zkcred/zkcred/internal/dcql"
@@ -69,6 +70,11 @@ func (s *Server) AuthorizationRequest(id string) (*oid4vp.AuthorizationRequest, 
 	}
 	if s.did != "" {
 		ar.Issuer, ar.Audience, ar.IssuedAt = ar.ClientID, oid4vp.StaticAudience, s.clock().Unix()
+	}
+	if s.opts.EncryptResponses {
+		ar.ResponseMode = oid4vp.ResponseModeJWT
+		ar.ClientMetadata.JWKS = &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{oid4vp.EncryptionJWK(s.encKey, "enc-1")}}
+		ar.ClientMetadata.EncryptedResponseEncValues = []string{oid4vp.EncryptionEnc}
 	}
 	return ar, nil
 }
@@ -173,6 +179,16 @@ func (s *Server) hResponse(c echo.Context) error {
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
 		return s.oid4vpError(c, fmt.Errorf("%w: the body is not form-encoded: %v", ErrMalformed, err), false)
+	}
+	switch _, encrypted := form["response"]; {
+	case s.opts.EncryptResponses && !encrypted:
+		return s.oid4vpError(c, fmt.Errorf("%w: this verifier takes encrypted responses only (response_mode %s: response=<JWE>)", ErrMalformed, oid4vp.ResponseModeJWT), false)
+	case !s.opts.EncryptResponses && encrypted:
+		return s.oid4vpError(c, fmt.Errorf("%w: response_mode is %s: send vp_token and state, not response", ErrMalformed, oid4vp.ResponseMode), false)
+	case encrypted:
+		if form, err = oid4vp.DecryptResponse(form, s.encKey); err != nil {
+			return s.oid4vpError(c, fmt.Errorf("%w: %w", ErrBadInput, err), false)
+		}
 	}
 	resp, err := oid4vp.ParseResponse(form)
 	if err != nil {

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -139,6 +140,11 @@ type Options struct {
 	// origin). Nil makes a fresh key at each New: wallets resolve the key
 	// per request, so that only costs the DID's stability.
 	SigningKey ed25519.PrivateKey
+	// EncryptResponses makes the OpenID4VP requests ask for encrypted
+	// responses (response_mode direct_post.jwt, ECDH-ES P-256 / A128GCM to
+	// a key derived from SigningKey and named in client_metadata.jwks),
+	// and refuses unencrypted ones.
+	EncryptResponses bool
 
 	// HTTP hardening.
 	MaxBody  int64 // default DefaultMaxBody; a batch may be MaxBatch times larger
@@ -175,8 +181,9 @@ type Server struct {
 	limit     *limiter // nil without rate limiting
 	book      *requestBook
 
-	did    string           // did:web of the audience ("" if none)
-	didDoc *didweb.Document // served at /.well-known/did.json
+	encKey *ecdsa.PrivateKey // direct_post.jwt responses are encrypted to it
+	did    string            // did:web of the audience ("" if none)
+	didDoc *didweb.Document  // served at /.well-known/did.json
 
 	mu    sync.Mutex
 	cache map[string]*issued

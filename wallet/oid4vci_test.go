@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zkcred/zkcred/issuer"
 	testenv "github.com/zkcred/zkcred/internal/wallettest"
+	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/wallet"
 )
 

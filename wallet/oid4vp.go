@@ -305,7 +305,13 @@ func (w *Wallet) PresentOpenID4VP(ctx context.Context, ar *AuthorizedRequest, o 
 	if err != nil || !submit {
 		return out, err
 	}
-	form, err := oid4vp.ResponseForm(ar.Auth.State, out.Presentation)
+	var form url.Values
+	if ar.Auth.ResponseMode == oid4vp.ResponseModeJWT {
+		// Encrypted to the verifier's key, named in the (signed) request.
+		form, err = oid4vp.EncryptedResponseForm(ar.Auth, out.Presentation)
+	} else {
+		form, err = oid4vp.ResponseForm(ar.Auth.State, out.Presentation)
+	}
 	if err != nil {
 		return out, err
 	}

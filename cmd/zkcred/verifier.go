@@ -100,7 +100,7 @@ func newVerifierCheckCmd() *cobra.Command {
 
 type verifierServeOptions struct {
 	cfg, addr, dir, keys, vk, registry, genesis, headers, roots, createToken string
-	sync                                                                     bool
+	sync, encryptResponses                                                   bool
 }
 
 func newVerifierServeCmd() *cobra.Command {
@@ -119,6 +119,7 @@ func newVerifierServeCmd() *cobra.Command {
 	c.Flags().StringVar(&o.headers, "headers", "", "file keeping verified headers across restarts (default: in --dir)")
 	c.Flags().StringVar(&o.roots, "roots", "", "instead of a registry: roots file of pinned roots (root, height, time) and issuers per kind")
 	c.Flags().BoolVar(&o.sync, "sync", false, "sync every acceptance to disk before answering")
+	c.Flags().BoolVar(&o.encryptResponses, "encrypt-responses", false, "OpenID4VP requests ask for encrypted responses (response_mode direct_post.jwt) and unencrypted ones are refused")
 	c.Flags().StringVar(&o.createToken, "create-token-file", "", "file holding the bearer token POST /v1/requests needs for policies that are not public (made, random and 0600, when missing; default: the config's createToken, else DIR/create-token)")
 	return c
 }
@@ -155,6 +156,7 @@ func verifierServe(o verifierServeOptions) error {
 	if vo.SigningKey, err = verifierSigningKey(o.dir); err != nil {
 		return err
 	}
+	vo.EncryptResponses = o.encryptResponses
 	vo.Dir = o.dir
 	vo.Proofs = pv
 	vo.Logger = log

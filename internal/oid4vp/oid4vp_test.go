@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/dcql"
@@ -308,4 +309,50 @@ func FuzzRequestObject(f *testing.F) {
 			_, _ = ParseResponse(v)
 		}
 	})
+}
+
+func TestEncryptedResponse(t *testing.T) {
+	_, signing, _ := ed25519.GenerateKey(nil)
+	key, err := EncryptionKey(signing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := EncryptionKey(signing)
+	if !key.Equal(again) {
+		t.Fatal("the encryption key is not derived deterministically")
+	}
+	ar := authRequest(t)
+	ar.ResponseMode = ResponseModeJWT
+	// direct_post.jwt without a key to encrypt to is refused.
+	b, _ := json.Marshal(ar)
+	if _, err := ParseRequest(b); !errors.Is(err, ErrRequest) || !strings.Contains(err.Error(), "jwks") {
+		t.Fatalf("direct_post.jwt without jwks: %v", err)
+	}
+	ar.ClientMetadata.JWKS = &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{EncryptionJWK(key, "enc-1")}}
+	b, _ = json.Marshal(ar)
+	parsed, err := ParseRequest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &wire.Presentation{RequestID: ar.State, Proof: []byte{1, 2, 3}}
+	form, err := EncryptedResponseForm(parsed, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(form.Get("response"), ar.State) || form.Has("vp_token") {
+		t.Fatal("the response is not encrypted")
+	}
+	plain, err := DecryptResponse(form, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseResponse(plain)
+	if err != nil || r.State != ar.State || r.Presentation.RequestID != ar.State {
+		t.Fatalf("%+v %v", r, err)
+	}
+	_, otherSigning, _ := ed25519.GenerateKey(nil)
+	other, _ := EncryptionKey(otherSigning)
+	if _, err := DecryptResponse(form, other); !errors.Is(err, ErrEncryption) {
+		t.Fatalf("another key: %v", err)
+	}
 }

@@ -65,6 +65,10 @@ type AuthorizationRequest struct {
 // ClientMetadata is the verifier's client_metadata: the formats it takes.
 type ClientMetadata struct {
 	VPFormatsSupported map[string]map[string]any `json:"vp_formats_supported"`
+	// JWKS holds the key a direct_post.jwt response is encrypted to.
+	JWKS *jose.JSONWebKeySet `json:"jwks,omitempty"`
+	// EncryptedResponseEncValues lists the content encryptions it takes.
+	EncryptedResponseEncValues []string `json:"encrypted_response_enc_values_supported,omitempty"`
 }
 
 // DefaultClientMetadata says that the verifier takes zkcred presentations.
@@ -177,14 +181,19 @@ func (ar *AuthorizationRequest) check() error {
 		return fmt.Errorf("%w: no client_id", ErrRequest)
 	case ar.ResponseType != ResponseType:
 		return fmt.Errorf("%w: response_type %q, want %q", ErrRequest, ar.ResponseType, ResponseType)
-	case ar.ResponseMode != ResponseMode:
-		return fmt.Errorf("%w: response_mode %q: this wallet answers by %q", ErrRequest, ar.ResponseMode, ResponseMode)
+	case ar.ResponseMode != ResponseMode && ar.ResponseMode != ResponseModeJWT:
+		return fmt.Errorf("%w: response_mode %q: this wallet answers by %q or %q", ErrRequest, ar.ResponseMode, ResponseMode, ResponseModeJWT)
 	case ar.Nonce == "":
 		return fmt.Errorf("%w: no nonce (it binds the presentation to this request)", ErrRequest)
 	case ar.State == "":
 		return fmt.Errorf("%w: no state", ErrRequest)
 	case ar.ResponseURI == "":
 		return fmt.Errorf("%w: no response_uri", ErrRequest)
+	}
+	if ar.ResponseMode == ResponseModeJWT {
+		if _, err := ar.encryptionKey(); err != nil {
+			return err
+		}
 	}
 	u, err := url.Parse(ar.ResponseURI)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Fragment != "" {
