@@ -12,15 +12,30 @@ import (
 )
 
 // Genesis fixes a chain: its ID, the governance keys and how many of them
-// must sign a governance transaction (Threshold; 0 means 1), the block
-// producer's key and the issuers present from the start.
+// must sign a governance transaction (Threshold; 0 means 1), the
+// validators of the CometBFT chain that drives it and the issuers present
+// from the start.
+//
+// Producer names the key that signed the headers of an in-memory [Chain]
+// (tests and examples); a chain that CometBFT drives names Validators
+// instead, and its headers carry no signature.
 type Genesis struct {
-	ChainID    string           `json:"chain_id"`
-	Time       int64            `json:"time"` // Unix milliseconds, the time of block 0
-	Governance []string         `json:"governance"`
-	Threshold  int              `json:"threshold,omitempty"` // 1 to len(Governance); omitted means 1
-	Producer   string           `json:"producer"`
-	Issuers    []RegisterIssuer `json:"issuers"`
+	ChainID    string             `json:"chain_id"`
+	Time       int64              `json:"time"` // Unix milliseconds, the time of block 0
+	Governance []string           `json:"governance"`
+	Threshold  int                `json:"threshold,omitempty"` // 1 to len(Governance); omitted means 1
+	Producer   string             `json:"producer,omitempty"`
+	Validators []GenesisValidator `json:"validators,omitempty"`
+	Issuers    []RegisterIssuer   `json:"issuers"`
+}
+
+// GenesisValidator is a CometBFT validator of the genesis: its ed25519
+// public key in hex (CometBFT's priv_validator_key), voting power and a
+// display name. Light clients trust this set.
+type GenesisValidator struct {
+	PubKey string `json:"pubkey"`
+	Power  int64  `json:"power"`
+	Name   string `json:"name"`
 }
 
 // ParseGenesis decodes and validates a genesis document strictly.
@@ -59,8 +74,32 @@ func (g *Genesis) Validate() error {
 	if g.Threshold < 0 || g.Threshold > len(g.Governance) {
 		return fmt.Errorf("genesis: threshold %d must be 1 to the %d governance keys", g.Threshold, len(g.Governance))
 	}
-	if _, err := ParsePubKey(g.Producer); err != nil {
-		return fmt.Errorf("genesis: producer key: %v", err)
+	if g.Producer == "" && len(g.Validators) == 0 {
+		return fmt.Errorf("genesis: no validators")
+	}
+	if g.Producer != "" {
+		if _, err := ParsePubKey(g.Producer); err != nil {
+			return fmt.Errorf("genesis: producer key: %v", err)
+		}
+	}
+	if len(g.Validators) > MaxValidators {
+		return fmt.Errorf("genesis: %d validators, at most %d", len(g.Validators), MaxValidators)
+	}
+	vseen := map[string]bool{}
+	for i, v := range g.Validators {
+		if _, err := ParsePubKey(v.PubKey); err != nil {
+			return fmt.Errorf("genesis: validator %d key: %v", i, err)
+		}
+		if v.Power <= 0 || v.Power > MaxValidatorPower {
+			return fmt.Errorf("genesis: validator %d power %d must be 1 to 2^50", i, v.Power)
+		}
+		if len(v.Name) > MaxNameLen || !printable(v.Name) {
+			return fmt.Errorf("genesis: validator %d name must be printable, at most %d bytes", i, MaxNameLen)
+		}
+		if vseen[v.PubKey] {
+			return fmt.Errorf("genesis: validator %s listed twice", v.PubKey)
+		}
+		vseen[v.PubKey] = true
 	}
 	seen := map[string]bool{}
 	for _, is := range g.Issuers {
@@ -108,16 +147,14 @@ func (g *Genesis) governance() *Governance {
 
 // validators returns the validator set of block 0: the producer.
 func (g *Genesis) validators() *ValidatorSet {
-	return &ValidatorSet{Validators: []Validator{{PubKey: g.Producer, Power: 1}}}
-}
-
-func (g *Genesis) isGovernance(pub ed25519.PublicKey) bool {
-	for _, k := range g.Governance {
-		if kk, _ := ParsePubKey(k); kk.Equal(pub) {
-			return true
+	if len(g.Validators) > 0 {
+		vs := &ValidatorSet{}
+		for _, v := range g.Validators {
+			vs.Validators = append(vs.Validators, Validator{PubKey: v.PubKey, Power: v.Power})
 		}
+		return vs
 	}
-	return false
+	return &ValidatorSet{Validators: []Validator{{PubKey: g.Producer, Power: 1}}}
 }
 
 // NewGenesis returns a genesis document with fresh governance and producer

@@ -173,6 +173,7 @@ func TestSyncingRoots(t *testing.T) {
 	if _, ok := plain.RootAt(rc.Height); ok {
 		t.Fatal("light client knows a block it never fetched")
 	}
+	synced := time.Now()
 	root, ok := syncing.RootAt(rc.Height)
 	if !ok {
 		t.Fatal("SyncingRoots did not sync on a miss")
@@ -181,8 +182,11 @@ func TestSyncingRoots(t *testing.T) {
 		t.Fatalf("RootInfo after sync: height %d ok %v, want %d", h, ok, rc.Height)
 	}
 	// A second miss right away is answered without another sync.
+	// (An acknowledgement waits for the block that signs the anchor's
+	// state; on a loaded machine that can take longer than minSyncGap, and
+	// then a sync is due.)
 	rc2 := anchor()
-	if _, ok := syncing.RootAt(rc2.Height); ok {
+	if _, ok := syncing.RootAt(rc2.Height); ok && time.Since(synced) < minSyncGap {
 		t.Fatal("synced again within minSyncGap")
 	}
 	time.Sleep(minSyncGap)

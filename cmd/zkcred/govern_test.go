@@ -66,11 +66,15 @@ func TestGovernThreshold(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.Governance, g.Threshold = govHex, 2
+	// a node directory as 'registry init' makes it (its validator is not
+	// run here: the test's submitter makes the blocks)
+	vpub, _, _ := ed25519.GenerateKey(nil)
+	g.Validators = []registry.GenesisValidator{{PubKey: hex.EncodeToString(vpub), Power: 1, Name: "validator-0"}}
 	reg := filepath.Join(dir, "reg")
 	os.MkdirAll(reg, 0o700)
 	gj, _ := json.Marshal(g)
 	os.WriteFile(filepath.Join(reg, node.GenesisFile), gj, 0o600)
-	os.WriteFile(filepath.Join(reg, node.ProducerFile), []byte(hex.EncodeToString(prod.Seed())), 0o600)
+	os.WriteFile(filepath.Join(reg, node.ConfigFile), []byte(`{"name":"validator-0"}`), 0o600)
 	data := filepath.Join(reg, node.DataDir)
 	if err := store.Init(data, g, prod, store.Options{}); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,12 +11,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/registry"
+	"github.com/zkcred/zkcred/registry/abci"
+	"github.com/zkcred/zkcred/registry/api"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
 	"github.com/zkcred/zkcred/registry/store"
@@ -36,26 +42,87 @@ governance transactions, 'audit' replays it from genesis. Anyone can read it
 
 func newRegistryInitCmd() *cobra.Command {
 	var dir, chain, issuers string
-	c := leaf("init", "create a registry directory: genesis, governance and producer keys",
+	var validators, basePort int
+	c := leaf("init", "create a registry directory: genesis, governance and CometBFT validator keys",
 		`  zkcred registry init --dir reg --chain-id my-chain
-  zkcred registry init --dir reg --issuers issuers.json   # issuers registered in genesis`,
-		noArgs, func(*cobra.Command, []string) error { return registryInit(dir, chain, issuers) })
+  zkcred registry init --dir reg --issuers issuers.json   # issuers registered in genesis
+  zkcred registry init --dir net --validators 4          # net/node0 ... net/node3, one per member`,
+		noArgs, func(*cobra.Command, []string) error {
+			if validators > 1 {
+				return registryInitConsortium(dir, chain, issuers, validators, basePort)
+			}
+			if validators < 1 {
+				return usagef("give --validators 1 or more", "--validators %d", validators)
+			}
+			return registryInit(dir, chain, issuers)
+		})
 	addDirFlag(c, &dir, "registry", "registry directory to create")
-	c.Flags().StringVar(&chain, "chain-id", "zkcred-dev", "chain ID (lowercase letters, digits, '-')")
+	c.Flags().StringVar(&chain, "chain-id", "zkcred-dev", "chain ID (lowercase letters, digits, '-', at most 50)")
 	c.Flags().StringVar(&issuers, "issuers", "", `JSON file with the initial issuers: [{"pubkey":hex,"name":...,"kind":...}]`)
+	c.Flags().IntVar(&validators, "validators", 1, "number of validators; above 1, one node directory each (DIR/node0, DIR/node1, ...)")
+	c.Flags().IntVar(&basePort, "base-port", 26600, "with --validators above 1: node K listens on 127.0.0.1, P2P at base+3K, CometBFT RPC at base+3K+1, HTTP API at base+3K+2")
 	return c
 }
 
-func registryInit(dir, chain, issuers string) error {
+func readIssuers(issuers string) ([]registry.RegisterIssuer, error) {
 	var is []registry.RegisterIssuer
 	if issuers != "" {
 		b, err := os.ReadFile(issuers)
 		if err != nil {
-			return usagef("pass a readable JSON file to --issuers", "%v", err)
+			return nil, usagef("pass a readable JSON file to --issuers", "%v", err)
 		}
 		if err := json.Unmarshal(b, &is); err != nil {
-			return usagef(`the file holds a list like [{"pubkey":"<64 hex>","name":"Uni","kind":"university"}]`, "issuers file: %v", err)
+			return nil, usagef(`the file holds a list like [{"pubkey":"<64 hex>","name":"Uni","kind":"university"}]`, "issuers file: %v", err)
 		}
+	}
+	return is, nil
+}
+
+func registryInitConsortium(dir, chain, issuers string, n, base int) error {
+	is, err := readIssuers(issuers)
+	if err != nil {
+		return err
+	}
+	if base < 1024 || base+3*n > 65535 {
+		return usagef("give --base-port between 1024 and 65535-3N", "--base-port %d", base)
+	}
+	dirs := make([]string, n)
+	cfgs := make([]node.NodeConfig, n)
+	for k := range n {
+		dirs[k] = filepath.Join(dir, fmt.Sprintf("node%d", k))
+		cfgs[k] = node.NodeConfig{
+			P2PAddr: fmt.Sprintf("127.0.0.1:%d", base+3*k),
+			RPCAddr: fmt.Sprintf("127.0.0.1:%d", base+3*k+1),
+			APIAddr: fmt.Sprintf("127.0.0.1:%d", base+3*k+2),
+		}
+	}
+	ds, err := node.InitConsortium(dirs, chain, is, cfgs)
+	if errors.Is(err, store.ErrExists) {
+		return usagef("pick another --dir", "%v", err)
+	}
+	if err != nil {
+		return usagef("check --chain-id and the issuers file", "%v", err)
+	}
+	g := ds[0].Genesis
+	if jsonOutput {
+		var nodes []map[string]any
+		for _, d := range ds {
+			nodes = append(nodes, map[string]any{"dir": d.Path, "name": d.Config.Name, "api": "http://" + d.Config.APIAddr, "p2p": d.Config.P2PAddr, "rpc": d.Config.RPCAddr})
+		}
+		return printJSON(map[string]any{"chain_id": g.ChainID, "genesis_hash": g.Hash().String(), "validators": g.Validators, "governance": g.Governance, "nodes": nodes})
+	}
+	fmt.Printf("registry %q with %d validators created in %s\n  genesis hash %s\n", g.ChainID, n, dir, g.Hash())
+	for _, d := range ds {
+		fmt.Printf("  %s  %s  API http://%s  P2P %s  RPC %s\n", d.Config.Name, d.Path, d.Config.APIAddr, d.Config.P2PAddr, d.Config.RPCAddr)
+	}
+	fmt.Printf("start each with 'zkcred registry start --dir %s'; a chain needs more than two thirds of them up\n", filepath.Join(dir, "nodeK"))
+	return nil
+}
+
+func registryInit(dir, chain, issuers string) error {
+	is, err := readIssuers(issuers)
+	if err != nil {
+		return err
 	}
 	d, err := node.InitDir(dir, chain, is)
 	if errors.Is(err, store.ErrExists) {
@@ -67,29 +134,39 @@ func registryInit(dir, chain, issuers string) error {
 	if jsonOutput {
 		return printJSON(map[string]any{"dir": d.Path, "chain_id": d.Genesis.ChainID,
 			"genesis_hash": d.Genesis.Hash().String(), "genesis": filepath.Join(d.Path, node.GenesisFile),
-			"producer": d.Genesis.Producer, "governance": d.Genesis.Governance})
+			"validators": d.Genesis.Validators, "governance": d.Genesis.Governance})
 	}
-	fmt.Printf("registry %q created in %s\n  genesis hash %s\n  genesis      %s (give it to verifiers and wallets)\n  keys         %s, %s (keep the governance key offline)\n",
+	fmt.Printf("registry %q created in %s\n  genesis hash %s\n  genesis      %s (give it to verifiers and wallets)\n  keys         %s (keep the governance key offline), %s (CometBFT validator key)\n",
 		d.Genesis.ChainID, d.Path, d.Genesis.Hash(), filepath.Join(d.Path, node.GenesisFile),
-		filepath.Join(d.Path, node.ProducerFile), filepath.Join(d.Path, node.GovernanceFile))
+		filepath.Join(d.Path, node.GovernanceFile), filepath.Join(d.CometHome(), "config", "priv_validator_key.json"))
 	return nil
 }
 
 type registryStartOptions struct {
 	dir, addr           string
 	interval, heartbeat time.Duration
+	txTimeout           time.Duration
 	verbose             bool
 }
 
 func newRegistryStartCmd() *cobra.Command {
 	var o registryStartOptions
-	c := leaf("start", "serve the registry chain over HTTP",
-		"  zkcred registry start --dir reg --addr 127.0.0.1:8700",
-		noArgs, func(*cobra.Command, []string) error { return registryStart(o) })
-	addDirFlag(c, &o.dir, "registry", "registry directory (from 'zkcred registry init')")
-	addAddrFlag(c, &o.addr, defaultRegAddr, "")
-	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "longest wait before a block with pending transactions commits")
+	var c *cobra.Command
+	c = leaf("start", "run a registry validator and serve the registry over HTTP",
+		"  zkcred registry start --dir reg --addr 127.0.0.1:8700\n  zkcred registry start --dir net/node2          # its addresses from net/node2/node.json",
+		noArgs, func(*cobra.Command, []string) error {
+			if !c.Flags().Changed("addr") {
+				if d, err := node.OpenDir(o.dir); err == nil && d.Config.APIAddr != "" {
+					o.addr = d.Config.APIAddr
+				}
+			}
+			return registryStart(o)
+		})
+	addDirFlag(c, &o.dir, "registry", "node directory (from 'zkcred registry init')")
+	addAddrFlag(c, &o.addr, defaultRegAddr, "HTTP API address (default: the node's api_addr from node.json, else "+defaultRegAddr+")")
+	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "pause after a block commits before the next starts (CometBFT timeout_commit)")
 	c.Flags().DurationVar(&o.heartbeat, "heartbeat", node.DefaultHeartbeat, "interval of empty blocks when idle (negative: none)")
+	c.Flags().DurationVar(&o.txTimeout, "tx-timeout", api.DefaultTxTimeout, "how long POST /v1/tx waits for its transaction to commit before answering 503")
 	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log every block")
 	return c
 }
@@ -108,7 +185,8 @@ func registryStart(o registryStartOptions) error {
 	if err != nil {
 		return usagef("choose a free address with --addr", "%v", err)
 	}
-	svc, err := node.StartDir(o.dir, ln, node.ServiceOptions{Node: node.Options{Interval: o.interval, Heartbeat: o.heartbeat, Logger: log}})
+	svc, err := node.StartDir(o.dir, ln, node.ServiceOptions{Node: node.Options{Interval: o.interval, Heartbeat: o.heartbeat, Logger: log},
+		API: api.Options{TxTimeout: o.txTimeout}})
 	if err != nil {
 		ln.Close()
 		if errors.Is(err, store.ErrNotInitialised) {
@@ -143,11 +221,20 @@ func waitErr(svc *node.Service) <-chan error {
 
 func newRegistryStatusCmd() *cobra.Command {
 	var url string
-	c := leaf("status", "print the registry's latest block header",
+	c := leaf("status", "print the registry's latest header, app hash and validators (who signed the last block)",
 		"  zkcred registry status --registry http://127.0.0.1:8700",
 		noArgs, func(*cobra.Command, []string) error { return registryStatus(url) })
 	addRegistryFlag(c, &url, defaultRegURL, "")
 	return c
+}
+
+// statusValidator is one validator as 'registry status' shows it.
+type statusValidator struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	PubKey  string `json:"pubkey"`
+	Power   int64  `json:"power"`
+	Signed  bool   `json:"signed_last_block"`
 }
 
 func registryStatus(url string) error {
@@ -164,12 +251,65 @@ func registryStatus(url string) error {
 		}
 		return err
 	}
-	if jsonOutput {
-		return printJSON(h)
+	g, err := c.Genesis(ctx)
+	if err != nil {
+		return err
 	}
-	fmt.Printf("chain      %s\nheight     %d (%s, %s ago)\nblock hash %s\nleaves     %d\nissuers    %d\ncred root  %s\n",
-		h.ChainID, h.Height, h.T().Format(time.RFC3339), time.Since(h.T()).Round(time.Second), h.Hash(), h.CredSize, h.IssuerCount, h.CredRoot)
+	names := map[string]string{}
+	for _, v := range g.Validators {
+		names[strings.ToLower(v.PubKey)] = v.Name
+	}
+	// the commit of CometBFT's latest block: the light block for the state
+	// after registry block latest-1
+	var vals []statusValidator
+	var signedAt int64
+	if h.Height > 0 {
+		if raw, err := c.Commits(ctx, h.Height-1, h.Height-1); err == nil && len(raw) == 1 {
+			var lb cmttypes.LightBlock
+			if err := cmtjson.Unmarshal(raw[0], &lb); err == nil && lb.SignedHeader != nil && lb.Commit != nil && lb.ValidatorSet != nil {
+				signedAt = lb.Height
+				signed := map[string]bool{}
+				for _, cs := range lb.Commit.Signatures {
+					if cs.BlockIDFlag == cmttypes.BlockIDFlagCommit {
+						signed[cs.ValidatorAddress.String()] = true
+					}
+				}
+				for _, v := range lb.ValidatorSet.Validators {
+					pk := hex.EncodeToString(v.PubKey.Bytes())
+					vals = append(vals, statusValidator{Name: names[pk], Address: v.Address.String(), PubKey: pk, Power: v.VotingPower, Signed: signed[v.Address.String()]})
+				}
+			}
+		}
+	}
+	appHash := hex.EncodeToString(abci.AppHash(h))
+	if jsonOutput {
+		// the header's fields, then the chain's
+		var out map[string]any
+		hj, _ := json.Marshal(h)
+		json.Unmarshal(hj, &out)
+		out["app_hash"], out["validators"], out["commit_height"] = appHash, orEmptyList(vals), signedAt
+		return printJSON(out)
+	}
+	fmt.Printf("chain      %s\nheight     %d (%s, %s ago)\nblock hash %s\napp hash   %s\nleaves     %d\nissuers    %d\ncred root  %s\n",
+		h.ChainID, h.Height, h.T().Format(time.RFC3339), time.Since(h.T()).Round(time.Second), h.Hash(), appHash, h.CredSize, h.IssuerCount, h.CredRoot)
+	if len(vals) > 0 {
+		fmt.Printf("validators (who signed block %d):\n", signedAt)
+		for _, v := range vals {
+			mark := "signed"
+			if !v.Signed {
+				mark = "absent"
+			}
+			fmt.Printf("  %-16s %s power %d  %s\n", v.Name, v.Address, v.Power, mark)
+		}
+	}
 	return nil
+}
+
+func orEmptyList[T any](l []T) []T {
+	if l == nil {
+		return []T{}
+	}
+	return l
 }
 
 func newRegistryAuditCmd() *cobra.Command {

@@ -46,7 +46,7 @@ func TestRegistryCLI(t *testing.T) {
 			}
 		}
 	}
-	for _, f := range []string{"genesis.json", "producer.key", "governance.key"} {
+	for _, f := range []string{"genesis.json", "governance.key", "cometbft/config/priv_validator_key.json"} {
 		fi, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)

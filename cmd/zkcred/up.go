@@ -19,9 +19,15 @@ import (
 
 func newUpCmd() *cobra.Command {
 	var dir, keys, addr string
+	var validators int
 	c := leaf("up", "run a registry, two issuers and a verifier in one process on localhost",
-		"  zkcred up\n  zkcred up --addr 127.0.0.1:9000 --dir /tmp/zkcred-up",
-		noArgs, func(*cobra.Command, []string) error { return runUp(dir, keys, addr) })
+		"  zkcred up\n  zkcred up --addr 127.0.0.1:9000 --dir /tmp/zkcred-up\n  zkcred up --validators 4 --dir /tmp/zkcred-4",
+		noArgs, func(*cobra.Command, []string) error {
+			if validators < 1 || validators > 100 {
+				return usagef("give --validators 1 to 100", "--validators %d", validators)
+			}
+			return runUp(dir, keys, addr, validators)
+		})
 	c.Long = `Up runs a registry, a university, a hospital and a verifier in one process, on
 five consecutive ports from --addr (registry, university, hospital,
 verifier, and a key server for 'wallet init --keys-url'), with their data
@@ -31,6 +37,7 @@ to try in a second terminal. Ctrl-C stops it.`
 	addDirFlag(c, &dir, "up", "persistent data directory (a restart resumes from it)")
 	addKeysFlag(c, &keys)
 	addAddrFlag(c, &addr, defaultUpAddr, "address of the registry; the issuers, the verifier and the key server listen on the next four ports")
+	c.Flags().IntVar(&validators, "validators", 1, "registry validators (CometBFT, on loopback in this process; the services use the first's API)")
 	return c
 }
 
@@ -48,7 +55,7 @@ func upAddrs(addr string) ([5]string, error) {
 	return out, nil
 }
 
-func runUp(dir, keysDir, addr string) error {
+func runUp(dir, keysDir, addr string, validators int) error {
 	addrs, err := upAddrs(addr)
 	if err != nil {
 		return err
@@ -65,6 +72,7 @@ func runUp(dir, keysDir, addr string) error {
 		RegistryAddr: addrs[0], VerifierAddr: addrs[3],
 		IssuerAddrs: map[string]string{"university": addrs[1], "hospital": addrs[2]},
 		KeysDir:     keysDir, KeysAddr: addrs[4],
+		Validators: validators,
 	})
 	if err != nil {
 		if strings.Contains(err.Error(), "address already in use") {

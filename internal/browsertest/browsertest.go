@@ -322,7 +322,8 @@ func (p *Page) Phone() {
 	p.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1)))
 	w := Run(p, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
 	if w > 390 {
-		p.T.Fatalf("browser: the page is %d CSS pixels wide on a 390-pixel phone", w)
+		wide := Run(p, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > 391).slice(0, 3).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).join(", ")`))
+		p.T.Fatalf("browser: the page is %d CSS pixels wide on a 390-pixel phone (too wide: %s)", w, wide)
 	}
 }
 

@@ -79,7 +79,8 @@ type Options struct {
 	// KeyWorkFactor is the scrypt work factor of new issuer key files
 	// (0: issuer.DefaultScryptWorkFactor).
 	KeyWorkFactor int
-	// BlockInterval is the registry's block interval (default 100ms).
+	// BlockInterval is the pause after a registry block commits before the
+	// next starts (node.DefaultInterval).
 	BlockInterval time.Duration
 	Logger        *slog.Logger // default: discard
 
@@ -96,6 +97,10 @@ type Options struct {
 	// empty map publishes none): for tests of wallets facing a chain whose
 	// hashes are not their keys'.
 	CircuitHashes map[string]string
+	// Validators is the number of registry validators run in this process
+	// (default 1); above one each has a node directory of its own and
+	// the services use the first's API.
+	Validators int
 	// Badger, if set, adjusts the options of every badger database the
 	// stack opens (registry, issuers, verifier); tests shrink memtables.
 	Badger func(badger.Options) badger.Options
@@ -126,6 +131,8 @@ type Stack struct {
 	Governance *client.Signer
 	// KeysURL is the key server's base URL ("" without Options.KeysDir).
 	KeysURL string
+	// Validators are the registry's validators in this process.
+	Validators []*node.Service
 
 	closers []func()
 }
@@ -159,9 +166,6 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if o.BlockInterval == 0 {
-		o.BlockInterval = 100 * time.Millisecond
 	}
 	if o.Institutions == nil {
 		o.Institutions = Institutions
@@ -198,33 +202,57 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		initial = append(initial, registry.RegisterIssuer{PubKey: hex.EncodeToString(k.Public()), Name: in.Name, Kind: in.Kind})
 	}
 
-	// Registry.
+	// Registry: one validator, or o.Validators of them in this process.
 	regDir := filepath.Join(o.Dir, registryDir)
+	nodeDirs := []string{regDir}
+	if o.Validators > 1 {
+		nodeDirs = nil
+		for k := range o.Validators {
+			nodeDirs = append(nodeDirs, filepath.Join(regDir, fmt.Sprintf("node%d", k)))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(regDir, node.ConfigFile)); err == nil && o.Validators > 1 {
+		return nil, fmt.Errorf("%s holds a one-validator registry: use another directory for %d validators", regDir, o.Validators)
+	}
+	if _, err := os.Stat(filepath.Join(regDir, "node0")); err == nil && o.Validators <= 1 {
+		return nil, fmt.Errorf("%s holds a registry of several validators: give their number", regDir)
+	}
 	fresh := false
-	if _, err := os.Stat(filepath.Join(regDir, node.GenesisFile)); errors.Is(err, os.ErrNotExist) {
-		if _, err := node.InitDir(regDir, "zkcred-local", initial); err != nil {
+	if _, err := os.Stat(filepath.Join(nodeDirs[0], node.GenesisFile)); errors.Is(err, os.ErrNotExist) {
+		if err := initRegistry(regDir, nodeDirs, initial); err != nil {
 			return nil, fmt.Errorf("registry init: %w", err)
 		}
 		fresh = true
 	}
-	d, err := node.OpenDir(regDir)
+	d, err := node.OpenDir(nodeDirs[0])
 	if err != nil {
 		return nil, err
 	}
 	s.Genesis = d.Genesis
-	ln, err := listen(o.RegistryAddr)
-	if err != nil {
-		return nil, err
+	var svc *node.Service
+	for k, nd := range nodeDirs {
+		addr := ""
+		if k == 0 {
+			addr = o.RegistryAddr
+		}
+		ln, err := listen(addr)
+		if err != nil {
+			return nil, err
+		}
+		sv, err := node.StartDir(nd, ln, node.ServiceOptions{
+			Node:  node.Options{Interval: o.BlockInterval, Logger: o.Logger},
+			Store: store.Options{Badger: o.Badger},
+		})
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("registry: %w", err)
+		}
+		s.closers = append(s.closers, func() { sv.Close(context.Background()) })
+		s.Validators = append(s.Validators, sv)
+		if k == 0 {
+			svc = sv
+		}
 	}
-	svc, err := node.StartDir(regDir, ln, node.ServiceOptions{
-		Node:  node.Options{Interval: o.BlockInterval, Logger: o.Logger},
-		Store: store.Options{Badger: o.Badger},
-	})
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("registry: %w", err)
-	}
-	s.closers = append(s.closers, func() { svc.Close(context.Background()) })
 	s.RegistryURL = svc.URL
 	if s.Registry, err = client.New(svc.URL, client.Options{}); err != nil {
 		return nil, err
@@ -256,7 +284,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { lc.Close() })
-	if _, err := lc.Sync(ctx); err != nil {
+	if err := syncFirst(ctx, lc); err != nil {
 		return nil, fmt.Errorf("light client: %w", err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())
@@ -306,6 +334,52 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.serve(kln, KeyServer(o.KeysDir))
 	}
 	return s, nil
+}
+
+// syncFirst syncs a light client, waiting (a few seconds at most) for the
+// first commit of a chain that has just started.
+func syncFirst(ctx context.Context, lc *light.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		_, err := lc.Sync(ctx)
+		if !errors.Is(err, light.ErrNoCommit) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// initRegistry makes the registry's node directories: one validator in
+// regDir, or a consortium with a directory each and loopback P2P ports
+// fixed now (a restart keeps them), with a copy of the genesis in regDir.
+func initRegistry(regDir string, nodeDirs []string, issuers []registry.RegisterIssuer) error {
+	if len(nodeDirs) == 1 {
+		_, err := node.InitDir(regDir, "zkcred-local", issuers)
+		return err
+	}
+	cfgs := make([]node.NodeConfig, len(nodeDirs))
+	for k := range cfgs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		cfgs[k].P2PAddr = ln.Addr().String()
+		ln.Close()
+	}
+	ds, err := node.InitConsortium(nodeDirs, "zkcred-local", issuers, cfgs)
+	if err != nil {
+		return err
+	}
+	gj, err := os.ReadFile(filepath.Join(ds[0].Path, node.GenesisFile))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(regDir, node.GenesisFile), gj, 0o600)
 }
 
 // KeyServer serves the key files of dir (circuits.KeyFileNames) at

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http/httptest"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +18,8 @@ import (
 	"github.com/zkcred/zkcred/issuer/chaintest"
 	istore "github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/registry/api"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
-	"github.com/zkcred/zkcred/registry/store"
 )
 
 type env struct {
@@ -40,26 +38,20 @@ func newRegistry(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, _, prod, err := registry.NewGenesis("issuer-test", time.Unix(1700000000, 0),
-		registry.RegisterIssuer{PubKey: hex.EncodeToString(k.Public()), Name: "Example University", Kind: "university"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	rdir := filepath.Join(dir, "registry")
-	if err := store.Init(rdir, g, prod, store.Options{}); err != nil {
+	if _, err := node.InitDir(rdir, "issuer-test", []registry.RegisterIssuer{{PubKey: hex.EncodeToString(k.Public()), Name: "Example University", Kind: "university"}}); err != nil {
 		t.Fatal(err)
 	}
-	rst, err := store.Open(rdir, store.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(rst, prod, node.Options{Interval: 5 * time.Millisecond, Heartbeat: -1})
+	svc, err := node.StartDir(rdir, ln, node.ServiceOptions{Node: node.Options{Interval: 5 * time.Millisecond, Heartbeat: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.Start()
-	srv := httptest.NewServer(api.New(rst, n, api.Options{}))
+	srv := struct{ URL string }{svc.URL}
 	cl, err := client.New(srv.URL, client.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +64,7 @@ func newRegistry(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ist.Close(); srv.Close(); n.Stop(); rst.Close() })
+	t.Cleanup(func() { ist.Close(); svc.Close(context.Background()) })
 	return &env{k, ch, cl, ist, issuer.New(k, ch, ist, issuer.Options{StatusBase: srv.URL + "/v1"})}
 }
 

@@ -351,19 +351,28 @@ func FuzzCheckTx(f *testing.F) {
 	})
 }
 
-// An empty block keeps the app hash (CometBFT then makes no proof block
-// after it); a block that anchors changes it.
+// An empty block keeps the app hash (CometBFT then makes no further
+// block); a block that applies a transaction changes it; a block whose only
+// transaction is refused keeps it.
 func TestAppHashFollowsState(t *testing.T) {
 	k := newKit(t)
 	a := k.open(t, t.TempDir(), Options{})
 	h0 := initChain(t, a)
 	r1 := block(t, a, time.Unix(1700000100, 0))
 	if !bytes.Equal(r1.AppHash, h0) {
-		t.Fatal("an empty block changed the app hash")
+		t.Fatal("an empty block after block 0 changed the app hash")
 	}
 	r2 := block(t, a, time.Unix(1700000101, 0), k.anchor(t, 1))
 	if bytes.Equal(r2.AppHash, r1.AppHash) {
 		t.Fatal("an anchor left the app hash unchanged")
+	}
+	r3 := block(t, a, time.Unix(1700000102, 0))
+	if !bytes.Equal(r3.AppHash, r2.AppHash) {
+		t.Fatal("an empty block after an anchor changed the app hash")
+	}
+	r4 := block(t, a, time.Unix(1700000104, 0), []byte("junk"))
+	if !bytes.Equal(r4.AppHash, r3.AppHash) {
+		t.Fatal("a refused transaction changed the app hash")
 	}
 }
 

@@ -64,7 +64,19 @@ type Options struct {
 	TxTimeout time.Duration
 	// Unavailable maps errors of the submitter to 503 (e.g. node.ErrStopped).
 	Unavailable []error
+	// Commits, if set, serves CometBFT's light blocks at /v1/commits.
+	Commits Commits
 }
+
+// Commits gives CometBFT's light blocks (signed header and validator set,
+// in CometBFT's JSON) by CometBFT height, and its latest height.
+type Commits interface {
+	LightBlockJSON(ctx context.Context, height int64) ([]byte, error)
+	Height() int64
+}
+
+// MaxCommitRange is the most light blocks one /v1/commits answer holds.
+const MaxCommitRange = 100
 
 // Error is the JSON body of every error answer.
 type Error struct {
@@ -153,6 +165,8 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 	v.GET("/witness/:bucket", s.getWitness)
 	v.GET("/leaves/:index", s.getLeaf)
 	v.GET("/roots/:root", s.getRoot)
+	v.GET("/commits", s.getCommits)
+	v.GET("/commits/:height", s.getCommit)
 
 	// The explorer: HTML pages for people beside the API, read-only,
 	// outside the OpenAPI document (apitest.WithoutPages).
@@ -261,6 +275,70 @@ func (s *server) getHeaders(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, orEmpty(hs))
+}
+
+// getCommit answers CometBFT's light block whose app hash commits to the
+// state after registry block :height (CometBFT height :height+1).
+func (s *server) getCommit(c echo.Context) error {
+	h, err := uintParam(c.Param("height"), "height")
+	if err != nil {
+		return err
+	}
+	if s.opts.Commits == nil {
+		return fmt.Errorf("%w: this registry serves no commits", registry.ErrNotFound)
+	}
+	if h >= uint64(s.opts.Commits.Height()) {
+		return fmt.Errorf("%w: no commit yet for the state after block %d", registry.ErrNotFound, h)
+	}
+	b, err := s.opts.Commits.LightBlockJSON(c.Request().Context(), int64(h)+1)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+}
+
+// getCommits answers the light blocks for the states after registry blocks
+// from..to (at most MaxCommitRange, up to the latest that has one), as a
+// JSON array.
+func (s *server) getCommits(c echo.Context) error {
+	q, err := httpx.Query(c.Request(), []string{"from", "to"})
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	from, err := uintParam(q.Get("from"), "from")
+	if err != nil {
+		return err
+	}
+	to := uint64(1<<64 - 1)
+	if q.Has("to") {
+		if to, err = uintParam(q.Get("to"), "to"); err != nil {
+			return err
+		}
+		if to < from {
+			return badRequest("to %d is below from %d", to, from)
+		}
+	}
+	if s.opts.Commits == nil {
+		return c.JSONBlob(http.StatusOK, []byte("[]"))
+	}
+	top := s.opts.Commits.Height() - 1 // registry heights that have a commit
+	if top < 0 || uint64(top) < from {
+		return c.JSONBlob(http.StatusOK, []byte("[]"))
+	}
+	to = min(to, uint64(top), from+MaxCommitRange-1)
+	out := []byte{'['}
+	for h := from; h <= to; h++ {
+		b, err := s.opts.Commits.LightBlockJSON(c.Request().Context(), int64(h)+1)
+		if err != nil {
+			return err
+		}
+		if h > from {
+			out = append(out, ',')
+		}
+		out = append(out, b...)
+	}
+	out = append(out, ']')
+	return c.JSONBlob(http.StatusOK, out)
 }
 
 func (s *server) block(c echo.Context, h uint64) error {

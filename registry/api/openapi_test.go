@@ -50,6 +50,17 @@ func (s *switchSubmitter) SubmitSigned(ctx context.Context, st *registry.SignedT
 	return s.direct.SubmitSigned(ctx, st)
 }
 
+// fakeCommits serves a placeholder light block for every registry height
+// below the latest (the shape this API documents; registry/node serves
+// CometBFT's).
+type fakeCommits struct{ st *store.Store }
+
+func (f fakeCommits) Height() int64 { return int64(f.st.Latest().Height) }
+
+func (f fakeCommits) LightBlockJSON(_ context.Context, h int64) ([]byte, error) {
+	return []byte(`{"signed_header":{"header":{"height":"` + strconv.FormatInt(h, 10) + `"},"commit":{}},"validator_set":{"validators":[]}}`), nil
+}
+
 // TestOpenAPI drives every route of the registry API and every status its
 // document names through the conformance harness, which checks each request
 // and answer against registry/api/openapi.json.
@@ -73,7 +84,7 @@ func TestOpenAPI(t *testing.T) {
 	sub := &switchSubmitter{direct: &directSubmitter{st, prod}}
 	// The 504 case waits for this deadline: it is a bound on a block that
 	// never comes, not a measurement.
-	e := api.New(st, sub, api.Options{TxTimeout: 20 * time.Millisecond, Unavailable: []error{errStopped}})
+	e := api.New(st, sub, api.Options{TxTimeout: 20 * time.Millisecond, Unavailable: []error{errStopped}, Commits: fakeCommits{st}})
 	h := apitest.New(t, api.OpenAPI(), e, apitest.Options{Routes: apitest.WithoutPages(e.Routes())}) // the explorer is tested in a browser (registry/api/web)
 
 	want := func(a *apitest.Answer, status int, code string) {
@@ -189,6 +200,17 @@ func TestOpenAPI(t *testing.T) {
 	want(h.Do("GET", "/v1/headers", nil), 400, "bad_request")
 	want(h.Do("GET", "/v1/headers?from=3&to=1", nil), 400, "bad_request")
 	want(h.Do("GET", "/v1/headers?from=0&limit=5", nil), 400, "bad_request")
+	// commits exist for every height below the latest
+	var lbs []json.RawMessage
+	ok(h.Do("GET", "/v1/commits?from=0&to=2", nil), &lbs)
+	if len(lbs) != 3 {
+		t.Fatalf("commits 0..2: %d", len(lbs))
+	}
+	ok(h.Do("GET", "/v1/commits/0", nil), nil)
+	want(h.Do("GET", "/v1/commits/"+strconv.FormatUint(st.Latest().Height, 10), nil), 404, "not_found")
+	want(h.Do("GET", "/v1/commits/x", nil), 400, "bad_request")
+	want(h.Do("GET", "/v1/commits?from=3&to=1", nil), 400, "bad_request")
+	want(h.Do("GET", "/v1/commits?from=99999999999999999999", nil), 400, "bad_request")
 
 	ok(h.Do("GET", "/v1/blocks/latest", nil), nil)
 	var b0 registry.Block

@@ -173,6 +173,15 @@ func (c *Client) Headers(ctx context.Context, from, to uint64) ([]registry.Heade
 	return hs, c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/headers?from=%d&to=%d", from, to), nil, &hs)
 }
 
+// Commits returns CometBFT's light blocks, in CometBFT's JSON, for the
+// states after registry blocks from..to (the server caps the count and
+// stops at the latest that has one). The light block for registry block h
+// is CometBFT's block h+1, whose app hash commits to block h's state.
+func (c *Client) Commits(ctx context.Context, from, to uint64) ([]json.RawMessage, error) {
+	var ls []json.RawMessage
+	return ls, c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/commits?from=%d&to=%d", from, to), nil, &ls)
+}
+
 // Block returns the block at a height.
 func (c *Client) Block(ctx context.Context, height uint64) (*registry.Block, error) {
 	var b registry.Block

@@ -11,7 +11,11 @@ import (
 	"sync"
 	"time"
 
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
@@ -26,10 +30,23 @@ var (
 	ErrFork = errors.New("registry forked: different block at a verified height")
 	// ErrRollback: the registry's latest height is below one already verified.
 	ErrRollback = errors.New("registry rolled back below a verified height")
+	// ErrInsufficientPower: a commit is not signed by more than two thirds
+	// of the trusted validators' voting power.
+	ErrInsufficientPower = fmt.Errorf("commit not signed by +2/3 of the trusted voting power: %w", ErrInvalidHeader)
+	// ErrFutureHeader: a header's BFT time is ahead of the local clock by
+	// more than the allowed skew.
+	ErrFutureHeader = fmt.Errorf("header time is in the future beyond the allowed clock skew: %w", ErrInvalidHeader)
+	// ErrNoCommit: the registry has no commit yet for any state (a chain
+	// that has just started); retry.
+	ErrNoCommit = errors.New("registry has no committed header yet")
 )
 
 // DefaultInterval is the sync interval of Run.
 const DefaultInterval = 2 * time.Second
+
+// DefaultMaxClockSkew is how far a header's time may be ahead of the local
+// clock.
+const DefaultMaxClockSkew = 5 * time.Second
 
 // Options configure a light client. The zero value is the default.
 type Options struct {
@@ -37,24 +54,69 @@ type Options struct {
 	HTTP *http.Client
 	// Path, if set, is a file that keeps the verified headers across restarts.
 	Path string
+	// MaxClockSkew bounds how far a header's BFT time may be ahead of Now
+	// (DefaultMaxClockSkew).
+	MaxClockSkew time.Duration
+	// Now is the local clock (time.Now).
+	Now func() time.Time
+	// History bounds the verified headers kept, in memory and in the file
+	// (DefaultHistory); older ones are dropped with their roots.
+	History int
 }
+
+// DefaultHistory is the number of verified headers a client keeps.
+const DefaultHistory = 10000
+
+// SkipGap is how far behind the registry's latest header a client must be
+// for Sync to skip: it then verifies only the newest MaxBatch headers,
+// each against the trusted validators directly, instead of every header in
+// between.
+const SkipGap = 10 * MaxBatch
 
 type rootEntry struct {
 	height uint64
 	time   int64
 }
 
+// entry is a verified header as the file keeps it: the registry header and
+// the BFT time of the CometBFT header whose commit verified its state.
+type entry struct {
+	Header registry.Header `json:"header"`
+	Time   int64           `json:"verified_time"` // Unix milliseconds
+}
+
 // Client follows one registry chain.
 type Client struct {
-	g   *registry.Genesis
-	api *client.Client
-	opt Options
+	g    *registry.Genesis
+	vals *cmttypes.ValidatorSet // the genesis validators, trusted
+	api  *client.Client
+	opt  Options
 
 	syncMu sync.Mutex // one sync at a time
 	mu     sync.RWMutex
-	hs     []registry.Header // hs[i].Height == i
+	base   uint64            // height of hs[0]
+	hs     []registry.Header // hs[i].Height == base+i
+	times  []int64           // verified BFT time of hs[i]
 	roots  map[circuits.Field]rootEntry
 	file   *os.File
+}
+
+// ValidatorSet returns the CometBFT validator set that a registry genesis
+// names.
+func ValidatorSet(g *registry.Genesis) (*cmttypes.ValidatorSet, error) {
+	if len(g.Validators) == 0 {
+		return nil, errors.New("genesis names no validators")
+	}
+	var vs []*cmttypes.Validator
+	for _, v := range g.Validators {
+		pub, err := registry.ParsePubKey(v.PubKey)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, cmttypes.NewValidator(cmted25519.PubKey(pub), v.Power))
+	}
+	set := cmttypes.NewValidatorSet(vs)
+	return set, set.ValidateBasic()
 }
 
 // New returns a light client for the chain of genesis g served at url.
@@ -62,11 +124,24 @@ func New(g *registry.Genesis, url string, opts Options) (*Client, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
+	vals, err := ValidatorSet(g)
+	if err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	if opts.MaxClockSkew <= 0 {
+		opts.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.History <= 0 {
+		opts.History = DefaultHistory
+	}
 	api, err := client.New(url, client.Options{HTTP: opts.HTTP})
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{g: g, api: api, opt: opts, roots: map[circuits.Field]rootEntry{}}
+	c := &Client{g: g, vals: vals, api: api, opt: opts, roots: map[circuits.Field]rootEntry{}}
 	if opts.Path != "" {
 		if err := c.load(); err != nil {
 			return nil, err
@@ -86,14 +161,19 @@ func (c *Client) load() error {
 		if i < 0 {
 			break // a torn last line: dropped
 		}
-		var h registry.Header
-		if err := json.Unmarshal(b[:i], &h); err != nil {
+		var e entry
+		if err := json.Unmarshal(b[:i], &e); err != nil {
 			return fmt.Errorf("light client file %s: %w", c.opt.Path, err)
 		}
-		if err := c.verify(&h); err != nil {
+		if len(c.hs) == 0 && e.Header.Height > 0 {
+			// the file starts after a skip or a prune: its first header
+			// was verified against a commit when it was written
+			c.base = e.Header.Height
+		}
+		if err := c.verifyLink(&e.Header); err != nil {
 			return fmt.Errorf("light client file %s: %w", c.opt.Path, err)
 		}
-		c.add(h)
+		c.add(e.Header, e.Time)
 		good += i + 1
 		b = b[i+1:]
 	}
@@ -121,13 +201,14 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// verify checks h as the next header. Callers hold no lock or syncMu.
-func (c *Client) verify(h *registry.Header) error {
+// verifyLink checks h as the next header: height, chain, hash link to the
+// previous verified header (or the genesis). Callers hold no lock.
+func (c *Client) verifyLink(h *registry.Header) error {
 	c.mu.RLock()
-	n := uint64(len(c.hs))
+	n := c.base + uint64(len(c.hs))
 	var prev *registry.Header
-	if n > 0 {
-		p := c.hs[n-1]
+	if len(c.hs) > 0 {
+		p := c.hs[len(c.hs)-1]
 		prev = &p
 	}
 	c.mu.RUnlock()
@@ -137,14 +218,13 @@ func (c *Client) verify(h *registry.Header) error {
 	if h.ChainID != c.g.ChainID {
 		return fmt.Errorf("%w: block %d is on chain %q, not %q", ErrInvalidHeader, h.Height, h.ChainID, c.g.ChainID)
 	}
-	if prev == nil {
+	if prev == nil && n > 0 {
+		// the first header after a skip: its commit vouches for it
+	} else if prev == nil {
 		if h.PrevHash != c.g.Hash() {
 			return fmt.Errorf("%w: block 0 does not name the trusted genesis", ErrInvalidHeader)
 		}
 	} else if err := h.VerifyLink(prev); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidHeader, err)
-	}
-	if err := h.VerifySignature(c.g.ProducerKey()); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidHeader, err)
 	}
 	if err := h.CheckAppHash(); err != nil {
@@ -153,15 +233,191 @@ func (c *Client) verify(h *registry.Header) error {
 	return nil
 }
 
-func (c *Client) add(h registry.Header) {
+// VerifyCommit checks CometBFT's light block raw (its JSON) for the state
+// after registry header h against the trusted validator set vals: a
+// well-formed signed header of chain chainID at height h+1 whose validator
+// set is vals, a commit for that very header signed by more than two
+// thirds of vals' voting power, an app hash that is h's (the caller checks
+// that h's app hash is the hash of its roots: Header.CheckAppHash),
+// and a BFT time at most skew ahead of now. It returns that time, from
+// which a root's age is measured.
+func VerifyCommit(chainID string, vals *cmttypes.ValidatorSet, h *registry.Header, raw []byte, now time.Time, skew time.Duration) (time.Time, error) {
+	var lb cmttypes.LightBlock
+	if err := cmtjson.Unmarshal(raw, &lb); err != nil {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+	}
+	if lb.SignedHeader == nil || lb.SignedHeader.Header == nil || lb.SignedHeader.Commit == nil || lb.ValidatorSet == nil {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d is incomplete", ErrInvalidHeader, h.Height)
+	}
+	if err := lb.ValidateBasic(chainID); err != nil {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+	}
+	if lb.Height != int64(h.Height)+1 {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d is at CometBFT height %d, want %d", ErrInvalidHeader, h.Height, lb.Height, h.Height+1)
+	}
+	if !bytes.Equal(lb.ValidatorSet.Hash(), vals.Hash()) || !bytes.Equal(lb.ValidatorsHash, vals.Hash()) {
+		return time.Time{}, fmt.Errorf("%w: commit for block %d names validators other than the trusted set", ErrInvalidHeader, h.Height)
+	}
+	if err := vals.VerifyCommitLight(chainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
+		var np cmttypes.ErrNotEnoughVotingPowerSigned
+		if errors.As(err, &np) {
+			return time.Time{}, fmt.Errorf("%w: block %d: %v", ErrInsufficientPower, h.Height, err)
+		}
+		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+	}
+	if !bytes.Equal(lb.AppHash, h.AppHash[:]) {
+		return time.Time{}, fmt.Errorf("%w: the signed app hash at height %d is not the hash of block %d's roots", ErrInvalidHeader, lb.Height, h.Height)
+	}
+	if lb.Time.After(now.Add(skew)) {
+		return time.Time{}, fmt.Errorf("%w: block %d's commit is dated %s, %s ahead of the local clock", ErrFutureHeader, h.Height,
+			lb.Time.UTC().Format(time.RFC3339), lb.Time.Sub(now).Round(time.Millisecond))
+	}
+	return lb.Time, nil
+}
+
+func (c *Client) add(h registry.Header, t int64) {
 	c.mu.Lock()
 	c.hs = append(c.hs, h)
-	c.roots[h.CredRoot] = rootEntry{h.Height, h.Time}
+	c.times = append(c.times, t)
+	c.roots[h.CredRoot] = rootEntry{h.Height, t}
 	c.mu.Unlock()
 }
 
-// Sync fetches and verifies every header up to the registry's latest and
-// returns the latest verified header.
+// prune drops the oldest headers beyond the history bound (in batches of a
+// tenth of it) and their roots; it reports whether it dropped any.
+func (c *Client) prune() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.hs) <= c.opt.History+c.opt.History/10 {
+		return false
+	}
+	k := len(c.hs) - c.opt.History
+	c.hs = append([]registry.Header(nil), c.hs[k:]...)
+	c.times = append([]int64(nil), c.times[k:]...)
+	c.base += uint64(k)
+	for r, e := range c.roots {
+		if e.height < c.base {
+			delete(c.roots, r)
+		}
+	}
+	return true
+}
+
+// rewrite replaces the file with the headers kept (after a skip or a
+// prune): written to a temporary file, synced, renamed.
+func (c *Client) rewrite() error {
+	if c.file == nil {
+		return nil
+	}
+	c.mu.RLock()
+	var buf bytes.Buffer
+	for i, h := range c.hs {
+		j, _ := json.Marshal(entry{Header: h, Time: c.times[i]})
+		buf.Write(j)
+		buf.WriteByte('\n')
+	}
+	c.mu.RUnlock()
+	tmp := c.opt.Path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := os.Rename(tmp, c.opt.Path); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Seek(0, 2); err != nil {
+		f.Close()
+		return err
+	}
+	c.file.Close()
+	c.file = f
+	return nil
+}
+
+// skip verifies the newest headers up to latest, each against the trusted
+// validators (a fixed set: no header in between is needed to trust them),
+// and replaces the kept headers with them. It reports false, changing
+// nothing, when the registry has no commit for them yet.
+func (c *Client) skip(ctx context.Context, latest uint64) (bool, error) {
+	from := latest + 1 - min(latest+1, MaxBatch)
+	var hs []registry.Header
+	for f := from; f <= latest; {
+		page, err := c.api.Headers(ctx, f, latest)
+		if err != nil {
+			return false, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		hs = append(hs, page...)
+		f = page[len(page)-1].Height + 1
+	}
+	var cs []json.RawMessage
+	for f := from; f <= latest; {
+		page, err := c.api.Commits(ctx, f, latest)
+		if err != nil {
+			return false, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		cs = append(cs, page...)
+		f += uint64(len(page))
+	}
+	now := c.opt.Now()
+	var keep []registry.Header
+	var times []int64
+	for i := range hs {
+		h := &hs[i]
+		if i >= len(cs) {
+			break
+		}
+		if h.Height != from+uint64(i) || h.ChainID != c.g.ChainID {
+			return false, fmt.Errorf("%w: registry returned block %d where %d belongs", ErrInvalidHeader, h.Height, from+uint64(i))
+		}
+		if err := h.CheckAppHash(); err != nil {
+			return false, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+		}
+		if i > 0 {
+			if err := h.VerifyLink(&keep[i-1]); err != nil {
+				return false, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+			}
+		}
+		t, err := VerifyCommit(c.g.ChainID, c.vals, h, cs[i], now, c.opt.MaxClockSkew)
+		if err != nil {
+			return false, err
+		}
+		keep = append(keep, *h)
+		times = append(times, t.UnixMilli())
+	}
+	if len(keep) == 0 {
+		return false, nil
+	}
+	c.mu.Lock()
+	if len(c.hs) > 0 && keep[len(keep)-1].Height < c.hs[len(c.hs)-1].Height {
+		c.mu.Unlock()
+		return false, fmt.Errorf("%w: registry at %d, verified up to %d", ErrRollback, latest, c.hs[len(c.hs)-1].Height)
+	}
+	c.base, c.hs, c.times = from, keep, times
+	c.roots = map[circuits.Field]rootEntry{}
+	for i, h := range keep {
+		c.roots[h.CredRoot] = rootEntry{h.Height, times[i]}
+	}
+	c.mu.Unlock()
+	return true, c.rewrite()
+}
+
+// Sync fetches and verifies every header up to the registry's latest that
+// has a commit (the state after block h is signed in CometBFT's block
+// h+1), and returns the latest verified header.
 func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
@@ -170,45 +426,74 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 		return nil, err
 	}
 	c.mu.RLock()
-	n := uint64(len(c.hs))
+	n := c.base + uint64(len(c.hs)) // the next height to verify
+	have := len(c.hs) > 0
 	var known registry.Header
-	if n > 0 {
-		known = c.hs[n-1]
+	if have {
+		known = c.hs[len(c.hs)-1]
 	}
 	c.mu.RUnlock()
-	if n > 0 && latest.Height < known.Height {
+	if have && latest.Height < known.Height {
 		return nil, fmt.Errorf("%w: registry is at %d, verified up to %d", ErrRollback, latest.Height, known.Height)
 	}
-	if n > 0 && latest.Height == known.Height && latest.Hash() != known.Hash() {
+	if have && latest.Height == known.Height && latest.Hash() != known.Hash() {
 		return nil, fmt.Errorf("%w: block %d", ErrFork, known.Height)
 	}
+	if latest.Height >= n+SkipGap {
+		// far behind (a wallet offline for long): verify the newest
+		// headers alone
+		if ok, err := c.skip(ctx, latest.Height); err != nil {
+			return nil, err
+		} else if ok {
+			c.mu.RLock()
+			last := c.hs[len(c.hs)-1]
+			c.mu.RUnlock()
+			return &last, nil
+		}
+	}
 	from := n
-	if n > 0 {
+	if have {
 		from = n - 1 // fetch the last verified header again to detect a fork
 	}
 	for from <= latest.Height {
-		hs, err := c.api.Headers(ctx, from, latest.Height)
+		to := min(latest.Height, from+MaxBatch-1)
+		hs, err := c.api.Headers(ctx, from, to)
 		if err != nil {
 			return nil, err
 		}
 		if len(hs) == 0 {
 			return nil, fmt.Errorf("%w: registry returned no headers from %d", ErrInvalidHeader, from)
 		}
+		cs, err := c.api.Commits(ctx, from, hs[len(hs)-1].Height)
+		if err != nil {
+			return nil, err
+		}
 		var lines bytes.Buffer
+		now := c.opt.Now()
 		for i := range hs {
 			h := &hs[i]
-			if n > 0 && h.Height == n-1 {
+			if h.Height != from+uint64(i) {
+				return nil, fmt.Errorf("%w: registry returned block %d where %d belongs", ErrInvalidHeader, h.Height, from+uint64(i))
+			}
+			if have && h.Height == n-1 {
 				if h.Hash() != known.Hash() {
 					return nil, fmt.Errorf("%w: block %d", ErrFork, h.Height)
 				}
 				continue
 			}
-			if err := c.verify(h); err != nil {
+			if i >= len(cs) {
+				break // no commit yet
+			}
+			if err := c.verifyLink(h); err != nil {
 				return nil, err
 			}
-			c.add(*h)
+			t, err := VerifyCommit(c.g.ChainID, c.vals, h, cs[i], now, c.opt.MaxClockSkew)
+			if err != nil {
+				return nil, err
+			}
+			c.add(*h, t.UnixMilli())
 			if c.file != nil {
-				j, _ := json.Marshal(h)
+				j, _ := json.Marshal(entry{Header: *h, Time: t.UnixMilli()})
 				lines.Write(j)
 				lines.WriteByte('\n')
 			}
@@ -222,16 +507,40 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 			}
 		}
 		c.mu.RLock()
-		n = uint64(len(c.hs))
-		known = c.hs[n-1]
+		nn := c.base + uint64(len(c.hs))
+		have = len(c.hs) > 0
+		if have {
+			known = c.hs[len(c.hs)-1]
+		}
 		c.mu.RUnlock()
+		if !have {
+			return nil, ErrNoCommit
+		}
+		if len(cs) < len(hs) || nn == n {
+			break // the rest has no commit yet
+		}
+		n = nn
 		from = n
 	}
-	if known.Hash() != latest.Hash() {
+	if c.prune() {
+		if err := c.rewrite(); err != nil {
+			return nil, err
+		}
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if len(c.hs) == 0 {
+		return nil, ErrNoCommit
+	}
+	last := c.hs[len(c.hs)-1]
+	if last.Height == latest.Height && last.Hash() != latest.Hash() {
 		return nil, fmt.Errorf("%w: block %d", ErrFork, latest.Height)
 	}
-	return &known, nil
+	return &last, nil
 }
+
+// MaxBatch is the most headers one round trip of Sync verifies.
+const MaxBatch = 100
 
 // Run syncs every interval (DefaultInterval if ≤ 0) until ctx ends or a
 // fork or rollback is seen; network errors are passed to onErr (if set)
@@ -263,7 +572,8 @@ func (c *Client) Run(ctx context.Context, interval time.Duration, onErr func(err
 }
 
 // RootInfo returns the latest verified block whose credential root is root,
-// and its time.
+// and the BFT time of the commit that verified it (a root's age is measured
+// from it).
 func (c *Client) RootInfo(root fr.Element) (height uint64, t time.Time, ok bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -278,10 +588,10 @@ func (c *Client) RootInfo(root fr.Element) (height uint64, t time.Time, ok bool)
 func (c *Client) Header(height uint64) (*registry.Header, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if height >= uint64(len(c.hs)) {
+	if height < c.base || height-c.base >= uint64(len(c.hs)) {
 		return nil, false
 	}
-	h := c.hs[height]
+	h := c.hs[height-c.base]
 	return &h, true
 }
 
@@ -307,18 +617,69 @@ func (c *Client) LatestHeight() (uint64, bool) {
 
 // VerifiedAppHash returns the app hash of block height from a verified
 // header, syncing first if that block is not verified yet (registry/proof
-// checks answers against it).
+// checks answers against it). A block after the newest verified one is
+// accepted when the headers up to it link to the verified chain and keep
+// its app hash: an idle chain's newest blocks, whose commits do not exist
+// yet, hold the verified state.
 func (c *Client) VerifiedAppHash(ctx context.Context, height uint64) (registry.Hash, error) {
 	if h, ok := c.Header(height); ok {
 		return h.AppHash, nil
 	}
+	// A block that has just committed is signed by the next block's
+	// commit within moments: wait a little for it.
+	deadline := time.Now().Add(commitWait)
+	for try := 1; ; try++ {
+		app, err := c.verifiedAppHash(ctx, height)
+		if !errors.Is(err, errNotSigned) || time.Now().After(deadline) {
+			return app, err
+		}
+		select {
+		case <-ctx.Done():
+			return registry.Hash{}, ctx.Err()
+		case <-time.After(time.Duration(try) * 20 * time.Millisecond):
+		}
+	}
+}
+
+// commitWait bounds how long VerifiedAppHash waits for the commit that
+// signs a block's state.
+const commitWait = 5 * time.Second
+
+var errNotSigned = fmt.Errorf("%w: state not signed by any commit yet", ErrInvalidHeader)
+
+func (c *Client) verifiedAppHash(ctx context.Context, height uint64) (registry.Hash, error) {
 	if _, err := c.Sync(ctx); err != nil {
 		return registry.Hash{}, err
 	}
 	if h, ok := c.Header(height); ok {
 		return h.AppHash, nil
 	}
-	return registry.Hash{}, fmt.Errorf("%w: block %d is beyond the verified chain", ErrInvalidHeader, height)
+	// The newest blocks of an idle chain are signed by no later commit
+	// yet. Headers that link to the verified chain and name its newest
+	// verified app hash are in that verified state.
+	last, ok := c.Latest()
+	if !ok || height < last.Height || height-last.Height > MaxBatch {
+		return registry.Hash{}, fmt.Errorf("%w: block %d is beyond the verified chain", ErrInvalidHeader, height)
+	}
+	hs, err := c.api.Headers(ctx, last.Height+1, height)
+	if err != nil {
+		return registry.Hash{}, err
+	}
+	prev := last
+	for i := range hs {
+		h := &hs[i]
+		if h.Height != prev.Height+1 || h.VerifyLink(prev) != nil || h.CheckAppHash() != nil || h.ChainID != c.g.ChainID {
+			return registry.Hash{}, fmt.Errorf("%w: block %d does not follow the verified chain", ErrInvalidHeader, h.Height)
+		}
+		if h.AppHash != last.AppHash {
+			return registry.Hash{}, fmt.Errorf("%w: block %d", errNotSigned, h.Height)
+		}
+		prev = h
+	}
+	if prev.Height != height {
+		return registry.Hash{}, fmt.Errorf("%w: block %d is beyond the verified chain", ErrInvalidHeader, height)
+	}
+	return last.AppHash, nil
 }
 
 // Registry returns the API client the light client uses.

@@ -1,9 +1,15 @@
-// Package node produces blocks: it takes submitted transactions, applies
-// them with the registry state machine, and commits a block when the batch
-// is full or the batch interval has passed (and an empty block at the
-// heartbeat interval, so verifiers always see a recent root). A submitter
-// gets its receipt only after the block holding its transaction committed.
+// Package node runs a registry validator: a CometBFT node (consensus,
+// mempool, block store) embedded in the process with the registry's ABCI
+// application (registry/abci) as a local client, over the registry's
+// badger store, and the registry's HTTP API.
 //
-// Start runs a whole registry in-process: store, node and HTTP API on a
-// listener, for `zkcred registry start`, `zkcred demo` and tests.
+// A submitter's transaction goes through CheckTx into CometBFT's mempool;
+// Submit returns its receipt only after the block holding it has
+// committed on this node, or ErrNotCommitted when the caller's deadline
+// passes first (the chain lacks a quorum). CometBFT's handshake replays
+// whatever blocks the store lacks after a crash.
+//
+// InitDir makes the directory of a one-validator chain (the default of
+// `zkcred demo`, `zkcred up` and tests); InitConsortium makes one directory
+// per validator of a consortium, sharing one genesis. StartDir runs one.
 package node

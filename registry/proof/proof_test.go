@@ -7,8 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -16,33 +19,11 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
-	"github.com/zkcred/zkcred/registry/api"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/light"
+	"github.com/zkcred/zkcred/registry/node"
 	"github.com/zkcred/zkcred/registry/proof"
-	"github.com/zkcred/zkcred/registry/store"
 )
-
-// directSubmitter commits each transaction in a block of its own.
-type directSubmitter struct {
-	st   *store.Store
-	prod ed25519.PrivateKey
-}
-
-func (d *directSubmitter) SubmitSigned(_ context.Context, st *registry.SignedTx) (*registry.Receipt, error) {
-	latest := d.st.Latest()
-	b, _ := registry.NewBuilder(d.st.Genesis(), d.st, &latest)
-	rc, err := b.Apply(st)
-	if err != nil {
-		return nil, err
-	}
-	h, txs, w, err := b.Finish(latest.Time + 1)
-	if err != nil {
-		return nil, err
-	}
-	h.Sign(d.prod)
-	return rc, d.st.Commit(&registry.Block{Header: *h, Txs: txs}, w)
-}
 
 // tamper serves the real registry API, but lets a test rewrite the JSON
 // answer of one path: what a dishonest or broken registry node could do.
@@ -102,21 +83,23 @@ type kit struct {
 func newKit(t *testing.T) *kit {
 	_, uni, _ := ed25519.GenerateKey(nil)
 	uniPub := hex.EncodeToString(uni.Public().(ed25519.PublicKey))
-	g, gov, prod, err := registry.NewGenesis("proof-test", time.Unix(1700000000, 0),
-		registry.RegisterIssuer{PubKey: uniPub, Name: "Uni", Kind: "university"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	if err := store.Init(dir, g, prod, store.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(dir, store.Options{})
+	d, err := node.InitDir(dir, "proof-test", []registry.RegisterIssuer{{PubKey: uniPub, Name: "Uni", Kind: "university"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	tp := &tamper{real: api.New(st, &directSubmitter{st, prod}, api.Options{})}
+	g, gov := d.Genesis, d.Governance
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := node.StartDir(dir, ln, node.ServiceOptions{Node: node.Options{Interval: 5 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	u, _ := url.Parse(svc.URL)
+	tp := &tamper{real: httputil.NewSingleHostReverseProxy(u)}
 	srv := httptest.NewServer(tp)
 	t.Cleanup(srv.Close)
 	lc, err := light.New(g, srv.URL, light.Options{})

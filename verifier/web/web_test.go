@@ -163,7 +163,6 @@ func TestVerifierPage(t *testing.T) {
 	p.Screenshot("verifier-verified")
 	p.Phone()
 	p.Screenshot("verifier-phone")
-	p.Do(chromedp.ResetViewport())
 
 	// Replays of that presentation: to its own request (409 replay: the
 	// page stays green), and to a second page's request, which turns red

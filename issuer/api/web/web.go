@@ -384,13 +384,21 @@ func (d *desk) issue(w http.ResponseWriter, r *http.Request, sid string) {
 		d.showForm(w, r, sid, status, s, r.PostForm, errs, "The issuer refused: "+err.Error())
 		return
 	}
-	png, err := qr.PNG(link.URL)
+	// The QR code holds the same offer as an OpenID4VCI credential offer by
+	// reference (short, so the code stays easy to scan), as issue-batch's
+	// do; the zkcred claim link is shown beside it.
+	_, byRef, err := d.is.OfferURIs(d.is.NewCredentialOffer(d.is.PreAuthorizedCode(link, false), issuer.ConfigurationID(s.Name)))
+	if err != nil {
+		d.showForm(w, r, sid, http.StatusUnprocessableEntity, s, r.PostForm, errs, "The credential offer could not be made: "+err.Error())
+		return
+	}
+	png, err := qr.PNG(byRef)
 	if err != nil {
 		d.showForm(w, r, sid, http.StatusUnprocessableEntity, s, r.PostForm, errs, "The claim link is too long for a QR code: "+err.Error())
 		return
 	}
 	d.render(w, r, "offer.html", http.StatusCreated, sid, "Claim link", map[string]any{
-		"Schema": s.Name, "SchemaID": circuits.Dec(s.ID()), "Link": link.URL, "Offer": link.ID,
+		"Schema": s.Name, "SchemaID": circuits.Dec(s.ID()), "Link": link.URL, "Offer": link.ID, "OpenID4VCI": byRef,
 		"Expires": link.Expires.UTC().Format("2006-01-02 15:04 UTC"), "Summary": summary(s, sub),
 		"QR": template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))})
 }

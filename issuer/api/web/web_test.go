@@ -111,26 +111,27 @@ func TestDesk(t *testing.T) {
 	}
 	t.Logf("field error: %s", msg)
 	p.Screenshot("desk-field-error")
-	p.Phone()
-	p.Do(chromedp.ResetViewport())
 
 	set("graduationDate", "2024-06-30")
 	p.Follow("#issue button[type=submit]", http.StatusCreated)
 	p.WaitVisible("#qr")
-	link := decodeQR(t, browsertest.Run(p, chromedp.Screenshot(chromedp.CSS("#qr"))))
-	if got := strings.TrimSpace(p.Text("#link")); got != link || !strings.HasPrefix(link, uni.URL+"/v1/offers/") {
-		t.Fatalf("QR code %q, link %q", link, got)
+	offer := decodeQR(t, browsertest.Run(p, chromedp.Screenshot(chromedp.CSS("#qr"))))
+	if got := strings.TrimSpace(p.Text("#oid4vci")); got != offer || !wallet.IsCredentialOffer(offer) {
+		t.Fatalf("QR code %q, offer %q", offer, got)
+	}
+	if link := strings.TrimSpace(p.Text("#link")); !strings.HasPrefix(link, uni.URL+"/v1/offers/") {
+		t.Fatalf("claim link %q", link)
 	}
 	p.Screenshot("desk-offer")
 
-	// The graduate claims it.
+	// The graduate scans the code: the wallet takes the OpenID4VCI offer.
 	w, err := wallet.Create(filepath.Join(t.TempDir(), "w.age"), "pw", wallet.CreateOptions{
 		WorkFactor: wallet.MinWorkFactor, Config: wallet.Config{Registry: st.RegistryURL, Genesis: st.Genesis}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	ent, err := w.Claim(ctx, link, wallettest.Keys(t))
+	ent, err := w.ReceiveOffer(ctx, offer, "", wallettest.Keys(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +146,7 @@ func TestDesk(t *testing.T) {
 	p.WaitText("#message", "Revoked credential "+id)
 	p.WaitText(row, "revoked")
 	p.Screenshot("desk-credentials")
+	p.Phone()
 	if err := w.CheckStatus(ctx, ent); err == nil {
 		t.Fatal("the wallet does not see the revocation")
 	}

@@ -95,6 +95,8 @@ func TestExplorer(t *testing.T) {
 	p.Follow("#revocations-table a", 200)
 	p.WaitText("#txs", fmt.Sprintf("revokes leaf %d", b.Private.LeafIndex))
 	p.Screenshot("explorer-block")
+	p.Open(st.RegistryURL+"/", 200)
+	p.Phone()
 
 	// Bad input answers JSON 4xx; the pages change nothing.
 	for path, want := range map[string]int{"/ui/blocks/x": 400, "/ui/blocks/01": 400, "/ui/blocks/99999999": 404, "/ui/nope": 404} {
