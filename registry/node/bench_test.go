@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,18 @@ func benchAnchor(b *testing.B, validators int, overHTTP bool) {
 			b.Fatal(err)
 		}
 		g = d.Genesis
-		svcs = []*Service{startDir(b, dir, Options{Heartbeat: -1})}
+		// badger's default options, as a registry runs (the tests'
+		// smaller memtables cannot hold a full block in one transaction)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := StartDir(dir, ln, ServiceOptions{Node: Options{Heartbeat: -1}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close(context.Background()) })
+		svcs = []*Service{s}
 	} else {
 		var ds []*Dir
 		ds, svcs = startConsortium(b, validators, is, nil)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -46,7 +47,17 @@ func startConsortium(t testing.TB, n int, issuers []registry.RegisterIssuer, wra
 	}
 	svcs := make([]*Service, n)
 	for k := range n {
-		svcs[k] = startDir(t, dirs[k], Options{WrapApp: wrap[k], ProposeTimeout: 300 * time.Millisecond, VoteTimeout: 100 * time.Millisecond})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// badger's default options: a full block fits one transaction
+		s, err := StartDir(dirs[k], ln, ServiceOptions{Node: Options{WrapApp: wrap[k], ProposeTimeout: 300 * time.Millisecond, VoteTimeout: 100 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close(context.Background()) })
+		svcs[k] = s
 	}
 	// wait until every validator takes part in consensus
 	deadline := time.Now().Add(30 * time.Second)
