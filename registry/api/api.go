@@ -170,7 +170,11 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 
 	// The explorer: HTML pages for people beside the API, read-only,
 	// outside the OpenAPI document (apitest.WithoutPages).
-	ex, err := web.Handler(st)
+	var commits web.Commits
+	if s.opts.Commits != nil {
+		commits = s.opts.Commits
+	}
+	ex, err := web.Handler(st, commits)
 	if err != nil {
 		panic(fmt.Sprintf("registry explorer: %v", err)) // its templates are embedded: a build defect
 	}

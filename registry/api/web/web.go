@@ -1,14 +1,18 @@
 // Package web is the registry's explorer, served at "/" beside its API:
 // the latest blocks (height, time, transaction count, roots), each block's
 // transactions in words, the issuers (name, kind, active), the published
-// schemas and circuits' verifying-key hashes, and the latest revocations.
+// schemas and circuits' verifying-key hashes, the latest revocations, and
+// the validators with which of them signed each block (from CometBFT's
+// commits, when the registry runs on CometBFT).
 // It reads only the state accessors the API itself answers from (State),
 // never the block producer, so that it does not depend on how blocks are
 // made. Every page is a GET: nothing here changes state.
 package web
 
 import (
+	"context"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -18,6 +22,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/webui"
@@ -36,6 +43,15 @@ type State interface {
 	Circuits() ([]registry.CircuitRecord, error)
 }
 
+// Commits gives CometBFT's light blocks (signed header and validator set,
+// in CometBFT's JSON) by CometBFT height, and its latest height: the
+// registry API's Commits. The explorer reads from them which validators
+// signed.
+type Commits interface {
+	LightBlockJSON(ctx context.Context, height int64) ([]byte, error)
+	Height() int64
+}
+
 // Limits of the pages.
 const (
 	LatestBlocks = 20   // blocks on the front page
@@ -44,7 +60,9 @@ const (
 )
 
 // Handler returns the explorer. Mount it at "/" and under webui.Prefix.
-func Handler(st State) (http.Handler, error) {
+// commits may be nil (a registry not driven by CometBFT): the pages then
+// show no signatures.
+func Handler(st State, commits Commits) (http.Handler, error) {
 	sub, err := fs.Sub(files, "files")
 	if err != nil {
 		return nil, err
@@ -53,13 +71,14 @@ func Handler(st State) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &explorer{st: st, tmpl: tmpl, files: sub, next: 1}, nil
+	return &explorer{st: st, commits: commits, tmpl: tmpl, files: sub, next: 1}, nil
 }
 
 type explorer struct {
-	st    State
-	tmpl  map[string]*template.Template
-	files fs.FS
+	st      State
+	commits Commits
+	tmpl    map[string]*template.Template
+	files   fs.FS
 
 	mu      sync.Mutex
 	next    uint64 // first block not scanned yet
@@ -100,7 +119,7 @@ func (x *explorer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch p := r.URL.Path; {
 	case p == "/":
-		x.home(w)
+		x.home(w, r.Context())
 	case strings.HasPrefix(p, "/ui/blocks/"):
 		s := strings.TrimPrefix(p, "/ui/blocks/")
 		h, err := strconv.ParseUint(s, 10, 64)
@@ -108,7 +127,7 @@ func (x *explorer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			webui.Error(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("block height %q is not a decimal integer", short(s)))
 			return
 		}
-		x.block(w, h)
+		x.block(w, r.Context(), h)
 	default:
 		webui.Error(w, http.StatusNotFound, "not_found", "no such page: "+p)
 	}
@@ -170,7 +189,7 @@ func (x *explorer) scan(names map[string]string) (scanned uint64) {
 	return x.next - 1
 }
 
-func (x *explorer) home(w http.ResponseWriter) {
+func (x *explorer) home(w http.ResponseWriter, ctx context.Context) {
 	names, issuers := x.issuerNames()
 	scanned := x.scan(names)
 	latest := x.st.Latest()
@@ -185,6 +204,13 @@ func (x *explorer) home(w http.ResponseWriter) {
 		}
 	}
 	circs, _ := x.st.Circuits()
+	// The newest commit signs the state after the block before its own.
+	var signedAt uint64
+	var signers []signerView
+	if x.commits != nil && x.commits.Height() > 0 {
+		signedAt = min(uint64(x.commits.Height()-1), latest.Height)
+		signers = x.signers(ctx, signedAt)
+	}
 	x.mu.Lock()
 	schemas := append([]schemaView(nil), x.schemas...)
 	revoked := append([]revocation(nil), x.revoked...)
@@ -192,6 +218,7 @@ func (x *explorer) home(w http.ResponseWriter) {
 	webui.Render(w, x.tmpl["home.html"], http.StatusOK, webui.Page{Title: "Explorer", Service: "registry", Data: map[string]any{
 		"Chain": x.st.Genesis().ChainID, "Latest": latest, "Blocks": blocks, "Issuers": issuers,
 		"Schemas": schemas, "Circuits": circs, "Revoked": revoked, "Scanned": scanned, "Partial": scanned < latest.Height,
+		"Validators": signers, "SignedAt": signedAt,
 	}})
 }
 
@@ -201,7 +228,7 @@ type txView struct {
 	Nonce                       uint64
 }
 
-func (x *explorer) block(w http.ResponseWriter, h uint64) {
+func (x *explorer) block(w http.ResponseWriter, ctx context.Context, h uint64) {
 	b, err := x.st.Block(h)
 	if err != nil {
 		webui.Error(w, http.StatusNotFound, "not_found", fmt.Sprintf("no block %d (the latest is %d)", h, x.st.Latest().Height))
@@ -227,8 +254,49 @@ func (x *explorer) block(w http.ResponseWriter, h uint64) {
 	}
 	webui.Render(w, x.tmpl["block.html"], http.StatusOK, webui.Page{Title: fmt.Sprintf("Block %d", h), Service: "registry", Data: map[string]any{
 		"Header": b.Header, "Txs": txs, "Latest": x.st.Latest().Height, "Hash": b.Header.Hash().String(),
-		"PrevHeight": max(h, 1) - 1, "NextHeight": h + 1,
+		"PrevHeight": max(h, 1) - 1, "NextHeight": h + 1, "Signers": x.signers(ctx, h),
+		"Consortium": x.commits != nil,
 	}})
+}
+
+// signerView is a validator of a commit, and whether it signed it.
+type signerView struct {
+	Name, PubKey string
+	Power        int64
+	Signed       bool
+}
+
+// signers returns the validators of the CometBFT commit that signs the
+// state after registry block h (CometBFT block h+1), each with whether it
+// signed; nil when there is no such commit yet or no CometBFT.
+func (x *explorer) signers(ctx context.Context, h uint64) []signerView {
+	if x.commits == nil || h >= uint64(x.commits.Height()) {
+		return nil
+	}
+	b, err := x.commits.LightBlockJSON(ctx, int64(h)+1)
+	if err != nil {
+		return nil
+	}
+	var lb cmttypes.LightBlock
+	if err := cmtjson.Unmarshal(b, &lb); err != nil || lb.SignedHeader == nil || lb.Commit == nil || lb.ValidatorSet == nil {
+		return nil
+	}
+	names := map[string]string{}
+	for _, v := range x.st.Genesis().Validators {
+		names[strings.ToLower(v.PubKey)] = v.Name
+	}
+	signed := map[string]bool{}
+	for _, sig := range lb.Commit.Signatures {
+		if sig.BlockIDFlag == cmttypes.BlockIDFlagCommit {
+			signed[sig.ValidatorAddress.String()] = true
+		}
+	}
+	var out []signerView
+	for _, v := range lb.ValidatorSet.Validators {
+		pk := hex.EncodeToString(v.PubKey.Bytes())
+		out = append(out, signerView{Name: names[pk], PubKey: pk, Power: v.VotingPower, Signed: signed[v.Address.String()]})
+	}
+	return out
 }
 
 func summary(b registry.Body) string {

@@ -48,6 +48,11 @@ func TestExplorer(t *testing.T) {
 	p.WaitText("#circuits-table", keys.Verifier().Hash())
 	p.WaitText("#circuits-table", circuits.PresentationID)
 	p.WaitText("#revocations-table", "None yet")
+	// The one validator of the embedded chain signed the newest commit.
+	p.WaitText("#validators-table", "signed")
+	if got := p.Text("#validators-table"); strings.Contains(got, "did not sign") {
+		t.Fatalf("validators: %q", got)
+	}
 
 	// A new credential (after another, so that its leaf index is 1): its
 	// block appears, with its anchoring in words.
@@ -81,6 +86,7 @@ func TestExplorer(t *testing.T) {
 	p.WaitText("h1", fmt.Sprintf("Block %d", height))
 	p.WaitText("#txs", "anchors 1 credential commitment")
 	p.WaitText("#txs", "University of Examples")
+	p.WaitText("#signers", "signed") // an older block: the next commit exists
 
 	// The revocation: on the front page and in its block.
 	if _, err := uni.Revoke(ctx, []string{b.Private.CredentialID}, nil); err != nil {
