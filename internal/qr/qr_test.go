@@ -1,33 +1,12 @@
 package qr
 
 import (
-	"bytes"
 	"errors"
-	"image/png"
 	"strings"
 	"testing"
 
-	"github.com/makiuchi-d/gozxing"
-	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/zkcred/zkcred/internal/qr/qrtest"
 )
-
-// decode reads a QR code back from a PNG, as a phone would.
-func decode(t *testing.T, b []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("decoding the QR code: %v", err)
-	}
-	return res.GetText()
-}
 
 func TestPNGRoundTrip(t *testing.T) {
 	for _, text := range []string{
@@ -39,7 +18,7 @@ func TestPNGRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := decode(t, b); got != text {
+		if got := qrtest.Decode(t, b); got != text {
 			t.Fatalf("decoded %q, want %q", got, text)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,11 +16,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/dgraph-io/badger/v4"
-	"github.com/makiuchi-d/gozxing"
-	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/zkcred/zkcred/internal/browsertest"
 	"github.com/zkcred/zkcred/internal/oid4vp"
+	"github.com/zkcred/zkcred/internal/qr/qrtest"
 	"github.com/zkcred/zkcred/internal/stack"
 	"github.com/zkcred/zkcred/internal/wallettest"
 	"github.com/zkcred/zkcred/issuer"
@@ -71,24 +69,6 @@ func start(t *testing.T) (*stack.Stack, *wallet.Wallet) {
 	return st, w
 }
 
-// decodeQR reads the QR code of a screenshot, as a phone's camera would.
-func decodeQR(t *testing.T, b []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("decoding the QR code on the page: %v", err)
-	}
-	return res.GetText()
-}
-
 // newRequest asks for a presentation under the first policy and returns
 // the link the page's QR code holds.
 func newRequest(t *testing.T, p *browsertest.Page, base string) string {
@@ -98,7 +78,7 @@ func newRequest(t *testing.T, p *browsertest.Page, base string) string {
 	p.WaitVisible("#qr")
 	p.WaitText("#verdict-title", "Waiting")
 	shot := browsertest.Run(p, chromedp.Screenshot(chromedp.CSS("#qr")))
-	link := decodeQR(t, shot)
+	link := qrtest.Decode(t, shot)
 	if got := strings.TrimSpace(p.Text("#link")); got != link {
 		t.Fatalf("the QR code holds %q, the page's link is %q", link, got)
 	}

@@ -1,10 +1,8 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -16,10 +14,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/dgraph-io/badger/v4"
-	"github.com/makiuchi-d/gozxing"
-	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/zkcred/zkcred/internal/browsertest"
+	"github.com/zkcred/zkcred/internal/qr/qrtest"
 	"github.com/zkcred/zkcred/internal/stack"
 	"github.com/zkcred/zkcred/internal/wallettest"
 	"github.com/zkcred/zkcred/wallet"
@@ -41,23 +38,6 @@ func start(t *testing.T) *stack.Stack {
 	}
 	t.Cleanup(st.Close)
 	return st
-}
-
-func decodeQR(t *testing.T, b []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("decoding the QR code on the page: %v", err)
-	}
-	return res.GetText()
 }
 
 // The registrar signs in, issues a diploma through the form (a bad decimal
@@ -115,7 +95,7 @@ func TestDesk(t *testing.T) {
 	set("graduationDate", "2024-06-30")
 	p.Follow("#issue button[type=submit]", http.StatusCreated)
 	p.WaitVisible("#qr")
-	offer := decodeQR(t, browsertest.Run(p, chromedp.Screenshot(chromedp.CSS("#qr"))))
+	offer := qrtest.Decode(t, browsertest.Run(p, chromedp.Screenshot(chromedp.CSS("#qr"))))
 	if got := strings.TrimSpace(p.Text("#oid4vci")); got != offer || !wallet.IsCredentialOffer(offer) {
 		t.Fatalf("QR code %q, offer %q", offer, got)
 	}
