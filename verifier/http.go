@@ -345,23 +345,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 }
 
 // Serve serves the API on ln until ctx is done, then shuts down
-// gracefully (in-flight requests get up to 10 seconds).
+// gracefully (httpx.ServeUntil).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := s.HTTPServer(ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return httpx.ServeUntil(ctx, s.HTTPServer(ln.Addr().String()), ln)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/httpx"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
@@ -215,7 +216,7 @@ func verifierServe(o verifierServeOptions) error {
 	}
 	hs := srv.HTTPServer(ln.Addr().String())
 	hs.Handler = page // the API, and the page at /
-	return serveUntil(ctx, hs, ln)
+	return httpx.ServeUntil(ctx, hs, ln)
 }
 
 // verifierSigningKey reads the verifier's Ed25519 signing key (the key of
