@@ -28,20 +28,21 @@ type Reader interface {
 
 // Issuer is an issuer's registry record.
 type Issuer struct {
-	ID     circuits.Field `json:"id"` // circuits.IssuerID(pubkey)
-	PubKey string         `json:"pubkey"`
-	DID    string         `json:"did"`
+	ID         circuits.Field `json:"id"` // circuits.IssuerID(pubkey)
+	PubKey     string         `json:"pubkey"`
+	DID        string         `json:"did"`
+	Name       string         `json:"name"`
+	Kind       string         `json:"kind"`
+	Active     bool           `json:"active"`
+	Index      uint64         `json:"index"` // leaf index in the issuer tree
+	Registered uint64         `json:"registered"`
+	Updated    uint64         `json:"updated"`
+
 	// DIDWeb is the did:web (did:web:host[%3Aport]) governance bound to
 	// the issuer, whose credentials may then name it as their issuer;
 	// empty for an issuer known by its did:key only. No two issuers bind
 	// the same did:web.
-	DIDWeb     string `json:"did_web,omitempty"`
-	Name       string `json:"name"`
-	Kind       string `json:"kind"`
-	Active     bool   `json:"active"`
-	Index      uint64 `json:"index"` // leaf index in the issuer tree
-	Registered uint64 `json:"registered"`
-	Updated    uint64 `json:"updated"`
+	DIDWeb string `json:"did_web,omitempty"`
 }
 
 // issuerLeafPrefix starts the bytes an issuer-tree leaf hashes. Version 2
