@@ -85,7 +85,7 @@ func TestSkipRefusesForgedCommit(t *testing.T) {
 	k := newKit(t)
 	hs := k.emptyChain(t, SkipGap+20)
 	cs := k.commits(t, hs)
-	cs[len(cs)-5] = enc(t, k.signed(t, &hs[len(hs)-5], k.when(1), k.vals, k.set, 0, 2))
+	cs[len(cs)-5] = enc(t, k.signed(t, &hs[len(hs)-5], k.when(hs[len(hs)-5].Height), k.vals, k.set, 0, 2))
 	f := &fakeRegistry{}
 	f.set(hs, cs)
 	srv := httptest.NewServer(f)
