@@ -90,15 +90,19 @@ type Options struct {
 	// state after registry block TrustHeight-1.
 	TrustHeight int64
 	TrustHash   []byte
+	// SkipGap is how far behind the registry's latest header the client
+	// must be for Sync to skip (SkipGap when 0); it then verifies the
+	// newest min(MaxBatch, SkipGap/2) headers only.
+	SkipGap int
 }
 
 // DefaultHistory is the number of verified headers a client keeps.
 const DefaultHistory = 10000
 
 // SkipGap is how far behind the registry's latest header a client must be
-// for Sync to skip: it then verifies only the newest MaxBatch headers,
-// each against the trusted validators directly, instead of every header in
-// between.
+// for Sync to skip: it then verifies only the newest MaxBatch headers, the
+// first of them skipping from the trusted one (with bisection when the
+// validators changed), instead of every header in between.
 const SkipGap = 10 * MaxBatch
 
 type rootEntry struct {
@@ -176,6 +180,9 @@ func New(g *registry.Genesis, url string, opts Options) (*Client, error) {
 	}
 	if opts.History <= 0 {
 		opts.History = DefaultHistory
+	}
+	if opts.SkipGap <= 0 {
+		opts.SkipGap = SkipGap
 	}
 	if opts.TrustPeriod <= 0 {
 		opts.TrustPeriod = DefaultTrustPeriod
@@ -682,7 +689,7 @@ func (c *Client) rewrite() error {
 // before, and replaces the kept headers with them. It reports false,
 // changing nothing, when the registry has no commit for them yet.
 func (c *Client) skip(ctx context.Context, latest uint64) (bool, error) {
-	from := latest + 1 - min(latest+1, MaxBatch)
+	from := latest + 1 - min(latest+1, uint64(max(1, min(MaxBatch, c.opt.SkipGap/2))))
 	var hs []registry.Header
 	for f := from; f <= latest; {
 		page, err := c.api.Headers(ctx, f, latest)
@@ -794,7 +801,7 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 		known = c.hs[len(c.hs)-1]
 	}
 	c.mu.RUnlock()
-	if latest.Height >= n+SkipGap {
+	if latest.Height >= n+uint64(c.opt.SkipGap) {
 		// far behind (a wallet offline for long): verify the newest
 		// headers alone
 		if ok, err := c.skip(ctx, latest.Height); err != nil {
