@@ -913,9 +913,9 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 // MaxBatch is the most headers one round trip of Sync verifies.
 const MaxBatch = 100
 
-// Run syncs every interval (DefaultInterval if ≤ 0) until ctx ends or a
-// fork or rollback is seen; network errors are passed to onErr (if set)
-// and retried.
+// Run syncs every interval (DefaultInterval if ≤ 0) until ctx ends, a
+// fork, rollback or invalid header is seen, or trust expires; network
+// errors are passed to onErr (if set) and retried.
 func (c *Client) Run(ctx context.Context, interval time.Duration, onErr func(error)) error {
 	if interval <= 0 {
 		interval = DefaultInterval
@@ -924,7 +924,7 @@ func (c *Client) Run(ctx context.Context, interval time.Duration, onErr func(err
 	defer t.Stop()
 	for {
 		if _, err := c.Sync(ctx); err != nil {
-			if errors.Is(err, ErrFork) || errors.Is(err, ErrRollback) || errors.Is(err, ErrInvalidHeader) {
+			if errors.Is(err, ErrFork) || errors.Is(err, ErrRollback) || errors.Is(err, ErrInvalidHeader) || errors.Is(err, ErrTrustExpired) {
 				return err
 			}
 			if ctx.Err() != nil {
