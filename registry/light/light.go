@@ -49,8 +49,8 @@ var (
 
 // DefaultTrustPeriod is how long a verified header vouches for the
 // validator set that signed it: two weeks, two thirds of the three weeks
-// for which the consortium's validators keep a key they retire out of
-// anyone's reach (docs/registry.md).
+// for which a consortium's members should keep a retired validator key out
+// of anyone's reach (docs/registry.md, "Trust period").
 const DefaultTrustPeriod = 14 * 24 * time.Hour
 
 // TrustLevel is the share of a trusted validator set's voting power that
