@@ -13,7 +13,6 @@ import (
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
-	cmtlight "github.com/cometbft/cometbft/light"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -52,11 +51,6 @@ var (
 // for which a consortium's members should keep a retired validator key out
 // of anyone's reach (docs/registry.md, "Trust period").
 const DefaultTrustPeriod = 14 * 24 * time.Hour
-
-// TrustLevel is the share of a trusted validator set's voting power that
-// must sign a header further ahead for the client to skip to it:
-// CometBFT's default, one third (at least one honest validator).
-var TrustLevel = cmtlight.DefaultTrustLevel
 
 // DefaultInterval is the sync interval of Run.
 const DefaultInterval = 2 * time.Second
@@ -414,7 +408,7 @@ func verifyGenesis(chainID string, vals *cmttypes.ValidatorSet, lb *cmttypes.Lig
 	if err := vals.VerifyCommitLight(chainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
 		return powerError(err, lb.Height)
 	}
-	if cmtlight.HeaderExpired(lb.SignedHeader, period, now) {
+	if headerExpired(lb.SignedHeader, period, now) {
 		return expired(lb, period)
 	}
 	return nil
@@ -435,7 +429,7 @@ func expired(lb *cmttypes.LightBlock, period time.Duration) error {
 }
 
 // verifyFrom verifies lb from the trusted light block (or the genesis
-// validators when trusted is nil) with CometBFT's light package: the
+// validators when trusted is nil) with CometBFT's light-client rules (cmtverify.go): the
 // next block against the validators the trusted one names for it
 // (VerifyAdjacent), a later one directly when at least TrustLevel of the
 // trusted validators signed it, otherwise by bisection, verifying a block
@@ -464,9 +458,9 @@ func (c *Client) verifyFrom(ctx context.Context, trusted, lb *cmttypes.LightBloc
 	pending := []*cmttypes.LightBlock{lb} // pending[0] is lb; later ones lie halfway
 	for depth := 0; ; {
 		next := pending[depth]
-		err := cmtlight.Verify(verified.SignedHeader, verified.ValidatorSet, next.SignedHeader, next.ValidatorSet,
+		err := cometVerify(verified.SignedHeader, verified.ValidatorSet, next.SignedHeader, next.ValidatorSet,
 			c.opt.TrustPeriod, now, c.opt.MaxClockSkew, TrustLevel)
-		var cant cmtlight.ErrNewValSetCantBeTrusted
+		var cant errNewValSetCantBeTrusted
 		switch {
 		case err == nil:
 			if depth == 0 {
@@ -491,17 +485,17 @@ func (c *Client) verifyFrom(ctx context.Context, trusted, lb *cmttypes.LightBloc
 // verifyError names the reason CometBFT's light package gives for refusing
 // block next from verified.
 func (c *Client) verifyError(verified, next *cmttypes.LightBlock, err error) error {
-	var old cmtlight.ErrOldHeaderExpired
+	var old errOldHeaderExpired
 	if errors.As(err, &old) {
 		return expired(verified, c.opt.TrustPeriod)
 	}
-	var bad cmtlight.ErrInvalidHeader
+	var bad errInvalidCometHeader
 	if errors.As(err, &bad) {
 		var np cmttypes.ErrNotEnoughVotingPowerSigned
-		if errors.As(bad.Reason, &np) {
-			return fmt.Errorf("%w: CometBFT block %d: %v", ErrInsufficientPower, next.Height, bad.Reason)
+		if errors.As(bad.reason, &np) {
+			return fmt.Errorf("%w: CometBFT block %d: %v", ErrInsufficientPower, next.Height, bad.reason)
 		}
-		err = bad.Reason
+		err = bad.reason
 	}
 	return fmt.Errorf("%w: CometBFT block %d does not verify from trusted block %d: %v", ErrInvalidHeader, next.Height, verified.Height, err)
 }
@@ -581,7 +575,7 @@ func (c *Client) trust(ctx context.Context, height int64, hash []byte) (*registr
 	if lb.Time.After(now.Add(c.opt.MaxClockSkew)) {
 		return nil, fmt.Errorf("%w: CometBFT block %d is dated %s", ErrFutureHeader, height, lb.Time.UTC().Format(time.RFC3339))
 	}
-	if cmtlight.HeaderExpired(lb.SignedHeader, c.opt.TrustPeriod, now) {
+	if headerExpired(lb.SignedHeader, c.opt.TrustPeriod, now) {
 		return nil, expired(lb, c.opt.TrustPeriod)
 	}
 	h, err := c.api.Header(ctx, uint64(height-1))
