@@ -2,7 +2,8 @@
 // follows the registry's block headers from a URL and trusts a header's
 // roots only once CometBFT has committed to them: the state after registry
 // block h is the app hash of CometBFT's block h+1, which must verify with
-// CometBFT's light-client rules (github.com/cometbft/cometbft/light) from
+// CometBFT's light-client rules (those of github.com/cometbft/cometbft/light,
+// held to them by a test: cmtverify.go) from
 // the newest block the client trusts, starting at block 1 signed by more
 // than two thirds of the validators the trusted genesis names (never a
 // genesis fetched from the network). The client thus follows the validator
