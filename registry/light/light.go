@@ -429,14 +429,14 @@ func expired(lb *cmttypes.LightBlock, period time.Duration) error {
 }
 
 // verifyFrom verifies lb from the trusted light block (or the genesis
-// validators when trusted is nil) with CometBFT's light-client rules (cmtverify.go): the
-// next block against the validators the trusted one names for it
-// (VerifyAdjacent), a later one directly when at least TrustLevel of the
-// trusted validators signed it, otherwise by bisection, verifying a block
-// halfway first (VerifyNonAdjacent, as CometBFT's light client skips).
-// Every block must be signed by more than two thirds of its own
-// validators, dated after the trusted one and at most MaxClockSkew ahead of
-// now, and the trusted block must be within the trust period.
+// validators when trusted is nil) with CometBFT's light-client rules
+// (cmtverify.go): the next block against the validators the trusted one
+// names for it (VerifyAdjacent), a later one directly when at least
+// TrustLevel of the trusted validators signed it, otherwise by bisection,
+// verifying a block halfway first (VerifyNonAdjacent, as CometBFT's light
+// client skips). Every block must be signed by more than two thirds of its
+// own validators, dated after the trusted one and at most MaxClockSkew
+// ahead of now, and the trusted block must be within the trust period.
 func (c *Client) verifyFrom(ctx context.Context, trusted, lb *cmttypes.LightBlock, now time.Time) error {
 	if lb.Time.After(now.Add(c.opt.MaxClockSkew)) {
 		return fmt.Errorf("%w: CometBFT block %d is dated %s, %s ahead of the local clock", ErrFutureHeader, lb.Height,
