@@ -57,6 +57,17 @@ var ErrNoRegistry = errors.New("no registry configured (init the wallet with --r
 // header. Verified headers are kept in a file next to the wallet. The
 // client is made once, with the wallet's HTTP client.
 func (w *Wallet) chain(ctx context.Context) (*light.Client, error) {
+	lc, err := w.lightClient()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lc.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("syncing registry headers: %w", err)
+	}
+	return lc, nil
+}
+
+func (w *Wallet) lightClient() (*light.Client, error) {
 	if w.lc == nil {
 		cfg := w.f.Config
 		if cfg.Registry == "" || cfg.Genesis == nil {
@@ -69,10 +80,27 @@ func (w *Wallet) chain(ctx context.Context) (*light.Client, error) {
 		}
 		w.lc = lc
 	}
-	if _, err := w.lc.Sync(ctx); err != nil {
+	return w.lc, nil
+}
+
+// Trust re-anchors the wallet's trust in the registry at CometBFT's block
+// height, whose header hash must be hash (a recent block, as 'zkcred
+// registry status' on a node the holder trusts prints them), and syncs
+// from there: for a wallet offline for longer than the light client's trust
+// period (light.ErrTrustExpired). It returns the latest verified header.
+func (w *Wallet) Trust(ctx context.Context, height int64, hash []byte) (*registry.Header, error) {
+	lc, err := w.lightClient()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lc.Trust(ctx, height, hash); err != nil {
+		return nil, fmt.Errorf("re-anchoring trust: %w", err)
+	}
+	h, err := lc.Sync(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("syncing registry headers: %w", err)
 	}
-	return w.lc, nil
+	return h, nil
 }
 
 // Close releases the light client's header file.

@@ -33,7 +33,7 @@ the verifier will learn.`,
   zkcred wallet receive 'https://uni.example/v1/offers/…?token=…'
   zkcred wallet present https://verifier.example/v1/requests/ID --yes`,
 		newWalletInitCmd(&wf), newWalletBackupCmd(&wf), newWalletRestoreCmd(&wf), newWalletReceiveCmd(&wf),
-		newWalletListCmd(&wf), newWalletShowCmd(&wf), newWalletPresentCmd(&wf), newWalletSyncCmd(&wf))
+		newWalletListCmd(&wf), newWalletShowCmd(&wf), newWalletPresentCmd(&wf), newWalletSyncCmd(&wf), newWalletTrustCmd(&wf))
 	return c
 }
 
