@@ -448,6 +448,30 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	return st, nil
 }
 
+// VerifySignatures checks again, for chainID, the signatures a
+// transaction decoded by DecodeTx or VerifyTx carries: the signer's and
+// each approval's over its compact payload. It costs a few signature
+// checks, far less than decoding again, and lets a holder of a SignedTx
+// confirm the chain it was checked for.
+func VerifySignatures(chainID string, st *SignedTx) error {
+	if st == nil || st.Tx == nil {
+		return malformed("missing transaction")
+	}
+	msg := SigningBytes(chainID, st.Tx.Payload)
+	sig, err := hex.DecodeString(st.Tx.Signature)
+	if err != nil || len(st.Signer) != ed25519.PublicKeySize || !ed25519.Verify(st.Signer, msg, sig) {
+		return fmt.Errorf("%w: does not verify for signer %s on chain %q", ErrBadSignature, hex.EncodeToString(st.Signer), chainID)
+	}
+	for i, a := range st.Tx.Approvals {
+		apub, err := ParsePubKey(a.Signer)
+		asig, serr := hex.DecodeString(a.Signature)
+		if err != nil || serr != nil || !ed25519.Verify(apub, msg, asig) {
+			return fmt.Errorf("%w: approval %d does not verify for %s on chain %q", ErrBadSignature, i, a.Signer, chainID)
+		}
+	}
+	return nil
+}
+
 func checkRevokeLeaves(ls []RevokeLeaf) error {
 	if len(ls) == 0 {
 		return malformed("revoke names no leaves")
