@@ -268,6 +268,9 @@ func DecodeTx(chainID string, b []byte) (*SignedTx, error) {
 	if len(b) > MaxTxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(b), MaxTxBytes)
 	}
+	if tx, p, an, ok := fastAnchorTx(b); ok {
+		return verifyTx(chainID, tx, p, an)
+	}
 	var tx Tx
 	if err := strictjson.Unmarshal(b, &tx); err != nil {
 		return nil, malformed("%v", err)
@@ -279,6 +282,9 @@ func DecodeTx(chainID string, b []byte) (*SignedTx, error) {
 func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	if len(tx.Payload) == 0 {
 		return nil, malformed("missing payload")
+	}
+	if p, an, ok := fastAnchorPayload(tx.Payload); ok {
+		return verifyTx(chainID, &Tx{Payload: tx.Payload, Signature: tx.Signature, Approvals: tx.Approvals}, p, an)
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, tx.Payload); err != nil {
@@ -292,6 +298,14 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	if err := strictjson.Unmarshal(tx.Payload, &p); err != nil {
 		return nil, malformed("payload: %v", err)
 	}
+	return verifyTx(chainID, tx, &p, nil)
+}
+
+// verifyTx checks the signatures and decodes the body of a transaction
+// whose compact payload p is. An anchor's body comes decoded already from
+// the fast path (fastdecode.go) when anchor is set.
+func verifyTx(chainID string, tx *Tx, pp *txPayload, anchor *Anchor) (*SignedTx, error) {
+	p := *pp
 	pub, err := ParsePubKey(p.Signer)
 	if err != nil {
 		return nil, malformed("signer: %v", err)
@@ -389,7 +403,9 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		st.Body = b
 	case TypeAnchor:
 		var b Anchor
-		if err := decodeBody(p.Body, &b); err != nil {
+		if anchor != nil {
+			b = *anchor
+		} else if err := decodeBody(p.Body, &b); err != nil {
 			return nil, err
 		}
 		if len(b.Commitments) == 0 {
