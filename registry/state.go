@@ -37,6 +37,12 @@ type Issuer struct {
 	Index      uint64         `json:"index"` // leaf index in the issuer tree
 	Registered uint64         `json:"registered"`
 	Updated    uint64         `json:"updated"`
+
+	// DIDWeb is the did:web (did:web:host[%3Aport]) governance bound to
+	// the issuer, whose credentials may then name it as their issuer;
+	// empty for an issuer known by its did:key only. No two issuers bind
+	// the same did:web.
+	DIDWeb string `json:"did_web,omitempty"`
 }
 
 // issuerLeafPrefix starts the bytes an issuer-tree leaf hashes. Version 2
@@ -359,11 +365,39 @@ func (b *Builder) registerIssuer(r RegisterIssuer) error {
 	}
 	is := &Issuer{ID: circuits.F(id), PubKey: r.PubKey, DID: didkey.Encode(pub), Name: r.Name, Kind: r.Kind, Active: true,
 		Index: b.issCount, Registered: b.height, Updated: b.height}
+	if err := b.bindDIDWeb(nil, is, r.DIDWeb); err != nil {
+		return err
+	}
 	b.issCount++
 	ib := id.Bytes()
 	b.set(layout.IssuerIndexKey(is.Index), ib[:])
 	return b.putIssuer(nil, is)
 }
+
+// bindDIDWeb sets nw.DIDWeb to did (old is the record before, nil for a
+// new issuer), refusing a did:web another issuer binds, and keeps the
+// did:web index in step.
+func (b *Builder) bindDIDWeb(old, nw *Issuer, did string) error {
+	if did != "" && (old == nil || old.DIDWeb != did) {
+		v, ok, err := b.Get(layout.DIDWebKey(did))
+		if err != nil {
+			return err
+		}
+		if ok && len(v) > 0 && !bytes.Equal(v, idBytes(nw.ID)) { // empty: unbound
+			return fmt.Errorf("%w: %s", ErrDIDWebBound, did)
+		}
+	}
+	if old != nil && old.DIDWeb != "" && old.DIDWeb != did {
+		b.set(layout.DIDWebKey(old.DIDWeb), []byte{}) // writes cannot delete
+	}
+	if did != "" {
+		b.set(layout.DIDWebKey(did), idBytes(nw.ID))
+	}
+	nw.DIDWeb = did
+	return nil
+}
+
+func idBytes(id circuits.Field) []byte { e := id.El(); b := e.Bytes(); return b[:] }
 
 // activeIssuer returns the signer's issuer record if it may act.
 func (b *Builder) activeIssuer(tx *SignedTx) (*Issuer, error) {
@@ -416,6 +450,9 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			}
 			nw := *is
 			nw.Name, nw.Kind, nw.Active, nw.Updated = body.Name, body.Kind, body.Active, b.height
+			if err := b.bindDIDWeb(is, &nw, body.DIDWeb); err != nil {
+				return nil, err
+			}
 			if err := b.putIssuer(is, &nw); err != nil {
 				return nil, err
 			}
