@@ -259,8 +259,13 @@ func ParseLink(s string) (*Invocation, error) {
 		}
 	}
 	inv := &Invocation{ClientID: q.Get("client_id"), RequestURI: q.Get("request_uri")}
-	if m := q.Get("request_uri_method"); m != "" && m != "get" {
-		return nil, fmt.Errorf("%w: request_uri_method %q: this wallet fetches request objects with get", ErrRequest, m)
+	// OpenID4VP 1.0, section 5.1: get or post, case-sensitive; a wallet
+	// that does not support post (this one) fetches with GET.
+	switch m := q.Get("request_uri_method"); {
+	case m != "" && m != "get" && m != "post":
+		return nil, fmt.Errorf("%w: request_uri_method %q is neither get nor post (invalid_request_uri_method)", ErrRequest, m[:min(len(m), 32)])
+	case m != "" && inv.RequestURI == "":
+		return nil, fmt.Errorf("%w: request_uri_method without request_uri", ErrRequest)
 	}
 	if q.Get("request") != "" {
 		return nil, fmt.Errorf("%w: a request object by value (request=) is not supported; pass it by reference (request_uri)", ErrRequest)
