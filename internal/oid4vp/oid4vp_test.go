@@ -252,7 +252,7 @@ func TestLinks(t *testing.T) {
 	}
 	for _, bad := range []string{
 		l + "&request_uri_method=put",
-		l + "&request_uri_method=POST", // case-sensitive
+		l + "&request_uri_method=POST",                                       // case-sensitive
 		"openid4vp://?request_uri=https%3A%2F%2Fv.example%2Fr",               // no client_id
 		"openid4vp://?client_id=x&request_uri=ftp%3A%2F%2Fv.example",         // not http(s)
 		"openid4vp://?client_id=x&request=eyJ",                               // by value JWT
