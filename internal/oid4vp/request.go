@@ -50,8 +50,10 @@ type AuthorizationRequest struct {
 	ResponseType string `json:"response_type"`
 	ResponseMode string `json:"response_mode"`
 	ResponseURI  string `json:"response_uri"`
-	Nonce        string `json:"nonce"`
-	State        string `json:"state"`
+	// RedirectURI must be absent with direct_post (OpenID4VP 1.0, 8.2).
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	Nonce       string `json:"nonce"`
+	State       string `json:"state"`
 	// DCQLQuery is the dcql_query.
 	DCQLQuery      *dcql.Query     `json:"dcql_query"`
 	ClientMetadata *ClientMetadata `json:"client_metadata,omitempty"`
@@ -189,6 +191,8 @@ func (ar *AuthorizationRequest) check() error {
 		return fmt.Errorf("%w: no state", ErrRequest)
 	case ar.ResponseURI == "":
 		return fmt.Errorf("%w: no response_uri", ErrRequest)
+	case ar.RedirectURI != "":
+		return fmt.Errorf("%w: redirect_uri with response_mode %s (the specification forbids it)", ErrRequest, ar.ResponseMode)
 	}
 	if ar.ResponseMode == ResponseModeJWT {
 		if _, err := ar.encryptionKey(); err != nil {
