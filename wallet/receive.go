@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/wire"
 
@@ -38,6 +39,10 @@ var (
 	ErrIssuerInactive = fmt.Errorf("%w: issuer is deactivated on the chain", ErrRefused)
 	ErrNotAnchored    = fmt.Errorf("%w: commitment is not at its stated leaf under a verified root", ErrRefused)
 	ErrRevokedLeaf    = fmt.Errorf("%w: credential was revoked by its issuer", ErrRefused)
+	// ErrDIDWeb: the credential names a did:web as its issuer, but the
+	// registry does not bind that did:web to the key that signed it, or
+	// the did:web's DID document names another key.
+	ErrDIDWeb = fmt.Errorf("%w: its did:web issuer is not the key the registry binds to that domain", ErrRefused)
 )
 
 // ErrStaleWitness: the registry did not answer with a witness for the
@@ -299,9 +304,15 @@ func (w *Wallet) checkChain(ctx context.Context, p *wire.Private, c *wire.Creden
 	if err != nil {
 		return fmt.Errorf("looking up the issuer: %w", err)
 	}
-	pub, _ := wire.ParseDIDKey(c.Issuer)
-	if is.ID != p.IssuerID || is.PubKey != hex.EncodeToString(pub) {
-		return fmt.Errorf("%w: the registry's record of %s is another key", ErrIssuerUnknown, c.Issuer)
+	if strings.HasPrefix(c.Issuer, "did:web:") {
+		if err := w.checkDIDWeb(ctx, p, c, is); err != nil {
+			return err
+		}
+	} else {
+		pub, _ := wire.ParseDIDKey(c.Issuer)
+		if is.ID != p.IssuerID || is.PubKey != hex.EncodeToString(pub) {
+			return fmt.Errorf("%w: the registry's record of %s is another key", ErrIssuerUnknown, c.Issuer)
+		}
 	}
 	if !is.Active {
 		return fmt.Errorf("%w: %s (%s)", ErrIssuerInactive, is.Name, c.Issuer)
@@ -318,6 +329,43 @@ func (w *Wallet) checkChain(ctx context.Context, p *wire.Private, c *wire.Creden
 			return fmt.Errorf("%w: leaf %d is 0 at block %d", ErrRevokedLeaf, p.LeafIndex, bk.Height)
 		}
 		return fmt.Errorf("%w: leaf %d at block %d holds another value", ErrNotAnchored, p.LeafIndex, bk.Height)
+	}
+	return nil
+}
+
+// checkDIDWeb holds a credential whose issuer is a did:web to the proven
+// registry record of the key that signed it (is, read by the issuer ID
+// of that key): the record must bind exactly that did:web. The DID
+// document, fetched from the did:web's origin, must name the same key
+// for the proof's verification method; a document that cannot be fetched
+// leaves the credential unchecked (asked again later), one naming another
+// key refuses it.
+func (w *Wallet) checkDIDWeb(ctx context.Context, p *wire.Private, c *wire.Credential, is *registry.Issuer) error {
+	if is.ID != p.IssuerID || is.PubKey != p.IssuerKey {
+		return fmt.Errorf("%w: the registry's record of issuer %s is another key", ErrIssuerUnknown, p.IssuerID)
+	}
+	if is.DIDWeb != c.Issuer {
+		bound := "binds no did:web to it"
+		if is.DIDWeb != "" {
+			bound = "binds it to " + is.DIDWeb
+		}
+		return fmt.Errorf("%w: the credential names %s, but its key is that of %q, and the registry %s", ErrDIDWeb, c.Issuer, is.Name, bound)
+	}
+	vm := ""
+	if c.Proof != nil {
+		vm = c.Proof.VerificationMethod
+	}
+	r := &didweb.Resolver{Client: w.hc, AllowLoopbackHTTP: w.opts.AllowLoopbackHTTP}
+	doc, err := r.Resolve(ctx, c.Issuer)
+	if err != nil {
+		return fmt.Errorf("checking the issuer's DID document: %w", err)
+	}
+	key, err := doc.Key(vm)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrDIDWeb, err)
+	}
+	if hex.EncodeToString(key) != is.PubKey {
+		return fmt.Errorf("%w: the DID document of %s names another key for %s than the registry binds", ErrDIDWeb, c.Issuer, vm)
 	}
 	return nil
 }
