@@ -30,6 +30,8 @@ func newGovernCmd() *cobra.Command {
 the registry directory, or --key) and submits them to the running registry,
 waiting until each is committed in a block.
 
+`+govPassExplain+`
+
 When the genesis threshold asks for more than one governance key, the first
 key writes the signed transactions to a file with --out instead, every
 further key adds its approval with 'approve', and anyone submits the file
@@ -41,30 +43,52 @@ with 'submit'. A key that approves twice counts once.`,
   zkcred registry govern approve --dir reg --key other-governance.key --in tx.json
   zkcred registry govern submit --dir reg --in tx.json`,
 		newGovernRegisterCmd(), newGovernDeactivateCmd(), newGovernPublishCmd(), newGovernRevokeCmd(),
-		newGovernValidatorCmd(), newGovernApproveCmd(), newGovernSubmitCmd())
+		newGovernValidatorCmd(), newGovernApproveCmd(), newGovernSubmitCmd(), newGovernEncryptKeyCmd())
 }
 
 type governFlags struct {
-	dir, key, url, out string
+	dir, key, url, out, passFile string
 }
+
+const govPassExplain = `Governance keys are encrypted with a passphrase chosen at 'registry init'.
+Every command that signs with one needs it: from --passphrase-file FILE
+(first line), else $ZKCRED_PASSPHRASE, else a prompt on the terminal.`
+
+// govKeyFlagUsage is the help of --key.
+const govKeyFlagUsage = "governance key file (encrypted; 'registry init' made it); default DIR/" + node.GovernanceFile
 
 const thresholdHint = "the genesis threshold asks for more governance keys: sign with --out tx.json, add approvals with 'zkcred registry govern approve --in tx.json --key KEY', then 'zkcred registry govern submit --in tx.json'"
 
 func (g *governFlags) add(c *cobra.Command) {
 	addDirFlag(c, &g.dir, "registry", "registry directory (its genesis and governance key)")
-	c.Flags().StringVar(&g.key, "key", "", "governance key file (hex ed25519 seed); default DIR/"+node.GovernanceFile)
+	c.Flags().StringVar(&g.key, "key", "", govKeyFlagUsage)
+	addPassFlag(c, &g.passFile)
 	addRegistryFlag(c, &g.url, defaultRegURL, "")
 	c.Flags().StringVar(&g.out, "out", "", "write the signed transactions to this file for other governance keys to approve, instead of submitting them")
 }
 
-// readGovKey reads the governance key of --key or the directory.
-func readGovKey(dir, key string) (ed25519.PrivateKey, error) {
+// readGovKey decrypts the governance key of --key or the directory, with
+// the passphrase of --passphrase-file, $ZKCRED_PASSPHRASE or a prompt.
+func readGovKey(dir, key, passFile string) (ed25519.PrivateKey, error) {
 	if key == "" {
 		key = filepath.Join(dir, node.GovernanceFile)
 	}
-	k, err := node.ReadKey(key)
+	if _, err := os.Stat(key); err != nil {
+		return nil, localf("no_governance_key", "give the governance key with --key", "governance key: %v", err)
+	}
+	if _, err := node.ReadKey(key, nil); errors.Is(err, node.ErrPlainKey) {
+		return nil, localf("plain_key", "encrypt it with 'zkcred registry govern encrypt-key --key "+key+"'", "%v", err)
+	}
+	pass, err := readPassphrase(passSource{file: passFile, prompt: "governance key passphrase: "})
 	if err != nil {
-		return nil, localf("no_governance_key", "give the governance key with --key", "%v", err)
+		return nil, err
+	}
+	k, err := node.ReadKey(key, []byte(pass))
+	switch {
+	case errors.Is(err, node.ErrWrongPassphrase):
+		return nil, localf("wrong_passphrase", "check the passphrase ("+passphraseEnv+" or --passphrase-file): the one chosen at 'zkcred registry init'", "%v", err)
+	case err != nil:
+		return nil, localf("governance_key", "give the governance key 'zkcred registry init' made with --key", "%v", err)
 	}
 	return k, nil
 }
@@ -76,7 +100,7 @@ func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Bod
 	if err != nil {
 		return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
 	}
-	key, err := readGovKey(g.dir, g.key)
+	key, err := readGovKey(g.dir, g.key, g.passFile)
 	if err != nil {
 		return err
 	}
@@ -247,7 +271,7 @@ func readGovTxs(path, chainID string) ([]*registry.Tx, error) {
 }
 
 func newGovernApproveCmd() *cobra.Command {
-	var dir, key, in string
+	var dir, key, in, passFile string
 	c := leaf("approve", "add this governance key's approval to the transactions of a file ('govern ... --out')",
 		"  zkcred registry govern approve --dir reg --key second-governance.key --in tx.json",
 		noArgs, func(*cobra.Command, []string) error {
@@ -255,7 +279,7 @@ func newGovernApproveCmd() *cobra.Command {
 			if err != nil {
 				return localf("no_registry", "give the registry directory (its genesis) with --dir", "%v", err)
 			}
-			k, err := readGovKey(dir, key)
+			k, err := readGovKey(dir, key, passFile)
 			if err != nil {
 				return err
 			}
@@ -289,7 +313,8 @@ func newGovernApproveCmd() *cobra.Command {
 			return nil
 		})
 	addDirFlag(c, &dir, "registry", "registry directory (its genesis)")
-	c.Flags().StringVar(&key, "key", "", "governance key file (hex ed25519 seed); default DIR/"+node.GovernanceFile)
+	c.Flags().StringVar(&key, "key", "", govKeyFlagUsage)
+	addPassFlag(c, &passFile)
 	c.Flags().StringVar(&in, "in", "", "file of signed transactions ('govern ... --out'); approved in place")
 	c.MarkFlagRequired("in")
 	return c
@@ -390,5 +415,40 @@ func newGovernValidatorCmd() *cobra.Command {
 	g.add(c)
 	c.Flags().StringVar(&pub, "pubkey", "", "validator's hex ed25519 public key")
 	c.Flags().Int64Var(&power, "power", 1, "voting power; 0 removes the validator")
+	return c
+}
+
+func newGovernEncryptKeyCmd() *cobra.Command {
+	var dir, key, passFile string
+	var wf int
+	c := leaf("encrypt-key", "encrypt a plain governance key file in place (registry directories made before keys were encrypted)",
+		"  zkcred registry govern encrypt-key --dir reg\n  zkcred registry govern encrypt-key --key old-governance.key --passphrase-file pass.txt",
+		noArgs, func(*cobra.Command, []string) error {
+			if key == "" {
+				key = filepath.Join(dir, node.GovernanceFile)
+			}
+			if _, err := os.Stat(key); err != nil {
+				return localf("no_governance_key", "give the governance key with --key, or the registry directory with --dir", "governance key: %v", err)
+			}
+			if _, err := node.ReadKey(key, nil); !errors.Is(err, node.ErrPlainKey) {
+				return localf("not_plain", "the key is already encrypted: nothing to do", "%s is not a plain governance key file", key)
+			}
+			pass, err := readPassphrase(passSource{file: passFile, prompt: "new governance key passphrase: ", confirm: true, explain: govPassExplain})
+			if err != nil {
+				return err
+			}
+			k, err := node.EncryptKey(key, node.KeyOptions{Passphrase: []byte(pass), ScryptWorkFactor: wf})
+			if err != nil {
+				return localf("governance_key", "", "%v", err)
+			}
+			pub := hex.EncodeToString(k.Public().(ed25519.PublicKey))
+			return printOut(map[string]string{"key": key, "pubkey": pub},
+				"encrypted governance key %s (%s)\nevery govern command now needs its passphrase: --passphrase-file FILE or $%s\n", key, pub, passphraseEnv)
+		})
+	c.Long = "Encrypt-key rewrites a governance key file that holds a plain hex seed as an\nage-encrypted one, atomically, keeping the key.\n\n" + govPassExplain
+	addDirFlag(c, &dir, "registry", "registry directory (its "+node.GovernanceFile+")")
+	c.Flags().StringVar(&key, "key", "", "plain governance key file; default DIR/"+node.GovernanceFile)
+	addPassFlag(c, &passFile)
+	addWorkFactorFlag(c, &wf, keyfileWorkFactor)
 	return c
 }
