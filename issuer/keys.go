@@ -71,8 +71,9 @@ func (k *Key) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
 // transactions.
 func (k *Key) Signer() ed25519.PrivateKey { return k.priv }
 
-// keyFormat is the issuer key's format in internal/keyfile.
-var keyFormat = keyfile.Format{ID: "zkcred-issuer-key/1", What: "issuer"}
+// KeyFormat is the issuer key's format in internal/keyfile: an accreditor
+// may sign with its issuer key.
+var KeyFormat = keyfile.Format{ID: "zkcred-issuer-key/1", What: "issuer"}
 
 // KeyOptions tunes key encryption; the zero value is the default.
 type KeyOptions struct {
@@ -84,12 +85,12 @@ type KeyOptions struct {
 // SaveKey encrypts k with passphrase (age scrypt recipient) and writes it to
 // path with mode 0600, atomically. It refuses to overwrite an existing file.
 func SaveKey(path string, k *Key, passphrase []byte, opts KeyOptions) error {
-	return keyfile.Save(path, keyFormat, k.priv, passphrase, keyfile.Options{ScryptWorkFactor: opts.ScryptWorkFactor})
+	return keyfile.Save(path, KeyFormat, k.priv, passphrase, keyfile.Options{ScryptWorkFactor: opts.ScryptWorkFactor})
 }
 
 // LoadKey decrypts the key file at path.
 func LoadKey(path string, passphrase []byte) (*Key, error) {
-	priv, err := keyfile.Load(path, keyFormat, passphrase)
+	priv, err := keyfile.Load(path, KeyFormat, passphrase)
 	if err != nil {
 		return nil, err
 	}

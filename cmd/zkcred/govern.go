@@ -43,11 +43,15 @@ with 'submit'. A key that approves twice counts once.`,
   zkcred registry govern approve --dir reg --key other-governance.key --in tx.json
   zkcred registry govern submit --dir reg --in tx.json`,
 		newGovernRegisterCmd(), newGovernDeactivateCmd(), newGovernPublishCmd(), newGovernRevokeCmd(),
-		newGovernValidatorCmd(), newGovernApproveCmd(), newGovernSubmitCmd(), newGovernEncryptKeyCmd())
+		newGovernValidatorCmd(), newGovernAccreditCmd(), newGovernWithdrawCmd(), newGovernApproveCmd(), newGovernSubmitCmd(), newGovernEncryptKeyCmd())
 }
 
 type governFlags struct {
 	dir, key, url, out, passFile string
+	// accreditor: sign with an accreditor's key (--key, required) for the
+	// chain of --genesis, never with --out.
+	accreditor bool
+	genesis    string
 }
 
 const govPassExplain = `Governance keys are encrypted with a passphrase chosen at 'registry init'.
@@ -96,13 +100,25 @@ func readGovKey(dir, key, passFile string) (ed25519.PrivateKey, error) {
 // submit signs bodies in order with the governance key and waits for each
 // receipt; describe says what each committed (for the text output).
 func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Body) error {
-	d, err := node.OpenDir(g.dir)
-	if err != nil {
-		return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
-	}
-	key, err := readGovKey(g.dir, g.key, g.passFile)
-	if err != nil {
-		return err
+	var gen *registry.Genesis
+	var key ed25519.PrivateKey
+	if g.accreditor {
+		var err error
+		if gen, err = readGenesis(g.genesis, "no --genesis given"); err != nil {
+			return err
+		}
+		if key, err = readAccreditorKey(g.key, g.passFile); err != nil {
+			return err
+		}
+	} else {
+		d, err := node.OpenDir(g.dir)
+		if err != nil {
+			return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
+		}
+		gen = d.Genesis
+		if key, err = readGovKey(g.dir, g.key, g.passFile); err != nil {
+			return err
+		}
 	}
 	c, err := client.New(g.url, client.Options{})
 	if err != nil {
@@ -110,7 +126,7 @@ func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Bod
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := c.NewSigner(ctx, d.Genesis.ChainID, key)
+	s, err := c.NewSigner(ctx, gen.ChainID, key)
 	if err != nil {
 		return withHint(fmt.Errorf("registry at %s: %w", g.url, err), "is the registry running at "+g.url+"?")
 	}
@@ -133,6 +149,9 @@ func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Bod
 	var receipts []*registry.Receipt
 	for i, b := range bodies {
 		rc, err := s.Do(ctx, b)
+		if g.accreditor && errors.Is(err, registry.ErrForbidden) {
+			return newErr(errRefused, "not_accredited", "ask governance: 'zkcred registry accredit show --pubkey "+hex.EncodeToString(key.Public().(ed25519.PublicKey))+"' shows the kinds this key is accredited for", fmt.Errorf("%s: %w", b.TxType(), err))
+		}
 		if errors.Is(err, registry.ErrBelowThreshold) {
 			return newErr(errRefused, "below_threshold", thresholdHint, fmt.Errorf("%s: %w", b.TxType(), err))
 		}
@@ -161,29 +180,43 @@ func newGovernRegisterCmd() *cobra.Command {
 		`  zkcred registry govern register-issuer --dir reg --registry http://127.0.0.1:8700 --entry uni.json
   zkcred registry govern register-issuer --dir reg --pubkey HEX --name "Uni" --kind university`,
 		noArgs, func(*cobra.Command, []string) error {
-			var ri registry.RegisterIssuer
-			switch {
-			case entry != "":
-				b, err := os.ReadFile(entry)
-				if err != nil {
-					return usagef("give --entry the file 'zkcred issuer register --json' wrote", "%v", err)
-				}
-				if err := json.Unmarshal(b, &ri); err != nil {
-					return usagef("the file 'zkcred issuer register --json' writes", "%s: %v", entry, err)
-				}
-			case pub != "":
-				ri = registry.RegisterIssuer{PubKey: pub, Name: name, Kind: kind}
-			default:
-				return usagef("zkcred registry govern register-issuer --entry issuer.json (or --pubkey --name --kind)", "no issuer given")
+			ri, err := issuerEntry(entry, pub, name, kind)
+			if err != nil {
+				return err
 			}
 			return g.submit(func(int) string { return fmt.Sprintf("registered issuer %q (%s)", ri.Name, ri.Kind) }, ri)
 		})
 	g.add(c)
-	c.Flags().StringVar(&entry, "entry", "", `JSON file with the entry 'zkcred issuer register' printed: {"pubkey","name","kind"}`)
-	c.Flags().StringVar(&pub, "pubkey", "", "issuer's hex ed25519 public key (instead of --entry)")
-	c.Flags().StringVar(&name, "name", "", "issuer's display name")
-	c.Flags().StringVar(&kind, "kind", "", "issuer's kind, e.g. university or hospital")
+	addIssuerEntryFlags(c, &entry, &pub, &name, &kind)
 	return c
+}
+
+// issuerEntry is the issuer to register: from the file --entry names, or
+// from --pubkey, --name and --kind.
+func issuerEntry(entry, pub, name, kind string) (registry.RegisterIssuer, error) {
+	var ri registry.RegisterIssuer
+	switch {
+	case entry != "":
+		b, err := os.ReadFile(entry)
+		if err != nil {
+			return ri, usagef("give --entry the file 'zkcred issuer register --json' wrote", "%v", err)
+		}
+		if err := json.Unmarshal(b, &ri); err != nil {
+			return ri, usagef("the file 'zkcred issuer register --json' writes", "%s: %v", entry, err)
+		}
+	case pub != "":
+		ri = registry.RegisterIssuer{PubKey: pub, Name: name, Kind: kind}
+	default:
+		return ri, usagef("give --entry issuer.json (or --pubkey --name --kind)", "no issuer given")
+	}
+	return ri, nil
+}
+
+func addIssuerEntryFlags(c *cobra.Command, entry, pub, name, kind *string) {
+	c.Flags().StringVar(entry, "entry", "", `JSON file with the entry 'zkcred issuer register' printed: {"pubkey","name","kind"}`)
+	c.Flags().StringVar(pub, "pubkey", "", "issuer's hex ed25519 public key (instead of --entry)")
+	c.Flags().StringVar(name, "name", "", "issuer's display name")
+	c.Flags().StringVar(kind, "kind", "", "issuer's kind, e.g. university or hospital")
 }
 
 func newGovernDeactivateCmd() *cobra.Command {

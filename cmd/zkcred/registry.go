@@ -29,7 +29,7 @@ import (
 )
 
 func newRegistryCmd() *cobra.Command {
-	return group("registry", "run the registry chain: init, start, status, audit, govern",
+	return group("registry", "run the registry chain: init, start, status, audit, govern, accredit",
 		`The registry is the append-only chain that holds every credential's leaf,
 the issuers, schemas and the circuits' verifying-key hashes. A consortium runs
 it: 'init' makes the genesis and keys, 'start' serves it, 'govern' signs
@@ -38,7 +38,7 @@ governance transactions, 'audit' replays it from genesis. Anyone can read it
 		`  zkcred registry init --dir reg --chain-id my-chain
   zkcred registry start --dir reg --addr 127.0.0.1:8700
   zkcred registry status --registry http://127.0.0.1:8700`,
-		newRegistryInitCmd(), newRegistryStartCmd(), newRegistryStatusCmd(), newRegistryAuditCmd(), newGovernCmd())
+		newRegistryInitCmd(), newRegistryStartCmd(), newRegistryStatusCmd(), newRegistryAuditCmd(), newGovernCmd(), newRegistryAccreditCmd())
 }
 
 // keyfileWorkFactor is the default scrypt work factor of a new governance

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -108,6 +109,14 @@ func write(path string, f Format, key ed25519.PrivateKey, passphrase []byte, o O
 // Load decrypts the key file at path. A file that holds a plain hex seed
 // is refused with ErrPlain.
 func Load(path string, f Format, passphrase []byte) (ed25519.PrivateKey, error) {
+	return LoadAny(path, passphrase, f)
+}
+
+// LoadAny is Load for a file that may be of any of the formats fs (the
+// first names the key in errors): an accreditor signs with a key of its
+// own or with its issuer key.
+func LoadAny(path string, passphrase []byte, fs ...Format) (ed25519.PrivateKey, error) {
+	f := fs[0]
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s %w: %v", f.What, ErrKeyFile, err)
@@ -132,7 +141,7 @@ func Load(path string, f Format, passphrase []byte) (ed25519.PrivateKey, error) 
 		return nil, fmt.Errorf("%s %w: %v", f.What, ErrKeyFile, err)
 	}
 	var c content
-	if err := strictjson.Unmarshal(plain, &c); err != nil || c.Format != f.ID {
+	if err := strictjson.Unmarshal(plain, &c); err != nil || !slices.ContainsFunc(fs, func(f Format) bool { return f.ID == c.Format }) {
 		return nil, fmt.Errorf("%s %w: %s is not a zkcred %s key", f.What, ErrKeyFile, path, f.What)
 	}
 	if len(c.Seed) != ed25519.SeedSize {
