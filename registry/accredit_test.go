@@ -111,6 +111,8 @@ func TestAccreditation(t *testing.T) {
 	// ... and nothing outside its kinds.
 	k.refused("another kind", k.tx(ministry, RegisterIssuer{PubKey: hexPub(hosp), Name: "Hospital", Kind: "hospital"}), ErrNotAccredited, `not "hospital"`)
 	k.refused("moved to another kind", k.tx(ministry, UpdateIssuer{PubKey: reg.PubKey, Name: reg.Name, Kind: "hospital", Active: true}), ErrNotAccredited, "hospital")
+	k.refused("binds a did:web", k.tx(ministry, RegisterIssuer{PubKey: hexPub(hosp), Name: "College", Kind: "college", DIDWeb: "did:web:college.example"}), ErrNotAccredited, "did:web")
+	k.refused("changes a did:web", k.tx(ministry, UpdateIssuer{PubKey: reg.PubKey, Name: reg.Name, Kind: reg.Kind, Active: true, DIDWeb: "did:web:uni2.example"}), ErrNotAccredited, "did:web")
 	k.refused("with approvals", k.tx(ministry, RegisterIssuer{PubKey: hexPub(hosp), Name: "College", Kind: "college"}, a), ErrMalformed, "carries no approvals")
 	k.refused("an outsider", k.tx(outsider, RegisterIssuer{PubKey: hexPub(hosp), Name: "College", Kind: "college"}), ErrNotGovernance, "nor an accreditor")
 	k.refused("outsider deactivates", k.tx(outsider, DeactivateIssuer{PubKey: reg.PubKey}), ErrNotGovernance, "nor an accreditor")
@@ -124,6 +126,13 @@ func TestAccreditation(t *testing.T) {
 	// governance registered included.
 	k.mustSubmit(k.tx(ministry, UpdateIssuer{PubKey: reg.PubKey, Name: "Second University of X", Kind: "college", Active: true}))
 	if is := k.issuer(reg.PubKey); is.Kind != "college" || is.Name != "Second University of X" || is.RegisteredBy != hexPub(ministry) {
+		t.Fatalf("updated issuer %+v", is)
+	}
+	// A did:web governance bound stays: the accreditor updates around it.
+	k.mustSubmit(k.tx(a, UpdateIssuer{PubKey: hexPub(k.uni), Name: "Uni", Kind: "university", Active: true, DIDWeb: "did:web:uni.example"}, b))
+	k.refused("unbinds a did:web", k.tx(ministry, UpdateIssuer{PubKey: hexPub(k.uni), Name: "Uni of Y", Kind: "university", Active: true}), ErrNotAccredited, "did:web")
+	k.mustSubmit(k.tx(ministry, UpdateIssuer{PubKey: hexPub(k.uni), Name: "Uni of Y", Kind: "university", Active: true, DIDWeb: "did:web:uni.example"}))
+	if is := k.issuer(hexPub(k.uni)); is.Name != "Uni of Y" || is.DIDWeb != "did:web:uni.example" {
 		t.Fatalf("updated issuer %+v", is)
 	}
 	k.mustSubmit(k.tx(ministry, DeactivateIssuer{PubKey: hexPub(k.uni)}))

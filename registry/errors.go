@@ -41,6 +41,7 @@ var (
 	ErrSchemaExists   = fmt.Errorf("schema already published: %w", ErrConflict)                                                                      // 409
 	ErrAlreadyRevoked = fmt.Errorf("leaf already revoked: %w", ErrConflict)                                                                          // 409
 	ErrTreeFull       = fmt.Errorf("tree is full: %w", ErrConflict)                                                                                  // 409
+	ErrDIDWebBound    = fmt.Errorf("did:web is bound to another issuer: %w", ErrConflict)                                                            // 409
 	ErrTxTooLarge     = fmt.Errorf("transaction: %w", ErrTooLarge)                                                                                   // 413
 )
 

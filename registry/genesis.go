@@ -106,6 +106,9 @@ func (g *Genesis) Validate() error {
 		if err := checkIssuerFields(is.PubKey, is.Name, is.Kind); err != nil {
 			return fmt.Errorf("genesis: issuer %q: %w", is.Name, err)
 		}
+		if err := checkDIDWeb(is.DIDWeb); err != nil {
+			return fmt.Errorf("genesis: issuer %q: %w", is.Name, err)
+		}
 		if seen[is.PubKey] {
 			return fmt.Errorf("genesis: issuer %s listed twice", is.PubKey)
 		}

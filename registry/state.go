@@ -37,6 +37,12 @@ type Issuer struct {
 	Index      uint64         `json:"index"` // leaf index in the issuer tree
 	Registered uint64         `json:"registered"`
 	Updated    uint64         `json:"updated"`
+
+	// DIDWeb is the did:web (did:web:host[%3Aport]) governance bound to
+	// the issuer, whose credentials may then name it as their issuer;
+	// empty for an issuer known by its did:key only. No two issuers bind
+	// the same did:web.
+	DIDWeb string `json:"did_web,omitempty"`
 	// RegisteredBy is the accreditor that registered the issuer (hex
 	// pubkey); omitted for an issuer that governance registered, so that
 	// such records, and their leaves, are as before accreditation.
@@ -382,11 +388,39 @@ func (b *Builder) registerIssuerBy(r RegisterIssuer, by string) error {
 	}
 	is := &Issuer{ID: circuits.F(id), PubKey: r.PubKey, DID: didkey.Encode(pub), Name: r.Name, Kind: r.Kind, Active: true,
 		Index: b.issCount, Registered: b.height, Updated: b.height, RegisteredBy: by}
+	if err := b.bindDIDWeb(nil, is, r.DIDWeb); err != nil {
+		return err
+	}
 	b.issCount++
 	ib := id.Bytes()
 	b.set(layout.IssuerIndexKey(is.Index), ib[:])
 	return b.putIssuer(nil, is)
 }
+
+// bindDIDWeb sets nw.DIDWeb to did (old is the record before, nil for a
+// new issuer), refusing a did:web another issuer binds, and keeps the
+// did:web index in step.
+func (b *Builder) bindDIDWeb(old, nw *Issuer, did string) error {
+	if did != "" && (old == nil || old.DIDWeb != did) {
+		v, ok, err := b.Get(layout.DIDWebKey(did))
+		if err != nil {
+			return err
+		}
+		if ok && len(v) > 0 && !bytes.Equal(v, idBytes(nw.ID)) { // empty: unbound
+			return fmt.Errorf("%w: %s", ErrDIDWebBound, did)
+		}
+	}
+	if old != nil && old.DIDWeb != "" && old.DIDWeb != did {
+		b.set(layout.DIDWebKey(old.DIDWeb), []byte{}) // writes cannot delete
+	}
+	if did != "" {
+		b.set(layout.DIDWebKey(did), idBytes(nw.ID))
+	}
+	nw.DIDWeb = did
+	return nil
+}
+
+func idBytes(id circuits.Field) []byte { e := id.El(); b := e.Bytes(); return b[:] }
 
 // activeIssuer returns the signer's issuer record if it may act.
 func (b *Builder) activeIssuer(tx *SignedTx) (*Issuer, error) {
@@ -449,6 +483,9 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			}
 			nw := *is
 			nw.Name, nw.Kind, nw.Active, nw.Updated = body.Name, body.Kind, body.Active, b.height
+			if err := b.bindDIDWeb(is, &nw, body.DIDWeb); err != nil {
+				return nil, err
+			}
 			if err := b.putIssuer(is, &nw); err != nil {
 				return nil, err
 			}
@@ -625,24 +662,35 @@ func (b *Builder) authorise(tx *SignedTx) (*Accreditor, error) {
 
 // accredited checks that accreditor a may do what body asks: every kind
 // it touches (an issuer's current kind and, for a registration or an
-// update, the new one) is one of a's.
+// update, the new one) is one of a's, and it leaves the did:web binding as
+// it is.
 func (b *Builder) accredited(a *Accreditor, body Body) error {
 	var kinds []string
 	var key string
+	didWeb := "" // the did:web binding the transaction asks for
 	switch body := body.(type) {
 	case RegisterIssuer:
-		kinds = append(kinds, body.Kind)
+		kinds, didWeb = append(kinds, body.Kind), body.DIDWeb
 	case UpdateIssuer:
-		kinds, key = append(kinds, body.Kind), body.PubKey
+		kinds, key, didWeb = append(kinds, body.Kind), body.PubKey, body.DIDWeb
 	case DeactivateIssuer:
 		key = body.PubKey
 	}
+	bound := ""
 	if key != "" {
 		is, err := b.issuerByKey(key)
 		if err != nil {
 			return err
 		}
-		kinds = append(kinds, is.Kind)
+		kinds, bound = append(kinds, is.Kind), is.DIDWeb
+		if _, ok := body.(DeactivateIssuer); ok {
+			didWeb = bound
+		}
+	}
+	if didWeb != bound {
+		// a did:web binding says which domain speaks for an issuer: that
+		// stays with governance
+		return fmt.Errorf("%w: %s (%s) may not bind or change an issuer's did:web", ErrNotAccredited, a.Name, a.PubKey)
 	}
 	for _, k := range kinds {
 		if !a.May(k) {

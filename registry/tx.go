@@ -16,6 +16,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/didweb"
 )
 
 // Transaction types.
@@ -112,7 +113,8 @@ type Body interface{ TxType() string }
 type RegisterIssuer struct {
 	PubKey string `json:"pubkey"` // hex ed25519 public key
 	Name   string `json:"name"`
-	Kind   string `json:"kind"` // e.g. "university", "hospital"
+	Kind   string `json:"kind"`              // e.g. "university", "hospital"
+	DIDWeb string `json:"did_web,omitempty"` // did:web to bind (Issuer.DIDWeb)
 }
 
 // UpdateIssuer changes an issuer's name and kind and may reactivate it
@@ -122,6 +124,7 @@ type UpdateIssuer struct {
 	Name   string `json:"name"`
 	Kind   string `json:"kind"`
 	Active bool   `json:"active"`
+	DIDWeb string `json:"did_web,omitempty"` // the did:web bound after the update; empty unbinds
 }
 
 // DeactivateIssuer stops an issuer from anchoring, revoking and publishing
@@ -366,6 +369,9 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		if err := checkIssuerFields(b.PubKey, b.Name, b.Kind); err != nil {
 			return nil, err
 		}
+		if err := checkDIDWeb(b.DIDWeb); err != nil {
+			return nil, err
+		}
 		st.Body = b
 	case TypeUpdateIssuer:
 		var b UpdateIssuer
@@ -373,6 +379,9 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 			return nil, err
 		}
 		if err := checkIssuerFields(b.PubKey, b.Name, b.Kind); err != nil {
+			return nil, err
+		}
+		if err := checkDIDWeb(b.DIDWeb); err != nil {
 			return nil, err
 		}
 		st.Body = b
@@ -556,6 +565,25 @@ func checkIssuerFields(pub, name, kind string) error {
 	}
 	if !validKind(kind) {
 		return malformed("kind %q must be 1 to %d lowercase letters, digits or '-'", truncate(kind), MaxKindLen)
+	}
+	return nil
+}
+
+// MaxDIDWebLen bounds an issuer's did:web.
+const MaxDIDWebLen = 256
+
+// checkDIDWeb accepts "" or an origin did:web (did:web:host[%3Aport],
+// lowercase host, no path).
+func checkDIDWeb(did string) error {
+	if did == "" {
+		return nil
+	}
+	if len(did) > MaxDIDWebLen {
+		return malformed("did_web is longer than %d bytes", MaxDIDWebLen)
+	}
+	p, err := didweb.Parse(did)
+	if err != nil || p.DID != did {
+		return malformed("did_web %q must be an origin did:web such as did:web:uni.example (no path, no fragment)", truncate(did))
 	}
 	return nil
 }

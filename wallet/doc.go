@@ -16,7 +16,8 @@
 // client verified.
 //
 // Present answers a verifier's presentation request (read with
-// ReadRequest): it picks the named credential or the oldest that satisfies
+// ReadRequest, or with ReadPresentationRequest, which also reads OpenID4VP
+// links and request_uris, each URL with one GET): it picks the named credential or the oldest that satisfies
 // the request (or explains which requirement none meets), skipping expired
 // ones and those whose leaf the latest verified root shows revoked, lets
 // the caller confirm what will be disclosed and proved (Plan.Describe),

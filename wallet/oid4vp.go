@@ -76,79 +76,133 @@ func IsOpenID4VPLink(s string) bool {
 // redirect_uri: request (unsigned, by value) is accepted only with
 // AllowUnsigned, and its response_uri must be the client identifier's.
 func (w *Wallet) ReadAuthorizationRequest(ctx context.Context, src string, o OpenID4VPOptions) (*AuthorizedRequest, error) {
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
 	inv := &oid4vp.Invocation{}
 	var err error
 	if IsOpenID4VPLink(src) {
 		if inv, err = oid4vp.ParseLink(src); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
 		}
-	} else if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
+	} else if isURL(src) {
 		inv.RequestURI = src
 	} else {
 		return nil, ErrNotOpenID4VP
 	}
-	out := &AuthorizedRequest{}
 	if inv.RequestURI != "" {
-		jwt, err := w.fetchRequestObject(ctx, inv.RequestURI)
+		b, isJWT, err := w.fetchRequest(ctx, inv.RequestURI)
 		if err != nil {
 			return nil, err
 		}
-		resolver := &didweb.Resolver{Client: w.hc, AllowLoopbackHTTP: o.AllowLoopbackHTTP}
-		var docURL string
-		ar, err := oid4vp.VerifyRequest(jwt, now(), func(clientID, kid string) (ed25519.PublicKey, error) {
-			did := strings.TrimPrefix(clientID, oid4vp.PrefixDID)
-			p, err := didweb.Parse(did)
-			if err != nil {
-				return nil, err
-			}
-			if kid != did && !strings.HasPrefix(kid, did+"#") {
-				return nil, fmt.Errorf("kid %q is not a key of %s", kid, did)
-			}
-			doc, err := resolver.Resolve(ctx, did)
-			if err != nil {
-				return nil, err
-			}
-			docURL = p.DocumentURL(o.AllowLoopbackHTTP)
-			return doc.Key(kid)
-		})
-		if err != nil {
-			if errors.Is(err, oid4vp.ErrSignature) || errors.Is(err, oid4vp.ErrClientKey) {
-				return nil, fmt.Errorf("%w: %w", ErrClient, err)
-			}
-			return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+		if !isJWT {
+			return nil, ErrNotOpenID4VP
 		}
-		if inv.ClientID != "" && inv.ClientID != ar.ClientID {
-			return nil, fmt.Errorf("%w: the link names client %q but the request object is of %q", ErrClient, inv.ClientID, ar.ClientID)
-		}
-		did := strings.TrimPrefix(ar.ClientID, oid4vp.PrefixDID)
-		p, _ := didweb.Parse(did) // parsed by the resolver above
-		if err := sameOrigin(ar.ResponseURI, p.Origin(o.AllowLoopbackHTTP)); err != nil {
-			return nil, fmt.Errorf("%w: response_uri %s does not belong to %s: %v", ErrClient, ar.ResponseURI, did, err)
-		}
-		out.Auth, out.Signed = ar, true
-		out.Verifier = fmt.Sprintf("%s (request signed by its key, DID document at %s)", did, docURL)
-	} else {
-		ar := inv.Request
-		switch {
-		case strings.HasPrefix(ar.ClientID, oid4vp.PrefixRedirectURI):
-			if !o.AllowUnsigned {
-				return nil, fmt.Errorf("%w: the request of %s is unsigned (redirect_uri: client); accept unsigned requests only for local use (--allow-unsigned)", ErrClient, ar.ClientID)
-			}
-			if strings.TrimPrefix(ar.ClientID, oid4vp.PrefixRedirectURI) != ar.ResponseURI {
-				return nil, fmt.Errorf("%w: client %s answers to response_uri %s, not its own URI", ErrClient, ar.ClientID, ar.ResponseURI)
-			}
-			out.Verifier = fmt.Sprintf("%s (UNSIGNED request: nothing authenticates this verifier)", ar.ResponseURI)
-		case strings.HasPrefix(ar.ClientID, oid4vp.PrefixDID):
-			return nil, fmt.Errorf("%w: a request of %s must be a signed request object (request_uri), not parameters in the link", ErrClient, ar.ClientID)
-		default:
-			return nil, fmt.Errorf("%w: client identifier %q: this wallet knows the prefixes %s and %s", ErrClient, ar.ClientID, oid4vp.PrefixDID, oid4vp.PrefixRedirectURI)
-		}
-		out.Auth = ar
+		return w.checkRequestObject(ctx, inv, string(b), o)
 	}
+	return w.checkUnsigned(inv.Request, o)
+}
+
+// ReadPresentationRequest reads any request the wallet answers, with one
+// GET for a URL: an openid4vp:// link, an http(s) URL answering a request
+// object (checked as by ReadAuthorizationRequest) or a zkcred request
+// (checked as by ReadRequest), or a zkcred request file. ar is nil for a
+// zkcred request; req is the request to present either way.
+func (w *Wallet) ReadPresentationRequest(ctx context.Context, src string, o OpenID4VPOptions) (req *wire.Request, ar *AuthorizedRequest, err error) {
+	if IsOpenID4VPLink(src) {
+		if ar, err = w.ReadAuthorizationRequest(ctx, src, o); err != nil {
+			return nil, nil, err
+		}
+		return ar.Request, ar, nil
+	}
+	if !isURL(src) {
+		req, err = w.ReadRequest(ctx, src)
+		return req, nil, err
+	}
+	b, isJWT, err := w.fetchRequest(ctx, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	if isJWT {
+		if ar, err = w.checkRequestObject(ctx, &oid4vp.Invocation{RequestURI: src}, string(b), o); err != nil {
+			return nil, nil, err
+		}
+		return ar.Request, ar, nil
+	}
+	if len(b) > MaxBody {
+		return nil, nil, fmt.Errorf("reading the request: answer from %s is larger than %d bytes", src, MaxBody)
+	}
+	req, err = w.parseRequest(b, src, true)
+	return req, nil, err
+}
+
+func isURL(s string) bool { return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://") }
+
+// checkRequestObject checks a request object fetched from inv.RequestURI
+// (see ReadAuthorizationRequest).
+func (w *Wallet) checkRequestObject(ctx context.Context, inv *oid4vp.Invocation, jwt string, o OpenID4VPOptions) (*AuthorizedRequest, error) {
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	out := &AuthorizedRequest{}
+	resolver := &didweb.Resolver{Client: w.hc, AllowLoopbackHTTP: o.AllowLoopbackHTTP}
+	var docURL string
+	ar, err := oid4vp.VerifyRequest(jwt, now(), func(clientID, kid string) (ed25519.PublicKey, error) {
+		did := strings.TrimPrefix(clientID, oid4vp.PrefixDID)
+		p, err := didweb.Parse(did)
+		if err != nil {
+			return nil, err
+		}
+		if kid != did && !strings.HasPrefix(kid, did+"#") {
+			return nil, fmt.Errorf("kid %q is not a key of %s", kid, did)
+		}
+		doc, err := resolver.Resolve(ctx, did)
+		if err != nil {
+			return nil, err
+		}
+		docURL = p.DocumentURL(o.AllowLoopbackHTTP)
+		return doc.Key(kid)
+	})
+	if err != nil {
+		if errors.Is(err, oid4vp.ErrSignature) || errors.Is(err, oid4vp.ErrClientKey) {
+			return nil, fmt.Errorf("%w: %w", ErrClient, err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	if inv.ClientID != "" && inv.ClientID != ar.ClientID {
+		return nil, fmt.Errorf("%w: the link names client %q but the request object is of %q", ErrClient, inv.ClientID, ar.ClientID)
+	}
+	did := strings.TrimPrefix(ar.ClientID, oid4vp.PrefixDID)
+	p, _ := didweb.Parse(did) // parsed by the resolver above
+	if err := sameOrigin(ar.ResponseURI, p.Origin(o.AllowLoopbackHTTP)); err != nil {
+		return nil, fmt.Errorf("%w: response_uri %s does not belong to %s: %v", ErrClient, ar.ResponseURI, did, err)
+	}
+	out.Auth, out.Signed = ar, true
+	out.Verifier = fmt.Sprintf("%s (request signed by its key, DID document at %s)", did, docURL)
+	return w.finish(out)
+}
+
+// checkUnsigned checks a request passed by value in a link.
+func (w *Wallet) checkUnsigned(ar *oid4vp.AuthorizationRequest, o OpenID4VPOptions) (*AuthorizedRequest, error) {
+	out := &AuthorizedRequest{}
+	switch {
+	case strings.HasPrefix(ar.ClientID, oid4vp.PrefixRedirectURI):
+		if !o.AllowUnsigned {
+			return nil, fmt.Errorf("%w: the request of %s is unsigned (redirect_uri: client); accept unsigned requests only for local use (--allow-unsigned)", ErrClient, ar.ClientID)
+		}
+		if strings.TrimPrefix(ar.ClientID, oid4vp.PrefixRedirectURI) != ar.ResponseURI {
+			return nil, fmt.Errorf("%w: client %s answers to response_uri %s, not its own URI", ErrClient, ar.ClientID, ar.ResponseURI)
+		}
+		out.Verifier = fmt.Sprintf("%s (UNSIGNED request: nothing authenticates this verifier)", ar.ResponseURI)
+	case strings.HasPrefix(ar.ClientID, oid4vp.PrefixDID):
+		return nil, fmt.Errorf("%w: a request of %s must be a signed request object (request_uri), not parameters in the link", ErrClient, ar.ClientID)
+	default:
+		return nil, fmt.Errorf("%w: client identifier %q: this wallet knows the prefixes %s and %s", ErrClient, ar.ClientID, oid4vp.PrefixDID, oid4vp.PrefixRedirectURI)
+	}
+	out.Auth = ar
+	return w.finish(out)
+}
+
+// finish compiles the checked request's DCQL query.
+func (w *Wallet) finish(out *AuthorizedRequest) (*AuthorizedRequest, error) {
 	req, err := w.zkcredRequest(out.Auth)
 	if err != nil {
 		return nil, err
@@ -233,32 +287,34 @@ func mismatchAll(es []*Entry, schemaID circuits.Field) []Mismatch {
 	return out
 }
 
-// fetchRequestObject GETs a request object from its request_uri.
-func (w *Wallet) fetchRequestObject(ctx context.Context, u string) (string, error) {
+// fetchRequest GETs a request_uri or a zkcred request URL, once: isJWT
+// says the answer is a request object (by its media type), else b is the
+// body to read as a zkcred request.
+func (w *Wallet) fetchRequest(ctx context.Context, u string) (b []byte, isJWT bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", fmt.Errorf("%w: request_uri: %v", ErrBadRequest, err)
+		return nil, false, fmt.Errorf("%w: request URL: %v", ErrBadRequest, err)
 	}
-	req.Header.Set("Accept", oid4vp.RequestObjectMedia)
+	req.Header.Set("Accept", oid4vp.RequestObjectMedia+", application/json;q=0.9")
 	resp, err := w.hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("reading the request: %w", err)
+		return nil, false, fmt.Errorf("reading the request: %w", err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, oid4vp.MaxRequestObject+1))
+	b, err = io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	if err != nil {
-		return "", fmt.Errorf("reading the request: %w", err)
+		return nil, false, fmt.Errorf("reading the request: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", remoteError(resp.StatusCode, b)
+		return nil, false, remoteError(resp.StatusCode, b)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != oid4vp.RequestObjectMedia {
-		return "", ErrNotOpenID4VP
+		return b, false, nil
 	}
 	if len(b) > oid4vp.MaxRequestObject {
-		return "", fmt.Errorf("%w: request object larger than %d bytes", ErrBadRequest, oid4vp.MaxRequestObject)
+		return nil, false, fmt.Errorf("%w: request object larger than %d bytes", ErrBadRequest, oid4vp.MaxRequestObject)
 	}
-	return string(b), nil
+	return b, true, nil
 }
 
 // remoteError reads an error answer: OAuth's (error, error_description,

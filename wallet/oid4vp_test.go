@@ -8,10 +8,14 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/dcql"
 	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/internal/oid4vp"
@@ -96,17 +100,42 @@ type fakeVerifier struct {
 	did  string
 	key  ed25519.PrivateKey
 	objs map[string]string // path → request object
+	zk   map[string][]byte // path → zkcred request JSON
+
+	mu   sync.Mutex
+	gets map[string]int // path → GETs served
+}
+
+func (f *fakeVerifier) served(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gets[path]
 }
 
 func newFakeVerifier(t *testing.T) *fakeVerifier {
-	f := &fakeVerifier{objs: map[string]string{}}
+	f := &fakeVerifier{objs: map[string]string{}, zk: map[string][]byte{}, gets: map[string]int{}}
 	_, f.key, _ = ed25519.GenerateKey(nil)
 	mux := http.NewServeMux()
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	f.did, _ = didweb.FromOrigin(f.srv.URL, true)
 	mux.Handle(didweb.Path, didweb.Handler(didweb.NewDocument(f.did, f.key.Public().(ed25519.PublicKey))))
+	mux.HandleFunc("/zk/", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.gets[r.URL.Path]++
+		f.mu.Unlock()
+		b, ok := f.zk[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+	})
 	mux.HandleFunc("/req/", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.gets[r.URL.Path]++
+		f.mu.Unlock()
 		o, ok := f.objs[r.URL.Path]
 		if !ok {
 			http.NotFound(w, r)
@@ -116,6 +145,87 @@ func newFakeVerifier(t *testing.T) *fakeVerifier {
 		_, _ = w.Write([]byte(o))
 	})
 	return f
+}
+
+// TestReadPresentationRequestOneGET: a zkcred request URL and a
+// request_uri are each read with one GET (the wallet does not fetch a
+// zkcred request again after finding it is no request object), and each
+// is checked as its own kind.
+func TestReadPresentationRequestOneGET(t *testing.T) {
+	e := testenv.Start(t, testenv.Options{})
+	w := newWallet(t, e)
+	ctx := context.Background()
+	if _, err := w.Receive(ctx, e.Issue(w.HolderCommit(), "3.72", time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeVerifier(t)
+	// The verifier's zkcred request, re-addressed to the fake site.
+	resp, err := http.Get(e.Request("graduate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	m["audience"] = f.srv.URL
+	m["audienceId"] = circuits.F(circuits.AudienceID(f.srv.URL)).String()
+	m["submitUrl"] = f.srv.URL + "/zk/r1/presentations"
+	f.zk["/zk/r1"], _ = json.Marshal(m)
+	req, ar, err := w.ReadPresentationRequest(ctx, f.srv.URL+"/zk/r1", loopback)
+	if err != nil || ar != nil || req.Audience != f.srv.URL {
+		t.Fatalf("zkcred request: %+v %+v %v", req, ar, err)
+	}
+	if n := f.served("/zk/r1"); n != 1 {
+		t.Fatalf("the zkcred request was fetched %d times, want 1", n)
+	}
+	// Its checks still apply to the one body read: a request naming
+	// another audience than the site serving it is refused.
+	m["audience"] = e.VerifierURL
+	m["audienceId"] = circuits.F(circuits.AudienceID(e.VerifierURL)).String()
+	f.zk["/zk/r2"], _ = json.Marshal(m)
+	if _, _, err := w.ReadPresentationRequest(ctx, f.srv.URL+"/zk/r2", loopback); !errors.Is(err, wallet.ErrAudience) {
+		t.Fatalf("relayed zkcred request: %v", err)
+	}
+	if n := f.served("/zk/r2"); n != 1 {
+		t.Fatalf("the relayed request was fetched %d times, want 1", n)
+	}
+	// A request_uri answering a request object: one GET too, and it is
+	// checked as an OpenID4VP request.
+	cr, err := e.Verifier.CreateRequest("graduate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.Verifier.AuthorizationRequest(cr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.ClientID = oid4vp.PrefixDID + f.did
+	a.ResponseURI = f.srv.URL + "/resp/" + cr.ID
+	meta, _ := oid4vp.ParseMeta(a.DCQLQuery.Credentials[0].Meta)
+	meta.Audience = f.srv.URL
+	a.DCQLQuery.Credentials[0].Meta, _ = json.Marshal(meta)
+	jwt, err := oid4vp.SignRequest(a, f.key, didweb.KeyID(f.did))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.objs["/req/o1"] = jwt
+	req, ar, err = w.ReadPresentationRequest(ctx, f.srv.URL+"/req/o1", loopback)
+	if err != nil || ar == nil || !ar.Signed || req != ar.Request {
+		t.Fatalf("request_uri: %+v %v", ar, err)
+	}
+	if n := f.served("/req/o1"); n != 1 {
+		t.Fatalf("the request object was fetched %d times, want 1", n)
+	}
+	// A file is read as a zkcred request.
+	p := filepath.Join(t.TempDir(), "request.json")
+	if err := os.WriteFile(p, f.zk["/zk/r1"], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if req, ar, err := w.ReadPresentationRequest(ctx, p, loopback); err != nil || ar != nil || req.Audience != f.srv.URL {
+		t.Fatalf("request file: %v", err)
+	}
 }
 
 // TestOpenID4VPRefused: each way a request can fail to authenticate its

@@ -71,7 +71,7 @@ func (e *NoMatchError) Unwrap() error { return ErrCannotPresent }
 func (w *Wallet) ReadRequest(ctx context.Context, src string) (*wire.Request, error) {
 	var b []byte
 	var err error
-	fetched := strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://")
+	fetched := isURL(src)
 	if fetched {
 		b, err = w.httpDo(ctx, "GET", src, nil)
 	} else {
@@ -80,6 +80,12 @@ func (w *Wallet) ReadRequest(ctx context.Context, src string) (*wire.Request, er
 	if err != nil {
 		return nil, fmt.Errorf("reading the request: %w", err)
 	}
+	return w.parseRequest(b, src, fetched)
+}
+
+// parseRequest reads and checks a zkcred request read from src (fetched:
+// an http(s) URL).
+func (w *Wallet) parseRequest(b []byte, src string, fetched bool) (*wire.Request, error) {
 	req, err := wire.ParseRequest(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)

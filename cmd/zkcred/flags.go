@@ -91,3 +91,9 @@ func addGenesisFlag(c *cobra.Command, p *string) {
 func addWorkFactorFlag(c *cobra.Command, p *int, def int) {
 	c.Flags().IntVar(p, "work-factor", def, "scrypt work factor (log2 N) of the encryption")
 }
+
+// addDIDWebFlag defines --did-web, an issuer's domain (uni.example,
+// uni.example:8443 or did:web:uni.example).
+func addDIDWebFlag(c *cobra.Command, p *string, what string) {
+	c.Flags().StringVar(p, "did-web", "", what+" (uni.example, uni.example:8443 or did:web:uni.example)")
+}

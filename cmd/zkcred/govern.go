@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
@@ -42,7 +43,7 @@ with 'submit'. A key that approves twice counts once.`,
   zkcred registry govern deactivate-issuer --dir reg --pubkey HEX --out tx.json
   zkcred registry govern approve --dir reg --key other-governance.key --in tx.json
   zkcred registry govern submit --dir reg --in tx.json`,
-		newGovernRegisterCmd(), newGovernDeactivateCmd(), newGovernPublishCmd(), newGovernRevokeCmd(),
+		newGovernRegisterCmd(), newGovernUpdateCmd(), newGovernDeactivateCmd(), newGovernPublishCmd(), newGovernRevokeCmd(),
 		newGovernValidatorCmd(), newGovernAccreditCmd(), newGovernWithdrawCmd(), newGovernApproveCmd(), newGovernSubmitCmd(), newGovernEncryptKeyCmd())
 }
 
@@ -175,19 +176,27 @@ func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Bod
 
 func newGovernRegisterCmd() *cobra.Command {
 	var g governFlags
-	var entry, pub, name, kind string
+	var entry, pub, name, kind, didWeb string
 	c := leaf("register-issuer", "register an issuer (from the entry 'zkcred issuer register' printed)",
 		`  zkcred registry govern register-issuer --dir reg --registry http://127.0.0.1:8700 --entry uni.json
-  zkcred registry govern register-issuer --dir reg --pubkey HEX --name "Uni" --kind university`,
+  zkcred registry govern register-issuer --dir reg --pubkey HEX --name "Uni" --kind university --did-web uni.example`,
 		noArgs, func(*cobra.Command, []string) error {
 			ri, err := issuerEntry(entry, pub, name, kind)
 			if err != nil {
 				return err
 			}
+			if didWeb != "" {
+				did, err := didweb.FromDomain(didWeb)
+				if err != nil {
+					return usagef("--did-web names the issuer's domain: uni.example, uni.example:8443 or did:web:uni.example", "%v", err)
+				}
+				ri.DIDWeb = did
+			}
 			return g.submit(func(int) string { return fmt.Sprintf("registered issuer %q (%s)", ri.Name, ri.Kind) }, ri)
 		})
 	g.add(c)
 	addIssuerEntryFlags(c, &entry, &pub, &name, &kind)
+	addDIDWebFlag(c, &didWeb, "bind this did:web (the issuer's domain) to the issuer: credentials it signs may name it as their issuer")
 	return c
 }
 

@@ -43,7 +43,7 @@ govern withdraw-accreditation'.
   #   ... governance: zkcred registry govern accredit --dir reg --pubkey HEX --name "Ministry of Education" --kind university
   zkcred registry accredit register-issuer --key ministry.key --genesis genesis.json --registry http://127.0.0.1:8700 --entry uni.json
   zkcred registry accredit show --pubkey HEX --genesis genesis.json --registry http://127.0.0.1:8700`,
-		newAccreditInitCmd(), newAccreditShowCmd(), newAccreditRegisterCmd(), newAccreditUpdateCmd(), newAccreditDeactivateCmd())
+		newAccreditInitCmd(), newAccreditShowCmd(), newAccreditRegisterCmd(), newUpdateIssuerCmd(true), newAccreditDeactivateCmd())
 }
 
 // addAccreditorFlags adds the flags of the commands an accreditor signs.
@@ -176,27 +176,6 @@ func newAccreditRegisterCmd() *cobra.Command {
 		})
 	g.addAccreditor(c)
 	addIssuerEntryFlags(c, &entry, &pub, &name, &kind)
-	return c
-}
-
-func newAccreditUpdateCmd() *cobra.Command {
-	var g governFlags
-	var pub, name, kind string
-	var active bool
-	c := leaf("update-issuer", "change an issuer's name or kind (both within the accreditation), or reactivate it",
-		`  zkcred registry accredit update-issuer --key ministry.key --genesis genesis.json --pubkey HEX --name "Uni of X" --kind university`,
-		noArgs, func(*cobra.Command, []string) error {
-			if _, err := registry.ParsePubKey(pub); err != nil {
-				return usagef("zkcred registry accredit update-issuer --pubkey HEX --name NAME --kind KIND", "--pubkey must be the issuer's hex public key")
-			}
-			u := registry.UpdateIssuer{PubKey: pub, Name: name, Kind: kind, Active: active}
-			return g.submit(func(int) string { return fmt.Sprintf("updated issuer %q (%s)", name, kind) }, u)
-		})
-	g.addAccreditor(c)
-	c.Flags().StringVar(&pub, "pubkey", "", "issuer's hex ed25519 public key")
-	c.Flags().StringVar(&name, "name", "", "issuer's display name")
-	c.Flags().StringVar(&kind, "kind", "", "issuer's kind")
-	c.Flags().BoolVar(&active, "active", true, "false leaves it deactivated")
 	return c
 }
 

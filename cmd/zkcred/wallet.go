@@ -554,22 +554,13 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 		return err
 	}
 	start := time.Now()
-	var ar *wallet.AuthorizedRequest
-	if wallet.IsOpenID4VPLink(src) || strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
-		ar, err = w.ReadAuthorizationRequest(ctx, src, wallet.OpenID4VPOptions{AllowLoopbackHTTP: o.loopbackHTTP, AllowUnsigned: o.allowUnsigned})
-		switch {
-		case errors.Is(err, wallet.ErrNotOpenID4VP):
-			ar = nil // a zkcred request
-		case errors.Is(err, wallet.ErrClient):
-			return refusedf("", "open the request on the verifier's own site, or ask its operator to fix its did:web", "%v", err)
-		case err != nil:
-			return err
-		}
+	// One read (one GET for a URL): an OpenID4VP request object, a zkcred
+	// request or a request file.
+	req, ar, err := w.ReadPresentationRequest(ctx, src, wallet.OpenID4VPOptions{AllowLoopbackHTTP: o.loopbackHTTP, AllowUnsigned: o.allowUnsigned})
+	if errors.Is(err, wallet.ErrClient) {
+		return refusedf("", "open the request on the verifier's own site, or ask its operator to fix its did:web", "%v", err)
 	}
-	var req *wire.Request
-	if ar != nil {
-		req = ar.Request
-	} else if req, err = w.ReadRequest(ctx, src); err != nil {
+	if err != nil {
 		return err
 	}
 	present := func(o wallet.PresentOptions) (*wallet.Presented, error) {

@@ -100,6 +100,27 @@ func FromOrigin(origin string, allowLoopbackHTTP bool) (string, error) {
 	return id, nil
 }
 
+// FromDomain returns the origin did:web of a domain as a person writes
+// it: "uni.example", "uni.example:8443" (did:web:uni.example%3A8443), or
+// the did:web itself.
+func FromDomain(domain string) (string, error) {
+	d := strings.TrimSpace(domain)
+	if !strings.HasPrefix(d, "did:web:") {
+		if strings.Contains(d, "://") || strings.ContainsAny(d, "/#?") {
+			return "", fmt.Errorf("%w: %q is not a domain such as uni.example (or uni.example:8443)", ErrDID, domain)
+		}
+		d = "did:web:" + strings.Replace(d, ":", "%3A", 1)
+	}
+	p, err := Parse(d)
+	if err != nil {
+		return "", err
+	}
+	if p.DID != d {
+		return "", fmt.Errorf("%w: %q names a key (#fragment), not a domain", ErrDID, domain)
+	}
+	return p.DID, nil
+}
+
 // Parsed is a did:web split into its parts.
 type Parsed struct {
 	DID  string // did:web:host[%3Aport], without fragment

@@ -232,3 +232,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFromDomain(t *testing.T) {
+	for in, want := range map[string]string{
+		"uni.example":              "did:web:uni.example",
+		"uni.example:8443":         "did:web:uni.example%3A8443",
+		"127.0.0.1:8080":           "did:web:127.0.0.1%3A8080",
+		"did:web:uni.example":      "did:web:uni.example",
+		"did:web:uni.example%3A99": "did:web:uni.example%3A99",
+	} {
+		if got, err := FromDomain(in); err != nil || got != want {
+			t.Errorf("FromDomain(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "https://uni.example", "uni.example/path", "Uni.Example", "did:web:uni.example#key-1", "uni.example:port", "did:key:z6Mk"} {
+		if got, err := FromDomain(bad); err == nil {
+			t.Errorf("FromDomain(%q) = %q, want an error", bad, got)
+		}
+	}
+}

@@ -95,6 +95,35 @@ func (r Reader) Issuer(ctx context.Context, id fr.Element) (*registry.Issuer, er
 	return &a.Issuer, nil
 }
 
+// ErrNoDIDWeb: no registered issuer's proven record binds the did:web.
+var ErrNoDIDWeb = fmt.Errorf("no registered issuer binds this did:web: %w", registry.ErrNotFound)
+
+// IssuerByDIDWeb returns the record of the issuer that binds did (a
+// did:web, Issuer.DIDWeb), proven. The registry's list of issuers only
+// names candidates: each is read with its proof, and only a proven record
+// binding did is returned. The chain lets one issuer at a time bind a
+// did:web, so a registry node can hide the binding (ErrNoDIDWeb) but not
+// forge one.
+func (r Reader) IssuerByDIDWeb(ctx context.Context, did string) (*registry.Issuer, error) {
+	list, err := r.API.Issuers(ctx, client.IssuerFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("listing issuers: %w", err)
+	}
+	for _, c := range list {
+		if c.DIDWeb != did {
+			continue
+		}
+		is, err := r.Issuer(ctx, c.ID.El())
+		if err != nil {
+			return nil, err
+		}
+		if is.DIDWeb == did {
+			return is, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNoDIDWeb, did)
+}
+
 // Schema returns a published schema, proven.
 func (r Reader) Schema(ctx context.Context, id fr.Element) (*registry.SchemaRecord, error) {
 	var a *registry.SchemaAnswer

@@ -25,6 +25,7 @@ const (
 	Validators byte = 'V' // 'V': ValidatorSet JSON
 	Accreditor byte = 'A' // 'A' pubkey(32): Accreditor JSON
 	StateNode  byte = 'm' // 'm' height(2) position(32): 32-byte state-map node
+	DIDWeb     byte = 'w' // 'w' did:web: issuerID(32) of the issuer binding it
 )
 
 // StateNodeKey returns the state key of a state-map node at height h
@@ -64,6 +65,10 @@ func IssuerKey(id fr.Element) []byte { b := id.Bytes(); return append([]byte{Iss
 func IssuerIndexKey(index uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{IssuerIdx}, index)
 }
+
+// DIDWebKey returns the state key that maps a bound did:web to its
+// issuer's ID (an index of the issuer records, outside the state map).
+func DIDWebKey(did string) []byte { return append([]byte{DIDWeb}, did...) }
 
 // SchemaKey returns the state key of a schema record.
 func SchemaKey(id fr.Element) []byte { b := id.Bytes(); return append([]byte{Schema}, b[:]...) }
