@@ -26,7 +26,7 @@ import (
 // newGovernCmd: governance transactions, signed with the governance key
 // of a registry directory (or --key) and submitted to a running registry.
 func newGovernCmd() *cobra.Command {
-	return group("govern", "sign and submit governance transactions (register issuers, publish circuits, revoke, validators)",
+	return group("govern", "sign and submit governance transactions (register issuers, accredit, publish circuits, revoke, validators)",
 		`Govern signs governance transactions with the registry's governance key (from
 the registry directory, or --key) and submits them to the running registry,
 waiting until each is committed in a block.
