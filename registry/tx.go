@@ -295,6 +295,9 @@ func DecodeTx(chainID string, b []byte) (*SignedTx, error) {
 	if len(b) > MaxTxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(b), MaxTxBytes)
 	}
+	if tx, p, an, ok := fastAnchorTx(b); ok {
+		return verifyTx(chainID, tx, p, an)
+	}
 	var tx Tx
 	if err := strictjson.Unmarshal(b, &tx); err != nil {
 		return nil, malformed("%v", err)
@@ -306,6 +309,9 @@ func DecodeTx(chainID string, b []byte) (*SignedTx, error) {
 func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	if len(tx.Payload) == 0 {
 		return nil, malformed("missing payload")
+	}
+	if p, an, ok := fastAnchorPayload(tx.Payload); ok {
+		return verifyTx(chainID, &Tx{Payload: tx.Payload, Signature: tx.Signature, Approvals: tx.Approvals}, p, an)
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, tx.Payload); err != nil {
@@ -319,6 +325,14 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 	if err := strictjson.Unmarshal(tx.Payload, &p); err != nil {
 		return nil, malformed("payload: %v", err)
 	}
+	return verifyTx(chainID, tx, &p, nil)
+}
+
+// verifyTx checks the signatures and decodes the body of a transaction
+// whose compact payload p is. An anchor's body comes decoded already from
+// the fast path (fastdecode.go) when anchor is set.
+func verifyTx(chainID string, tx *Tx, pp *txPayload, anchor *Anchor) (*SignedTx, error) {
+	p := *pp
 	pub, err := ParsePubKey(p.Signer)
 	if err != nil {
 		return nil, malformed("signer: %v", err)
@@ -422,7 +436,9 @@ func VerifyTx(chainID string, tx *Tx) (*SignedTx, error) {
 		st.Body = b
 	case TypeAnchor:
 		var b Anchor
-		if err := decodeBody(p.Body, &b); err != nil {
+		if anchor != nil {
+			b = *anchor
+		} else if err := decodeBody(p.Body, &b); err != nil {
 			return nil, err
 		}
 		if len(b.Commitments) == 0 {
@@ -512,6 +528,30 @@ func checkAccredit(b Accredit) error {
 		}
 		if slices.Contains(b.Kinds[:i], k) {
 			return malformed("kind %q named twice", k)
+		}
+	}
+	return nil
+}
+
+// VerifySignatures checks again, for chainID, the signatures a
+// transaction decoded by DecodeTx or VerifyTx carries: the signer's and
+// each approval's over its compact payload. It costs a few signature
+// checks, far less than decoding again, and lets a holder of a SignedTx
+// confirm the chain it was checked for.
+func VerifySignatures(chainID string, st *SignedTx) error {
+	if st == nil || st.Tx == nil {
+		return malformed("missing transaction")
+	}
+	msg := SigningBytes(chainID, st.Tx.Payload)
+	sig, err := hex.DecodeString(st.Tx.Signature)
+	if err != nil || len(st.Signer) != ed25519.PublicKeySize || !ed25519.Verify(st.Signer, msg, sig) {
+		return fmt.Errorf("%w: does not verify for signer %s on chain %q", ErrBadSignature, hex.EncodeToString(st.Signer), chainID)
+	}
+	for i, a := range st.Tx.Approvals {
+		apub, err := ParsePubKey(a.Signer)
+		asig, serr := hex.DecodeString(a.Signature)
+		if err != nil || serr != nil || !ed25519.Verify(apub, msg, asig) {
+			return fmt.Errorf("%w: approval %d does not verify for %s on chain %q", ErrBadSignature, i, a.Signer, chainID)
 		}
 	}
 	return nil

@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
@@ -186,9 +185,9 @@ func newGovernRegisterCmd() *cobra.Command {
 				return err
 			}
 			if didWeb != "" {
-				did, err := didweb.FromDomain(didWeb)
+				did, err := parseDIDWebFlag(didWeb)
 				if err != nil {
-					return usagef("--did-web names the issuer's domain: uni.example, uni.example:8443 or did:web:uni.example", "%v", err)
+					return err
 				}
 				ri.DIDWeb = did
 			}

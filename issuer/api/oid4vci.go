@@ -155,7 +155,7 @@ func (s *server) issuerMetadata(c echo.Context) error {
 		"credential_issuer":                   s.base(),
 		"credential_endpoint":                 s.base() + "/v1/oid4vci/credential",
 		"nonce_endpoint":                      s.base() + "/v1/oid4vci/nonce",
-		"display":                             []map[string]string{{"name": s.is.Key().DID(), "locale": "en"}},
+		"display":                             []map[string]string{{"name": s.is.DID(), "locale": "en"}},
 		"credential_configurations_supported": cfgs,
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
@@ -110,7 +109,9 @@ type App struct {
 	pending *finalized
 
 	pmu      sync.Mutex
-	prepared map[[32]byte]*registry.SignedTx
+	prepared map[[32]byte]*prepared // by SHA-256 of the tx bytes
+	hashq    []*prepared            // anchors for the background hashers
+	hashers  int
 }
 
 var _ abcitypes.Application = (*App)(nil)
@@ -118,7 +119,7 @@ var _ abcitypes.Application = (*App)(nil)
 // New returns the application for a store.
 func New(st *store.Store, opts Options) *App {
 	opts.defaults()
-	return &App{st: st, g: st.Genesis(), opts: opts, prepared: map[[32]byte]*registry.SignedTx{}}
+	return &App{st: st, g: st.Genesis(), opts: opts, prepared: map[[32]byte]*prepared{}}
 }
 
 // Store returns the app's store.
@@ -162,80 +163,75 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.InitChainRequest) (*ab
 	return &abcitypes.InitChainResponse{AppHash: AppHash(&h)}, nil
 }
 
-// decode returns the checked transaction of tx bytes, from the prepared
-// cache when CheckTx saw it.
-func (a *App) decode(b []byte) (*registry.SignedTx, error) {
-	key := registry.Hash(sha256Sum(b))
-	a.pmu.Lock()
-	st, ok := a.prepared[key]
-	a.pmu.Unlock()
-	if ok {
-		return st, nil
-	}
-	return registry.DecodeTx(a.g.ChainID, b)
-}
-
-func (a *App) keep(b []byte, st *registry.SignedTx) {
-	key := registry.Hash(sha256Sum(b))
-	a.pmu.Lock()
-	defer a.pmu.Unlock()
-	if len(a.prepared) >= a.opts.Prepared {
-		for k := range a.prepared { // drop an arbitrary one
-			delete(a.prepared, k)
-			break
-		}
-	}
-	a.prepared[key] = st
-}
-
-func (a *App) forget(txs [][]byte) {
-	a.pmu.Lock()
-	defer a.pmu.Unlock()
-	for _, b := range txs {
-		delete(a.prepared, registry.Hash(sha256Sum(b)))
-	}
-}
-
 // CheckTx decodes a transaction (strict JSON, signature for this chain)
 // and dry-runs it on the committed state, so that the mempool holds only
-// transactions that would apply now. A dry-run anchor has its leaves
-// hashed; FinalizeBlock reuses them.
+// transactions that would apply now. The decoded transaction is kept for
+// the later calls; an admitted anchor's leaves are hashed in the
+// background, not on the caller's goroutine (for a transaction from a
+// peer, that is the peer connection's receive routine).
 func (a *App) CheckTx(_ context.Context, req *abcitypes.CheckTxRequest) (*abcitypes.CheckTxResponse, error) {
-	st, err := a.check(req.Tx)
+	p, err := a.check(req.Tx)
 	if err != nil {
 		return &abcitypes.CheckTxResponse{Code: Code(err), Log: err.Error(), Codespace: "zkcred"}, nil
 	}
-	a.keep(req.Tx, st)
-	return &abcitypes.CheckTxResponse{Code: CodeOK, GasWanted: int64(st.Weight())}, nil
+	a.hashLater(p)
+	return &abcitypes.CheckTxResponse{Code: CodeOK, GasWanted: int64(p.st.Weight())}, nil
 }
 
 // Check is CheckTx for a caller in the same process: it returns the
-// decoded transaction or the registry error that refuses it.
+// decoded transaction, an anchor's leaves hashed on the caller's
+// goroutine, or the registry error that refuses it.
 func (a *App) Check(b []byte) (*registry.SignedTx, error) {
-	st, err := a.check(b)
-	if err == nil {
-		a.keep(b, st)
-	}
-	return st, err
-}
-
-func (a *App) check(b []byte) (*registry.SignedTx, error) {
-	st, err := a.decode(b)
+	p, err := a.check(b)
 	if err != nil {
 		return nil, err
 	}
-	if st.Weight() > a.opts.MaxBlockLeaves || len(b) > a.opts.MaxBlockBytes {
-		return nil, fmt.Errorf("%w: weight %d, %d bytes: beyond a block's limits", registry.ErrTxTooLarge, st.Weight(), len(b))
+	p.hashLeaves()
+	return p.signed(), nil
+}
+
+// CheckSigned is Check for a transaction the caller has decoded already
+// (registry.DecodeTx or registry.VerifyTx for this chain), whose encoding
+// b is json.Marshal(st.Tx): it spares decoding the bytes again. The
+// signatures are verified once more for this chain, so that a transaction
+// checked for another chain is refused.
+func (a *App) CheckSigned(b []byte, st *registry.SignedTx) (*registry.SignedTx, error) {
+	if err := registry.VerifySignatures(a.g.ChainID, st); err != nil {
+		return nil, err
+	}
+	c := *st
+	p := a.keep(sha256Sum(b), newPrepared(&c))
+	if err := a.dryRun(p, len(b)); err != nil {
+		return nil, err
+	}
+	p.hashLeaves()
+	return p.signed(), nil
+}
+
+func (a *App) check(b []byte) (*prepared, error) {
+	p, err := a.entry(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.dryRun(p, len(b)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// dryRun applies the transaction to the committed state and discards the
+// result.
+func (a *App) dryRun(p *prepared, size int) error {
+	if p.st.Weight() > a.opts.MaxBlockLeaves || size > a.opts.MaxBlockBytes {
+		return fmt.Errorf("%w: weight %d, %d bytes: beyond a block's limits", registry.ErrTxTooLarge, p.st.Weight(), size)
 	}
 	latest := a.st.Latest()
 	bl, err := registry.NewBuilder(a.g, a.st, &latest)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := bl.Apply(st); err != nil {
-		return nil, err
-	}
-	return st, nil
+	_, err = bl.Apply(p.dryRunCopy())
+	return err
 }
 
 // limits keeps the leading transactions of txs that fit a block: decodable,
@@ -248,11 +244,12 @@ func (a *App) limits(txs [][]byte, maxBytes int64) (kept [][]byte, dropped bool)
 		maxB = int(maxBytes)
 	}
 	for _, b := range txs {
-		st, err := a.decode(b)
+		p, err := a.entry(b) // kept for FinalizeBlock
 		if err != nil {
 			dropped = true
 			continue
 		}
+		st := p.st
 		if n+1 > a.opts.MaxBlockTxs || size+len(b) > maxB || weight+st.Weight() > a.opts.MaxBlockLeaves {
 			dropped = true
 			continue
@@ -294,12 +291,18 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 	if err != nil {
 		return nil, err
 	}
-	sts := make([]*registry.SignedTx, len(req.Txs))
+	ps := make([]*prepared, len(req.Txs))
 	errs := make([]error, len(req.Txs))
 	for i, b := range req.Txs {
-		sts[i], errs[i] = a.decode(b)
+		ps[i], errs[i] = a.entry(b)
 	}
-	a.prepareLeaves(sts)
+	a.prepareLeaves(ps)
+	sts := make([]*registry.SignedTx, len(req.Txs))
+	for i, p := range ps {
+		if p != nil {
+			sts[i] = p.signed()
+		}
+	}
 	res := make([]*abcitypes.ExecTxResult, len(req.Txs))
 	outs := make([]Outcome, len(req.Txs))
 	for i, st := range sts {
@@ -339,36 +342,6 @@ func validatorUpdates(bl *registry.Builder) []abcitypes.ValidatorUpdate {
 		out = append(out, abcitypes.ValidatorUpdate{Power: v.Power, PubKeyType: "ed25519", PubKeyBytes: pub})
 	}
 	return out
-}
-
-// prepareLeaves hashes the leaves of anchors not prepared yet, in parallel,
-// for signers that are active issuers in the committed state (Apply hashes
-// the others if they may anchor at all).
-func (a *App) prepareLeaves(sts []*registry.SignedTx) {
-	work := make(chan *registry.SignedTx)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for st := range work {
-				st.PrepareLeaves()
-			}
-		}()
-	}
-	for _, st := range sts {
-		if st == nil {
-			continue
-		}
-		if an, ok := st.Body.(registry.Anchor); !ok || len(st.Leaves) == len(an.Commitments) {
-			continue
-		}
-		if ok, err := registry.ActiveIssuer(a.st, st); err == nil && ok {
-			work <- st
-		}
-	}
-	close(work)
-	wg.Wait()
 }
 
 // Commit writes the finalized block and its state changes in one synced

@@ -89,6 +89,7 @@ func benchAnchor(b *testing.B, validators int, overHTTP bool) {
 		}
 	}
 	h0 := svcs[0].Store.Latest().Height
+	c0 := svcs[0].Node.Height()
 	var done atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -124,6 +125,18 @@ func benchAnchor(b *testing.B, validators int, overHTTP bool) {
 	// would sustain
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(done.Load()), "cpu-µs/commitment")
 	b.ReportMetric(float64(svcs[0].Store.Latest().Height-h0), "blocks")
+	// consensus rounds beyond the first (a proposal or votes that came
+	// too late): each costs a propose or vote timeout
+	rounds := 0
+	bs := svcs[0].Node.CometBFT().BlockStore()
+	for h := c0 + 1; h <= bs.Height(); h++ {
+		if c := bs.LoadBlockCommit(h); c != nil {
+			rounds += int(c.Round)
+		} else if c := bs.LoadSeenCommit(h); c != nil {
+			rounds += int(c.Round)
+		}
+	}
+	b.ReportMetric(float64(rounds), "extra-rounds")
 	if len(lat) > 0 {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Milliseconds()), "ack-p99-ms")
 		b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "ack-p50-ms")

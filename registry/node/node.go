@@ -45,6 +45,9 @@ const (
 	DefaultMaxBlockBytes  = abci.DefaultMaxBlockBytes
 	// DefaultMempool is the number of transactions that may wait.
 	DefaultMempool = 4096
+	// DefaultPeerRate bounds the bytes per second sent to and received
+	// from each peer (CometBFT's send_rate and recv_rate).
+	DefaultPeerRate = 128 << 20
 )
 
 // Errors of Submit.
@@ -144,6 +147,14 @@ func config(home string, nc *NodeConfig, o *Options) *cmtcfg.Config {
 	cfg.P2P.PersistentPeersMaxDialPeriod = 2 * time.Second
 	cfg.P2P.DialTimeout = time.Second
 	cfg.P2P.HandshakeTimeout = 5 * time.Second
+	// A block of 16,384 commitments is about 1.4 MB, and every anchor is
+	// gossiped to each peer before it: CometBFT's 5 MB/s per peer would
+	// take a quarter of a second per hop. A consortium's validators are a
+	// few known peers, so the limit only guards against a runaway one.
+	cfg.P2P.SendRate = DefaultPeerRate
+	cfg.P2P.RecvRate = DefaultPeerRate
+	cfg.P2P.FlushThrottleTimeout = 2 * time.Millisecond
+	cfg.P2P.MaxPacketMsgPayloadSize = 16 << 10
 	cfg.RPC.ListenAddress = ""
 	if nc.RPCAddr != "" {
 		cfg.RPC.ListenAddress = "tcp://" + nc.RPCAddr
@@ -163,6 +174,12 @@ func config(home string, nc *NodeConfig, o *Options) *cmtcfg.Config {
 	cfg.Consensus.TimeoutPrecommit = o.VoteTimeout
 	cfg.Consensus.TimeoutPrecommitDelta = o.VoteTimeout / 2
 	cfg.Consensus.TimeoutCommit = o.Interval
+	// Once every validator's precommit is in, nothing is gained by
+	// waiting: the next height starts at once, and the block that signs
+	// the state of the one before (which an acknowledgement waits for)
+	// follows without a pause. Interval is then the longest wait for
+	// straggling precommits.
+	cfg.Consensus.SkipTimeoutCommit = true
 	cfg.Consensus.PeerGossipSleepDuration = 20 * time.Millisecond
 	cfg.Consensus.PeerQueryMaj23SleepDuration = 500 * time.Millisecond
 	if o.Heartbeat > 0 {
@@ -204,7 +221,7 @@ func newNode(d *Dir, o Options, so store.Options) (*Node, error) {
 	if o.WrapApp != nil {
 		app = o.WrapApp(app)
 	}
-	cmt, err := cmtnode.NewNode(context.Background(), cfg, pv, nk, proxy.NewLocalClientCreator(app),
+	cmt, err := cmtnode.NewNode(context.Background(), cfg, pv, nk, proxy.NewConnSyncLocalClientCreator(app),
 		cmtnode.DefaultGenesisDocProviderFunc(cfg), cmtcfg.DefaultDBProvider,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation), logger)
 	if err != nil {
@@ -313,7 +330,7 @@ func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*regist
 	if err != nil {
 		return nil, err
 	}
-	if _, err := n.app.Check(b); err != nil {
+	if _, err := n.app.CheckSigned(b, st); err != nil {
 		return nil, err
 	}
 	ch := make(chan abci.Outcome, 1)
