@@ -112,6 +112,9 @@ func (is *Issuer) DID() string {
 	return is.key.DID()
 }
 
+// Now returns the issuer's clock (Options.Now).
+func (is *Issuer) Now() time.Time { return is.opts.Now() }
+
 // DIDWeb returns Options.DIDWeb.
 func (is *Issuer) DIDWeb() string { return is.opts.DIDWeb }
 

@@ -100,7 +100,7 @@ func New(is *issuer.Issuer, opts Options) (*echo.Echo, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &server{is: is, opts: opts, metrics: newMetrics(is), vci: newVCIState()}
+	s := &server{is: is, opts: opts, metrics: newMetrics(is), vci: newVCIState(is.Store())}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
