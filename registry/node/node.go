@@ -29,8 +29,9 @@ import (
 // Defaults for Options.
 const (
 	// DefaultInterval is how long CometBFT waits after a block commits
-	// before it starts the next one (timeout_commit): transactions that
-	// arrive meanwhile share the next block.
+	// for the precommits of validators that have not sent theirs yet
+	// (timeout_commit); with every precommit in, the next height starts
+	// at once.
 	DefaultInterval = 50 * time.Millisecond
 	// DefaultHeartbeat is the interval of empty blocks when nothing is
 	// submitted, so verifiers always see a recent root.
