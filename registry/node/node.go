@@ -223,7 +223,7 @@ func newNode(d *Dir, o Options, so store.Options) (*Node, error) {
 		app = o.WrapApp(app)
 	}
 	cmt, err := cmtnode.NewNode(context.Background(), cfg, pv, nk, proxy.NewConnSyncLocalClientCreator(app),
-		cmtnode.DefaultGenesisDocProviderFunc(cfg), cmtcfg.DefaultDBProvider,
+		cmtnode.DefaultGenesisDocProviderFunc(cfg), closeSafeDBProvider,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation), logger)
 	if err != nil {
 		st.Close()
