@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,7 +120,8 @@ func newDraft(req Request, sid fr.Element, now time.Time) (*draft, error) {
 
 // sign builds and signs the credential of an anchored draft; its second
 // @context is zkContext.
-func sign(d *draft, k *Key, a Anchored, statusBase, zkContext string) (*wire.Bundle, error) {
+func (is *Issuer) sign(d *draft, a Anchored) (*wire.Bundle, error) {
+	k, statusBase, zkContext := is.key, is.opts.StatusBase, is.ContextURL()
 	if len(d.Slots) != circuits.Slots {
 		return nil, fmt.Errorf("journaled draft %s has %d slots", d.CredentialID, len(d.Slots))
 	}
@@ -133,7 +135,7 @@ func sign(d *draft, k *Key, a Anchored, statusBase, zkContext string) (*wire.Bun
 		ID:               d.CredentialID,
 		Type:             []string{"VerifiableCredential", wire.CredentialType},
 		Name:             d.Schema.Name,
-		Issuer:           k.DID(),
+		Issuer:           is.DID(),
 		ValidFrom:        d.ValidFrom.Format(time.RFC3339),
 		CredentialSchema: wire.SchemaRef{ID: wire.SchemaURNPrefix + d.SchemaID.String(), Type: wire.SchemaType},
 		CredentialSubject: wire.Subject{
@@ -151,7 +153,7 @@ func sign(d *draft, k *Key, a Anchored, statusBase, zkContext string) (*wire.Bun
 	if !d.ValidUntil.IsZero() {
 		c.ValidUntil = d.ValidUntil.Format(time.RFC3339)
 	}
-	signed, err := signCredential(&c, k, d.ValidFrom)
+	signed, err := signCredential(&c, k, is.VerificationMethod(), d.ValidFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +169,9 @@ func sign(d *draft, k *Key, a Anchored, statusBase, zkContext string) (*wire.Bun
 		LeafIndex:    a.LeafIndex,
 		BlockHeight:  a.Height,
 	}
+	if is.opts.DIDWeb != "" {
+		p.IssuerKey = hex.EncodeToString(k.Public()) // a did:web does not hold it
+	}
 	copy(p.Slots[:], d.Slots)
 	return wire.NewBundle(signed, p)
 }
@@ -174,7 +179,7 @@ func sign(d *draft, k *Key, a Anchored, statusBase, zkContext string) (*wire.Bun
 // signCredential adds the eddsa-jcs-2022 proof of k to a credential the
 // issuer built itself (wire.Sign without re-parsing the document) and
 // returns the secured credential.
-func signCredential(c *wire.Credential, k *Key, created time.Time) ([]byte, error) {
+func signCredential(c *wire.Credential, k *Key, vm string, created time.Time) ([]byte, error) {
 	c.Proof = nil
 	doc, err := json.Marshal(c)
 	if err != nil {
@@ -184,7 +189,7 @@ func signCredential(c *wire.Credential, k *Key, created time.Time) ([]byte, erro
 		Type:               wire.ProofType,
 		Cryptosuite:        wire.Cryptosuite,
 		Created:            created.UTC().Truncate(time.Second).Format(time.RFC3339),
-		VerificationMethod: k.VerificationMethod(),
+		VerificationMethod: vm,
 		ProofPurpose:       wire.AssertionMethod,
 		Context:            c.Context,
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/issuer/store"
 )
@@ -50,6 +51,8 @@ var (
 type Config struct {
 	DID   string `json:"did"`
 	Chain string `json:"chain"` // ChainLocal or the registry's URL
+	// DIDWeb is the did:web the issuer's credentials name (Options.DIDWeb).
+	DIDWeb string `json:"did_web,omitempty"`
 }
 
 // InitOptions describes a new issuer directory.
@@ -59,6 +62,22 @@ type InitOptions struct {
 	Key        *Key   // nil: a new random key
 	// ScryptWorkFactor of the key file; 0 means DefaultScryptWorkFactor.
 	ScryptWorkFactor int
+	// DIDWeb is the issuer's did:web (Config.DIDWeb); empty for none.
+	DIDWeb string
+}
+
+// ErrDIDWeb marks an issuer did:web that is not an origin did:web.
+var ErrDIDWeb = errors.New("issuer did:web")
+
+// CheckDIDWeb accepts "" or an origin did:web (did:web:host[%3Aport]).
+func CheckDIDWeb(did string) error {
+	if did == "" {
+		return nil
+	}
+	if d, err := didweb.FromDomain(did); err != nil || d != did {
+		return fmt.Errorf("%w: %q is not a did:web such as did:web:uni.example", ErrDIDWeb, did)
+	}
+	return nil
 }
 
 // CheckChain validates a chain setting: ChainLocal or an http(s) URL with a
@@ -83,6 +102,9 @@ func InitDir(dir string, o InitOptions) (*Config, error) {
 	if len(o.Passphrase) == 0 {
 		return nil, fmt.Errorf("%w: empty passphrase", ErrKeyFile)
 	}
+	if err := CheckDIDWeb(o.DIDWeb); err != nil {
+		return nil, err
+	}
 	for _, f := range []string{KeyFile, ConfigFile} {
 		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
 			return nil, fmt.Errorf("%w: %s", ErrIssuerExists, filepath.Join(dir, f))
@@ -101,7 +123,7 @@ func InitDir(dir string, o InitOptions) (*Config, error) {
 	if err := SaveKey(filepath.Join(dir, KeyFile), k, o.Passphrase, KeyOptions{ScryptWorkFactor: o.ScryptWorkFactor}); err != nil {
 		return nil, err
 	}
-	cfg := &Config{DID: k.DID(), Chain: strings.TrimRight(o.Chain, "/")}
+	cfg := &Config{DID: k.DID(), Chain: strings.TrimRight(o.Chain, "/"), DIDWeb: o.DIDWeb}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := WriteFileAtomic(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o600); err != nil {
 		return nil, err
@@ -136,6 +158,9 @@ func ReadConfig(dir string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	if err := CheckChain(cfg.Chain); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	if err := CheckDIDWeb(cfg.DIDWeb); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	return &cfg, nil
@@ -217,6 +242,12 @@ func OpenDir(ctx context.Context, dir string, o OpenOptions) (_ *Dir, err error)
 		if o.Issuer.StatusBase == "" {
 			o.Issuer.StatusBase = cfg.Chain + "/v1"
 		}
+	}
+	if o.Issuer.DIDWeb == "" {
+		o.Issuer.DIDWeb = cfg.DIDWeb
+	}
+	if err := CheckDIDWeb(o.Issuer.DIDWeb); err != nil {
+		return nil, err
 	}
 	d.Issuer = New(k, ch, st, o.Issuer)
 	if !o.Offline {

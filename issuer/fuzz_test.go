@@ -24,7 +24,7 @@ func seedCredential(f *testing.F) []byte {
 	if err != nil {
 		f.Fatal(err)
 	}
-	b, err := sign(d, k, Anchored{LeafIndex: 7, Height: 3}, "", wire.ContextUndefinedTerms)
+	b, err := New(k, nil, nil, Options{}).sign(d, Anchored{LeafIndex: 7, Height: 3})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/wire"
 )
@@ -53,6 +54,13 @@ type Options struct {
 	HolderProof HolderProofVerifier
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// DIDWeb is the did:web (did:web:host[%3Aport]) the issuer is known
+	// by: its credentials name it as their issuer, signed by its key
+	// DIDWeb#key-1, and the API serves its DID document. Governance must
+	// bind it to the issuer's key in the registry (register-issuer or
+	// update-issuer --did-web), or wallets refuse the credentials. Empty:
+	// credentials name the issuer's did:key.
+	DIDWeb string
 }
 
 // CheckPublicURL returns nil for an absolute http or https URL with a host
@@ -93,6 +101,30 @@ func New(key *Key, chain Chain, st *store.Store, opts Options) *Issuer {
 		opts.Now = time.Now
 	}
 	return &Issuer{key: key, chain: chain, store: st, opts: opts}
+}
+
+// DID returns the identifier the issuer's credentials name as their
+// issuer: Options.DIDWeb, or the did:key of its key.
+func (is *Issuer) DID() string {
+	if is.opts.DIDWeb != "" {
+		return is.opts.DIDWeb
+	}
+	return is.key.DID()
+}
+
+// Now returns the issuer's clock (Options.Now).
+func (is *Issuer) Now() time.Time { return is.opts.Now() }
+
+// DIDWeb returns Options.DIDWeb.
+func (is *Issuer) DIDWeb() string { return is.opts.DIDWeb }
+
+// VerificationMethod returns the DID URL of the key that signs the
+// issuer's credentials.
+func (is *Issuer) VerificationMethod() string {
+	if is.opts.DIDWeb != "" {
+		return didweb.KeyID(is.opts.DIDWeb)
+	}
+	return is.key.VerificationMethod()
 }
 
 // Key returns the issuer's key.
@@ -237,7 +269,7 @@ func (is *Issuer) resume(ctx context.Context, e *store.Pending, fin finalizer) (
 	bundles := make([]*wire.Bundle, len(e.Drafts))
 	errs := make([]error, len(e.Drafts))
 	parallel(len(e.Drafts), func(i int) {
-		bundles[i], errs[i] = sign(e.Drafts[i], is.key, anchored[i], is.opts.StatusBase, is.ContextURL())
+		bundles[i], errs[i] = is.sign(e.Drafts[i], anchored[i])
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

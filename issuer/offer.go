@@ -158,7 +158,7 @@ func (is *Issuer) OfferView(id, token string) (*wire.OfferView, error) {
 	sid := o.Schema.ID()
 	ch := wire.ClaimChallenge(id, token)
 	v := &wire.OfferView{
-		ID: o.ID, Issuer: is.key.DID(), Schema: o.Schema, SchemaID: circuits.Dec(sid),
+		ID: o.ID, Issuer: is.DID(), Schema: o.Schema, SchemaID: circuits.Dec(sid),
 		Expires: o.Expires.UTC().Format(time.RFC3339), Challenge: circuits.Dec(ch),
 		Claimed: o.HolderCommit != "",
 	}

@@ -18,6 +18,8 @@ type Pinned struct {
 	Roots []PinnedRoot `json:"roots"`
 	// Kinds lists the active issuer IDs per kind.
 	Kinds map[string][]circuits.Field `json:"issuers,omitempty"`
+	// DIDs maps a did:web to the active issuer binding it.
+	DIDs map[string]circuits.Field `json:"dids,omitempty"`
 
 	byRoot map[circuits.Field]PinnedRoot
 }
@@ -76,6 +78,15 @@ func (p *Pinned) RootAt(height uint64) (fr.Element, bool) {
 		}
 	}
 	return fr.Element{}, false
+}
+
+// IssuerByDIDWeb implements DIDWebIssuers.
+func (p *Pinned) IssuerByDIDWeb(did string) (fr.Element, error) {
+	id, ok := p.DIDs[did]
+	if !ok {
+		return fr.Element{}, fmt.Errorf("%w: %s is not in the roots file", ErrUnboundDIDWeb, did)
+	}
+	return id.El(), nil
 }
 
 // Issuers implements IssuerLister.

@@ -15,6 +15,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/didweb"
 )
 
 // Policy defaults.
@@ -66,6 +67,11 @@ type Policy struct {
 type IssuerSpec struct {
 	IDs  []circuits.Field `json:"ids,omitempty"`
 	Kind string           `json:"kind,omitempty"`
+	// DIDs names accepted issuers by did:web (did:web:uni.example): each
+	// stands for the issuer whose proven registry record binds it
+	// (registry Issuer.DIDWeb), looked up for every request; the verifier
+	// never contacts the issuer. They may be given with IDs.
+	DIDs []string `json:"dids,omitempty"`
 }
 
 // PredicateSpec is one predicate as a person writes it: values in the
@@ -134,8 +140,13 @@ func (p *Policy) validate() error {
 	default:
 		return policyErr(p.Name, "needs a schema (or schemaId and attributes)")
 	}
-	if (len(p.Issuers.IDs) == 0) == (p.Issuers.Kind == "") {
-		return policyErr(p.Name, "issuers needs either ids or kind")
+	if (len(p.Issuers.IDs)+len(p.Issuers.DIDs) == 0) == (p.Issuers.Kind == "") {
+		return policyErr(p.Name, "issuers needs either ids (and/or dids) or kind")
+	}
+	for _, d := range p.Issuers.DIDs {
+		if got, err := didweb.FromDomain(d); err != nil || got != d {
+			return policyErr(p.Name, "issuers: dids: %q is not a did:web such as did:web:uni.example", d)
+		}
 	}
 	if len(p.Issuers.IDs) > 0 {
 		ids := make([]fr.Element, len(p.Issuers.IDs))

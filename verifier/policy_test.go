@@ -46,6 +46,9 @@ func TestPolicyErrors(t *testing.T) {
 	bad := map[string]string{
 		"no issuers":           `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{}}]}`,
 		"ids and kind":         `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["1"],"kind":"u"}}]}`,
+		"dids and kind":        `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"dids":["did:web:uni.example"],"kind":"u"}}]}`,
+		"did not a did:web":    `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"dids":["uni.example"]}}]}`,
+		"did with a fragment":  `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"dids":["did:web:uni.example#key-1"]}}]}`,
 		"issuer id 0":          `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"issuers":{"ids":["0"]}}]}`,
 		"no schema":            `{"audience":"https://a.example","policies":[{"name":"p","issuers":{"ids":["1"]}}]}`,
 		"schema id mismatch":   `{"audience":"https://a.example","policies":[{"name":"p","schema":` + testSchemaJSON + `,"schemaId":"5","issuers":{"ids":["1"]}}]}`,

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -68,6 +69,29 @@ func (r RegistryIssuers) Issuers(kind string) ([]fr.Element, error) {
 		ids[i] = id.El()
 	}
 	return ids, nil
+}
+
+// IssuerByDIDWeb implements DIDWebIssuers: the ID of the issuer whose
+// proven record binds did, which must be active (ErrUnboundDIDWeb
+// otherwise).
+func (r RegistryIssuers) IssuerByDIDWeb(did string) (fr.Element, error) {
+	t := r.Timeout
+	if t <= 0 {
+		t = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t)
+	defer cancel()
+	is, err := r.Registry.IssuerByDIDWeb(ctx, did)
+	if errors.Is(err, proof.ErrNoDIDWeb) {
+		return fr.Element{}, ErrUnboundDIDWeb
+	}
+	if err != nil {
+		return fr.Element{}, fmt.Errorf("issuer by %s: %w", did, err)
+	}
+	if !is.Active {
+		return fr.Element{}, fmt.Errorf("%w (%s, %q, is deactivated)", ErrUnboundDIDWeb, did, is.Name)
+	}
+	return is.ID.El(), nil
 }
 
 // SyncingRoots is LightRoots that syncs the light client when asked about

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,17 @@ type LatestRoots interface {
 // policies that accept "all registered universities").
 type IssuerLister interface {
 	Issuers(kind string) ([]fr.Element, error)
+}
+
+// ErrUnboundDIDWeb: no active registered issuer's proven record binds the
+// did:web a policy names.
+var ErrUnboundDIDWeb = errors.New("no active registered issuer binds this did:web")
+
+// DIDWebIssuers is implemented by IssuerListers that map a did:web to the
+// ID of the active issuer whose registry record binds it (for policies
+// naming issuers by did:web).
+type DIDWebIssuers interface {
+	IssuerByDIDWeb(did string) (fr.Element, error)
 }
 
 // Defaults of Options.
@@ -298,6 +310,9 @@ func New(o Options) (*Server, error) {
 		if p.Issuers.Kind != "" && o.Issuers == nil {
 			return nil, fmt.Errorf("%w %q: issuers by kind need an issuer lister (registry light client)", ErrPolicy, p.Name)
 		}
+		if _, ok := o.Issuers.(DIDWebIssuers); len(p.Issuers.DIDs) > 0 && !ok {
+			return nil, fmt.Errorf("%w %q: issuers by did:web need the registry (its light client) to map them", ErrPolicy, p.Name)
+		}
 		s.policies[p.Name] = p
 		s.order = append(s.order, p.Name)
 	}
@@ -474,6 +489,19 @@ func (s *Server) issue(pol *Policy, now time.Time) (*wire.CreatedRequest, error)
 			// The cause names the registry's address: log it, answer without it.
 			s.log.Warn("list issuers", "kind", pol.Issuers.Kind, "err", err)
 			return nil, fmt.Errorf("%w: the active issuers of kind %q could not be listed (the registry did not answer); try again later", ErrIssuers, pol.Issuers.Kind)
+		}
+	}
+	for _, did := range pol.Issuers.DIDs {
+		id, err := s.opts.Issuers.(DIDWebIssuers).IssuerByDIDWeb(did)
+		if errors.Is(err, ErrUnboundDIDWeb) {
+			return nil, fmt.Errorf("%w: %s: %w", ErrIssuers, did, err)
+		}
+		if err != nil {
+			s.log.Warn("issuer by did:web", "did", did, "err", err)
+			return nil, fmt.Errorf("%w: the issuer binding %s could not be looked up (the registry did not answer); try again later", ErrIssuers, did)
+		}
+		if !slices.ContainsFunc(ids, func(e fr.Element) bool { return e.Equal(&id) }) {
+			ids = append(ids, id)
 		}
 	}
 	tl, err := circuits.NewTrustList(ids)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/wire"
 
@@ -38,6 +39,10 @@ var (
 	ErrIssuerInactive = fmt.Errorf("%w: issuer is deactivated on the chain", ErrRefused)
 	ErrNotAnchored    = fmt.Errorf("%w: commitment is not at its stated leaf under a verified root", ErrRefused)
 	ErrRevokedLeaf    = fmt.Errorf("%w: credential was revoked by its issuer", ErrRefused)
+	// ErrDIDWeb: the credential names a did:web as its issuer, but the
+	// registry does not bind that did:web to the key that signed it, or
+	// the did:web's DID document names another key.
+	ErrDIDWeb = fmt.Errorf("%w: its did:web issuer is not the key the registry binds to that domain", ErrRefused)
 )
 
 // ErrStaleWitness: the registry did not answer with a witness for the
@@ -52,6 +57,17 @@ var ErrNoRegistry = errors.New("no registry configured (init the wallet with --r
 // header. Verified headers are kept in a file next to the wallet. The
 // client is made once, with the wallet's HTTP client.
 func (w *Wallet) chain(ctx context.Context) (*light.Client, error) {
+	lc, err := w.lightClient()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lc.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("syncing registry headers: %w", err)
+	}
+	return lc, nil
+}
+
+func (w *Wallet) lightClient() (*light.Client, error) {
 	if w.lc == nil {
 		cfg := w.f.Config
 		if cfg.Registry == "" || cfg.Genesis == nil {
@@ -64,10 +80,27 @@ func (w *Wallet) chain(ctx context.Context) (*light.Client, error) {
 		}
 		w.lc = lc
 	}
-	if _, err := w.lc.Sync(ctx); err != nil {
+	return w.lc, nil
+}
+
+// Trust re-anchors the wallet's trust in the registry at CometBFT's block
+// height, whose header hash must be hash (a recent block, as 'zkcred
+// registry status' on a node the holder trusts prints them), and syncs
+// from there: for a wallet offline for longer than the light client's trust
+// period (light.ErrTrustExpired). It returns the latest verified header.
+func (w *Wallet) Trust(ctx context.Context, height int64, hash []byte) (*registry.Header, error) {
+	lc, err := w.lightClient()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lc.Trust(ctx, height, hash); err != nil {
+		return nil, fmt.Errorf("re-anchoring trust: %w", err)
+	}
+	h, err := lc.Sync(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("syncing registry headers: %w", err)
 	}
-	return w.lc, nil
+	return h, nil
 }
 
 // Close releases the light client's header file.
@@ -271,9 +304,15 @@ func (w *Wallet) checkChain(ctx context.Context, p *wire.Private, c *wire.Creden
 	if err != nil {
 		return fmt.Errorf("looking up the issuer: %w", err)
 	}
-	pub, _ := wire.ParseDIDKey(c.Issuer)
-	if is.ID != p.IssuerID || is.PubKey != hex.EncodeToString(pub) {
-		return fmt.Errorf("%w: the registry's record of %s is another key", ErrIssuerUnknown, c.Issuer)
+	if strings.HasPrefix(c.Issuer, "did:web:") {
+		if err := w.checkDIDWeb(ctx, p, c, is); err != nil {
+			return err
+		}
+	} else {
+		pub, _ := wire.ParseDIDKey(c.Issuer)
+		if is.ID != p.IssuerID || is.PubKey != hex.EncodeToString(pub) {
+			return fmt.Errorf("%w: the registry's record of %s is another key", ErrIssuerUnknown, c.Issuer)
+		}
 	}
 	if !is.Active {
 		return fmt.Errorf("%w: %s (%s)", ErrIssuerInactive, is.Name, c.Issuer)
@@ -290,6 +329,43 @@ func (w *Wallet) checkChain(ctx context.Context, p *wire.Private, c *wire.Creden
 			return fmt.Errorf("%w: leaf %d is 0 at block %d", ErrRevokedLeaf, p.LeafIndex, bk.Height)
 		}
 		return fmt.Errorf("%w: leaf %d at block %d holds another value", ErrNotAnchored, p.LeafIndex, bk.Height)
+	}
+	return nil
+}
+
+// checkDIDWeb holds a credential whose issuer is a did:web to the proven
+// registry record of the key that signed it (is, read by the issuer ID
+// of that key): the record must bind exactly that did:web. The DID
+// document, fetched from the did:web's origin, must name the same key
+// for the proof's verification method; a document that cannot be fetched
+// leaves the credential unchecked (asked again later), one naming another
+// key refuses it.
+func (w *Wallet) checkDIDWeb(ctx context.Context, p *wire.Private, c *wire.Credential, is *registry.Issuer) error {
+	if is.ID != p.IssuerID || is.PubKey != p.IssuerKey {
+		return fmt.Errorf("%w: the registry's record of issuer %s is another key", ErrIssuerUnknown, p.IssuerID)
+	}
+	if is.DIDWeb != c.Issuer {
+		bound := "binds no did:web to it"
+		if is.DIDWeb != "" {
+			bound = "binds it to " + is.DIDWeb
+		}
+		return fmt.Errorf("%w: the credential names %s, but its key is that of %q, and the registry %s", ErrDIDWeb, c.Issuer, is.Name, bound)
+	}
+	vm := ""
+	if c.Proof != nil {
+		vm = c.Proof.VerificationMethod
+	}
+	r := &didweb.Resolver{Client: w.hc, AllowLoopbackHTTP: w.opts.AllowLoopbackHTTP}
+	doc, err := r.Resolve(ctx, c.Issuer)
+	if err != nil {
+		return fmt.Errorf("checking the issuer's DID document: %w", err)
+	}
+	key, err := doc.Key(vm)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrDIDWeb, err)
+	}
+	if hex.EncodeToString(key) != is.PubKey {
+		return fmt.Errorf("%w: the DID document of %s names another key for %s than the registry binds", ErrDIDWeb, c.Issuer, vm)
 	}
 	return nil
 }

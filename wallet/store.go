@@ -75,6 +75,10 @@ type Options struct {
 	// Timeout bounds each request of the default client; 0 means
 	// DefaultTimeout. It is unused when HTTP is set.
 	Timeout time.Duration
+	// AllowLoopbackHTTP resolves the did:web of a loopback host
+	// (localhost, 127.0.0.0/8, ::1) over plain http when a credential's
+	// issuer is one: local development and tests only.
+	AllowLoopbackHTTP bool
 }
 
 // CreateOptions configure Create. The zero value is the default.

@@ -2,7 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/didkey"
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/internal/strictjson"
 )
 
@@ -129,6 +132,12 @@ type Private struct {
 	IssuerID     circuits.Field                 `json:"issuerId"`
 	LeafIndex    uint64                         `json:"leafIndex"`
 	BlockHeight  uint64                         `json:"blockHeight"`
+
+	// IssuerKey is the issuer's Ed25519 key (hex) when the credential's
+	// issuer is a did:web, whose identifier does not hold the key; the
+	// wallet holds it to the key the registry binds to that did:web.
+	// Absent for a did:key issuer.
+	IssuerKey string `json:"issuerKey,omitempty"`
 }
 
 // Bundle is what an issuer hands to a wallet: the signed credential and
@@ -194,13 +203,27 @@ func ParseBundle(b []byte) (*Bundle, error) {
 // schema, and schema ID, holder commitment, expiry, issuer and leaf agree
 // with the signed credential.
 func (b *Bundle) Check() (*Credential, error) {
-	c, err := VerifyCredential(b.Credential)
-	if err != nil {
-		return nil, err
-	}
 	p := &b.Private
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: private values: %s", ErrCredential, fmt.Sprintf(format, a...))
+	}
+	var c *Credential
+	var pub ed25519.PublicKey
+	var err error
+	if p.IssuerKey != "" {
+		k, herr := hex.DecodeString(p.IssuerKey)
+		if herr != nil || len(k) != ed25519.PublicKeySize || p.IssuerKey != strings.ToLower(p.IssuerKey) {
+			return nil, bad("issuerKey must be a 32-byte Ed25519 key in lowercase hex")
+		}
+		pub = k
+		c, err = VerifyCredentialWithKey(b.Credential, pub)
+	} else {
+		if c, err = VerifyCredential(b.Credential); err == nil {
+			pub, _ = didkey.Parse(c.Issuer) // the proof verified with it
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if p.Schema == nil {
 		return nil, bad("schema missing")
@@ -228,7 +251,6 @@ func (b *Bundle) Check() (*Credential, error) {
 	if p.HolderCommit.String() != c.CredentialSubject.HolderCommitment {
 		return nil, bad("holder commitment differs from credentialSubject")
 	}
-	pub, _ := didkey.Parse(c.Issuer)
 	if circuits.IssuerID(pub) != p.IssuerID.El() {
 		return nil, bad("issuer ID is not the issuer's")
 	}
@@ -257,7 +279,27 @@ func expiryOf(validUntil string) uint64 {
 // issuer's did:key, and the credential's shape (contexts, types, fields).
 // It returns the decoded credential.
 func VerifyCredential(secured []byte) (*Credential, error) {
-	v, err := VerifyProof(secured)
+	return verifyCredential(secured, nil)
+}
+
+// VerifyCredentialWithKey verifies, as VerifyCredential, a credential
+// whose issuer is a did:web (did:web:host[%3Aport]): its proof's
+// verification method must be a key of that DID (did:web:…#fragment) and
+// the proof must verify with pub. Which key a did:web signs with is not
+// in the credential: the caller holds pub to the key the registry binds
+// to the did:web (wallet), and may compare it with the DID document.
+func VerifyCredentialWithKey(secured []byte, pub ed25519.PublicKey) (*Credential, error) {
+	return verifyCredential(secured, pub)
+}
+
+func verifyCredential(secured []byte, key ed25519.PublicKey) (*Credential, error) {
+	var v *VerifiedProof
+	var err error
+	if key != nil {
+		v, err = VerifyProofWithKey(secured, key)
+	} else {
+		v, err = VerifyProof(secured)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCredential, err)
 	}
@@ -268,7 +310,15 @@ func VerifyCredential(secured []byte) (*Credential, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrCredential, fmt.Sprintf(format, a...))
 	}
-	if c.Issuer != DIDKey(v.PublicKey) || !strings.HasPrefix(v.VerificationMethod, c.Issuer+"#") {
+	if key != nil {
+		p, err := didweb.Parse(c.Issuer)
+		if err != nil || p.DID != c.Issuer {
+			return nil, bad("issuer %q is not a did:web (a credential checked with a key the registry binds must name the did:web)", c.Issuer)
+		}
+		if frag, ok := strings.CutPrefix(v.VerificationMethod, c.Issuer+"#"); !ok || frag == "" {
+			return nil, bad("issuer %q is not the controller of verification method %q", c.Issuer, v.VerificationMethod)
+		}
+	} else if c.Issuer != DIDKey(v.PublicKey) || !strings.HasPrefix(v.VerificationMethod, c.Issuer+"#") {
 		return nil, bad("issuer %q is not the controller of verification method %q", c.Issuer, v.VerificationMethod)
 	}
 	if len(c.Context) != 2 || c.Context[0] != ContextV2 || !IsZkcredContext(c.Context[1]) {

@@ -109,6 +109,22 @@ type VerifiedProof struct {
 // Proof" algorithm. It does not check who the document's issuer is; see
 // VerifyCredential for that.
 func VerifyProof(secured []byte) (*VerifiedProof, error) {
+	return verifyProof(secured, nil)
+}
+
+// VerifyProofWithKey checks the eddsa-jcs-2022 proof of a secured
+// document with the key pub, whatever DID URL its verificationMethod is
+// (a did:web's, whose key the caller found elsewhere).
+func VerifyProofWithKey(secured []byte, pub ed25519.PublicKey) (*VerifiedProof, error) {
+	if len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: no Ed25519 key to check the proof with", ErrProof)
+	}
+	return verifyProof(secured, pub)
+}
+
+// verifyProof checks with key, or with the did:key of the verification
+// method when key is nil.
+func verifyProof(secured []byte, key ed25519.PublicKey) (*VerifiedProof, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrProof, fmt.Sprintf(format, a...))
 	}
@@ -145,9 +161,11 @@ func VerifyProof(secured []byte) (*VerifiedProof, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := didkey.Parse(vm)
-	if err != nil {
-		return nil, bad("verificationMethod: %v", err)
+	pub := key
+	if pub == nil {
+		if pub, err = didkey.Parse(vm); err != nil {
+			return nil, bad("verificationMethod: %v", err)
+		}
 	}
 	if !strings.Contains(vm, "#") {
 		return nil, bad("verificationMethod %q has no key fragment", vm)

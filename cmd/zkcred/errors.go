@@ -134,6 +134,7 @@ var libraryErrors = []struct {
 	{wallet.ErrRefused, errRefused, "credential_refused", ""},
 	{light.ErrFork, errRefused, "registry_misbehaved", "the registry answered headers that contradict verified ones: tell its operators"},
 	{light.ErrRollback, errRefused, "registry_misbehaved", "the registry answered headers that contradict verified ones: tell its operators"},
+	{light.ErrTrustExpired, errRefused, "trust_expired", "re-anchor trust at a recent block: 'zkcred registry status' on a node you trust prints its --height and --hash; pass them to 'zkcred wallet trust' (or 'zkcred verifier serve --trust-height --trust-hash')"},
 	{light.ErrInvalidHeader, errRefused, "registry_misbehaved", "the registry answered a header that does not verify against the genesis"},
 	{issuer.ErrWrongPassphrase, errLocal, "wrong_passphrase", "check the passphrase (" + passphraseEnv + " or --passphrase-file)"},
 	{issuer.ErrNoIssuer, errLocal, "no_issuer", "run 'zkcred issuer init' first, or pass --dir"},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/internal/home"
 )
 
@@ -96,4 +97,16 @@ func addWorkFactorFlag(c *cobra.Command, p *int, def int) {
 // uni.example:8443 or did:web:uni.example).
 func addDIDWebFlag(c *cobra.Command, p *string, what string) {
 	c.Flags().StringVar(p, "did-web", "", what+" (uni.example, uni.example:8443 or did:web:uni.example)")
+}
+
+// parseDIDWebFlag reads --did-web ("" stays "").
+func parseDIDWebFlag(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	did, err := didweb.FromDomain(s)
+	if err != nil {
+		return "", usagef("--did-web names a domain: uni.example, uni.example:8443 or did:web:uni.example", "%v", err)
+	}
+	return did, nil
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/internal/didweb"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
@@ -154,9 +153,9 @@ func newGovernRegisterCmd() *cobra.Command {
 				return usagef("zkcred registry govern register-issuer --entry issuer.json (or --pubkey --name --kind)", "no issuer given")
 			}
 			if didWeb != "" {
-				did, err := didweb.FromDomain(didWeb)
+				did, err := parseDIDWebFlag(didWeb)
 				if err != nil {
-					return usagef("--did-web names the issuer's domain: uni.example, uni.example:8443 or did:web:uni.example", "%v", err)
+					return err
 				}
 				ri.DIDWeb = did
 			}

@@ -73,22 +73,28 @@ func (c *commonFlags) passphrase(confirm bool) ([]byte, error) {
 }
 
 func newIssuerInitCmd(c *commonFlags) *cobra.Command {
-	var reg string
+	var reg, didWeb string
 	var local bool
 	var wf int
 	cmd := leaf("init", "create an issuer: an encrypted signing key and a database",
 		`  zkcred issuer init --dir uni --registry http://127.0.0.1:8700
+  zkcred issuer init --dir uni --registry http://127.0.0.1:8700 --did-web uni.example
   zkcred issuer init --dir trial --local    # an offline trial: no wallet can check it`,
-		noArgs, func(*cobra.Command, []string) error { return issuerInit(*c, reg, local, wf) })
-	cmd.Long = "Init makes the issuer's signing key (its did:key) and database in --dir.\n\n" + issuerPassExplain
+		noArgs, func(*cobra.Command, []string) error { return issuerInit(*c, reg, didWeb, local, wf) })
+	cmd.Long = "Init makes the issuer's signing key (its did:key) and database in --dir.\n\n" +
+		"With --did-web the issuer is known by its domain: its credentials name\n" +
+		"did:web:<domain> as their issuer, 'issuer serve' publishes the DID document\n" +
+		"at /.well-known/did.json, and the registry's governance binds the domain to\n" +
+		"the issuer ('issuer register' prints it in the entry).\n\n" + issuerPassExplain
 	c.add(cmd)
+	addDIDWebFlag(cmd, &didWeb, "the issuer's domain: its credentials name did:web:<domain>")
 	addRegistryFlag(cmd, &reg, "", "the registry to anchor in")
 	cmd.Flags().BoolVar(&local, "local", false, "anchor in a chain in the data directory instead, that no wallet can check: offline trials only")
 	addWorkFactorFlag(cmd, &wf, issuer.DefaultScryptWorkFactor)
 	return cmd
 }
 
-func issuerInit(c commonFlags, reg string, local bool, wf int) error {
+func issuerInit(c commonFlags, reg, didWeb string, local bool, wf int) error {
 	if _, err := os.Stat(filepath.Join(c.dir, issuer.KeyFile)); err == nil {
 		return usagef("use another --dir, or remove the directory to start over", "%s already holds an issuer key", c.dir)
 	}
@@ -103,16 +109,26 @@ func issuerInit(c commonFlags, reg string, local bool, wf int) error {
 	case !strings.HasPrefix(reg, "http://") && !strings.HasPrefix(reg, "https://"):
 		return usagef("use --registry https://registry.example, or --local", "--registry %q is not an http(s) URL", reg)
 	}
+	did, err := parseDIDWebFlag(didWeb)
+	if err != nil {
+		return err
+	}
 	pass, err := c.passphrase(true)
 	if err != nil {
 		return err
 	}
-	cfg, err := issuer.InitDir(c.dir, issuer.InitOptions{Chain: chain, Passphrase: pass, ScryptWorkFactor: wf})
+	cfg, err := issuer.InitDir(c.dir, issuer.InitOptions{Chain: chain, Passphrase: pass, ScryptWorkFactor: wf, DIDWeb: did})
 	if err != nil {
 		return localf("", "pass another --dir", "%v", err)
 	}
-	return printOut(map[string]string{"did": cfg.DID, "dir": c.dir, "chain": cfg.Chain},
-		"issuer %s\ncreated in %s (chain: %s)\nevery later issuer command needs the passphrase: --passphrase-file FILE or $%s\n", cfg.DID, c.dir, cfg.Chain, passphraseEnv)
+	out := map[string]string{"did": cfg.DID, "dir": c.dir, "chain": cfg.Chain}
+	known := cfg.DID
+	if cfg.DIDWeb != "" {
+		out["didWeb"] = cfg.DIDWeb
+		known = cfg.DIDWeb + " (key " + cfg.DID + ")"
+	}
+	return printOut(out,
+		"issuer %s\ncreated in %s (chain: %s)\nevery later issuer command needs the passphrase: --passphrase-file FILE or $%s\n", known, c.dir, cfg.Chain, passphraseEnv)
 }
 
 // printOut prints v as JSON with --json, else the text.
@@ -204,7 +220,7 @@ func issuerRegister(c commonFlags, name, kind string) error {
 	}
 	// Issuers are registered by the registry's governance keys (in genesis,
 	// or a register_issuer transaction): this prints the entry they need.
-	entry := registry.RegisterIssuer{PubKey: hex.EncodeToString(e.key.Public()), Name: name, Kind: kind}
+	entry := registry.RegisterIssuer{PubKey: hex.EncodeToString(e.key.Public()), Name: name, Kind: kind, DIDWeb: e.is.DIDWeb()}
 	if jsonOutput {
 		return printJSON(entry)
 	}
@@ -598,14 +614,14 @@ func issuerRevoke(c commonFlags, ids []string, leaves []uint64) error {
 }
 
 type serveOptions struct {
-	addr, publicURL, keys, tokenFile string
+	addr, publicURL, keys, tokenFile, didWeb string
 }
 
 func newIssuerServeCmd(c *commonFlags) *cobra.Command {
 	var o serveOptions
 	cmd := leaf("serve", "serve the issuer API: claim links, direct issuance, revocation",
 		`  zkcred issuer serve --dir uni --addr 127.0.0.1:8641
-  ZKCRED_PASSPHRASE=… zkcred issuer serve --dir uni --public-url https://uni.example --admin-token-file /etc/zkcred/token &`,
+  ZKCRED_PASSPHRASE=… zkcred issuer serve --dir uni --public-url https://uni.example --did-web uni.example --admin-token-file /etc/zkcred/token &`,
 		noArgs, func(*cobra.Command, []string) error { return issuerServe(*c, o) })
 	cmd.Long = `Serve runs the issuer's HTTP API (docs/issuer.md): holders fetch and claim
 offers; the issuer's own systems create offers, issue and revoke with the
@@ -617,6 +633,7 @@ $ZKCRED_ADMIN_TOKEN.` + "\n\n" + issuerPassExplain
 	cmd.Flags().StringVar(&o.publicURL, "public-url", "", "public base URL for claim links (default http://<addr>)")
 	addKeysFlag(cmd, &o.keys)
 	cmd.Flags().StringVar(&o.tokenFile, "admin-token-file", "", "file holding the admin bearer token, made if missing (default DIR/admin-token; $"+envAdminToken+" instead)")
+	addDIDWebFlag(cmd, &o.didWeb, "sign credentials as did:web:<domain> and serve its DID document (default: the directory's, from 'issuer init --did-web')")
 	return cmd
 }
 
@@ -631,11 +648,15 @@ func issuerServe(c commonFlags, o serveOptions) error {
 	if o.publicURL == "" {
 		o.publicURL = "http://" + o.addr
 	}
+	didWeb, err := parseDIDWebFlag(o.didWeb)
+	if err != nil {
+		return err
+	}
 	hv, err := readVerifyingKey(o.keys, "", circuits.HolderID)
 	if err != nil {
 		return err
 	}
-	e, err := openIssuer(c, true, issuer.Options{PublicURL: o.publicURL, HolderProof: hv.VerifyHolder})
+	e, err := openIssuer(c, true, issuer.Options{PublicURL: o.publicURL, HolderProof: hv.VerifyHolder, DIDWeb: didWeb})
 	if err != nil {
 		return err
 	}
@@ -663,9 +684,13 @@ func issuerServe(c commonFlags, o serveOptions) error {
 	}
 	defer os.Remove(filepath.Join(c.dir, serviceFileName))
 	if jsonOutput {
-		printJSON(map[string]string{"did": e.key.DID(), "url": local, "desk": local + "/", "publicUrl": o.publicURL, "adminTokenFile": tokenFile})
+		out := map[string]string{"did": e.key.DID(), "url": local, "desk": local + "/", "publicUrl": o.publicURL, "adminTokenFile": tokenFile}
+		if d := e.is.DIDWeb(); d != "" {
+			out["didWeb"] = d
+		}
+		printJSON(out)
 	} else {
-		fmt.Fprintf(os.Stderr, "issuer %s serving on %s (claim links on %s)\n", e.key.DID(), local, o.publicURL)
+		fmt.Fprintf(os.Stderr, "issuer %s serving on %s (claim links on %s)\n", e.is.DID(), local, o.publicURL)
 		fmt.Fprintf(os.Stderr, "the registrar's desk: %s/ (sign in with the admin token)\n", local)
 		if tokenFile != "" {
 			fmt.Fprintf(os.Stderr, "admin token in %s (send it as Authorization: Bearer …)\n", tokenFile)

@@ -263,11 +263,12 @@ func registryStatus(url string) error {
 	// after registry block latest-1
 	var vals []statusValidator
 	var signedAt int64
+	var trustHash string // the header hash of CometBFT's block signedAt: a trust anchor
 	if h.Height > 0 {
 		if raw, err := c.Commits(ctx, h.Height-1, h.Height-1); err == nil && len(raw) == 1 {
 			var lb cmttypes.LightBlock
 			if err := cmtjson.Unmarshal(raw[0], &lb); err == nil && lb.SignedHeader != nil && lb.Commit != nil && lb.ValidatorSet != nil {
-				signedAt = lb.Height
+				signedAt, trustHash = lb.Height, hex.EncodeToString(lb.Hash())
 				signed := map[string]bool{}
 				for _, cs := range lb.Commit.Signatures {
 					if cs.BlockIDFlag == cmttypes.BlockIDFlagCommit {
@@ -288,6 +289,9 @@ func registryStatus(url string) error {
 		hj, _ := json.Marshal(h)
 		json.Unmarshal(hj, &out)
 		out["app_hash"], out["validators"], out["commit_height"] = appHash, orEmptyList(vals), signedAt
+		if trustHash != "" {
+			out["trust_height"], out["trust_hash"] = signedAt, trustHash
+		}
 		return printJSON(out)
 	}
 	fmt.Printf("chain      %s\nheight     %d (%s, %s ago)\nblock hash %s\napp hash   %s\nleaves     %d\nissuers    %d\ncred root  %s\n",
@@ -301,6 +305,11 @@ func registryStatus(url string) error {
 			}
 			fmt.Printf("  %-16s %s power %d  %s\n", v.Name, v.Address, v.Power, mark)
 		}
+	}
+	if trustHash != "" {
+		// what a light client past its trust period re-anchors at
+		fmt.Printf("trust      --height %d --hash %s (CometBFT block %d: 'zkcred wallet trust', 'zkcred verifier serve --trust-height --trust-hash')\n",
+			signedAt, trustHash, signedAt)
 	}
 	return nil
 }

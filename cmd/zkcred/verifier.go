@@ -102,6 +102,7 @@ func newVerifierCheckCmd() *cobra.Command {
 type verifierServeOptions struct {
 	cfg, addr, dir, keys, vk, registry, genesis, headers, roots, createToken string
 	sync, encryptResponses                                                   bool
+	trust                                                                    trustFlags
 }
 
 func newVerifierServeCmd() *cobra.Command {
@@ -118,6 +119,7 @@ func newVerifierServeCmd() *cobra.Command {
 	addRegistryFlag(c, &o.registry, "", "registry URL to follow with the light client")
 	addGenesisFlag(c, &o.genesis)
 	c.Flags().StringVar(&o.headers, "headers", "", "file keeping verified headers across restarts (default: in --dir)")
+	o.trust.add(c, "trust-")
 	c.Flags().StringVar(&o.roots, "roots", "", "instead of a registry: roots file of pinned roots (root, height, time) and issuers per kind")
 	c.Flags().BoolVar(&o.sync, "sync", false, "sync every acceptance to disk before answering")
 	c.Flags().BoolVar(&o.encryptResponses, "encrypt-responses", false, "OpenID4VP requests ask for encrypted responses (response_mode direct_post.jwt) and unencrypted ones are refused")
@@ -164,7 +166,7 @@ func verifierServe(o verifierServeOptions) error {
 	vo.Store.SyncWrites = o.sync
 	switch {
 	case o.registry != "" && o.roots == "":
-		lc, err := followRegistry(ctx, o.registry, o.genesis, o.headers, o.dir, log)
+		lc, err := followRegistry(ctx, o.registry, o.genesis, o.headers, o.dir, o.trust, log)
 		if err != nil {
 			return err
 		}
@@ -309,8 +311,12 @@ func createTokenFile(path string) (tok string, created bool, err error) {
 // followRegistry starts a light client on the registry: it checks every
 // header against the given genesis, syncs once before serving, and keeps
 // syncing in the background until ctx ends.
-func followRegistry(ctx context.Context, url, genesisPath, headers, data string, log *slog.Logger) (*light.Client, error) {
+func followRegistry(ctx context.Context, url, genesisPath, headers, data string, trust trustFlags, log *slog.Logger) (*light.Client, error) {
 	g, err := readGenesis(genesisPath, "--registry needs --genesis")
+	if err != nil {
+		return nil, err
+	}
+	th, hash, err := trust.parse("trust-")
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +326,7 @@ func followRegistry(ctx context.Context, url, genesisPath, headers, data string,
 		}
 		headers = filepath.Join(data, "headers.jsonl")
 	}
-	lc, err := light.New(g, url, light.Options{Path: headers})
+	lc, err := light.New(g, url, light.Options{Path: headers, TrustHeight: th, TrustHash: hash})
 	if err != nil {
 		return nil, withHint(err, "the headers file "+headers+" belongs to another registry? Pass another --dir")
 	}
@@ -337,7 +343,11 @@ func followRegistry(ctx context.Context, url, genesisPath, headers, data string,
 	log.Info("light client synced", "registry", url, "height", h.Height)
 	go func() {
 		err := lc.Run(ctx, 0, func(err error) { log.Warn("light client sync", "err", err) })
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, light.ErrTrustExpired):
+			log.Error("light client stopped: restart with --trust-height and --trust-hash of a recent block ('zkcred registry status' prints them)", "err", err)
+		default:
 			// A fork, rollback or bad header: stop trusting new roots and say so.
 			log.Error("light client stopped: registry misbehaved; restart after investigating", "err", err)
 		}

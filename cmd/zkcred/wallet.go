@@ -33,13 +33,19 @@ the verifier will learn.`,
   zkcred wallet receive 'https://uni.example/v1/offers/…?token=…'
   zkcred wallet present https://verifier.example/v1/requests/ID --yes`,
 		newWalletInitCmd(&wf), newWalletBackupCmd(&wf), newWalletRestoreCmd(&wf), newWalletReceiveCmd(&wf),
-		newWalletListCmd(&wf), newWalletShowCmd(&wf), newWalletPresentCmd(&wf), newWalletSyncCmd(&wf))
+		newWalletListCmd(&wf), newWalletShowCmd(&wf), newWalletPresentCmd(&wf), newWalletSyncCmd(&wf), newWalletTrustCmd(&wf))
 	return c
 }
 
 // walletFlags are the flags every wallet command has.
 type walletFlags struct {
 	path, passFile string
+	loopbackHTTP   bool // resolve loopback did:web over http (addLoopbackFlag)
+}
+
+// addLoopbackFlag defines --allow-loopback-http on a wallet command.
+func (wf *walletFlags) addLoopbackFlag(c *cobra.Command) {
+	c.Flags().BoolVar(&wf.loopbackHTTP, "allow-loopback-http", false, "resolve a did:web of a loopback host (127.0.0.1, localhost) over plain http: local development only")
 }
 
 func (wf *walletFlags) add(c *cobra.Command) {
@@ -69,7 +75,7 @@ func openWallet(wf walletFlags) (*wallet.Wallet, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := wallet.Open(wf.path, pass, wallet.Options{})
+	w, err := wallet.Open(wf.path, pass, wallet.Options{AllowLoopbackHTTP: wf.loopbackHTTP})
 	if errors.Is(err, wallet.ErrPassphrase) {
 		return nil, localf("wrong_passphrase", "check the passphrase ("+passphraseEnv+" or --passphrase-file)", "cannot open %s: wrong passphrase", wf.path)
 	}
@@ -269,6 +275,7 @@ stores a credential file, and checks the credential against the chain.`
 	wf.add(c)
 	addKeysFlag(c, &keys)
 	c.Flags().StringVar(&txCode, "tx-code", "", "the PIN (tx_code) of an OpenID4VCI offer that asks for one, sent by the issuer by another channel")
+	wf.addLoopbackFlag(c)
 	return c
 }
 
@@ -496,8 +503,8 @@ func walletShow(wf walletFlags, id string) error {
 }
 
 type presentOptions struct {
-	keys, credential, out            string
-	yes, loopbackHTTP, allowUnsigned bool
+	keys, credential, out string
+	yes, allowUnsigned    bool
 }
 
 func newWalletPresentCmd(wf *walletFlags) *cobra.Command {
@@ -523,7 +530,7 @@ the presentation goes only to a response_uri of that origin (direct_post).`
 	c.Flags().StringVar(&o.credential, "credential", "", "present this credential (else the first that satisfies the request)")
 	c.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	c.Flags().StringVar(&o.out, "out", "", "write the presentation to this file instead of submitting it")
-	c.Flags().BoolVar(&o.loopbackHTTP, "allow-loopback-http", false, "resolve a did:web of a loopback host (127.0.0.1, localhost) over plain http: local development only")
+	wf.addLoopbackFlag(c)
 	c.Flags().BoolVar(&o.allowUnsigned, "allow-unsigned", false, "accept unsigned OpenID4VP requests (redirect_uri: clients): local use only")
 	return c
 }
@@ -556,7 +563,7 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 	start := time.Now()
 	// One read (one GET for a URL): an OpenID4VP request object, a zkcred
 	// request or a request file.
-	req, ar, err := w.ReadPresentationRequest(ctx, src, wallet.OpenID4VPOptions{AllowLoopbackHTTP: o.loopbackHTTP, AllowUnsigned: o.allowUnsigned})
+	req, ar, err := w.ReadPresentationRequest(ctx, src, wallet.OpenID4VPOptions{AllowLoopbackHTTP: wf.loopbackHTTP, AllowUnsigned: o.allowUnsigned})
 	if errors.Is(err, wallet.ErrClient) {
 		return refusedf("", "open the request on the verifier's own site, or ask its operator to fix its did:web", "%v", err)
 	}

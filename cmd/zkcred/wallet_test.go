@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -60,6 +61,7 @@ func (c cleanupM) Run() int {
 //	credid VAR            the wallet ID of the newest credential in $VAR
 //	lockwallet            hold the wallet's lock until the script ends
 //	perm FILE MODE        check a file's permission bits (octal)
+//	capture VAR REGEXP    the first group of REGEXP in the last stdout, in $VAR
 func TestWalletScripts(t *testing.T) {
 	e := testenv.Start(t, testenv.Options{})
 	holder := func(ts *testscript.TestScript) circuits.Field {
@@ -132,6 +134,13 @@ func TestWalletScripts(t *testing.T) {
 				unlock, err := wallet.Lock(ts.Getenv("ZKCRED_HOME") + "/wallet.age")
 				ts.Check(err)
 				ts.Defer(unlock)
+			},
+			"capture": func(ts *testscript.TestScript, neg bool, args []string) {
+				m := regexp.MustCompile(args[1]).FindStringSubmatch(ts.ReadFile("stdout"))
+				if len(m) < 2 {
+					ts.Fatalf("no match of %s in stdout", args[1])
+				}
+				ts.Setenv(args[0], m[1])
 			},
 			"perm": func(ts *testscript.TestScript, neg bool, args []string) {
 				st, err := os.Stat(ts.MkAbs(args[0]))

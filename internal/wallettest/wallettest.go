@@ -74,6 +74,9 @@ type Env struct {
 	chain  issuer.Chain
 	gov    *client.Signer
 	tokens sync.Map // request id → result token
+
+	rogueChain issuer.Chain
+	rogueStore *istore.Store
 }
 
 // Options of Start.
@@ -82,6 +85,9 @@ type Options struct {
 	SkipCircuit bool
 	// VKHash, if set, is published instead of the keys' own hash.
 	VKHash string
+	// DIDWeb, if set, adds the policy "did-web": the issuer bound to this
+	// did:web on the registry (Govern), disclosing the degree.
+	DIDWeb string
 }
 
 // university is the one registered issuer.
@@ -131,6 +137,12 @@ func Start(t testing.TB, o Options) *Env {
 	case o.VKHash != "":
 		so.CircuitHashes = map[string]string{circuits.PresentationID: o.VKHash, circuits.HolderID: keys.HolderVerifier().Hash()}
 	}
+	if o.DIDWeb != "" {
+		so.Policies = func(s *stack.Stack) []*verifier.Policy {
+			return append(policies(s), &verifier.Policy{Name: "did-web", Schema: Schema(),
+				Issuers: verifier.IssuerSpec{DIDs: []string{o.DIDWeb}}, Disclose: []string{"degree"}})
+		}
+	}
 	st, err := stack.Start(ctx, so)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +173,35 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	t.Cleanup(func() { rogueChain.Close() })
 	e.Rogue = issuer.New(rogueKey, rogueChain, rst, issuer.Options{})
+	e.rogueChain, e.rogueStore = rogueChain, rst
 	return e
+}
+
+// WithDIDWeb returns the registered issuer (rogue false) or the rogue one
+// signing its credentials as did (issuer.Options.DIDWeb).
+func (e *Env) WithDIDWeb(rogue bool, did string) *issuer.Issuer {
+	if rogue {
+		return issuer.New(e.Rogue.Key(), e.rogueChain, e.rogueStore, issuer.Options{DIDWeb: did})
+	}
+	return issuer.New(e.Issuer.Key(), e.chain, e.Issuer.Store(), issuer.Options{DIDWeb: did})
+}
+
+// IssueWith issues a diploma to holderCommit with is and returns the
+// bundle JSON.
+func (e *Env) IssueWith(is *issuer.Issuer, holderCommit circuits.Field) []byte {
+	e.T.Helper()
+	b, err := is.Issue(context.Background(), issuer.Request{Schema: Schema(), Subject: Subject("3.50"), HolderCommit: holderCommit.El()})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	out, _ := json.Marshal(b)
+	return out
+}
+
+// Govern submits a governance transaction.
+func (e *Env) Govern(body registry.Body) error {
+	_, err := e.gov.Do(context.Background(), body)
+	return err
 }
 
 // Proven returns a reader of the registry's proven answers, over a light

@@ -100,7 +100,7 @@ func New(is *issuer.Issuer, opts Options) (*echo.Echo, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &server{is: is, opts: opts, metrics: newMetrics(is), vci: newVCIState()}
+	s := &server{is: is, opts: opts, metrics: newMetrics(is), vci: newVCIState(is.Store())}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -249,10 +249,14 @@ func (s *server) health(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "did": s.is.Key().DID()})
 }
 
-// DIDWeb returns the did:web an issuer is known by: that of its public
+// DIDWeb returns the did:web an issuer is known by: its configured one
+// (Options.DIDWeb, which its credentials name), else that of its public
 // URL's origin (https, or http on a loopback host for local use), whose
 // /.well-known/did.json the API serves with the issuer's signing key.
 func DIDWeb(is *issuer.Issuer) (string, error) {
+	if d := is.DIDWeb(); d != "" {
+		return d, nil
+	}
 	o, err := wire.Origin(is.PublicURL())
 	if err != nil {
 		return "", err
@@ -272,7 +276,11 @@ func (s *server) didDocument(c echo.Context) error {
 
 func (s *server) issuerInfo(c echo.Context) error {
 	id := s.is.Key().IssuerID()
-	return c.JSON(http.StatusOK, map[string]string{"did": s.is.Key().DID(), "issuerId": circuits.Dec(id)})
+	info := map[string]string{"did": s.is.Key().DID(), "issuerId": circuits.Dec(id)}
+	if d := s.is.DIDWeb(); d != "" {
+		info["didWeb"] = d
+	}
+	return c.JSON(http.StatusOK, info)
 }
 
 func (s *server) listSchemas(c echo.Context) error {

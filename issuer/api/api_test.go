@@ -633,4 +633,9 @@ func testOID4VCI(t *testing.T, h *apitest.Harness, e *env, auth func(...string) 
 	if err != nil || b.Private.HolderCommit.El() != hc {
 		t.Fatalf("bundle: %v", err)
 	}
+	// The access token expires by the issuer's clock (the offer does not
+	// yet).
+	e.skew.Add(int64(6 * time.Minute / time.Second))
+	defer e.skew.Add(-int64(6 * time.Minute / time.Second))
+	oauth(h.Do("POST", "/v1/oid4vci/credential", credReq(cfgID, nonce(), secret), bearerOf...), 401, "invalid_token")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/issuer/store"
 	"github.com/zkcred/zkcred/wire"
 )
 
@@ -41,45 +42,36 @@ const (
 	maxVCIState    = 100_000
 )
 
-// vciState holds what the OpenID4VCI endpoints hand out: access tokens,
-// c_nonces and the pre-authorized codes used up. It lives in memory: after
-// a restart a code can be redeemed once more, but its offer stays bound to
-// the first holder that claimed it (issuer.Claim), so nobody else gains.
+// vciState guards the OpenID4VCI state, which lives in the issuer's
+// store (store.VCIGrant and friends: redeemed codes, wrong tx_codes,
+// access tokens, c_nonces), so that a restart forgets nothing: a code
+// redeemed before it stays redeemed, and tokens and nonces stay valid
+// until they expire. The mutex makes each check-and-update one step
+// within this process; expired entries are dropped at most once per
+// sweepEvery.
 type vciState struct {
-	mu       sync.Mutex
-	tokens   map[string]vciGrant  // access token → its offer
-	nonces   map[string]time.Time // c_nonce → expiry
-	used     map[string]bool      // pre-authorized codes redeemed
-	attempts map[string]int       // offer id → wrong tx_codes
+	mu     sync.Mutex
+	st     *store.Store
+	nonces int       // c_nonces open at the last sweep, plus those made since
+	swept  time.Time // when the last sweep ran
 }
 
-type vciGrant struct {
-	id, token string
-	expires   time.Time
-}
+const sweepEvery = time.Minute
 
-func newVCIState() *vciState {
-	return &vciState{tokens: map[string]vciGrant{}, nonces: map[string]time.Time{}, used: map[string]bool{}, attempts: map[string]int{}}
-}
+func newVCIState(st *store.Store) *vciState { return &vciState{st: st} }
 
-// sweep drops expired entries (called with mu held) and bounds the maps.
-func (v *vciState) sweep(now time.Time) {
-	for k, g := range v.tokens {
-		if now.After(g.expires) {
-			delete(v.tokens, k)
-		}
+// sweep drops expired entries (called with mu held) when the last sweep
+// is sweepEvery old (or now is before it: a clock set back).
+func (v *vciState) sweep(now time.Time) error {
+	if !v.swept.IsZero() && now.Sub(v.swept) < sweepEvery && !now.Before(v.swept) {
+		return nil
 	}
-	for k, exp := range v.nonces {
-		if now.After(exp) {
-			delete(v.nonces, k)
-		}
+	_, n, err := v.st.DropExpiredVCI(now)
+	if err != nil {
+		return err
 	}
-	if len(v.used) > maxVCIState {
-		clear(v.used)
-	}
-	if len(v.attempts) > maxVCIState {
-		clear(v.attempts)
-	}
+	v.nonces, v.swept = n, now
+	return nil
 }
 
 func random32() string {
@@ -155,7 +147,7 @@ func (s *server) issuerMetadata(c echo.Context) error {
 		"credential_issuer":                   s.base(),
 		"credential_endpoint":                 s.base() + "/v1/oid4vci/credential",
 		"nonce_endpoint":                      s.base() + "/v1/oid4vci/nonce",
-		"display":                             []map[string]string{{"name": s.is.Key().DID(), "locale": "en"}},
+		"display":                             []map[string]string{{"name": s.is.DID(), "locale": "en"}},
 		"credential_configurations_supported": cfgs,
 	})
 }
@@ -221,32 +213,63 @@ func (s *server) token(c echo.Context) error {
 	if err != nil {
 		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_grant", "the pre-authorized code is not one this issuer made"))
 	}
-	if _, err := s.is.OfferView(id, tok); err != nil {
+	view, err := s.is.OfferView(id, tok)
+	if err != nil {
 		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_grant", "the offer of this code cannot be claimed: %v", err))
 	}
-	now := time.Now()
+	now := s.is.Now()
+	offerExp, err := time.Parse(time.RFC3339, view.Expires)
+	if err != nil {
+		return err
+	}
 	v := s.vci
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.sweep(now)
-	if v.used[code] {
-		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_grant", "the pre-authorized code was already used"))
+	if err := v.sweep(now); err != nil {
+		return err
 	}
-	tx := f.Get("tx_code")
-	switch {
-	case needTx && tx == "":
-		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_request", "this offer needs its tx_code (the PIN sent separately)"))
-	case !needTx && tx != "":
-		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_request", "this offer has no tx_code"))
-	case needTx && v.attempts[id] >= maxTxAttempts:
-		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_grant", "too many wrong tx_codes for this offer: ask the issuer for a new one"))
-	case needTx && !s.is.CheckTxCode(id, tx):
-		v.attempts[id]++
-		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_grant", "wrong tx_code (%d of %d tries left)", maxTxAttempts-v.attempts[id], maxTxAttempts))
-	}
-	v.used[code] = true
 	at := random32()
-	v.tokens[at] = vciGrant{id: id, token: tok, expires: now.Add(accessTokenTTL)}
+	var answer error
+	err = s.is.Store().Update(func(t *store.Txn) error {
+		answer = nil
+		used, err := t.VCICodeUsed(code, now)
+		if err != nil {
+			return err
+		}
+		if used {
+			answer = oerr(http.StatusBadRequest, "invalid_grant", "the pre-authorized code was already used")
+			return nil
+		}
+		tries, err := t.VCITries(id, now)
+		if err != nil {
+			return err
+		}
+		tx := f.Get("tx_code")
+		switch {
+		case needTx && tx == "":
+			answer = oerr(http.StatusBadRequest, "invalid_request", "this offer needs its tx_code (the PIN sent separately)")
+			return nil
+		case !needTx && tx != "":
+			answer = oerr(http.StatusBadRequest, "invalid_request", "this offer has no tx_code")
+			return nil
+		case needTx && tries >= maxTxAttempts:
+			answer = oerr(http.StatusBadRequest, "invalid_grant", "too many wrong tx_codes for this offer: ask the issuer for a new one")
+			return nil
+		case needTx && !s.is.CheckTxCode(id, tx):
+			answer = oerr(http.StatusBadRequest, "invalid_grant", "wrong tx_code (%d of %d tries left)", maxTxAttempts-tries-1, maxTxAttempts)
+			return t.SetVCITries(id, tries+1, offerExp)
+		}
+		if err := t.UseVCICode(code, offerExp); err != nil {
+			return err
+		}
+		return t.PutVCIToken(at, store.VCIGrant{OfferID: id, OfferToken: tok}, now.Add(accessTokenTTL))
+	})
+	if err != nil {
+		return err
+	}
+	if answer != nil {
+		return s.vciAnswer(c, answer)
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": int(accessTokenTTL / time.Second)})
 }
@@ -254,15 +277,20 @@ func (s *server) token(c echo.Context) error {
 // nonce is the nonce endpoint: a fresh c_nonce, single use.
 func (s *server) nonce(c echo.Context) error {
 	n := random32()
+	now := s.is.Now()
 	v := s.vci
 	v.mu.Lock()
-	v.sweep(time.Now())
-	if len(v.nonces) >= maxVCIState {
-		v.mu.Unlock()
+	defer v.mu.Unlock()
+	if err := v.sweep(now); err != nil {
+		return err
+	}
+	if v.nonces >= maxVCIState {
 		return s.vciAnswer(c, oerr(http.StatusServiceUnavailable, "temporarily_unavailable", "too many open nonces; try again shortly"))
 	}
-	v.nonces[n] = time.Now().Add(cNonceTTL)
-	v.mu.Unlock()
+	if err := s.is.Store().Update(func(t *store.Txn) error { return t.PutVCINonce(n, now.Add(cNonceTTL)) }); err != nil {
+		return err
+	}
+	v.nonces++
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, map[string]string{"c_nonce": n})
 }
@@ -292,11 +320,12 @@ func (s *server) credential(c echo.Context) error {
 		return s.vciAnswer(c, oerr(http.StatusUnauthorized, "invalid_token", "send the access token of the token endpoint as Authorization: Bearer <token>"))
 	}
 	v := s.vci
-	v.mu.Lock()
-	v.sweep(time.Now())
-	g, ok := v.tokens[at]
-	v.mu.Unlock()
-	if !ok {
+	var g *store.VCIGrant
+	err := s.is.Store().View(func(t *store.Txn) (err error) { g, err = t.VCIToken(at, s.is.Now()); return })
+	if err != nil {
+		return err
+	}
+	if g == nil {
 		return s.vciAnswer(c, oerr(http.StatusUnauthorized, "invalid_token", "unknown or expired access token"))
 	}
 	var body json.RawMessage
@@ -307,7 +336,7 @@ func (s *server) credential(c echo.Context) error {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_credential_request", "%v", err))
 	}
-	view, err := s.is.OfferView(g.id, g.token)
+	view, err := s.is.OfferView(g.OfferID, g.OfferToken)
 	if err != nil {
 		return s.vciAnswer(c, err)
 	}
@@ -329,13 +358,16 @@ func (s *server) credential(c echo.Context) error {
 	// The c_nonce is used up before the proof is checked, whatever the
 	// outcome.
 	v.mu.Lock()
-	exp, known := v.nonces[p.Nonce]
-	delete(v.nonces, p.Nonce)
+	var fresh bool
+	err = s.is.Store().Update(func(t *store.Txn) (err error) { fresh, err = t.TakeVCINonce(p.Nonce, s.is.Now()); return })
 	v.mu.Unlock()
-	if !known || time.Now().After(exp) {
+	if err != nil {
+		return err
+	}
+	if !fresh {
 		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_nonce", "the proof's nonce is not a fresh c_nonce of this issuer: get one from the nonce endpoint"))
 	}
-	b, again, err := s.is.ClaimBound(c.Request().Context(), g.id, g.token, p.HolderCommitment.El(), wire.CredentialNonceChallenge(s.base(), p.Nonce), proof)
+	b, again, err := s.is.ClaimBound(c.Request().Context(), g.OfferID, g.OfferToken, p.HolderCommitment.El(), wire.CredentialNonceChallenge(s.base(), p.Nonce), proof)
 	s.metrics.claim(again, err)
 	if errors.Is(err, issuer.ErrHolderProof) {
 		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_proof", "%v", err))

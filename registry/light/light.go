@@ -39,7 +39,18 @@ var (
 	// ErrNoCommit: the registry has no commit yet for any state (a chain
 	// that has just started); retry.
 	ErrNoCommit = errors.New("registry has no committed header yet")
+	// ErrTrustExpired: the newest header the client trusts is older than
+	// the trust period, so the validators that signed it no longer vouch
+	// for the chain; trust must be re-anchored at a recent header
+	// (Options.TrustHeight and TrustHash, or Client.Trust).
+	ErrTrustExpired = errors.New("the newest trusted header is older than the trust period")
 )
+
+// DefaultTrustPeriod is how long a verified header vouches for the
+// validator set that signed it: two weeks, two thirds of the three weeks
+// for which a consortium's members should keep a retired validator key out
+// of anyone's reach (docs/registry.md, "Trust period").
+const DefaultTrustPeriod = 14 * 24 * time.Hour
 
 // DefaultInterval is the sync interval of Run.
 const DefaultInterval = 2 * time.Second
@@ -62,15 +73,30 @@ type Options struct {
 	// History bounds the verified headers kept, in memory and in the file
 	// (DefaultHistory); older ones are dropped with their roots.
 	History int
+	// TrustPeriod is how long a verified header vouches for the validator
+	// set that signed it (DefaultTrustPeriod): a client whose newest
+	// trusted header is older refuses to go on until trust is re-anchored.
+	TrustPeriod time.Duration
+	// TrustHeight and TrustHash, if set, re-anchor trust at CometBFT's
+	// block TrustHeight, whose header hash must be TrustHash ('zkcred
+	// registry status' prints both): the client's next Sync starts from
+	// that block unless it already trusts a later one. The block signs the
+	// state after registry block TrustHeight-1.
+	TrustHeight int64
+	TrustHash   []byte
+	// SkipGap is how far behind the registry's latest header the client
+	// must be for Sync to skip (SkipGap when 0); it then verifies the
+	// newest min(MaxBatch, SkipGap/2) headers only.
+	SkipGap int
 }
 
 // DefaultHistory is the number of verified headers a client keeps.
 const DefaultHistory = 10000
 
 // SkipGap is how far behind the registry's latest header a client must be
-// for Sync to skip: it then verifies only the newest MaxBatch headers,
-// each against the trusted validators directly, instead of every header in
-// between.
+// for Sync to skip: it then verifies only the newest MaxBatch headers, the
+// first of them skipping from the trusted one (with bisection when the
+// validators changed), instead of every header in between.
 const SkipGap = 10 * MaxBatch
 
 type rootEntry struct {
@@ -85,10 +111,15 @@ type entry struct {
 	Time   int64           `json:"verified_time"` // Unix milliseconds
 }
 
+// TrustSuffix names the file, next to Options.Path, that keeps the newest
+// CometBFT light block the client verified (in CometBFT's JSON), from which
+// the next Sync verifies.
+const TrustSuffix = ".trust"
+
 // Client follows one registry chain.
 type Client struct {
 	g    *registry.Genesis
-	vals *cmttypes.ValidatorSet // the genesis validators, trusted
+	vals *cmttypes.ValidatorSet // the genesis validators: the root of trust
 	api  *client.Client
 	opt  Options
 
@@ -99,6 +130,13 @@ type Client struct {
 	times  []int64           // verified BFT time of hs[i]
 	roots  map[circuits.Field]rootEntry
 	file   *os.File
+
+	// Guarded by syncMu: the newest verified CometBFT light block (nil: trust
+	// starts at the genesis validators), the height saved in the trust
+	// file, and whether Options.TrustHeight was considered.
+	trusted  *cmttypes.LightBlock
+	saved    int64
+	anchored bool
 }
 
 // ValidatorSet returns the CometBFT validator set that a registry genesis
@@ -136,6 +174,15 @@ func New(g *registry.Genesis, url string, opts Options) (*Client, error) {
 	}
 	if opts.History <= 0 {
 		opts.History = DefaultHistory
+	}
+	if opts.SkipGap <= 0 {
+		opts.SkipGap = SkipGap
+	}
+	if opts.TrustPeriod <= 0 {
+		opts.TrustPeriod = DefaultTrustPeriod
+	}
+	if opts.TrustHeight < 0 || (opts.TrustHeight > 0) != (len(opts.TrustHash) > 0) {
+		return nil, errors.New("a trust anchor needs both a CometBFT height (1 or more) and its header hash")
 	}
 	api, err := client.New(url, client.Options{HTTP: opts.HTTP})
 	if err != nil {
@@ -190,7 +237,81 @@ func (c *Client) load() error {
 		return err
 	}
 	c.file = f
+	return c.loadTrust()
+}
+
+// loadTrust reads the trust file: the light block it holds must be a
+// well-formed commit of this chain, and sign the app hash of the registry
+// header it names if that header is kept.
+func (c *Client) loadTrust() error {
+	path := c.opt.Path + TrustSuffix
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		// a new client, or a file written before the trust file existed:
+		// trust starts again at the genesis validators
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	lb, err := parseLightBlock(c.g.ChainID, b)
+	if err == nil {
+		if err = lb.ValidatorSet.VerifyCommitLight(c.g.ChainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
+			err = fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+		}
+	}
+	if err == nil {
+		if h, ok := c.Header(uint64(lb.Height - 1)); ok {
+			err = signs(lb, h)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("light client file %s: %w", path, err)
+	}
+	if last, ok := c.Latest(); !ok || uint64(lb.Height-1) > last.Height {
+		// the headers it signs are lost: verify them again from the
+		// genesis validators
+		return nil
+	}
+	c.trusted, c.saved = lb, lb.Height
 	return nil
+}
+
+// saveTrust writes the trusted light block to the trust file (temporary
+// file, synced, renamed) when it changed.
+func (c *Client) saveTrust() error {
+	if c.file == nil || c.trusted == nil || c.trusted.Height == c.saved {
+		return nil
+	}
+	b, err := cmtjson.Marshal(c.trusted)
+	if err != nil {
+		return err
+	}
+	if err := writeSynced(c.opt.Path+TrustSuffix, b); err != nil {
+		return err
+	}
+	c.saved = c.trusted.Height
+	return nil
+}
+
+func writeSynced(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // Close closes the header file.
@@ -233,46 +354,260 @@ func (c *Client) verifyLink(h *registry.Header) error {
 	return nil
 }
 
-// VerifyCommit checks CometBFT's light block raw (its JSON) for the state
-// after registry header h against the trusted validator set vals: a
-// well-formed signed header of chain chainID at height h+1 whose validator
-// set is vals, a commit for that very header signed by more than two
-// thirds of vals' voting power, an app hash that is h's (the caller checks
-// that h's app hash is the hash of its roots: Header.CheckAppHash),
-// and a BFT time at most skew ahead of now. It returns that time, from
-// which a root's age is measured.
-func VerifyCommit(chainID string, vals *cmttypes.ValidatorSet, h *registry.Header, raw []byte, now time.Time, skew time.Duration) (time.Time, error) {
+// parseLightBlock decodes CometBFT's JSON of a light block and checks its
+// shape: a signed header of chain chainID whose commit is for that header,
+// and the validator set the header names.
+func parseLightBlock(chainID string, raw []byte) (*cmttypes.LightBlock, error) {
 	var lb cmttypes.LightBlock
 	if err := cmtjson.Unmarshal(raw, &lb); err != nil {
-		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+		return nil, fmt.Errorf("%w: light block: %v", ErrInvalidHeader, err)
 	}
 	if lb.SignedHeader == nil || lb.SignedHeader.Header == nil || lb.SignedHeader.Commit == nil || lb.ValidatorSet == nil {
-		return time.Time{}, fmt.Errorf("%w: commit for block %d is incomplete", ErrInvalidHeader, h.Height)
+		return nil, fmt.Errorf("%w: light block is incomplete", ErrInvalidHeader)
 	}
 	if err := lb.ValidateBasic(chainID); err != nil {
-		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+		return nil, fmt.Errorf("%w: light block %d: %v", ErrInvalidHeader, lb.Height, err)
 	}
+	return &lb, nil
+}
+
+// signing decodes the light block raw that signs the state after registry
+// header h (signs).
+func signing(chainID string, h *registry.Header, raw []byte) (*cmttypes.LightBlock, error) {
+	lb, err := parseLightBlock(chainID, raw)
+	if err != nil {
+		return nil, fmt.Errorf("commit for block %d: %w", h.Height, err)
+	}
+	return lb, signs(lb, h)
+}
+
+// signs checks that lb is the light block that signs the state after
+// registry header h: CometBFT's block h+1, whose app hash is h's (the
+// caller checks that h's app hash is the hash of its roots:
+// Header.CheckAppHash).
+func signs(lb *cmttypes.LightBlock, h *registry.Header) error {
 	if lb.Height != int64(h.Height)+1 {
-		return time.Time{}, fmt.Errorf("%w: commit for block %d is at CometBFT height %d, want %d", ErrInvalidHeader, h.Height, lb.Height, h.Height+1)
-	}
-	if !bytes.Equal(lb.ValidatorSet.Hash(), vals.Hash()) || !bytes.Equal(lb.ValidatorsHash, vals.Hash()) {
-		return time.Time{}, fmt.Errorf("%w: commit for block %d names validators other than the trusted set", ErrInvalidHeader, h.Height)
-	}
-	if err := vals.VerifyCommitLight(chainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
-		var np cmttypes.ErrNotEnoughVotingPowerSigned
-		if errors.As(err, &np) {
-			return time.Time{}, fmt.Errorf("%w: block %d: %v", ErrInsufficientPower, h.Height, err)
-		}
-		return time.Time{}, fmt.Errorf("%w: commit for block %d: %v", ErrInvalidHeader, h.Height, err)
+		return fmt.Errorf("%w: commit for block %d is at CometBFT height %d, want %d", ErrInvalidHeader, h.Height, lb.Height, h.Height+1)
 	}
 	if !bytes.Equal(lb.AppHash, h.AppHash[:]) {
-		return time.Time{}, fmt.Errorf("%w: the signed app hash at height %d is not the hash of block %d's roots", ErrInvalidHeader, lb.Height, h.Height)
+		return fmt.Errorf("%w: the signed app hash at height %d is not the hash of block %d's roots", ErrInvalidHeader, lb.Height, h.Height)
 	}
-	if lb.Time.After(now.Add(skew)) {
-		return time.Time{}, fmt.Errorf("%w: block %d's commit is dated %s, %s ahead of the local clock", ErrFutureHeader, h.Height,
+	return nil
+}
+
+// verifyGenesis checks CometBFT's first block against the root of trust,
+// the genesis validators vals: it names them and more than two thirds of
+// their voting power signed it.
+func verifyGenesis(chainID string, vals *cmttypes.ValidatorSet, lb *cmttypes.LightBlock, now time.Time, period time.Duration) error {
+	if lb.Height != 1 {
+		return fmt.Errorf("%w: trust starts at CometBFT block 1, not %d", ErrInvalidHeader, lb.Height)
+	}
+	if !bytes.Equal(lb.ValidatorsHash, vals.Hash()) {
+		return fmt.Errorf("%w: CometBFT block 1 names validators other than the genesis's", ErrInvalidHeader)
+	}
+	if err := vals.VerifyCommitLight(chainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
+		return powerError(err, lb.Height)
+	}
+	if headerExpired(lb.SignedHeader, period, now) {
+		return expired(lb, period)
+	}
+	return nil
+}
+
+func powerError(err error, height int64) error {
+	var np cmttypes.ErrNotEnoughVotingPowerSigned
+	if errors.As(err, &np) {
+		return fmt.Errorf("%w: CometBFT block %d: %v", ErrInsufficientPower, height, err)
+	}
+	return fmt.Errorf("%w: commit of CometBFT block %d: %v", ErrInvalidHeader, height, err)
+}
+
+func expired(lb *cmttypes.LightBlock, period time.Duration) error {
+	return fmt.Errorf("%w: CometBFT block %d, dated %s, is more than %s old: re-anchor trust at a recent block "+
+		"(its height and header hash, from 'zkcred registry status' on a registry node you trust)",
+		ErrTrustExpired, lb.Height, lb.Time.UTC().Format(time.RFC3339), period)
+}
+
+// verifyFrom verifies lb from the trusted light block (or the genesis
+// validators when trusted is nil) with CometBFT's light-client rules
+// (cmtverify.go): the next block against the validators the trusted one
+// names for it (VerifyAdjacent), a later one directly when at least
+// TrustLevel of the trusted validators signed it, otherwise by bisection,
+// verifying a block halfway first (VerifyNonAdjacent, as CometBFT's light
+// client skips). Every block must be signed by more than two thirds of its
+// own validators, dated after the trusted one and at most MaxClockSkew
+// ahead of now, and the trusted block must be within the trust period.
+func (c *Client) verifyFrom(ctx context.Context, trusted, lb *cmttypes.LightBlock, now time.Time) error {
+	if lb.Time.After(now.Add(c.opt.MaxClockSkew)) {
+		return fmt.Errorf("%w: CometBFT block %d is dated %s, %s ahead of the local clock", ErrFutureHeader, lb.Height,
 			lb.Time.UTC().Format(time.RFC3339), lb.Time.Sub(now).Round(time.Millisecond))
 	}
-	return lb.Time, nil
+	if trusted == nil {
+		return verifyGenesis(c.g.ChainID, c.vals, lb, now, c.opt.TrustPeriod)
+	}
+	switch {
+	case lb.Height == trusted.Height:
+		if !bytes.Equal(lb.Hash(), trusted.Hash()) {
+			return fmt.Errorf("%w: CometBFT block %d differs from the verified one", ErrFork, lb.Height)
+		}
+		return nil
+	case lb.Height < trusted.Height:
+		return fmt.Errorf("%w: CometBFT block %d is below the trusted block %d", ErrInvalidHeader, lb.Height, trusted.Height)
+	}
+	verified := trusted
+	pending := []*cmttypes.LightBlock{lb} // pending[0] is lb; later ones lie halfway
+	for depth := 0; ; {
+		next := pending[depth]
+		err := cometVerify(verified.SignedHeader, verified.ValidatorSet, next.SignedHeader, next.ValidatorSet,
+			c.opt.TrustPeriod, now, c.opt.MaxClockSkew, TrustLevel)
+		var cant errNewValSetCantBeTrusted
+		switch {
+		case err == nil:
+			if depth == 0 {
+				return nil
+			}
+			verified, pending, depth = next, pending[:depth], 0
+		case errors.As(err, &cant):
+			if depth == len(pending)-1 {
+				mid, err := c.fetchLightBlock(ctx, verified.Height+(next.Height-verified.Height)/2)
+				if err != nil {
+					return err
+				}
+				pending = append(pending, mid)
+			}
+			depth++
+		default:
+			return c.verifyError(verified, next, err)
+		}
+	}
+}
+
+// verifyError names the reason CometBFT's light package gives for refusing
+// block next from verified.
+func (c *Client) verifyError(verified, next *cmttypes.LightBlock, err error) error {
+	var old errOldHeaderExpired
+	if errors.As(err, &old) {
+		return expired(verified, c.opt.TrustPeriod)
+	}
+	var bad errInvalidCometHeader
+	if errors.As(err, &bad) {
+		var np cmttypes.ErrNotEnoughVotingPowerSigned
+		if errors.As(bad.reason, &np) {
+			return fmt.Errorf("%w: CometBFT block %d: %v", ErrInsufficientPower, next.Height, bad.reason)
+		}
+		err = bad.reason
+	}
+	return fmt.Errorf("%w: CometBFT block %d does not verify from trusted block %d: %v", ErrInvalidHeader, next.Height, verified.Height, err)
+}
+
+// fetchLightBlock fetches CometBFT's light block at a height (the commit
+// of the state after registry block height-1).
+func (c *Client) fetchLightBlock(ctx context.Context, height int64) (*cmttypes.LightBlock, error) {
+	cs, err := c.api.Commits(ctx, uint64(height-1), uint64(height-1))
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("%w: no light block at CometBFT height %d", ErrNoCommit, height)
+	}
+	lb, err := parseLightBlock(c.g.ChainID, cs[0])
+	if err != nil {
+		return nil, err
+	}
+	if lb.Height != height {
+		return nil, fmt.Errorf("%w: registry answered CometBFT block %d for %d", ErrInvalidHeader, lb.Height, height)
+	}
+	return lb, nil
+}
+
+// anchor makes sure the client trusts a light block: the one that
+// Options.TrustHeight names if it is later than the trusted one, or else,
+// for a client that trusts none, CometBFT's block 1 verified against the
+// genesis validators.
+func (c *Client) anchor(ctx context.Context) error {
+	if !c.anchored && c.opt.TrustHeight > 0 && (c.trusted == nil || c.trusted.Height < c.opt.TrustHeight) {
+		if _, err := c.trust(ctx, c.opt.TrustHeight, c.opt.TrustHash); err != nil {
+			return err
+		}
+	}
+	c.anchored = true
+	if c.trusted != nil {
+		return nil
+	}
+	lb, err := c.fetchLightBlock(ctx, 1)
+	if err != nil {
+		return err
+	}
+	if err := c.verifyFrom(ctx, nil, lb, c.opt.Now()); err != nil {
+		return err
+	}
+	c.trusted = lb
+	return nil
+}
+
+// Trust re-anchors the client's trust at CometBFT's block height, whose
+// header hash must be hash (as 'zkcred registry status' prints them from a
+// registry node one trusts): its commit must be signed by more than two
+// thirds of its validators and it must be within the trust period. The
+// kept headers are replaced by the registry header that block signs
+// (height-1), which it returns; later Syncs verify from there.
+func (c *Client) Trust(ctx context.Context, height int64, hash []byte) (*registry.Header, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	return c.trust(ctx, height, hash)
+}
+
+func (c *Client) trust(ctx context.Context, height int64, hash []byte) (*registry.Header, error) {
+	if height < 1 || len(hash) == 0 {
+		return nil, errors.New("a trust anchor needs both a CometBFT height (1 or more) and its header hash")
+	}
+	lb, err := c.fetchLightBlock(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(lb.Hash(), hash) {
+		return nil, fmt.Errorf("%w: CometBFT block %d has hash %X, not the trusted %X", ErrInvalidHeader, height, lb.Hash(), hash)
+	}
+	if err := lb.ValidatorSet.VerifyCommitLight(c.g.ChainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
+		return nil, powerError(err, height)
+	}
+	now := c.opt.Now()
+	if lb.Time.After(now.Add(c.opt.MaxClockSkew)) {
+		return nil, fmt.Errorf("%w: CometBFT block %d is dated %s", ErrFutureHeader, height, lb.Time.UTC().Format(time.RFC3339))
+	}
+	if headerExpired(lb.SignedHeader, c.opt.TrustPeriod, now) {
+		return nil, expired(lb, c.opt.TrustPeriod)
+	}
+	h, err := c.api.Header(ctx, uint64(height-1))
+	if err != nil {
+		return nil, err
+	}
+	if h.Height != uint64(height-1) || h.ChainID != c.g.ChainID {
+		return nil, fmt.Errorf("%w: registry answered block %d of chain %q for block %d", ErrInvalidHeader, h.Height, h.ChainID, height-1)
+	}
+	if err := h.CheckAppHash(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
+	}
+	if err := signs(lb, h); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.base, c.hs, c.times = h.Height, []registry.Header{*h}, []int64{lb.Time.UnixMilli()}
+	c.roots = map[circuits.Field]rootEntry{h.CredRoot: {h.Height, lb.Time.UnixMilli()}}
+	c.mu.Unlock()
+	c.trusted, c.anchored = lb, true
+	return h, c.rewrite()
+}
+
+// Trusted returns the height and header hash of the newest CometBFT block
+// the client verified (false before the first Sync).
+func (c *Client) Trusted() (height int64, hash []byte, ok bool) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	if c.trusted == nil {
+		return 0, nil, false
+	}
+	return c.trusted.Height, c.trusted.Hash(), true
 }
 
 func (c *Client) add(h registry.Header, t int64) {
@@ -339,15 +674,16 @@ func (c *Client) rewrite() error {
 	}
 	c.file.Close()
 	c.file = f
-	return nil
+	return c.saveTrust()
 }
 
-// skip verifies the newest headers up to latest, each against the trusted
-// validators (a fixed set: no header in between is needed to trust them),
-// and replaces the kept headers with them. It reports false, changing
-// nothing, when the registry has no commit for them yet.
+// skip verifies the newest headers up to latest: the light block that
+// signs the first of them from the trusted one (skipping, with bisection
+// when the validators changed too much), each later one from the one
+// before, and replaces the kept headers with them. It reports false,
+// changing nothing, when the registry has no commit for them yet.
 func (c *Client) skip(ctx context.Context, latest uint64) (bool, error) {
-	from := latest + 1 - min(latest+1, MaxBatch)
+	from := latest + 1 - min(latest+1, uint64(max(1, min(MaxBatch, c.opt.SkipGap/2))))
 	var hs []registry.Header
 	for f := from; f <= latest; {
 		page, err := c.api.Headers(ctx, f, latest)
@@ -373,6 +709,7 @@ func (c *Client) skip(ctx context.Context, latest uint64) (bool, error) {
 		f += uint64(len(page))
 	}
 	now := c.opt.Now()
+	trusted := c.trusted
 	var keep []registry.Header
 	var times []int64
 	for i := range hs {
@@ -391,12 +728,16 @@ func (c *Client) skip(ctx context.Context, latest uint64) (bool, error) {
 				return false, fmt.Errorf("%w: %v", ErrInvalidHeader, err)
 			}
 		}
-		t, err := VerifyCommit(c.g.ChainID, c.vals, h, cs[i], now, c.opt.MaxClockSkew)
+		lb, err := signing(c.g.ChainID, h, cs[i])
 		if err != nil {
 			return false, err
 		}
+		if err := c.verifyFrom(ctx, trusted, lb, now); err != nil {
+			return false, err
+		}
+		trusted = lb
 		keep = append(keep, *h)
-		times = append(times, t.UnixMilli())
+		times = append(times, lb.Time.UnixMilli())
 	}
 	if len(keep) == 0 {
 		return false, nil
@@ -412,12 +753,14 @@ func (c *Client) skip(ctx context.Context, latest uint64) (bool, error) {
 		c.roots[h.CredRoot] = rootEntry{h.Height, times[i]}
 	}
 	c.mu.Unlock()
+	c.trusted = trusted
 	return true, c.rewrite()
 }
 
 // Sync fetches and verifies every header up to the registry's latest that
 // has a commit (the state after block h is signed in CometBFT's block
-// h+1), and returns the latest verified header.
+// h+1), and returns the latest verified header. Far behind (SkipGap or
+// more), it verifies only the newest MaxBatch headers, skipping to them.
 func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
@@ -439,7 +782,20 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 	if have && latest.Height == known.Height && latest.Hash() != known.Hash() {
 		return nil, fmt.Errorf("%w: block %d", ErrFork, known.Height)
 	}
-	if latest.Height >= n+SkipGap {
+	if have && latest.Height == known.Height && (c.opt.TrustHeight == 0 || c.anchored) {
+		return &known, nil // nothing new
+	}
+	if err := c.anchor(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	n = c.base + uint64(len(c.hs)) // anchoring may have replaced the headers
+	have = len(c.hs) > 0
+	if have {
+		known = c.hs[len(c.hs)-1]
+	}
+	c.mu.RUnlock()
+	if latest.Height >= n+uint64(c.opt.SkipGap) {
 		// far behind (a wallet offline for long): verify the newest
 		// headers alone
 		if ok, err := c.skip(ctx, latest.Height); err != nil {
@@ -487,13 +843,17 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 			if err := c.verifyLink(h); err != nil {
 				return nil, err
 			}
-			t, err := VerifyCommit(c.g.ChainID, c.vals, h, cs[i], now, c.opt.MaxClockSkew)
+			lb, err := signing(c.g.ChainID, h, cs[i])
 			if err != nil {
 				return nil, err
 			}
-			c.add(*h, t.UnixMilli())
+			if err := c.verifyFrom(ctx, c.trusted, lb, now); err != nil {
+				return nil, err
+			}
+			c.trusted = lb
+			c.add(*h, lb.Time.UnixMilli())
 			if c.file != nil {
-				j, _ := json.Marshal(entry{Header: *h, Time: t.UnixMilli()})
+				j, _ := json.Marshal(entry{Header: *h, Time: lb.Time.UnixMilli()})
 				lines.Write(j)
 				lines.WriteByte('\n')
 			}
@@ -503,6 +863,11 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 				return nil, err
 			}
 			if err := c.file.Sync(); err != nil {
+				return nil, err
+			}
+			// the headers first: a trust file older than them is
+			// verified forward from on the next Sync
+			if err := c.saveTrust(); err != nil {
 				return nil, err
 			}
 		}
@@ -542,9 +907,9 @@ func (c *Client) Sync(ctx context.Context) (*registry.Header, error) {
 // MaxBatch is the most headers one round trip of Sync verifies.
 const MaxBatch = 100
 
-// Run syncs every interval (DefaultInterval if ≤ 0) until ctx ends or a
-// fork or rollback is seen; network errors are passed to onErr (if set)
-// and retried.
+// Run syncs every interval (DefaultInterval if ≤ 0) until ctx ends, a
+// fork, rollback or invalid header is seen, or trust expires; network
+// errors are passed to onErr (if set) and retried.
 func (c *Client) Run(ctx context.Context, interval time.Duration, onErr func(error)) error {
 	if interval <= 0 {
 		interval = DefaultInterval
@@ -553,7 +918,7 @@ func (c *Client) Run(ctx context.Context, interval time.Duration, onErr func(err
 	defer t.Stop()
 	for {
 		if _, err := c.Sync(ctx); err != nil {
-			if errors.Is(err, ErrFork) || errors.Is(err, ErrRollback) || errors.Is(err, ErrInvalidHeader) {
+			if errors.Is(err, ErrFork) || errors.Is(err, ErrRollback) || errors.Is(err, ErrInvalidHeader) || errors.Is(err, ErrTrustExpired) {
 				return err
 			}
 			if ctx.Err() != nil {

@@ -34,6 +34,10 @@ type fakeRegistry struct {
 	hs      []registry.Header
 	cs      [][]byte // cs[h]: light block for the state after header h
 	pageAll bool     // pages of up to 1,000 headers, as the registry's
+	// lazy, if set, makes the light block of header h on request (the
+	// first ncs of them), instead of cs
+	lazy func(h int) []byte
+	ncs  int
 }
 
 func (f *fakeRegistry) set(hs []registry.Header, cs [][]byte) {
@@ -59,13 +63,25 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(f.hs[from : to+1])
 	case "/v1/commits":
-		to = min(to, len(f.cs)-1)
+		n := len(f.cs)
+		if f.lazy != nil {
+			n = f.ncs
+		}
+		to = min(to, n-1, from+99)
 		out := []json.RawMessage{}
 		for h := from; h <= to; h++ {
-			out = append(out, f.cs[h])
+			if f.lazy != nil {
+				out = append(out, f.lazy(h))
+			} else {
+				out = append(out, f.cs[h])
+			}
 		}
 		json.NewEncoder(w).Encode(out)
 	default:
+		if h, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/v1/headers/")); err == nil && h < len(f.hs) {
+			json.NewEncoder(w).Encode(f.hs[h])
+			return
+		}
 		http.NotFound(w, r)
 	}
 }
@@ -80,7 +96,7 @@ type chainKit struct {
 }
 
 // newKit makes a chain of four validators of power 1.
-func newKit(t *testing.T) *chainKit {
+func newKit(t testing.TB) *chainKit {
 	_, uni, _ := ed25519.GenerateKey(nil)
 	g, _, prod, err := registry.NewGenesis("light-test", time.Unix(1700000000, 0),
 		registry.RegisterIssuer{PubKey: hexKey(uni), Name: "Uni", Kind: "university"})
@@ -353,3 +369,5 @@ func TestRejects(t *testing.T) {
 		run(t, hs, cs, hs[:2], cs[:2], ErrRollback)
 	})
 }
+
+func cmtjsonMarshal(lb *cmttypes.LightBlock) ([]byte, error) { return cmtjson.Marshal(lb) }
