@@ -201,6 +201,7 @@ func (a *App) CheckSigned(b []byte, st *registry.SignedTx) (*registry.SignedTx, 
 		return nil, err
 	}
 	c := *st
+	c.Leaves = nil // hashed here, never taken from the caller
 	p := newPrepared(&c)
 	if err := a.dryRun(p, len(b)); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
@@ -111,8 +112,18 @@ func TestCheckSignedRefuses(t *testing.T) {
 	if _, err := a.CheckSigned(gb, &altered); !errors.Is(err, registry.ErrBadSignature) {
 		t.Fatalf("CheckSigned with another signer: %v", err)
 	}
-	if _, err := a.CheckSigned(gb, st); err != nil {
+	// leaves that came with the transaction are not trusted
+	bad := *st
+	bad.Leaves = make([]fr.Element, 2)
+	got, err := a.CheckSigned(gb, &bad)
+	if err != nil {
 		t.Fatalf("CheckSigned of a good tx: %v", err)
+	}
+	id := circuits.IssuerID(k.uni.Public().(ed25519.PublicKey))
+	for i, c := range st.Body.(registry.Anchor).Commitments {
+		if want := circuits.LeafHash(id, c.El()); !got.Leaves[i].Equal(&want) {
+			t.Fatalf("leaf %d taken from the caller, not hashed", i)
+		}
 	}
 }
 
