@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/oid4vp"
 	"github.com/zkcred/zkcred/issuer"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/node"
+	"github.com/zkcred/zkcred/wire"
 )
 
 // keyDir is where the development keys are made once and then reused.
@@ -101,7 +109,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// 1. Development keys, made once and shared by every process.
 	keys := keyDir()
-	operator := w.newParty("operator", "")
+	operator := w.newParty("operator", "governance passphrase")
 	var setup struct {
 		Circuit  string `json:"circuit"`
 		VK       string `json:"vk_sha256"`
@@ -123,7 +131,7 @@ func TestEndToEnd(t *testing.T) {
 		ChainID    string   `json:"chain_id"`
 		Governance []string `json:"governance"`
 	}
-	w.runJSON("registry init", operator, &ini, "registry", "init", "--dir", regDir, "--chain-id", "zkcred-e2e", "--json")
+	w.runJSON("registry init", operator, &ini, "registry", "init", "--dir", regDir, "--chain-id", "zkcred-e2e", "--work-factor", "10", "--json")
 	if ini.ChainID != "zkcred-e2e" || len(ini.Governance) != 1 {
 		t.Fatalf("registry init: %+v", ini)
 	}
@@ -432,6 +440,49 @@ func TestEndToEnd(t *testing.T) {
 	}
 	t.Logf("%-45s", "verifier restarted: replay still refused")
 
+	// 12c. Encrypted responses (direct_post.jwt): the verifier, restarted
+	// with --encrypt-responses, names its encryption key in the signed
+	// request object, 'wallet present' encrypts its answer to it and the
+	// verifier decrypts it and answers its verdict; a response in the
+	// clear, or encrypted to another key, is refused with a clear error.
+	w.stop(ver)
+	ver = w.start("verifier service (encrypted responses)", verifierParty, append(verArgs, "--encrypt-responses")...)
+	w.waitHTTP(ver, verURL+"/healthz")
+	r6 := newRequest(t, verURL, rp, "hire-graduate")
+	ar6 := requestObject(t, r6.OpenID4VPURI)
+	if ar6.ResponseMode != oid4vp.ResponseModeJWT || ar6.ClientMetadata == nil || ar6.ClientMetadata.JWKS == nil {
+		t.Fatalf("the request object of an encrypting verifier: mode %q, metadata %+v", ar6.ResponseMode, ar6.ClientMetadata)
+	}
+	oid4vpPres := filepath.Join(dir, "oid4vp-presentation.json")
+	w.run("holder: prove for an encrypted OpenID4VP request", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--allow-loopback-http", "--out", oid4vpPres, r6.OpenID4VPURI)
+	var p6 wire.Presentation
+	if b, err := os.ReadFile(oid4vpPres); err != nil || json.Unmarshal(b, &p6) != nil {
+		t.Fatalf("presentation file: %v", err)
+	}
+	clearForm, _ := oid4vp.ResponseForm(ar6.State, &p6)
+	if st, body := postForm(t, ar6.ResponseURI, clearForm); st != http.StatusBadRequest || !strings.Contains(body, "takes encrypted responses only") {
+		t.Fatalf("a response in the clear to an encrypting verifier: %d %s", st, body)
+	}
+	otherKey, _ := oid4vp.EncryptionKey(ed25519.NewKeyFromSeed(make([]byte, 32)))
+	toOther := *ar6
+	toOther.ClientMetadata = &oid4vp.ClientMetadata{JWKS: &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{oid4vp.EncryptionJWK(otherKey, "enc-1")}}}
+	otherForm, err := oid4vp.EncryptedResponseForm(&toOther, &p6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, body := postForm(t, ar6.ResponseURI, otherForm); st != http.StatusBadRequest || !strings.Contains(body, "does not decrypt with this verifier's key") {
+		t.Fatalf("a response encrypted to another key: %d %s", st, body)
+	}
+	expectResult(t, verURL, r6, "pending", "")
+	shown = w.run("holder: present (OpenID4VP, direct_post.jwt)", holder, "wallet", "present", "--wallet", walletPath, "--keys", keys, "--yes", "--allow-loopback-http", r6.OpenID4VPURI)
+	if !strings.Contains(shown, "verified by the verifier") {
+		t.Fatalf("wallet present (direct_post.jwt) printed:\n%s", shown)
+	}
+	expectResult(t, verURL, r6, "verified", "")
+	w.stop(ver)
+	ver = w.start("verifier service (restarted)", verifierParty, verArgs...)
+	w.waitHTTP(ver, verURL+"/healthz")
+
 	// 13. The university revokes the diploma; the wallet's next
 	// presentation of it is refused, and nothing reaches the verifier.
 	var rev struct {
@@ -641,4 +692,48 @@ func uniDID(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return c.DID
+}
+
+// requestObject fetches the request object an openid4vp:// link names and
+// returns its claims (the wallet checks its signature; this test reads
+// what it asks).
+func requestObject(t *testing.T, link string) *oid4vp.AuthorizationRequest {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, u.Query().Get("request_uri"), nil)
+	req.Header.Set("Accept", oid4vp.RequestObjectMedia)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	parts := strings.Split(string(b), ".")
+	if len(parts) != 3 {
+		t.Fatalf("request object: %s", b)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar, err := oid4vp.ParseRequest(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ar
+}
+
+// postForm posts a form-encoded body and returns the status and body.
+func postForm(t *testing.T, u string, form url.Values) (int, string) {
+	t.Helper()
+	resp, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -53,6 +54,10 @@ func EncryptionJWK(k *ecdsa.PrivateKey, kid string) jose.JSONWebKey {
 func (ar *AuthorizationRequest) encryptionKey() (*jose.JSONWebKey, error) {
 	if ar.ClientMetadata == nil || ar.ClientMetadata.JWKS == nil {
 		return nil, fmt.Errorf("%w: response_mode %s but client_metadata has no jwks", ErrRequest, ResponseModeJWT)
+	}
+	// Absent, the list means A128GCM (OpenID4VP 1.0, client metadata).
+	if encs := ar.ClientMetadata.EncryptedResponseEncValues; len(encs) > 0 && !slices.Contains(encs, EncryptionEnc) {
+		return nil, fmt.Errorf("%w: the verifier takes encrypted responses in %v only; this wallet encrypts with %s", ErrRequest, encs, EncryptionEnc)
 	}
 	for i := range ar.ClientMetadata.JWKS.Keys {
 		k := &ar.ClientMetadata.JWKS.Keys[i]

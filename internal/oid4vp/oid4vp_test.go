@@ -329,6 +329,13 @@ func TestEncryptedResponse(t *testing.T) {
 		t.Fatalf("direct_post.jwt without jwks: %v", err)
 	}
 	ar.ClientMetadata.JWKS = &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{EncryptionJWK(key, "enc-1")}}
+	// A content encryption this wallet does not make is refused.
+	ar.ClientMetadata.EncryptedResponseEncValues = []string{"A256GCM"}
+	b, _ = json.Marshal(ar)
+	if _, err := ParseRequest(b); !errors.Is(err, ErrRequest) || !strings.Contains(err.Error(), "A256GCM") {
+		t.Fatalf("encrypted_response_enc_values_supported without A128GCM: %v", err)
+	}
+	ar.ClientMetadata.EncryptedResponseEncValues = []string{"A256GCM", EncryptionEnc}
 	b, _ = json.Marshal(ar)
 	parsed, err := ParseRequest(b)
 	if err != nil {
