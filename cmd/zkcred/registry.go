@@ -216,7 +216,7 @@ func newRegistryStartCmd() *cobra.Command {
 		})
 	addDirFlag(c, &o.dir, "registry", "node directory (from 'zkcred registry init')")
 	addAddrFlag(c, &o.addr, defaultRegAddr, "HTTP API address (default: the node's api_addr from node.json, else "+defaultRegAddr+")")
-	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "pause after a block commits before the next starts (CometBFT timeout_commit)")
+	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "after a block commits, longest wait for straggling precommits before the next starts (CometBFT timeout_commit)")
 	c.Flags().DurationVar(&o.heartbeat, "heartbeat", node.DefaultHeartbeat, "interval of empty blocks when idle (negative: none)")
 	c.Flags().DurationVar(&o.txTimeout, "tx-timeout", api.DefaultTxTimeout, "how long POST /v1/tx waits for its transaction to commit before answering 503")
 	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log every block")
