@@ -85,7 +85,7 @@ func TestConsortium(t *testing.T) {
 	w := &world{t: t, dir: t.TempDir()}
 	t.Cleanup(w.cleanup)
 	w.bin = buildBinary(t)
-	op := w.newParty("operator", "")
+	op := w.newParty("operator", "governance passphrase")
 	keys := make([]ed25519.PrivateKey, 3)
 	var is []string
 	for i := range keys {
@@ -97,7 +97,7 @@ func TestConsortium(t *testing.T) {
 	base := freePorts(t, 12)
 	netDir := filepath.Join(w.dir, "net")
 	w.run("registry init --validators 4", op, "registry", "init", "--validators", "4", "--dir", netDir,
-		"--chain-id", "consortium-e2e", "--issuers", issuers, "--base-port", fmt.Sprint(base))
+		"--chain-id", "consortium-e2e", "--issuers", issuers, "--base-port", fmt.Sprint(base), "--work-factor", "10")
 	c := &consortium{w: w, op: op, svcs: make([]*service, 4)}
 	for k := range 4 {
 		c.dirs = append(c.dirs, filepath.Join(netDir, fmt.Sprintf("node%d", k)))

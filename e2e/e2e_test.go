@@ -109,7 +109,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// 1. Development keys, made once and shared by every process.
 	keys := keyDir()
-	operator := w.newParty("operator", "")
+	operator := w.newParty("operator", "governance passphrase")
 	var setup struct {
 		Circuit  string `json:"circuit"`
 		VK       string `json:"vk_sha256"`
@@ -131,7 +131,7 @@ func TestEndToEnd(t *testing.T) {
 		ChainID    string   `json:"chain_id"`
 		Governance []string `json:"governance"`
 	}
-	w.runJSON("registry init", operator, &ini, "registry", "init", "--dir", regDir, "--chain-id", "zkcred-e2e", "--json")
+	w.runJSON("registry init", operator, &ini, "registry", "init", "--dir", regDir, "--chain-id", "zkcred-e2e", "--work-factor", "10", "--json")
 	if ini.ChainID != "zkcred-e2e" || len(ini.Governance) != 1 {
 		t.Fatalf("registry init: %+v", ini)
 	}

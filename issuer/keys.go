@@ -1,27 +1,23 @@
 package issuer
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
-	"filippo.io/age"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/internal/atomicfile"
-	"github.com/zkcred/zkcred/internal/strictjson"
+	"github.com/zkcred/zkcred/internal/keyfile"
 	"github.com/zkcred/zkcred/wire"
 )
 
 // DefaultScryptWorkFactor is the age scrypt work factor (log2 N) used for key
 // files: about one second on a laptop.
-const DefaultScryptWorkFactor = 18
+const DefaultScryptWorkFactor = keyfile.DefaultScryptWorkFactor
 
 // PassphraseEnv is the environment variable that holds the key passphrase
 // for services that cannot prompt. Reading it, a passphrase file or a
@@ -29,10 +25,10 @@ const DefaultScryptWorkFactor = 18
 const PassphraseEnv = "ZKCRED_PASSPHRASE"
 
 // ErrKeyFile is wrapped by errors reading or decrypting a key file.
-var ErrKeyFile = errors.New("issuer key file")
+var ErrKeyFile = keyfile.ErrKeyFile
 
 // ErrWrongPassphrase: the passphrase does not decrypt the key file.
-var ErrWrongPassphrase = fmt.Errorf("%w: wrong passphrase", ErrKeyFile)
+var ErrWrongPassphrase = keyfile.ErrWrongPassphrase
 
 // Key is an issuer's ed25519 signing key.
 type Key struct {
@@ -75,14 +71,9 @@ func (k *Key) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
 // transactions.
 func (k *Key) Signer() ed25519.PrivateKey { return k.priv }
 
-// keyFile is the plaintext inside the age envelope.
-type keyFile struct {
-	Format string `json:"format"`
-	Seed   []byte `json:"seed"` // base64
-	DID    string `json:"did"`
-}
-
-const keyFormat = "zkcred-issuer-key/1"
+// KeyFormat is the issuer key's format in internal/keyfile: an accreditor
+// may sign with its issuer key.
+var KeyFormat = keyfile.Format{ID: "zkcred-issuer-key/1", What: "issuer"}
 
 // KeyOptions tunes key encryption; the zero value is the default.
 type KeyOptions struct {
@@ -94,74 +85,16 @@ type KeyOptions struct {
 // SaveKey encrypts k with passphrase (age scrypt recipient) and writes it to
 // path with mode 0600, atomically. It refuses to overwrite an existing file.
 func SaveKey(path string, k *Key, passphrase []byte, opts KeyOptions) error {
-	if len(passphrase) == 0 {
-		return fmt.Errorf("%w: empty passphrase", ErrKeyFile)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%w: %s already exists", ErrKeyFile, path)
-	}
-	r, err := age.NewScryptRecipient(string(passphrase))
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	wf := opts.ScryptWorkFactor
-	if wf == 0 {
-		wf = DefaultScryptWorkFactor
-	}
-	r.SetWorkFactor(wf)
-	plain, err := json.Marshal(keyFile{keyFormat, k.priv.Seed(), k.DID()})
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, r)
-	if err != nil {
-		return fmt.Errorf("%w: failed to encrypt: %v", ErrKeyFile, err)
-	}
-	if _, err := w.Write(plain); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return WriteFileAtomic(path, buf.Bytes(), 0o600)
+	return keyfile.Save(path, KeyFormat, k.priv, passphrase, keyfile.Options{ScryptWorkFactor: opts.ScryptWorkFactor})
 }
 
 // LoadKey decrypts the key file at path.
 func LoadKey(path string, passphrase []byte) (*Key, error) {
-	f, err := os.Open(path)
+	priv, err := keyfile.Load(path, KeyFormat, passphrase)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
+		return nil, err
 	}
-	defer f.Close()
-	id, err := age.NewScryptIdentity(string(passphrase))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	r, err := age.Decrypt(f, id)
-	if err != nil {
-		var nm *age.NoIdentityMatchError
-		if errors.As(err, &nm) {
-			return nil, fmt.Errorf("%w: %s", ErrWrongPassphrase, path)
-		}
-		return nil, fmt.Errorf("%w: cannot decrypt %s: %v", ErrKeyFile, path, err)
-	}
-	plain, err := io.ReadAll(io.LimitReader(r, 1<<16))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	var kf keyFile
-	if err := strictjson.Unmarshal(plain, &kf); err != nil || kf.Format != keyFormat {
-		return nil, fmt.Errorf("%w: %s is not a zkcred issuer key", ErrKeyFile, path)
-	}
-	k, err := NewKeyFromSeed(kf.Seed)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	if k.DID() != kf.DID {
-		return nil, fmt.Errorf("%w: %s: key does not match its recorded DID", ErrKeyFile, path)
-	}
-	return k, nil
+	return &Key{priv}, nil
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same

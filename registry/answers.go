@@ -166,6 +166,29 @@ func (a *KindAnswer) Verify(appHash Hash, kind string) error {
 	return a.Proof.Verify(appHash, key, &a.KindList)
 }
 
+// AccreditorAnswer answers GET /v1/accreditors/{pubkey}: the accreditation
+// record of a key, or none (Record omitted), with the proof of either.
+type AccreditorAnswer struct {
+	PubKey string      `json:"pubkey"`
+	Record *Accreditor `json:"record,omitempty"`
+	Proof  StateProof  `json:"proof"`
+}
+
+// Verify checks the answer against appHash for the hex key pubkey.
+func (a *AccreditorAnswer) Verify(appHash Hash, pubkey string) error {
+	pub, err := ParsePubKey(pubkey)
+	if err != nil {
+		return proofError("accreditor key: %v", err)
+	}
+	if a.PubKey != pubkey || (a.Record != nil && a.Record.PubKey != pubkey) {
+		return proofError("the answer is for accreditor %s, not %s", a.PubKey, pubkey)
+	}
+	if a.Record == nil {
+		return a.Proof.Verify(appHash, layout.AccreditorKey(pub), nil)
+	}
+	return a.Proof.Verify(appHash, layout.AccreditorKey(pub), a.Record)
+}
+
 // GovernanceAnswer answers GET /v1/governance: the governance keys and
 // threshold and the validator set, each with its proof.
 type GovernanceAnswer struct {

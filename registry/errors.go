@@ -34,6 +34,8 @@ var (
 	ErrNotLeafOwner   = fmt.Errorf("leaf was not anchored by this issuer with this commitment: %w", ErrForbidden)                                    // 403
 	ErrBelowThreshold = fmt.Errorf("governance transaction below the governance threshold: %w", ErrForbidden)                                        // 403
 	ErrIssuerActive   = fmt.Errorf("issuer is active (it revokes its own leaves; governance revokes only a deactivated issuer's): %w", ErrForbidden) // 403
+	ErrNotAccredited  = fmt.Errorf("accreditor is not accredited for this issuer kind: %w", ErrForbidden)                                            // 403
+	ErrWithdrawn      = fmt.Errorf("accreditation withdrawn: %w", ErrForbidden)                                                                      // 403
 	ErrReplay         = fmt.Errorf("nonce not above the signer's last nonce (replay): %w", ErrConflict)                                              // 409
 	ErrIssuerExists   = fmt.Errorf("issuer already registered: %w", ErrConflict)                                                                     // 409
 	ErrSchemaExists   = fmt.Errorf("schema already published: %w", ErrConflict)                                                                      // 409

@@ -171,3 +171,26 @@ func FuzzFastAnchorDecode(f *testing.F) {
 		DecodeTx("c", b) // no panic
 	})
 }
+
+// The fast path knows the members of Tx, the payload and Anchor; a new
+// member must be taught to it (fastdecode.go), or it would read
+// transactions without it.
+func TestFastDecodeKnowsTheFormat(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		tags []string
+	}{
+		{Tx{}, []string{"payload", "signature", "approvals,omitempty"}},
+		{txPayload{}, []string{"type", "signer", "nonce", "body"}},
+		{Anchor{}, []string{"commitments"}},
+	} {
+		rt := reflect.TypeOf(c.v)
+		var tags []string
+		for i := range rt.NumField() {
+			tags = append(tags, rt.Field(i).Tag.Get("json"))
+		}
+		if !reflect.DeepEqual(tags, c.tags) {
+			t.Errorf("%s has members %q; the fast anchor decoder reads %q: update fastdecode.go", rt.Name(), tags, c.tags)
+		}
+	}
+}

@@ -291,6 +291,8 @@ func FuzzDecodeTx(f *testing.F) {
 		PublishSchema{Schema: json.RawMessage(`{"name":"d","version":"1","attributes":[{"name":"a","type":"integer"}]}`)},
 		GovernanceRevoke{Issuer: hex.EncodeToString(k.Public().(ed25519.PublicKey)), Leaves: []RevokeLeaf{{Index: 3, Commitment: circuits.F(circuits.U64(5))}}},
 		UpdateValidators{Validators: []Validator{{PubKey: hex.EncodeToString(k.Public().(ed25519.PublicKey)), Power: 0}}},
+		Accredit{PubKey: hex.EncodeToString(k.Public().(ed25519.PublicKey)), Name: "M", Kinds: []string{"university", "college"}},
+		WithdrawAccreditation{PubKey: hex.EncodeToString(k.Public().(ed25519.PublicKey))},
 	} {
 		tx, _ := NewTx("fuzz", k, 1, body)
 		b, _ := json.Marshal(tx)

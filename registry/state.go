@@ -43,7 +43,26 @@ type Issuer struct {
 	// empty for an issuer known by its did:key only. No two issuers bind
 	// the same did:web.
 	DIDWeb string `json:"did_web,omitempty"`
+	// RegisteredBy is the accreditor that registered the issuer (hex
+	// pubkey); omitted for an issuer that governance registered, so that
+	// such records, and their leaves, are as before accreditation.
+	RegisteredBy string `json:"registered_by,omitempty"`
 }
+
+// Accreditor is an accreditation record: a key that governance allowed to
+// register, update and deactivate issuers of some kinds (a ministry that
+// registers universities).
+type Accreditor struct {
+	PubKey     string   `json:"pubkey"`
+	Name       string   `json:"name"`
+	Kinds      []string `json:"kinds"`
+	Active     bool     `json:"active"`     // false once withdrawn
+	Accredited uint64   `json:"accredited"` // height of the first accreditation
+	Updated    uint64   `json:"updated"`
+}
+
+// May reports whether the accreditor may act on issuers of kind.
+func (a *Accreditor) May(kind string) bool { return a.Active && slices.Contains(a.Kinds, kind) }
 
 // issuerLeafPrefix starts the bytes an issuer-tree leaf hashes. Version 2
 // hashes RFC 8785 canonical JSON; version 1 hashed encoding/json's output.
@@ -347,7 +366,11 @@ func (b *Builder) putIssuer(old, is *Issuer) error {
 	return nil
 }
 
-func (b *Builder) registerIssuer(r RegisterIssuer) error {
+func (b *Builder) registerIssuer(r RegisterIssuer) error { return b.registerIssuerBy(r, "") }
+
+// registerIssuerBy registers an issuer; by is the hex key of the
+// accreditor that does, "" for governance.
+func (b *Builder) registerIssuerBy(r RegisterIssuer, by string) error {
 	pub, err := ParsePubKey(r.PubKey)
 	if err != nil {
 		return malformed("pubkey: %v", err)
@@ -364,7 +387,7 @@ func (b *Builder) registerIssuer(r RegisterIssuer) error {
 		return ErrTreeFull
 	}
 	is := &Issuer{ID: circuits.F(id), PubKey: r.PubKey, DID: didkey.Encode(pub), Name: r.Name, Kind: r.Kind, Active: true,
-		Index: b.issCount, Registered: b.height, Updated: b.height}
+		Index: b.issCount, Registered: b.height, Updated: b.height, RegisteredBy: by}
 	if err := b.bindDIDWeb(nil, is, r.DIDWeb); err != nil {
 		return err
 	}
@@ -431,13 +454,23 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 	}
 	rc := &Receipt{TxHash: tx.Hash, Type: tx.Type, Height: b.height}
 	switch body := tx.Body.(type) {
-	case RegisterIssuer, UpdateIssuer, DeactivateIssuer, PublishCircuit, GovernanceRevoke, UpdateValidators:
-		if err := b.checkGovernance(tx); err != nil {
+	case RegisterIssuer, UpdateIssuer, DeactivateIssuer, PublishCircuit, GovernanceRevoke, UpdateValidators, Accredit, WithdrawAccreditation:
+		acc, err := b.authorise(tx)
+		if err != nil {
 			return nil, err
+		}
+		if acc != nil {
+			if err := b.accredited(acc, body); err != nil {
+				return nil, err
+			}
 		}
 		switch body := body.(type) {
 		case RegisterIssuer:
-			if err := b.registerIssuer(body); err != nil {
+			by := ""
+			if acc != nil {
+				by = acc.PubKey
+			}
+			if err := b.registerIssuerBy(body, by); err != nil {
 				return nil, err
 			}
 			pub, _ := ParsePubKey(body.PubKey)
@@ -482,6 +515,25 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			rc.IssuerID = &is.ID
 		case UpdateValidators:
 			if err := b.updateValidators(body.Validators); err != nil {
+				return nil, err
+			}
+		case Accredit:
+			if err := b.accredit(body); err != nil {
+				return nil, err
+			}
+		case WithdrawAccreditation:
+			a, err := b.accreditor(body.PubKey)
+			if err != nil {
+				return nil, err
+			}
+			if a == nil {
+				return nil, fmt.Errorf("%w: accreditor %s", ErrNotFound, body.PubKey)
+			}
+			if !a.Active {
+				return nil, fmt.Errorf("%w: accreditation of %s (%s) is already withdrawn", ErrConflict, a.Name, a.PubKey)
+			}
+			a.Active, a.Updated = false, b.height
+			if err := b.putAccreditor(a); err != nil {
 				return nil, err
 			}
 		case PublishCircuit:
@@ -572,6 +624,116 @@ func (b *Builder) revoke(issuer fr.Element, leaves []RevokeLeaf) error {
 		b.credLeaves[l.Index] = fr.Element{}
 	}
 	return nil
+}
+
+// authorise admits a transaction of a governance type. A governance
+// key's goes through the threshold (checkGovernance). Register, update and
+// deactivate issuer may instead be signed by an accreditor alone: authorise
+// then returns its record, and the caller checks the kinds (accredited).
+func (b *Builder) authorise(tx *SignedTx) (*Accreditor, error) {
+	switch tx.Body.(type) {
+	case RegisterIssuer, UpdateIssuer, DeactivateIssuer:
+	default:
+		return nil, b.checkGovernance(tx)
+	}
+	gv, err := b.governance()
+	if err != nil {
+		return nil, err
+	}
+	hk := hex.EncodeToString(tx.Signer)
+	if slices.Contains(gv.Keys, hk) {
+		return nil, b.checkGovernance(tx)
+	}
+	a, err := b.accreditor(hk)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, fmt.Errorf("%w: %s, nor an accreditor", ErrNotGovernance, hk)
+	}
+	if len(tx.Approvers) > 1 {
+		return nil, malformed("an accreditor's %s carries no approvals", tx.Type)
+	}
+	if !a.Active {
+		return nil, fmt.Errorf("%w: %s (%s) may no longer register, update or deactivate issuers", ErrWithdrawn, a.Name, a.PubKey)
+	}
+	return a, nil
+}
+
+// accredited checks that accreditor a may do what body asks: every kind
+// it touches (an issuer's current kind and, for a registration or an
+// update, the new one) is one of a's, and it leaves the did:web binding as
+// it is.
+func (b *Builder) accredited(a *Accreditor, body Body) error {
+	var kinds []string
+	var key string
+	didWeb := "" // the did:web binding the transaction asks for
+	switch body := body.(type) {
+	case RegisterIssuer:
+		kinds, didWeb = append(kinds, body.Kind), body.DIDWeb
+	case UpdateIssuer:
+		kinds, key, didWeb = append(kinds, body.Kind), body.PubKey, body.DIDWeb
+	case DeactivateIssuer:
+		key = body.PubKey
+	}
+	bound := ""
+	if key != "" {
+		is, err := b.issuerByKey(key)
+		if err != nil {
+			return err
+		}
+		kinds, bound = append(kinds, is.Kind), is.DIDWeb
+		if _, ok := body.(DeactivateIssuer); ok {
+			didWeb = bound
+		}
+	}
+	if didWeb != bound {
+		// a did:web binding says which domain speaks for an issuer: that
+		// stays with governance
+		return fmt.Errorf("%w: %s (%s) may not bind or change an issuer's did:web", ErrNotAccredited, a.Name, a.PubKey)
+	}
+	for _, k := range kinds {
+		if !a.May(k) {
+			return fmt.Errorf("%w: %s (%s) is accredited for %s, not %q", ErrNotAccredited, a.Name, a.PubKey, strings.Join(a.Kinds, ", "), k)
+		}
+	}
+	return nil
+}
+
+// accreditor returns the accreditor record of a hex key, nil if none.
+func (b *Builder) accreditor(pubHex string) (*Accreditor, error) {
+	pub, err := ParsePubKey(pubHex)
+	if err != nil {
+		return nil, malformed("pubkey: %v", err)
+	}
+	var a Accreditor
+	ok, err := b.getJSON(layout.AccreditorKey(pub), &a)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// accredit creates or replaces an accreditation.
+func (b *Builder) accredit(body Accredit) error {
+	a, err := b.accreditor(body.PubKey)
+	if err != nil {
+		return err
+	}
+	if a == nil {
+		a = &Accreditor{PubKey: body.PubKey, Accredited: b.height}
+	}
+	a.Name, a.Kinds, a.Active, a.Updated = body.Name, slices.Clone(body.Kinds), true, b.height
+	return b.putAccreditor(a)
+}
+
+// putAccreditor stores an accreditor record.
+func (b *Builder) putAccreditor(a *Accreditor) error {
+	pub, err := ParsePubKey(a.PubKey)
+	if err != nil {
+		return malformed("pubkey: %v", err)
+	}
+	return b.putRecord(layout.AccreditorKey(pub), a)
 }
 
 // governance returns the governance record of the state.

@@ -21,22 +21,25 @@ import (
 
 // Transaction types.
 const (
-	TypeRegisterIssuer   = "register_issuer"   // governance
-	TypeUpdateIssuer     = "update_issuer"     // governance
-	TypeDeactivateIssuer = "deactivate_issuer" // governance
-	TypePublishCircuit   = "publish_circuit"   // governance
-	TypePublishSchema    = "publish_schema"    // issuer
-	TypeAnchor           = "anchor"            // issuer
-	TypeRevoke           = "revoke"            // issuer that anchored
-	TypeGovernanceRevoke = "governance_revoke" // governance, leaves of a deactivated issuer
-	TypeUpdateValidators = "update_validators" // governance
+	TypeRegisterIssuer   = "register_issuer"        // governance, or an accreditor for its kinds
+	TypeUpdateIssuer     = "update_issuer"          // governance, or an accreditor for its kinds
+	TypeDeactivateIssuer = "deactivate_issuer"      // governance, or an accreditor for its kinds
+	TypePublishCircuit   = "publish_circuit"        // governance
+	TypePublishSchema    = "publish_schema"         // issuer
+	TypeAnchor           = "anchor"                 // issuer
+	TypeRevoke           = "revoke"                 // issuer that anchored
+	TypeGovernanceRevoke = "governance_revoke"      // governance, leaves of a deactivated issuer
+	TypeUpdateValidators = "update_validators"      // governance
+	TypeAccredit         = "accredit"               // governance
+	TypeWithdrawAccredit = "withdraw_accreditation" // governance
 )
 
 // IsGovernance reports whether transactions of type t need the
 // governance threshold.
 func IsGovernance(t string) bool {
 	switch t {
-	case TypeRegisterIssuer, TypeUpdateIssuer, TypeDeactivateIssuer, TypePublishCircuit, TypeGovernanceRevoke, TypeUpdateValidators:
+	case TypeRegisterIssuer, TypeUpdateIssuer, TypeDeactivateIssuer, TypePublishCircuit, TypeGovernanceRevoke, TypeUpdateValidators,
+		TypeAccredit, TypeWithdrawAccredit:
 		return true
 	}
 	return false
@@ -44,14 +47,15 @@ func IsGovernance(t string) bool {
 
 // Limits on transactions.
 const (
-	MaxTxBytes      = 1 << 20 // encoded transaction
-	MaxAnchor       = 10000   // commitments per anchor transaction
-	MaxRevoke       = 256     // leaves per revoke transaction (each rewrites up to 33 nodes)
-	MaxNameLen      = 200     // issuer display name, bytes
-	MaxKindLen      = 64      // issuer kind, bytes
-	MaxCircuitIDLen = 128
-	MaxApprovals    = 64  // approvals on one governance transaction
-	MaxValidators   = 100 // validators in the set
+	MaxTxBytes       = 1 << 20 // encoded transaction
+	MaxAnchor        = 10000   // commitments per anchor transaction
+	MaxRevoke        = 256     // leaves per revoke transaction (each rewrites up to 33 nodes)
+	MaxNameLen       = 200     // issuer display name, bytes
+	MaxKindLen       = 64      // issuer kind, bytes
+	MaxCircuitIDLen  = 128
+	MaxApprovals     = 64  // approvals on one governance transaction
+	MaxValidators    = 100 // validators in the set
+	MaxAccreditKinds = 16  // issuer kinds of one accreditation
 	// MaxValidatorPower bounds a validator's voting power (CometBFT needs
 	// the total below 2^60).
 	MaxValidatorPower = 1 << 50
@@ -177,15 +181,35 @@ type UpdateValidators struct {
 	Validators []Validator `json:"validators"`
 }
 
-func (RegisterIssuer) TxType() string   { return TypeRegisterIssuer }
-func (UpdateIssuer) TxType() string     { return TypeUpdateIssuer }
-func (DeactivateIssuer) TxType() string { return TypeDeactivateIssuer }
-func (PublishCircuit) TxType() string   { return TypePublishCircuit }
-func (PublishSchema) TxType() string    { return TypePublishSchema }
-func (Anchor) TxType() string           { return TypeAnchor }
-func (Revoke) TxType() string           { return TypeRevoke }
-func (GovernanceRevoke) TxType() string { return TypeGovernanceRevoke }
-func (UpdateValidators) TxType() string { return TypeUpdateValidators }
+// Accredit makes the holder of PubKey an accreditor for the issuer kinds
+// Kinds (governance): it may then register, update and deactivate issuers
+// of those kinds itself, with no governance signatures. The key may be an
+// issuer's or one of its own. For a key already accredited it replaces
+// the name and kinds and restores a withdrawn accreditation.
+type Accredit struct {
+	PubKey string   `json:"pubkey"`
+	Name   string   `json:"name"`
+	Kinds  []string `json:"kinds"`
+}
+
+// WithdrawAccreditation ends an accreditation (governance). The issuers the
+// accreditor registered stay as they are; governance deactivates them if
+// it must.
+type WithdrawAccreditation struct {
+	PubKey string `json:"pubkey"`
+}
+
+func (Accredit) TxType() string              { return TypeAccredit }
+func (WithdrawAccreditation) TxType() string { return TypeWithdrawAccredit }
+func (RegisterIssuer) TxType() string        { return TypeRegisterIssuer }
+func (UpdateIssuer) TxType() string          { return TypeUpdateIssuer }
+func (DeactivateIssuer) TxType() string      { return TypeDeactivateIssuer }
+func (PublishCircuit) TxType() string        { return TypePublishCircuit }
+func (PublishSchema) TxType() string         { return TypePublishSchema }
+func (Anchor) TxType() string                { return TypeAnchor }
+func (Revoke) TxType() string                { return TypeRevoke }
+func (GovernanceRevoke) TxType() string      { return TypeGovernanceRevoke }
+func (UpdateValidators) TxType() string      { return TypeUpdateValidators }
 
 // SigningBytes returns the bytes a transaction's signature covers: the
 // prefix "zkcred-registry-tx/v1\0", the chain ID, a zero byte, and the
@@ -445,6 +469,24 @@ func verifyTx(chainID string, tx *Tx, pp *txPayload, anchor *Anchor) (*SignedTx,
 			return nil, err
 		}
 		st.Body = b
+	case TypeAccredit:
+		var b Accredit
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if err := checkAccredit(b); err != nil {
+			return nil, err
+		}
+		st.Body = b
+	case TypeWithdrawAccredit:
+		var b WithdrawAccreditation
+		if err := decodeBody(p.Body, &b); err != nil {
+			return nil, err
+		}
+		if _, err := ParsePubKey(b.PubKey); err != nil {
+			return nil, malformed("pubkey: %v", err)
+		}
+		st.Body = b
 	case TypeUpdateValidators:
 		var b UpdateValidators
 		if err := decodeBody(p.Body, &b); err != nil {
@@ -471,6 +513,24 @@ func verifyTx(chainID string, tx *Tx, pp *txPayload, anchor *Anchor) (*SignedTx,
 		return nil, malformed("unknown type %q", truncate(p.Type))
 	}
 	return st, nil
+}
+
+func checkAccredit(b Accredit) error {
+	if err := checkIssuerFields(b.PubKey, b.Name, "x"); err != nil {
+		return err
+	}
+	if len(b.Kinds) == 0 || len(b.Kinds) > MaxAccreditKinds {
+		return malformed("an accreditation names 1 to %d kinds", MaxAccreditKinds)
+	}
+	for i, k := range b.Kinds {
+		if !validKind(k) {
+			return malformed("kind %q must be 1 to %d lowercase letters, digits or '-'", truncate(k), MaxKindLen)
+		}
+		if slices.Contains(b.Kinds[:i], k) {
+			return malformed("kind %q named twice", k)
+		}
+	}
+	return nil
 }
 
 // VerifySignatures checks again, for chainID, the signatures a

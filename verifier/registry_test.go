@@ -25,7 +25,7 @@ import (
 func startRegistry(t *testing.T, issuers ...registry.RegisterIssuer) (*node.Dir, *light.Client) {
 	t.Helper()
 	dir := t.TempDir()
-	d, err := node.InitDir(dir, "zkcred-test", issuers)
+	d, err := node.InitDir(dir, "zkcred-test", issuers, node.KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

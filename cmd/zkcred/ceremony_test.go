@@ -62,7 +62,9 @@ func TestCeremonyProcesses(t *testing.T) {
 
 	// The registry, which gives the beacons.
 	reg := filepath.Join(root, "registry")
-	run(root, "registry", "init", "--dir", reg, "--chain-id", "ceremony-test")
+	passFile := filepath.Join(root, "governance-passphrase")
+	os.WriteFile(passFile, []byte("ceremony governance\n"), 0o600)
+	run(root, "registry", "init", "--dir", reg, "--chain-id", "ceremony-test", "--passphrase-file", passFile, "--work-factor", "10")
 	srv := exec.Command(bin, "registry", "start", "--dir", reg, "--addr", "127.0.0.1:0", "--heartbeat", "-1s", "--interval", "5ms")
 	stdout, _ := srv.StdoutPipe()
 	if err := srv.Start(); err != nil {
@@ -84,7 +86,7 @@ func TestCeremonyProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gov, err := node.ReadKey(filepath.Join(reg, node.GovernanceFile))
+	gov, err := node.ReadKey(filepath.Join(reg, node.GovernanceFile), []byte("ceremony governance"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +252,7 @@ func TestCeremonyProcesses(t *testing.T) {
 	}
 
 	// Governance publishes the ceremony's hashes; the chain holds them.
-	run(root, "registry", "govern", "publish-circuits", "--dir", reg, "--registry", url, "--keys", keys, "--ceremony", coord, "--json")
+	run(root, "registry", "govern", "publish-circuits", "--dir", reg, "--registry", url, "--keys", keys, "--ceremony", coord, "--passphrase-file", passFile, "--json")
 	recs, err := cl.Circuits(ctx)
 	if err != nil {
 		t.Fatal(err)

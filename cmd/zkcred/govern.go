@@ -25,10 +25,12 @@ import (
 // newGovernCmd: governance transactions, signed with the governance key
 // of a registry directory (or --key) and submitted to a running registry.
 func newGovernCmd() *cobra.Command {
-	return group("govern", "sign and submit governance transactions (register issuers, publish circuits, revoke, validators)",
+	return group("govern", "sign and submit governance transactions (register issuers, accredit, publish circuits, revoke, validators)",
 		`Govern signs governance transactions with the registry's governance key (from
 the registry directory, or --key) and submits them to the running registry,
 waiting until each is committed in a block.
+
+`+govPassExplain+`
 
 When the genesis threshold asks for more than one governance key, the first
 key writes the signed transactions to a file with --out instead, every
@@ -41,30 +43,56 @@ with 'submit'. A key that approves twice counts once.`,
   zkcred registry govern approve --dir reg --key other-governance.key --in tx.json
   zkcred registry govern submit --dir reg --in tx.json`,
 		newGovernRegisterCmd(), newGovernUpdateCmd(), newGovernDeactivateCmd(), newGovernPublishCmd(), newGovernRevokeCmd(),
-		newGovernValidatorCmd(), newGovernApproveCmd(), newGovernSubmitCmd())
+		newGovernValidatorCmd(), newGovernAccreditCmd(), newGovernWithdrawCmd(), newGovernApproveCmd(), newGovernSubmitCmd(), newGovernEncryptKeyCmd())
 }
 
 type governFlags struct {
-	dir, key, url, out string
+	dir, key, url, out, passFile string
+	// accreditor: sign with an accreditor's key (--key, required) for the
+	// chain of --genesis, never with --out.
+	accreditor bool
+	genesis    string
 }
+
+const govPassExplain = `Governance keys are encrypted with a passphrase chosen at 'registry init'.
+Every command that signs with one needs it: from --passphrase-file FILE
+(first line), else $ZKCRED_PASSPHRASE, else a prompt on the terminal.`
+
+// govKeyFlagUsage is the help of --key.
+const govKeyFlagUsage = "governance key file (encrypted; 'registry init' made it); default DIR/" + node.GovernanceFile
 
 const thresholdHint = "the genesis threshold asks for more governance keys: sign with --out tx.json, add approvals with 'zkcred registry govern approve --in tx.json --key KEY', then 'zkcred registry govern submit --in tx.json'"
 
 func (g *governFlags) add(c *cobra.Command) {
 	addDirFlag(c, &g.dir, "registry", "registry directory (its genesis and governance key)")
-	c.Flags().StringVar(&g.key, "key", "", "governance key file (hex ed25519 seed); default DIR/"+node.GovernanceFile)
+	c.Flags().StringVar(&g.key, "key", "", govKeyFlagUsage)
+	addPassFlag(c, &g.passFile)
 	addRegistryFlag(c, &g.url, defaultRegURL, "")
 	c.Flags().StringVar(&g.out, "out", "", "write the signed transactions to this file for other governance keys to approve, instead of submitting them")
 }
 
-// readGovKey reads the governance key of --key or the directory.
-func readGovKey(dir, key string) (ed25519.PrivateKey, error) {
+// readGovKey decrypts the governance key of --key or the directory, with
+// the passphrase of --passphrase-file, $ZKCRED_PASSPHRASE or a prompt.
+func readGovKey(dir, key, passFile string) (ed25519.PrivateKey, error) {
 	if key == "" {
 		key = filepath.Join(dir, node.GovernanceFile)
 	}
-	k, err := node.ReadKey(key)
+	if _, err := os.Stat(key); err != nil {
+		return nil, localf("no_governance_key", "give the governance key with --key", "governance key: %v", err)
+	}
+	if _, err := node.ReadKey(key, nil); errors.Is(err, node.ErrPlainKey) {
+		return nil, localf("plain_key", "encrypt it with 'zkcred registry govern encrypt-key --key "+key+"'", "%v", err)
+	}
+	pass, err := readPassphrase(passSource{file: passFile, prompt: "governance key passphrase: "})
 	if err != nil {
-		return nil, localf("no_governance_key", "give the governance key with --key", "%v", err)
+		return nil, err
+	}
+	k, err := node.ReadKey(key, []byte(pass))
+	switch {
+	case errors.Is(err, node.ErrWrongPassphrase):
+		return nil, localf("wrong_passphrase", "check the passphrase ("+passphraseEnv+" or --passphrase-file): the one chosen at 'zkcred registry init'", "%v", err)
+	case err != nil:
+		return nil, localf("governance_key", "give the governance key 'zkcred registry init' made with --key", "%v", err)
 	}
 	return k, nil
 }
@@ -72,13 +100,25 @@ func readGovKey(dir, key string) (ed25519.PrivateKey, error) {
 // submit signs bodies in order with the governance key and waits for each
 // receipt; describe says what each committed (for the text output).
 func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Body) error {
-	d, err := node.OpenDir(g.dir)
-	if err != nil {
-		return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
-	}
-	key, err := readGovKey(g.dir, g.key)
-	if err != nil {
-		return err
+	var gen *registry.Genesis
+	var key ed25519.PrivateKey
+	if g.accreditor {
+		var err error
+		if gen, err = readGenesis(g.genesis, "no --genesis given"); err != nil {
+			return err
+		}
+		if key, err = readAccreditorKey(g.key, g.passFile); err != nil {
+			return err
+		}
+	} else {
+		d, err := node.OpenDir(g.dir)
+		if err != nil {
+			return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
+		}
+		gen = d.Genesis
+		if key, err = readGovKey(g.dir, g.key, g.passFile); err != nil {
+			return err
+		}
 	}
 	c, err := client.New(g.url, client.Options{})
 	if err != nil {
@@ -86,7 +126,7 @@ func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Bod
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := c.NewSigner(ctx, d.Genesis.ChainID, key)
+	s, err := c.NewSigner(ctx, gen.ChainID, key)
 	if err != nil {
 		return withHint(fmt.Errorf("registry at %s: %w", g.url, err), "is the registry running at "+g.url+"?")
 	}
@@ -109,6 +149,9 @@ func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Bod
 	var receipts []*registry.Receipt
 	for i, b := range bodies {
 		rc, err := s.Do(ctx, b)
+		if g.accreditor && errors.Is(err, registry.ErrForbidden) {
+			return newErr(errRefused, "not_accredited", "ask governance: 'zkcred registry accredit show --pubkey "+hex.EncodeToString(key.Public().(ed25519.PublicKey))+"' shows the kinds this key is accredited for", fmt.Errorf("%s: %w", b.TxType(), err))
+		}
 		if errors.Is(err, registry.ErrBelowThreshold) {
 			return newErr(errRefused, "below_threshold", thresholdHint, fmt.Errorf("%s: %w", b.TxType(), err))
 		}
@@ -137,20 +180,9 @@ func newGovernRegisterCmd() *cobra.Command {
 		`  zkcred registry govern register-issuer --dir reg --registry http://127.0.0.1:8700 --entry uni.json
   zkcred registry govern register-issuer --dir reg --pubkey HEX --name "Uni" --kind university --did-web uni.example`,
 		noArgs, func(*cobra.Command, []string) error {
-			var ri registry.RegisterIssuer
-			switch {
-			case entry != "":
-				b, err := os.ReadFile(entry)
-				if err != nil {
-					return usagef("give --entry the file 'zkcred issuer register --json' wrote", "%v", err)
-				}
-				if err := json.Unmarshal(b, &ri); err != nil {
-					return usagef("the file 'zkcred issuer register --json' writes", "%s: %v", entry, err)
-				}
-			case pub != "":
-				ri = registry.RegisterIssuer{PubKey: pub, Name: name, Kind: kind}
-			default:
-				return usagef("zkcred registry govern register-issuer --entry issuer.json (or --pubkey --name --kind)", "no issuer given")
+			ri, err := issuerEntry(entry, pub, name, kind)
+			if err != nil {
+				return err
 			}
 			if didWeb != "" {
 				did, err := parseDIDWebFlag(didWeb)
@@ -162,12 +194,37 @@ func newGovernRegisterCmd() *cobra.Command {
 			return g.submit(func(int) string { return fmt.Sprintf("registered issuer %q (%s)", ri.Name, ri.Kind) }, ri)
 		})
 	g.add(c)
-	c.Flags().StringVar(&entry, "entry", "", `JSON file with the entry 'zkcred issuer register' printed: {"pubkey","name","kind"}`)
-	c.Flags().StringVar(&pub, "pubkey", "", "issuer's hex ed25519 public key (instead of --entry)")
-	c.Flags().StringVar(&name, "name", "", "issuer's display name")
-	c.Flags().StringVar(&kind, "kind", "", "issuer's kind, e.g. university or hospital")
+	addIssuerEntryFlags(c, &entry, &pub, &name, &kind)
 	addDIDWebFlag(c, &didWeb, "bind this did:web (the issuer's domain) to the issuer: credentials it signs may name it as their issuer")
 	return c
+}
+
+// issuerEntry is the issuer to register: from the file --entry names, or
+// from --pubkey, --name and --kind.
+func issuerEntry(entry, pub, name, kind string) (registry.RegisterIssuer, error) {
+	var ri registry.RegisterIssuer
+	switch {
+	case entry != "":
+		b, err := os.ReadFile(entry)
+		if err != nil {
+			return ri, usagef("give --entry the file 'zkcred issuer register --json' wrote", "%v", err)
+		}
+		if err := json.Unmarshal(b, &ri); err != nil {
+			return ri, usagef("the file 'zkcred issuer register --json' writes", "%s: %v", entry, err)
+		}
+	case pub != "":
+		ri = registry.RegisterIssuer{PubKey: pub, Name: name, Kind: kind}
+	default:
+		return ri, usagef("give --entry issuer.json (or --pubkey --name --kind)", "no issuer given")
+	}
+	return ri, nil
+}
+
+func addIssuerEntryFlags(c *cobra.Command, entry, pub, name, kind *string) {
+	c.Flags().StringVar(entry, "entry", "", `JSON file with the entry 'zkcred issuer register' printed: {"pubkey","name","kind"}`)
+	c.Flags().StringVar(pub, "pubkey", "", "issuer's hex ed25519 public key (instead of --entry)")
+	c.Flags().StringVar(name, "name", "", "issuer's display name")
+	c.Flags().StringVar(kind, "kind", "", "issuer's kind, e.g. university or hospital")
 }
 
 func newGovernDeactivateCmd() *cobra.Command {
@@ -255,7 +312,7 @@ func readGovTxs(path, chainID string) ([]*registry.Tx, error) {
 }
 
 func newGovernApproveCmd() *cobra.Command {
-	var dir, key, in string
+	var dir, key, in, passFile string
 	c := leaf("approve", "add this governance key's approval to the transactions of a file ('govern ... --out')",
 		"  zkcred registry govern approve --dir reg --key second-governance.key --in tx.json",
 		noArgs, func(*cobra.Command, []string) error {
@@ -263,7 +320,7 @@ func newGovernApproveCmd() *cobra.Command {
 			if err != nil {
 				return localf("no_registry", "give the registry directory (its genesis) with --dir", "%v", err)
 			}
-			k, err := readGovKey(dir, key)
+			k, err := readGovKey(dir, key, passFile)
 			if err != nil {
 				return err
 			}
@@ -297,7 +354,8 @@ func newGovernApproveCmd() *cobra.Command {
 			return nil
 		})
 	addDirFlag(c, &dir, "registry", "registry directory (its genesis)")
-	c.Flags().StringVar(&key, "key", "", "governance key file (hex ed25519 seed); default DIR/"+node.GovernanceFile)
+	c.Flags().StringVar(&key, "key", "", govKeyFlagUsage)
+	addPassFlag(c, &passFile)
 	c.Flags().StringVar(&in, "in", "", "file of signed transactions ('govern ... --out'); approved in place")
 	c.MarkFlagRequired("in")
 	return c
@@ -398,5 +456,40 @@ func newGovernValidatorCmd() *cobra.Command {
 	g.add(c)
 	c.Flags().StringVar(&pub, "pubkey", "", "validator's hex ed25519 public key")
 	c.Flags().Int64Var(&power, "power", 1, "voting power; 0 removes the validator")
+	return c
+}
+
+func newGovernEncryptKeyCmd() *cobra.Command {
+	var dir, key, passFile string
+	var wf int
+	c := leaf("encrypt-key", "encrypt a plain governance key file in place (registry directories made before keys were encrypted)",
+		"  zkcred registry govern encrypt-key --dir reg\n  zkcred registry govern encrypt-key --key old-governance.key --passphrase-file pass.txt",
+		noArgs, func(*cobra.Command, []string) error {
+			if key == "" {
+				key = filepath.Join(dir, node.GovernanceFile)
+			}
+			if _, err := os.Stat(key); err != nil {
+				return localf("no_governance_key", "give the governance key with --key, or the registry directory with --dir", "governance key: %v", err)
+			}
+			if _, err := node.ReadKey(key, nil); !errors.Is(err, node.ErrPlainKey) {
+				return localf("not_plain", "the key is already encrypted: nothing to do", "%s is not a plain governance key file", key)
+			}
+			pass, err := readPassphrase(passSource{file: passFile, prompt: "new governance key passphrase: ", confirm: true, explain: govPassExplain})
+			if err != nil {
+				return err
+			}
+			k, err := node.EncryptKey(key, node.KeyOptions{Passphrase: []byte(pass), ScryptWorkFactor: wf})
+			if err != nil {
+				return localf("governance_key", "", "%v", err)
+			}
+			pub := hex.EncodeToString(k.Public().(ed25519.PublicKey))
+			return printOut(map[string]string{"key": key, "pubkey": pub},
+				"encrypted governance key %s (%s)\nevery govern command now needs its passphrase: --passphrase-file FILE or $%s\n", key, pub, passphraseEnv)
+		})
+	c.Long = "Encrypt-key rewrites a governance key file that holds a plain hex seed as an\nage-encrypted one, atomically, keeping the key.\n\n" + govPassExplain
+	addDirFlag(c, &dir, "registry", "registry directory (its "+node.GovernanceFile+")")
+	c.Flags().StringVar(&key, "key", "", "plain governance key file; default DIR/"+node.GovernanceFile)
+	addPassFlag(c, &passFile)
+	addWorkFactorFlag(c, &wf, keyfileWorkFactor)
 	return c
 }

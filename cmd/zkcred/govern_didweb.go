@@ -14,14 +14,24 @@ import (
 	"github.com/zkcred/zkcred/registry/client"
 )
 
-func newGovernUpdateCmd() *cobra.Command {
+func newGovernUpdateCmd() *cobra.Command { return newUpdateIssuerCmd(false) }
+
+// newUpdateIssuerCmd is 'govern update-issuer' or, for an accreditor,
+// 'accredit update-issuer' (which keeps the did:web binding: that stays
+// governance's).
+func newUpdateIssuerCmd(accreditor bool) *cobra.Command {
 	var g governFlags
 	var pub, name, kind, didWeb string
 	var active bool
-	c := leaf("update-issuer", "change an issuer's name, kind or did:web, or reactivate it",
+	short, example := "change an issuer's name, kind or did:web, or reactivate it",
 		`  zkcred registry govern update-issuer --dir reg --pubkey HEX --did-web uni.example
   zkcred registry govern update-issuer --dir reg --pubkey HEX --did-web ''   # unbind its did:web
-  zkcred registry govern update-issuer --dir reg --pubkey HEX --name "University of Examples" --active`,
+  zkcred registry govern update-issuer --dir reg --pubkey HEX --name "University of Examples" --active`
+	if accreditor {
+		short = "change an issuer's name or kind (both within the accreditation), or reactivate it"
+		example = `  zkcred registry accredit update-issuer --key ministry.key --genesis genesis.json --pubkey HEX --name "University of X"`
+	}
+	c := leaf("update-issuer", short, example,
 		noArgs, func(cmd *cobra.Command, _ []string) error {
 			k, err := hex.DecodeString(pub)
 			if err != nil || len(k) != 32 {
@@ -65,11 +75,15 @@ func newGovernUpdateCmd() *cobra.Command {
 				return fmt.Sprintf("updated issuer %q (%s, %s)", u.Name, u.Kind, d)
 			}, u)
 		})
-	g.add(c)
+	if accreditor {
+		g.addAccreditor(c)
+	} else {
+		g.add(c)
+		addDIDWebFlag(c, &didWeb, "bind this did:web to the issuer ('' unbinds)")
+	}
 	c.Flags().StringVar(&pub, "pubkey", "", "issuer's hex ed25519 public key")
 	c.Flags().StringVar(&name, "name", "", "new display name")
 	c.Flags().StringVar(&kind, "kind", "", "new kind")
 	c.Flags().BoolVar(&active, "active", false, "reactivate (true) or keep deactivated (false)")
-	addDIDWebFlag(c, &didWeb, "bind this did:web to the issuer ('' unbinds)")
 	return c
 }

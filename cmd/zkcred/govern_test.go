@@ -48,6 +48,7 @@ func (d *blockPerTx) SubmitSigned(_ context.Context, st *registry.SignedTx) (*re
 // key approving twice counts once, and governance revokes a deactivated
 // issuer's leaf.
 func TestGovernThreshold(t *testing.T) {
+	t.Setenv(passphraseEnv, "governance")
 	dir := t.TempDir()
 	var govHex []string
 	var keyFiles []string
@@ -56,6 +57,9 @@ func TestGovernThreshold(t *testing.T) {
 		govHex = append(govHex, hex.EncodeToString(pub))
 		f := filepath.Join(dir, "gov"+string(rune('a'+i))+".key")
 		os.WriteFile(f, []byte(hex.EncodeToString(priv.Seed())+"\n"), 0o600)
+		if _, err := node.EncryptKey(f, node.KeyOptions{Passphrase: []byte("governance"), ScryptWorkFactor: 10}); err != nil {
+			t.Fatal(err)
+		}
 		keyFiles = append(keyFiles, f)
 	}
 	_, uni, _ := ed25519.GenerateKey(nil)

@@ -311,7 +311,7 @@ func TestIssuerOnRegistry(t *testing.T) {
 	issuers := filepath.Join(dir, "issuers.json")
 	os.WriteFile(issuers, []byte("["+entry+"]"), 0o600)
 	reg := filepath.Join(dir, "registry")
-	run("registry", "init", "--dir", reg, "--issuers", issuers)
+	run("registry", "init", "--dir", reg, "--issuers", issuers, "--work-factor", "10")
 	srv := exec.Command(bin, "registry", "start", "--dir", reg, "--addr", addr, "--heartbeat", "-1s")
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
+	"github.com/zkcred/zkcred/internal/keyfile"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/abci"
 	"github.com/zkcred/zkcred/registry/api"
@@ -28,7 +29,7 @@ import (
 )
 
 func newRegistryCmd() *cobra.Command {
-	return group("registry", "run the registry chain: init, start, status, audit, govern",
+	return group("registry", "run the registry chain: init, start, status, audit, govern, accredit",
 		`The registry is the append-only chain that holds every credential's leaf,
 the issuers, schemas and the circuits' verifying-key hashes. A consortium runs
 it: 'init' makes the genesis and keys, 'start' serves it, 'govern' signs
@@ -37,30 +38,63 @@ governance transactions, 'audit' replays it from genesis. Anyone can read it
 		`  zkcred registry init --dir reg --chain-id my-chain
   zkcred registry start --dir reg --addr 127.0.0.1:8700
   zkcred registry status --registry http://127.0.0.1:8700`,
-		newRegistryInitCmd(), newRegistryStartCmd(), newRegistryStatusCmd(), newRegistryAuditCmd(), newGovernCmd())
+		newRegistryInitCmd(), newRegistryStartCmd(), newRegistryStatusCmd(), newRegistryAuditCmd(), newGovernCmd(), newRegistryAccreditCmd())
+}
+
+// keyfileWorkFactor is the default scrypt work factor of a new governance
+// key file.
+const keyfileWorkFactor = keyfile.DefaultScryptWorkFactor
+
+type registryInitOptions struct {
+	dir, chain, issuers, passFile string
+	validators, basePort, wf      int
+}
+
+// keys reads the new governance keys' passphrase (twice on a terminal),
+// after checking what can be checked without it.
+func (o registryInitOptions) keys() (node.KeyOptions, error) {
+	if !registry.ValidKind(o.chain) || len(o.chain) > node.MaxChainIDLen {
+		return node.KeyOptions{}, usagef("check --chain-id", "chain_id %q must be 1 to %d lowercase letters, digits or '-'", o.chain, node.MaxChainIDLen)
+	}
+	p, err := readPassphrase(passSource{file: o.passFile, prompt: "new governance key passphrase: ", confirm: true, explain: govPassExplain})
+	if err != nil {
+		return node.KeyOptions{}, err
+	}
+	return node.KeyOptions{Passphrase: []byte(p), ScryptWorkFactor: o.wf}, nil
 }
 
 func newRegistryInitCmd() *cobra.Command {
-	var dir, chain, issuers string
-	var validators, basePort int
+	var o registryInitOptions
 	c := leaf("init", "create a registry directory: genesis, governance and CometBFT validator keys",
 		`  zkcred registry init --dir reg --chain-id my-chain
   zkcred registry init --dir reg --issuers issuers.json   # issuers registered in genesis
   zkcred registry init --dir net --validators 4          # net/node0 ... net/node3, one per member`,
 		noArgs, func(*cobra.Command, []string) error {
-			if validators > 1 {
-				return registryInitConsortium(dir, chain, issuers, validators, basePort)
+			if o.validators > 1 {
+				return registryInitConsortium(o)
 			}
-			if validators < 1 {
-				return usagef("give --validators 1 or more", "--validators %d", validators)
+			if o.validators < 1 {
+				return usagef("give --validators 1 or more", "--validators %d", o.validators)
 			}
-			return registryInit(dir, chain, issuers)
+			return registryInit(o)
 		})
-	addDirFlag(c, &dir, "registry", "registry directory to create")
-	c.Flags().StringVar(&chain, "chain-id", "zkcred-dev", "chain ID (lowercase letters, digits, '-', at most 50)")
-	c.Flags().StringVar(&issuers, "issuers", "", `JSON file with the initial issuers: [{"pubkey":hex,"name":...,"kind":...}]`)
-	c.Flags().IntVar(&validators, "validators", 1, "number of validators; above 1, one node directory each (DIR/node0, DIR/node1, ...)")
-	c.Flags().IntVar(&basePort, "base-port", 26600, "with --validators above 1: node K listens on 127.0.0.1, P2P at base+3K, CometBFT RPC at base+3K+1, HTTP API at base+3K+2")
+	c.Long = `Init makes a registry directory: the genesis, this member's governance key
+(encrypted) and CometBFT's validator and node keys. CometBFT reads its own
+keys (cometbft/config/priv_validator_key.json, node_key.json) itself at
+start, so they stay in its format, readable by the operator only; a
+validator that must not keep its signing key on disk uses CometBFT's remote
+signer.
+
+` + govPassExplain + `
+With --validators N, every node directory's governance key gets the same
+passphrase; a member that takes its directory over re-encrypts it.`
+	addDirFlag(c, &o.dir, "registry", "registry directory to create")
+	c.Flags().StringVar(&o.chain, "chain-id", "zkcred-dev", "chain ID (lowercase letters, digits, '-', at most 50)")
+	c.Flags().StringVar(&o.issuers, "issuers", "", `JSON file with the initial issuers: [{"pubkey":hex,"name":...,"kind":...}]`)
+	c.Flags().IntVar(&o.validators, "validators", 1, "number of validators; above 1, one node directory each (DIR/node0, DIR/node1, ...)")
+	c.Flags().IntVar(&o.basePort, "base-port", 26600, "with --validators above 1: node K listens on 127.0.0.1, P2P at base+3K, CometBFT RPC at base+3K+1, HTTP API at base+3K+2")
+	addPassFlag(c, &o.passFile)
+	addWorkFactorFlag(c, &o.wf, keyfileWorkFactor)
 	return c
 }
 
@@ -78,13 +112,23 @@ func readIssuers(issuers string) ([]registry.RegisterIssuer, error) {
 	return is, nil
 }
 
-func registryInitConsortium(dir, chain, issuers string, n, base int) error {
-	is, err := readIssuers(issuers)
+func registryInitConsortium(o registryInitOptions) error {
+	dir, chain, n, base := o.dir, o.chain, o.validators, o.basePort
+	is, err := readIssuers(o.issuers)
 	if err != nil {
 		return err
 	}
 	if base < 1024 || base+3*n > 65535 {
 		return usagef("give --base-port between 1024 and 65535-3N", "--base-port %d", base)
+	}
+	for k := range n {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("node%d", k), node.GenesisFile)); err == nil {
+			return usagef("pick another --dir", "%v: %s", store.ErrExists, filepath.Join(dir, fmt.Sprintf("node%d", k)))
+		}
+	}
+	keys, err := o.keys()
+	if err != nil {
+		return err
 	}
 	dirs := make([]string, n)
 	cfgs := make([]node.NodeConfig, n)
@@ -96,7 +140,7 @@ func registryInitConsortium(dir, chain, issuers string, n, base int) error {
 			APIAddr: fmt.Sprintf("127.0.0.1:%d", base+3*k+2),
 		}
 	}
-	ds, err := node.InitConsortium(dirs, chain, is, cfgs)
+	ds, err := node.InitConsortium(dirs, chain, is, cfgs, keys)
 	if errors.Is(err, store.ErrExists) {
 		return usagef("pick another --dir", "%v", err)
 	}
@@ -119,12 +163,20 @@ func registryInitConsortium(dir, chain, issuers string, n, base int) error {
 	return nil
 }
 
-func registryInit(dir, chain, issuers string) error {
-	is, err := readIssuers(issuers)
+func registryInit(o registryInitOptions) error {
+	dir, chain := o.dir, o.chain
+	is, err := readIssuers(o.issuers)
 	if err != nil {
 		return err
 	}
-	d, err := node.InitDir(dir, chain, is)
+	if _, err := os.Stat(filepath.Join(dir, node.GenesisFile)); err == nil {
+		return usagef("pick another --dir, or start the existing one with 'zkcred registry start --dir "+dir+"'", "%v: %s", store.ErrExists, dir)
+	}
+	keys, err := o.keys()
+	if err != nil {
+		return err
+	}
+	d, err := node.InitDir(dir, chain, is, keys)
 	if errors.Is(err, store.ErrExists) {
 		return usagef("pick another --dir, or start the existing one with 'zkcred registry start --dir "+dir+"'", "%v", err)
 	}
@@ -136,7 +188,7 @@ func registryInit(dir, chain, issuers string) error {
 			"genesis_hash": d.Genesis.Hash().String(), "genesis": filepath.Join(d.Path, node.GenesisFile),
 			"validators": d.Genesis.Validators, "governance": d.Genesis.Governance})
 	}
-	fmt.Printf("registry %q created in %s\n  genesis hash %s\n  genesis      %s (give it to verifiers and wallets)\n  keys         %s (keep the governance key offline), %s (CometBFT validator key)\n",
+	fmt.Printf("registry %q created in %s\n  genesis hash %s\n  genesis      %s (give it to verifiers and wallets)\n  keys         %s (encrypted; keep it offline), %s (CometBFT validator key, CometBFT's own file)\n",
 		d.Genesis.ChainID, d.Path, d.Genesis.Hash(), filepath.Join(d.Path, node.GenesisFile),
 		filepath.Join(d.Path, node.GovernanceFile), filepath.Join(d.CometHome(), "config", "priv_validator_key.json"))
 	return nil
@@ -164,7 +216,7 @@ func newRegistryStartCmd() *cobra.Command {
 		})
 	addDirFlag(c, &o.dir, "registry", "node directory (from 'zkcred registry init')")
 	addAddrFlag(c, &o.addr, defaultRegAddr, "HTTP API address (default: the node's api_addr from node.json, else "+defaultRegAddr+")")
-	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "pause after a block commits before the next starts (CometBFT timeout_commit)")
+	c.Flags().DurationVar(&o.interval, "interval", node.DefaultInterval, "after a block commits, longest wait for straggling precommits before the next starts (CometBFT timeout_commit)")
 	c.Flags().DurationVar(&o.heartbeat, "heartbeat", node.DefaultHeartbeat, "interval of empty blocks when idle (negative: none)")
 	c.Flags().DurationVar(&o.txTimeout, "tx-timeout", api.DefaultTxTimeout, "how long POST /v1/tx waits for its transaction to commit before answering 503")
 	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log every block")

@@ -45,7 +45,9 @@ func TestRegistrySIGKILL(t *testing.T) {
 	ij, _ := json.Marshal(is)
 	os.WriteFile(filepath.Join(tmp, "issuers.json"), ij, 0o600)
 	dir := filepath.Join(tmp, "reg")
-	if out, err := exec.Command(bin, "registry", "init", "--dir", dir, "--chain-id", "kill-test", "--issuers", filepath.Join(tmp, "issuers.json")).CombinedOutput(); err != nil {
+	initCmd := exec.Command(bin, "registry", "init", "--dir", dir, "--chain-id", "kill-test", "--issuers", filepath.Join(tmp, "issuers.json"), "--work-factor", "10")
+	initCmd.Env = append(os.Environ(), passphraseEnv+"=kill-test")
+	if out, err := initCmd.CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	d, err := node.OpenDir(dir)

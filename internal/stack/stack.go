@@ -76,8 +76,8 @@ type Options struct {
 	// KeysDir, if set, is served at KeysAddr/keys/ (see the package doc);
 	// empty KeysAddr means 127.0.0.1:0.
 	KeysDir, KeysAddr string
-	// KeyWorkFactor is the scrypt work factor of new issuer key files
-	// (0: issuer.DefaultScryptWorkFactor).
+	// KeyWorkFactor is the scrypt work factor of new issuer and
+	// governance key files (0: issuer.DefaultScryptWorkFactor).
 	KeyWorkFactor int
 	// BlockInterval is the pause after a registry block commits before the
 	// next starts (node.DefaultInterval).
@@ -141,7 +141,8 @@ type Stack struct {
 // its passphrase is in DevPassphraseFile.
 func IssuerKeyFile(dir, kind string) string { return filepath.Join(dir, kind, issuerKeyFile) }
 
-// DevPassphraseFile returns the file holding the issuer keys' passphrase.
+// DevPassphraseFile returns the file holding the passphrase of the issuer
+// keys and of the registry's governance keys.
 // It sits beside the keys, so it protects nothing: this stack is for
 // development on one machine.
 func DevPassphraseFile(dir string) string { return filepath.Join(dir, passFile) }
@@ -154,7 +155,7 @@ const (
 	registryDir   = "registry"
 	verifierDir   = "verifier"
 	adminFile     = "admin-token"    // issuer admin bearer token, 0600
-	passFile      = "dev-passphrase" // passphrase of the issuer key files, 0600
+	passFile      = "dev-passphrase" // passphrase of the issuer and governance key files, 0600
 	issuerKeyFile = "issuer.key"
 )
 
@@ -219,7 +220,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	fresh := false
 	if _, err := os.Stat(filepath.Join(nodeDirs[0], node.GenesisFile)); errors.Is(err, os.ErrNotExist) {
-		if err := initRegistry(regDir, nodeDirs, initial); err != nil {
+		keyOpts := node.KeyOptions{Passphrase: []byte(pass), ScryptWorkFactor: o.KeyWorkFactor}
+		if err := initRegistry(regDir, nodeDirs, initial, keyOpts); err != nil {
 			return nil, fmt.Errorf("registry init: %w", err)
 		}
 		fresh = true
@@ -257,8 +259,17 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if s.Registry, err = client.New(svc.URL, client.Options{}); err != nil {
 		return nil, err
 	}
-	if d.Governance != nil {
-		if s.Governance, err = s.Registry.NewSigner(ctx, d.Genesis.ChainID, d.Governance); err != nil {
+	gov, err := d.GovernanceKey([]byte(pass))
+	if errors.Is(err, node.ErrPlainKey) {
+		// a directory made before governance keys were encrypted
+		gov, err = node.EncryptKey(filepath.Join(d.Path, node.GovernanceFile), node.KeyOptions{Passphrase: []byte(pass), ScryptWorkFactor: o.KeyWorkFactor})
+	}
+	switch {
+	case errors.Is(err, os.ErrNotExist): // kept offline: no governance here
+	case err != nil:
+		return nil, fmt.Errorf("registry governance key: %w", err)
+	default:
+		if s.Governance, err = s.Registry.NewSigner(ctx, d.Genesis.ChainID, gov); err != nil {
 			return nil, err
 		}
 	}
@@ -357,9 +368,11 @@ func syncFirst(ctx context.Context, lc *light.Client) error {
 // initRegistry makes the registry's node directories: one validator in
 // regDir, or a consortium with a directory each and loopback P2P ports
 // fixed now (a restart keeps them), with a copy of the genesis in regDir.
-func initRegistry(regDir string, nodeDirs []string, issuers []registry.RegisterIssuer) error {
+// The governance keys are encrypted with the stack's development
+// passphrase (DevPassphraseFile).
+func initRegistry(regDir string, nodeDirs []string, issuers []registry.RegisterIssuer, keys node.KeyOptions) error {
 	if len(nodeDirs) == 1 {
-		_, err := node.InitDir(regDir, "zkcred-local", issuers)
+		_, err := node.InitDir(regDir, "zkcred-local", issuers, keys)
 		return err
 	}
 	cfgs := make([]node.NodeConfig, len(nodeDirs))
@@ -371,7 +384,7 @@ func initRegistry(regDir string, nodeDirs []string, issuers []registry.RegisterI
 		cfgs[k].P2PAddr = ln.Addr().String()
 		ln.Close()
 	}
-	ds, err := node.InitConsortium(nodeDirs, "zkcred-local", issuers, cfgs)
+	ds, err := node.InitConsortium(nodeDirs, "zkcred-local", issuers, cfgs, keys)
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func newRegistry(t testing.TB) *env {
 	}
 	dir := t.TempDir()
 	rdir := filepath.Join(dir, "registry")
-	if _, err := node.InitDir(rdir, "issuer-test", []registry.RegisterIssuer{{PubKey: hex.EncodeToString(k.Public()), Name: "Example University", Kind: "university"}}); err != nil {
+	if _, err := node.InitDir(rdir, "issuer-test", []registry.RegisterIssuer{{PubKey: hex.EncodeToString(k.Public()), Name: "Example University", Kind: "university"}}, node.KeyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

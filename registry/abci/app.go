@@ -110,6 +110,7 @@ type App struct {
 
 	pmu      sync.Mutex
 	prepared map[[32]byte]*prepared // by SHA-256 of the tx bytes
+	weight   int                    // of the kept transactions
 	hashq    []*prepared            // anchors for the background hashers
 	hashers  int
 }
@@ -200,21 +201,28 @@ func (a *App) CheckSigned(b []byte, st *registry.SignedTx) (*registry.SignedTx, 
 		return nil, err
 	}
 	c := *st
-	p := a.keep(sha256Sum(b), newPrepared(&c))
+	c.Leaves = nil // hashed here, never taken from the caller
+	p := newPrepared(&c)
 	if err := a.dryRun(p, len(b)); err != nil {
 		return nil, err
 	}
+	p = a.keep(sha256Sum(b), p)
 	p.hashLeaves()
 	return p.signed(), nil
 }
 
+// check decodes and dry-runs tx bytes, keeping only what passes: a
+// refused transaction holds no memory.
 func (a *App) check(b []byte) (*prepared, error) {
-	p, err := a.entry(b)
+	p, key, kept, err := a.lookup(b)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.dryRun(p, len(b)); err != nil {
 		return nil, err
+	}
+	if !kept {
+		p = a.keep(key, p)
 	}
 	return p, nil
 }
@@ -294,7 +302,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 	ps := make([]*prepared, len(req.Txs))
 	errs := make([]error, len(req.Txs))
 	for i, b := range req.Txs {
-		ps[i], errs[i] = a.entry(b)
+		ps[i], _, _, errs[i] = a.lookup(b)
 	}
 	a.prepareLeaves(ps)
 	sts := make([]*registry.SignedTx, len(req.Txs))

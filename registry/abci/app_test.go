@@ -333,6 +333,7 @@ func FuzzCheckTx(f *testing.F) {
 	k := newKit(f)
 	a := k.open(f, f.TempDir(), Options{})
 	f.Add(k.anchor(f, 2))
+	f.Add(k.encode(f, k.gov, 1, registry.Accredit{PubKey: hex.EncodeToString(k.uni.Public().(ed25519.PublicKey)), Name: "M", Kinds: []string{"college"}}))
 	f.Add([]byte(`{"payload":{"type":"anchor"},"signature":"00"}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -84,38 +84,56 @@ func (p *prepared) dryRunCopy() *registry.SignedTx {
 	return c
 }
 
-// entry returns the prepared transaction of tx bytes, decoding them if no
-// earlier call did.
-func (a *App) entry(b []byte) (*prepared, error) {
-	key := sha256.Sum256(b)
+// DefaultPreparedWeight bounds the commitments held by the kept
+// transactions (SignedTx.Weight, each with its leaf: 64 bytes): 1M is
+// about 64 MB. A transaction evicted early is decoded again when needed.
+const DefaultPreparedWeight = 1 << 20
+
+// lookup returns the prepared transaction of tx bytes: the kept one, or a
+// new decoding that is not kept yet (keep keeps it).
+func (a *App) lookup(b []byte) (p *prepared, key [32]byte, kept bool, err error) {
+	key = sha256.Sum256(b)
 	a.pmu.Lock()
 	p, ok := a.prepared[key]
 	a.pmu.Unlock()
 	if ok {
-		return p, nil
+		return p, key, true, nil
 	}
 	st, err := registry.DecodeTx(a.g.ChainID, b)
 	if err != nil {
-		return nil, err
+		return nil, key, false, err
 	}
-	return a.keep(key, newPrepared(st)), nil
+	return newPrepared(st), key, false, nil
+}
+
+// entry is lookup, keeping a new decoding.
+func (a *App) entry(b []byte) (*prepared, error) {
+	p, key, kept, err := a.lookup(b)
+	if err != nil || kept {
+		return p, err
+	}
+	return a.keep(key, p), nil
 }
 
 // keep caches p under key unless an entry is there already, which it
-// returns instead.
+// returns instead. Arbitrary entries make room beyond the count
+// (Options.Prepared) or weight (DefaultPreparedWeight) limits.
 func (a *App) keep(key [32]byte, p *prepared) *prepared {
 	a.pmu.Lock()
 	defer a.pmu.Unlock()
 	if old, ok := a.prepared[key]; ok {
 		return old
 	}
-	if len(a.prepared) >= a.opts.Prepared {
-		for k := range a.prepared { // drop an arbitrary one
-			delete(a.prepared, k)
+	w := p.st.Weight()
+	for k, old := range a.prepared {
+		if len(a.prepared) < a.opts.Prepared && a.weight+w <= DefaultPreparedWeight {
 			break
 		}
+		a.weight -= old.st.Weight()
+		delete(a.prepared, k)
 	}
 	a.prepared[key] = p
+	a.weight += w
 	return p
 }
 
@@ -123,7 +141,11 @@ func (a *App) forget(txs [][]byte) {
 	a.pmu.Lock()
 	defer a.pmu.Unlock()
 	for _, b := range txs {
-		delete(a.prepared, sha256.Sum256(b))
+		k := sha256.Sum256(b)
+		if p, ok := a.prepared[k]; ok {
+			a.weight -= p.st.Weight()
+			delete(a.prepared, k)
+		}
 	}
 }
 

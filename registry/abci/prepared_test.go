@@ -10,6 +10,7 @@ import (
 	"time"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry"
@@ -111,13 +112,24 @@ func TestCheckSignedRefuses(t *testing.T) {
 	if _, err := a.CheckSigned(gb, &altered); !errors.Is(err, registry.ErrBadSignature) {
 		t.Fatalf("CheckSigned with another signer: %v", err)
 	}
-	if _, err := a.CheckSigned(gb, st); err != nil {
+	// leaves that came with the transaction are not trusted
+	bad := *st
+	bad.Leaves = make([]fr.Element, 2)
+	got, err := a.CheckSigned(gb, &bad)
+	if err != nil {
 		t.Fatalf("CheckSigned of a good tx: %v", err)
+	}
+	id := circuits.IssuerID(k.uni.Public().(ed25519.PublicKey))
+	for i, c := range st.Body.(registry.Anchor).Commitments {
+		if want := circuits.LeafHash(id, c.El()); !got.Leaves[i].Equal(&want) {
+			t.Fatalf("leaf %d taken from the caller, not hashed", i)
+		}
 	}
 }
 
-// A key that is no active issuer makes the registry hash nothing: CheckTx
-// refuses its anchor before any leaf is hashed or queued.
+// A key that is no active issuer makes the registry hash and keep
+// nothing: CheckTx refuses its anchor before any leaf is hashed or queued,
+// and the refused transaction is not kept.
 func TestCheckTxHashesNothingForStrangers(t *testing.T) {
 	k := newKit(t)
 	a := k.open(t, t.TempDir(), Options{})
@@ -127,14 +139,48 @@ func TestCheckTxHashesNothingForStrangers(t *testing.T) {
 	if c := checkCode(t, a, tx); c != CodeForbidden {
 		t.Fatalf("CheckTx of a stranger's anchor: code %d", c)
 	}
-	p, err := a.entry(tx)
-	if err != nil {
-		t.Fatal(err)
+	a.pmu.Lock()
+	_, kept := a.prepared[sha256Sum(tx)]
+	n := len(a.hashq)
+	a.pmu.Unlock()
+	if kept || n != 0 {
+		t.Fatalf("stranger's anchor kept (%v) or queued for hashing (%d)", kept, n)
+	}
+}
+
+// The kept transactions stay within Options.Prepared, and an evicted one
+// is decoded again when its block comes.
+func TestPreparedBounded(t *testing.T) {
+	k := newKit(t)
+	a := k.open(t, t.TempDir(), Options{Prepared: 3})
+	initChain(t, a)
+	var txs [][]byte
+	for range 6 {
+		tx := k.anchor(t, 2)
+		txs = append(txs, tx)
+		if c := checkCode(t, a, tx); c != CodeOK {
+			t.Fatalf("CheckTx: code %d", c)
+		}
 	}
 	a.pmu.Lock()
-	queued, n := p.queued, len(a.hashq)
+	n, w := len(a.prepared), a.weight
 	a.pmu.Unlock()
-	if p.done.Load() || queued || n != 0 {
-		t.Fatalf("stranger's leaves hashed or queued (done %v, queued %v, queue %d)", p.done.Load(), queued, n)
+	if n > 3 || w != 2*n {
+		t.Fatalf("%d transactions of weight %d kept, limit 3", n, w)
+	}
+	res := block(t, a, time.Unix(1700000100, 0), txs...)
+	for i, r := range res.TxResults {
+		if r.Code != CodeOK {
+			t.Fatalf("tx %d: code %d %s", i, r.Code, r.Log)
+		}
+	}
+	if h := a.st.Latest(); h.CredSize != 12 {
+		t.Fatalf("%d leaves, want 12", h.CredSize)
+	}
+	a.pmu.Lock()
+	n, w = len(a.prepared), a.weight
+	a.pmu.Unlock()
+	if n != 0 || w != 0 {
+		t.Fatalf("after the block %d transactions of weight %d kept", n, w)
 	}
 }

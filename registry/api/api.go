@@ -154,6 +154,7 @@ func New(st *store.Store, sub Submitter, opts Options) *echo.Echo {
 	})
 	v.GET("/circuits/:id", s.getCircuit)
 	v.GET("/kinds/:kind", s.getKind)
+	v.GET("/accreditors/:pubkey", s.getAccreditor)
 	v.GET("/governance", func(c echo.Context) error {
 		a, err := st.ProvenGovernance()
 		if err != nil {
@@ -427,6 +428,26 @@ func (s *server) getSchema(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, r)
+}
+
+// getAccreditor answers a key's accreditation record, or its absence, with
+// the proof.
+func (s *server) getAccreditor(c echo.Context) error {
+	pub, err := registry.ParsePubKey(c.Param("pubkey"))
+	if err != nil {
+		return badRequest("pubkey: %v", err)
+	}
+	a := &registry.AccreditorAnswer{PubKey: c.Param("pubkey")}
+	var rec registry.Accreditor
+	p, ok, err := s.st.Prove(layout.AccreditorKey(pub), &rec)
+	if err != nil {
+		return err
+	}
+	if ok {
+		a.Record = &rec
+	}
+	a.Proof = *p
+	return c.JSON(http.StatusOK, a)
 }
 
 func (s *server) getAccount(c echo.Context) error {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,13 @@ func FuzzHandlers(f *testing.F) {
 	gb, _ := json.Marshal(gr)
 	vu, _ := registry.NewTx("fuzz", gov, 2, registry.UpdateValidators{Validators: []registry.Validator{{PubKey: hex.EncodeToString(uni.Public().(ed25519.PublicKey)), Power: 3}}})
 	vb, _ := json.Marshal(vu)
+	uniHex := hex.EncodeToString(uni.Public().(ed25519.PublicKey))
+	acc, _ := registry.NewTx("fuzz", gov, 3, registry.Accredit{PubKey: uniHex, Name: "Ministry", Kinds: []string{"university", "college"}})
+	accb, _ := json.Marshal(acc)
+	byAcc, _ := registry.NewTx("fuzz", uni, 3, registry.RegisterIssuer{PubKey: strings.Repeat("0d", 32), Name: "College", Kind: "college"})
+	byAccb, _ := json.Marshal(byAcc)
+	wd, _ := registry.NewTx("fuzz", gov, 4, registry.WithdrawAccreditation{PubKey: uniHex})
+	wdb, _ := json.Marshal(wd)
 	root := st.Latest().CredRoot.String()
 	for _, s := range []struct{ m, p, b string }{
 		{"POST", "/v1/tx", string(ab)},
@@ -95,6 +103,11 @@ func FuzzHandlers(f *testing.F) {
 		{"GET", "/v1/leaves/0", ""},
 		{"POST", "/v1/tx", string(gb)},
 		{"POST", "/v1/tx", string(vb)},
+		{"POST", "/v1/tx", string(accb)},
+		{"POST", "/v1/tx", string(byAccb)},
+		{"POST", "/v1/tx", string(wdb)},
+		{"GET", "/v1/accreditors/" + uniHex, ""},
+		{"GET", "/v1/accreditors/%2e%2e", ""},
 		{"GET", "/healthz", ""},
 	} {
 		f.Add(s.m, s.p, []byte(s.b))

@@ -147,6 +147,17 @@ func TestOpenAPI(t *testing.T) {
 	submit(approved)
 	submit(tx(uni, registry.Revoke{Leaves: []registry.RevokeLeaf{{Index: anchor.FirstLeaf, Commitment: c5}}}))
 	submit(tx(gov, registry.DeactivateIssuer{PubKey: hospPub}))
+	// An accreditor registers an issuer of its kind alone; once withdrawn
+	// it is refused (403).
+	_, ministry, _ := ed25519.GenerateKey(nil)
+	ministryPub := hex.EncodeToString(ministry.Public().(ed25519.PublicKey))
+	_, college, _ := ed25519.GenerateKey(nil)
+	collegePub := hex.EncodeToString(college.Public().(ed25519.PublicKey))
+	submit(tx(gov, registry.Accredit{PubKey: ministryPub, Name: "Ministry", Kinds: []string{"college"}}))
+	rcCollege := submit(tx(ministry, registry.RegisterIssuer{PubKey: collegePub, Name: "College", Kind: "college"}))
+	want(h.Do("POST", "/v1/tx", tx(ministry, registry.RegisterIssuer{PubKey: strings.Repeat("0c", 32), Name: "Clinic", Kind: "hospital"})), 403, "forbidden")
+	submit(tx(gov, registry.WithdrawAccreditation{PubKey: ministryPub}))
+	want(h.Do("POST", "/v1/tx", tx(ministry, registry.DeactivateIssuer{PubKey: collegePub})), 403, "forbidden")
 
 	replayed := tx(uni, registry.Anchor{Commitments: []circuits.Field{c5}})
 	submit(replayed)
@@ -276,6 +287,21 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatalf("governance %+v: %v", ga.Governance, err)
 	}
 
+	var ca registry.IssuerAnswer
+	ok(h.Do("GET", "/v1/issuers/"+rcCollege.IssuerID.String(), nil), &ca)
+	if err := ca.Verify(latest.AppHash, *rcCollege.IssuerID); err != nil || ca.RegisteredBy != ministryPub {
+		t.Fatalf("college %+v: %v", ca.Issuer, err)
+	}
+	for pub, accredited := range map[string]bool{ministryPub: true, collegePub: false} {
+		var aa registry.AccreditorAnswer
+		ok(h.Do("GET", "/v1/accreditors/"+pub, nil), &aa)
+		if err := aa.Verify(latest.AppHash, pub); err != nil || (aa.Record != nil) != accredited || (accredited && aa.Record.Active) {
+			t.Fatalf("accreditor %s: %+v: %v", pub, aa, err)
+		}
+	}
+	want(h.Do("GET", "/v1/accreditors/"+strings.ToUpper(ministryPub), nil), 400, "bad_request")
+	want(h.Do("GET", "/v1/accreditors/xyz", nil), 400, "bad_request")
+
 	var acct registry.Account
 	ok(h.Do("GET", "/v1/accounts/"+uniPub, nil), &acct)
 	if acct.LastNonce != lastNonce {
@@ -376,8 +402,8 @@ func TestOpenAPI(t *testing.T) {
 		ok(h.Do("GET", "/v1/blocks/"+strconv.FormatUint(i, 10), nil), &b)
 		n += len(b.Txs)
 	}
-	if n != 9 {
-		t.Fatalf("%d transactions in blocks, want 9", n)
+	if n != 12 {
+		t.Fatalf("%d transactions in blocks, want 12", n)
 	}
 }
 

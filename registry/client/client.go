@@ -242,6 +242,13 @@ func (c *Client) KindAnswer(ctx context.Context, kind string) (*registry.KindAns
 	return &a, c.do(ctx, http.MethodGet, "/v1/kinds/"+url.PathEscape(kind), nil, &a)
 }
 
+// AccreditorAnswer returns the accreditation record of a hex key, or its
+// absence, with the state proof.
+func (c *Client) AccreditorAnswer(ctx context.Context, pubkey string) (*registry.AccreditorAnswer, error) {
+	var a registry.AccreditorAnswer
+	return &a, c.do(ctx, http.MethodGet, "/v1/accreditors/"+url.PathEscape(pubkey), nil, &a)
+}
+
 // GovernanceAnswer returns the governance record and the validator set
 // with their state proofs.
 func (c *Client) GovernanceAnswer(ctx context.Context) (*registry.GovernanceAnswer, error) {

@@ -42,7 +42,7 @@ func benchAnchor(b *testing.B, validators int, overHTTP bool) {
 	var g *registry.Genesis
 	if validators == 1 {
 		dir := b.TempDir()
-		d, err := InitDir(dir, "bench", is)
+		d, err := InitDir(dir, "bench", is, KeyOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -41,7 +41,7 @@ func startConsortium(t testing.TB, n int, issuers []registry.RegisterIssuer, wra
 		}
 		cfgs[k].P2PAddr = addr
 	}
-	ds, err := InitConsortium(dirs, "consortium-test", issuers, cfgs)
+	ds, err := InitConsortium(dirs, "consortium-test", issuers, cfgs, KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

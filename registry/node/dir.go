@@ -17,6 +17,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/zkcred/zkcred/internal/keyfile"
 	"github.com/zkcred/zkcred/internal/strictjson"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/store"
@@ -25,7 +26,7 @@ import (
 // Files of a node directory made by InitDir.
 const (
 	GenesisFile    = "genesis.json"   // the registry genesis (share it with light clients)
-	GovernanceFile = "governance.key" // hex ed25519 seed of the governance key, mode 0600
+	GovernanceFile = "governance.key" // the governance key, age-encrypted with a passphrase (internal/keyfile), mode 0600
 	ConfigFile     = "node.json"      // NodeConfig
 	DataDir        = "data"           // the registry's badger store
 	CometDir       = "cometbft"       // CometBFT's home: its keys, genesis, block store
@@ -53,10 +54,48 @@ func joinPeers(p []string) string { return strings.Join(p, ",") }
 
 // Dir is an initialised node directory.
 type Dir struct {
-	Path       string
-	Genesis    *registry.Genesis
-	Governance ed25519.PrivateKey // nil if the file is absent (kept offline)
+	Path    string
+	Genesis *registry.Genesis
+	// Governance is the node's governance key as InitDir or
+	// InitConsortium made it; OpenDir leaves it nil (GovernanceKey
+	// decrypts the file).
+	Governance ed25519.PrivateKey
 	Config     NodeConfig
+}
+
+// KeyOptions says how InitDir and InitConsortium store the governance
+// keys they make. CometBFT's own keys (cometbft/config/priv_validator_key.json,
+// node_key.json) are CometBFT's files, which it reads itself at start, so
+// they stay in its plain format; a validator that must not keep its
+// signing key on disk runs CometBFT's remote signer (privval).
+type KeyOptions struct {
+	// Passphrase encrypts each governance key file. Empty: no file is
+	// written and the key exists only in the returned Dir (tests, and
+	// callers that keep it elsewhere).
+	Passphrase []byte
+	// ScryptWorkFactor of the encryption; 0 means
+	// keyfile.DefaultScryptWorkFactor.
+	ScryptWorkFactor int
+}
+
+// governanceFormat is the governance key's format in internal/keyfile.
+var governanceFormat = keyfile.Format{ID: "zkcred-governance-key/1", What: "governance"}
+
+// Errors reading a governance key file (wrapping keyfile.ErrKeyFile).
+var (
+	// ErrWrongPassphrase: the passphrase does not decrypt the key file.
+	ErrWrongPassphrase = keyfile.ErrWrongPassphrase
+	// ErrPlainKey: the file holds the plain hex seed that registry
+	// directories made before keys were encrypted hold; EncryptKey
+	// migrates it.
+	ErrPlainKey = keyfile.ErrPlain
+	// ErrKeyFile is wrapped by every error reading a key file.
+	ErrKeyFile = keyfile.ErrKeyFile
+)
+
+// GovernanceKey decrypts the directory's governance key.
+func (d *Dir) GovernanceKey(passphrase []byte) (ed25519.PrivateKey, error) {
+	return ReadKey(filepath.Join(d.Path, GovernanceFile), passphrase)
 }
 
 // CometHome returns CometBFT's home directory.
@@ -66,10 +105,10 @@ func (d *Dir) CometHome() string { return filepath.Join(d.Path, CometDir) }
 func (d *Dir) DataPath() string { return filepath.Join(d.Path, DataDir) }
 
 // InitDir creates a node directory for a one-validator chain: a fresh
-// CometBFT validator key, a governance key, the genesis with the given
-// issuers, and registry block 0.
-func InitDir(dir, chainID string, issuers []registry.RegisterIssuer) (*Dir, error) {
-	ds, err := InitConsortium([]string{dir}, chainID, issuers, nil)
+// CometBFT validator key, a governance key (stored as keys says), the
+// genesis with the given issuers, and registry block 0.
+func InitDir(dir, chainID string, issuers []registry.RegisterIssuer, keys KeyOptions) (*Dir, error) {
+	ds, err := InitConsortium([]string{dir}, chainID, issuers, nil, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +119,9 @@ func InitDir(dir, chainID string, issuers []registry.RegisterIssuer) (*Dir, erro
 // its own CometBFT validator and node keys and its own governance key,
 // sharing one genesis that names every validator with power 1 and every
 // governance key. configs, if not nil, gives each node's addresses; the
-// peers are filled in from the others' P2P addresses.
-func InitConsortium(dirs []string, chainID string, issuers []registry.RegisterIssuer, configs []NodeConfig) ([]*Dir, error) {
+// peers are filled in from the others' P2P addresses. keys says how the
+// governance keys are stored (each directory's with the same passphrase).
+func InitConsortium(dirs []string, chainID string, issuers []registry.RegisterIssuer, configs []NodeConfig, keys KeyOptions) ([]*Dir, error) {
 	if len(chainID) > MaxChainIDLen {
 		return nil, fmt.Errorf("chain ID %q is longer than %d bytes", chainID, MaxChainIDLen)
 	}
@@ -152,10 +192,14 @@ func InitConsortium(dirs []string, chainID string, issuers []registry.RegisterIs
 			}
 		}
 		cj, _ := json.MarshalIndent(nc, "", "  ")
-		files := map[string][]byte{GenesisFile: append(gj, '\n'), ConfigFile: append(cj, '\n'),
-			GovernanceFile: []byte(hex.EncodeToString(govs[i].Seed()) + "\n")}
+		files := map[string][]byte{GenesisFile: append(gj, '\n'), ConfigFile: append(cj, '\n')}
 		for name, data := range files {
 			if err := os.WriteFile(filepath.Join(d, name), data, 0o600); err != nil {
+				return nil, err
+			}
+		}
+		if len(keys.Passphrase) > 0 {
+			if err := keyfile.Save(filepath.Join(d, GovernanceFile), governanceFormat, govs[i], keys.Passphrase, keyfile.Options{ScryptWorkFactor: keys.ScryptWorkFactor}); err != nil {
 				return nil, err
 			}
 		}
@@ -239,23 +283,19 @@ func OpenDir(dir string) (*Dir, error) {
 	if err := strictjson.Unmarshal(cj, &d.Config); err != nil {
 		return nil, fmt.Errorf("%s: %w", ConfigFile, err)
 	}
-	if gov, err := ReadKey(filepath.Join(dir, GovernanceFile)); err == nil {
-		d.Governance = gov
-	}
 	return d, nil
 }
 
-// ReadKey reads a hex ed25519 seed file.
-func ReadKey(path string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("%s: want a %d-byte ed25519 seed in hex", path, ed25519.SeedSize)
-	}
-	return ed25519.NewKeyFromSeed(seed), nil
+// ReadKey decrypts a governance key file (GovernanceFile, or one kept
+// elsewhere). A plain hex seed file is refused with ErrPlainKey.
+func ReadKey(path string, passphrase []byte) (ed25519.PrivateKey, error) {
+	return keyfile.Load(path, governanceFormat, passphrase)
+}
+
+// EncryptKey rewrites a plain hex governance key file as an encrypted one,
+// in place, and returns the key.
+func EncryptKey(path string, keys KeyOptions) (ed25519.PrivateKey, error) {
+	return keyfile.Encrypt(path, governanceFormat, keys.Passphrase, keyfile.Options{ScryptWorkFactor: keys.ScryptWorkFactor})
 }
 
 // freeAddr returns a loopback address with a port free right now.

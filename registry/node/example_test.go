@@ -22,7 +22,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	_, uni, _ := ed25519.GenerateKey(nil)
 	d, err := node.InitDir(dir, "example", []registry.RegisterIssuer{
-		{PubKey: hex.EncodeToString(uni.Public().(ed25519.PublicKey)), Name: "Example University", Kind: "university"}})
+		{PubKey: hex.EncodeToString(uni.Public().(ed25519.PublicKey)), Name: "Example University", Kind: "university"}}, node.KeyOptions{})
 	if err != nil {
 		panic(err)
 	}

@@ -29,8 +29,9 @@ import (
 // Defaults for Options.
 const (
 	// DefaultInterval is how long CometBFT waits after a block commits
-	// before it starts the next one (timeout_commit): transactions that
-	// arrive meanwhile share the next block.
+	// for the precommits of validators that have not sent theirs yet
+	// (timeout_commit); with every precommit in, the next height starts
+	// at once.
 	DefaultInterval = 50 * time.Millisecond
 	// DefaultHeartbeat is the interval of empty blocks when nothing is
 	// submitted, so verifiers always see a recent root.
@@ -222,7 +223,7 @@ func newNode(d *Dir, o Options, so store.Options) (*Node, error) {
 		app = o.WrapApp(app)
 	}
 	cmt, err := cmtnode.NewNode(context.Background(), cfg, pv, nk, proxy.NewConnSyncLocalClientCreator(app),
-		cmtnode.DefaultGenesisDocProviderFunc(cfg), cmtcfg.DefaultDBProvider,
+		cmtnode.DefaultGenesisDocProviderFunc(cfg), closeSafeDBProvider,
 		cmtnode.DefaultMetricsProvider(cfg.Instrumentation), logger)
 	if err != nil {
 		st.Close()

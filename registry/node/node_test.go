@@ -41,7 +41,7 @@ func start(t *testing.T) *env {
 	dir := t.TempDir()
 	d, err := InitDir(dir, "node-test", []registry.RegisterIssuer{
 		{PubKey: pubHex(uni), Name: "Uni", Kind: "university"},
-		{PubKey: pubHex(hosp), Name: "Hospital", Kind: "hospital"}})
+		{PubKey: pubHex(hosp), Name: "Hospital", Kind: "hospital"}}, KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestBlockLimits(t *testing.T) {
 		is = append(is, registry.RegisterIssuer{PubKey: pubHex(keys[i]), Name: "I", Kind: "hospital"})
 	}
 	dir := t.TempDir()
-	d, err := InitDir(dir, "limits", is)
+	d, err := InitDir(dir, "limits", is, KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -176,6 +176,25 @@ func (r Reader) Kind(ctx context.Context, kind string) (*registry.KindList, erro
 	return &a.KindList, nil
 }
 
+// Accreditor returns the accreditation record of a hex ed25519 key, or nil
+// when the key was never accredited (that absence proven too). A withdrawn
+// accreditation is a record with Active false.
+func (r Reader) Accreditor(ctx context.Context, pubkey string) (*registry.Accreditor, error) {
+	var a *registry.AccreditorAnswer
+	err := r.read(ctx, "accreditor record", func() (uint64, error) {
+		var err error
+		a, err = r.API.AccreditorAnswer(ctx, pubkey)
+		if err != nil {
+			return 0, err
+		}
+		return a.Proof.Height, nil
+	}, func(app registry.Hash) error { return a.Verify(app, pubkey) })
+	if err != nil {
+		return nil, err
+	}
+	return a.Record, nil
+}
+
 // Governance returns the governance record and the validator set, proven.
 func (r Reader) Governance(ctx context.Context) (*registry.Governance, *registry.ValidatorSet, error) {
 	var a *registry.GovernanceAnswer

@@ -84,7 +84,7 @@ func newKit(t *testing.T) *kit {
 	_, uni, _ := ed25519.GenerateKey(nil)
 	uniPub := hex.EncodeToString(uni.Public().(ed25519.PublicKey))
 	dir := t.TempDir()
-	d, err := node.InitDir(dir, "proof-test", []registry.RegisterIssuer{{PubKey: uniPub, Name: "Uni", Kind: "university"}})
+	d, err := node.InitDir(dir, "proof-test", []registry.RegisterIssuer{{PubKey: uniPub, Name: "Uni", Kind: "university"}}, node.KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

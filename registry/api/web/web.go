@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -84,6 +85,9 @@ type explorer struct {
 	next    uint64 // first block not scanned yet
 	schemas []schemaView
 	revoked []revocation // newest first
+	// accreditors names the accreditors by hex key, from the blocks
+	// scanned, for "registered by".
+	accreditors map[string]string
 }
 
 type schemaView struct {
@@ -170,6 +174,11 @@ func (x *explorer) scan(names map[string]string) (scanned uint64) {
 					x.schemas = append(x.schemas, schemaView{ID: circuits.Dec(s.ID()), Name: s.Name, Version: s.Version,
 						Issuer: issuer, Height: b.Header.Height, Attributes: s.Attributes})
 				}
+			case registry.Accredit:
+				if x.accreditors == nil {
+					x.accreditors = map[string]string{}
+				}
+				x.accreditors[body.PubKey] = body.Name
 			case registry.Revoke:
 				rv := revocation{Height: b.Header.Height, Time: b.Header.Time, Issuer: issuer}
 				for _, l := range body.Leaves {
@@ -214,11 +223,12 @@ func (x *explorer) home(w http.ResponseWriter, ctx context.Context) {
 	x.mu.Lock()
 	schemas := append([]schemaView(nil), x.schemas...)
 	revoked := append([]revocation(nil), x.revoked...)
+	accreditors := maps.Clone(x.accreditors)
 	x.mu.Unlock()
 	webui.Render(w, x.tmpl["home.html"], http.StatusOK, webui.Page{Title: "Explorer", Service: "registry", Data: map[string]any{
 		"Chain": x.st.Genesis().ChainID, "Latest": latest, "Blocks": blocks, "Issuers": issuers,
 		"Schemas": schemas, "Circuits": circs, "Revoked": revoked, "Scanned": scanned, "Partial": scanned < latest.Height,
-		"Validators": signers, "SignedAt": signedAt,
+		"Validators": signers, "SignedAt": signedAt, "Accreditors": accreditors,
 	}})
 }
 
@@ -315,6 +325,10 @@ func summary(b registry.Body) string {
 		return fmt.Sprintf("updates issuer %q (%s, active %t)", v.Name, v.Kind, v.Active)
 	case registry.DeactivateIssuer:
 		return "deactivates issuer key " + short(v.PubKey)
+	case registry.Accredit:
+		return fmt.Sprintf("accredits %q (key %s) for issuers of kind %s", v.Name, short(v.PubKey), strings.Join(v.Kinds, ", "))
+	case registry.WithdrawAccreditation:
+		return "withdraws the accreditation of key " + short(v.PubKey)
 	case registry.PublishCircuit:
 		return fmt.Sprintf("publishes the verifying-key hash of %s: %s", v.Circuit, v.VKHash)
 	case registry.PublishSchema:

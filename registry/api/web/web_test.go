@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"github.com/zkcred/zkcred/internal/stack"
 	"github.com/zkcred/zkcred/internal/wallettest"
 	"github.com/zkcred/zkcred/issuer"
+	"github.com/zkcred/zkcred/registry"
 )
 
 func TestMain(m *testing.M) { os.Exit(browsertest.Main(m)) }
@@ -101,7 +104,25 @@ func TestExplorer(t *testing.T) {
 	p.Follow("#revocations-table a", 200)
 	p.WaitText("#txs", fmt.Sprintf("revokes leaf %d", b.Private.LeafIndex))
 	p.Screenshot("explorer-block")
+	// An accreditor registers a college: the issuers table says who
+	// registered each issuer.
+	_, ministry, _ := ed25519.GenerateKey(nil)
+	_, college, _ := ed25519.GenerateKey(nil)
+	if _, err := st.Governance.Do(ctx, registry.Accredit{PubKey: hex.EncodeToString(ministry.Public().(ed25519.PublicKey)), Name: "Ministry of Education", Kinds: []string{"college"}}); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := st.Registry.NewSigner(ctx, st.Genesis.ChainID, ministry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.Do(ctx, registry.RegisterIssuer{PubKey: hex.EncodeToString(college.Public().(ed25519.PublicKey)), Name: "Example College", Kind: "college"}); err != nil {
+		t.Fatal(err)
+	}
 	p.Open(st.RegistryURL+"/", 200)
+	p.WaitText("#issuers-table", "Example College")
+	if got := p.Text("#issuers-table"); !strings.Contains(got, "by Ministry of Education") || !strings.Contains(got, "by governance") {
+		t.Fatalf("issuers: %q", got)
+	}
 	p.Phone()
 
 	// Bad input answers JSON 4xx; the pages change nothing.

@@ -23,6 +23,7 @@ const (
 	Kind       byte = 'K' // 'K' kind: KindList JSON
 	Governance byte = 'G' // 'G': Governance JSON
 	Validators byte = 'V' // 'V': ValidatorSet JSON
+	Accreditor byte = 'A' // 'A' pubkey(32): Accreditor JSON
 	StateNode  byte = 'm' // 'm' height(2) position(32): 32-byte state-map node
 	DIDWeb     byte = 'w' // 'w' did:web: issuerID(32) of the issuer binding it
 )
@@ -74,6 +75,9 @@ func SchemaKey(id fr.Element) []byte { b := id.Bytes(); return append([]byte{Sch
 
 // CircuitKey returns the state key of a circuit record.
 func CircuitKey(id string) []byte { return append([]byte{Circuit}, id...) }
+
+// AccreditorKey returns the state key of an accreditor record.
+func AccreditorKey(pub ed25519.PublicKey) []byte { return append([]byte{Accreditor}, pub...) }
 
 // NonceKey returns the state key of a signer's last nonce.
 func NonceKey(pub ed25519.PublicKey) []byte { return append([]byte{Nonce}, pub...) }
