@@ -17,8 +17,10 @@ func TestSpecExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	var file struct {
-		Source  string                     `json:"source"`
-		Queries map[string]json.RawMessage `json:"queries"`
+		Queries map[string]struct {
+			Source string          `json:"source"`
+			Query  json.RawMessage `json:"query"`
+		} `json:"queries"`
 	}
 	if err := json.Unmarshal(b, &file); err != nil {
 		t.Fatal(err)
@@ -30,9 +32,9 @@ func TestSpecExamples(t *testing.T) {
 	sort.Strings(names)
 	for _, n := range names {
 		t.Run(n, func(t *testing.T) {
-			q, err := Parse(file.Queries[n])
+			q, err := Parse(file.Queries[n].Query)
 			if err != nil {
-				t.Fatalf("%s: %v", file.Source, err)
+				t.Fatalf("%s: %v", file.Queries[n].Source, err)
 			}
 			roundTrip(t, q)
 		})
@@ -101,11 +103,13 @@ func TestParseRefuses(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	b, _ := os.ReadFile("testdata/spec-examples.json")
 	var file struct {
-		Queries map[string]json.RawMessage `json:"queries"`
+		Queries map[string]struct {
+			Query json.RawMessage `json:"query"`
+		} `json:"queries"`
 	}
 	_ = json.Unmarshal(b, &file)
 	for _, q := range file.Queries {
-		f.Add([]byte(q))
+		f.Add([]byte(q.Query))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		q, err := Parse(b)

@@ -245,8 +245,14 @@ func TestLinks(t *testing.T) {
 	if err != nil || inv.Request == nil || inv.Request.Nonce != ar.Nonce || len(inv.Request.DCQLQuery.Credentials) != 1 {
 		t.Fatalf("by value: %+v %v", inv, err)
 	}
+	// request_uri_method post (OpenID4VP 1.0, section 5.1): this wallet
+	// does not POST to the request_uri, so it fetches with GET.
+	if inv, err := ParseLink(l + "&request_uri_method=post"); err != nil || inv.RequestURI != "https://v.example/r/1" {
+		t.Fatalf("request_uri_method=post: %+v %v", inv, err)
+	}
 	for _, bad := range []string{
-		l + "&request_uri_method=post",
+		l + "&request_uri_method=put",
+		l + "&request_uri_method=POST",                                       // case-sensitive
 		"openid4vp://?request_uri=https%3A%2F%2Fv.example%2Fr",               // no client_id
 		"openid4vp://?client_id=x&request_uri=ftp%3A%2F%2Fv.example",         // not http(s)
 		"openid4vp://?client_id=x&request=eyJ",                               // by value JWT

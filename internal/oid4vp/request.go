@@ -50,8 +50,10 @@ type AuthorizationRequest struct {
 	ResponseType string `json:"response_type"`
 	ResponseMode string `json:"response_mode"`
 	ResponseURI  string `json:"response_uri"`
-	Nonce        string `json:"nonce"`
-	State        string `json:"state"`
+	// RedirectURI must be absent with direct_post (OpenID4VP 1.0, 8.2).
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	Nonce       string `json:"nonce"`
+	State       string `json:"state"`
 	// DCQLQuery is the dcql_query.
 	DCQLQuery      *dcql.Query     `json:"dcql_query"`
 	ClientMetadata *ClientMetadata `json:"client_metadata,omitempty"`
@@ -189,6 +191,8 @@ func (ar *AuthorizationRequest) check() error {
 		return fmt.Errorf("%w: no state", ErrRequest)
 	case ar.ResponseURI == "":
 		return fmt.Errorf("%w: no response_uri", ErrRequest)
+	case ar.RedirectURI != "":
+		return fmt.Errorf("%w: redirect_uri with response_mode %s (the specification forbids it)", ErrRequest, ar.ResponseMode)
 	}
 	if ar.ResponseMode == ResponseModeJWT {
 		if _, err := ar.encryptionKey(); err != nil {
@@ -259,8 +263,13 @@ func ParseLink(s string) (*Invocation, error) {
 		}
 	}
 	inv := &Invocation{ClientID: q.Get("client_id"), RequestURI: q.Get("request_uri")}
-	if m := q.Get("request_uri_method"); m != "" && m != "get" {
-		return nil, fmt.Errorf("%w: request_uri_method %q: this wallet fetches request objects with get", ErrRequest, m)
+	// OpenID4VP 1.0, section 5.1: get or post, case-sensitive; a wallet
+	// that does not support post (this one) fetches with GET.
+	switch m := q.Get("request_uri_method"); {
+	case m != "" && m != "get" && m != "post":
+		return nil, fmt.Errorf("%w: request_uri_method %q is neither get nor post (invalid_request_uri_method)", ErrRequest, m[:min(len(m), 32)])
+	case m != "" && inv.RequestURI == "":
+		return nil, fmt.Errorf("%w: request_uri_method without request_uri", ErrRequest)
 	}
 	if q.Get("request") != "" {
 		return nil, fmt.Errorf("%w: a request object by value (request=) is not supported; pass it by reference (request_uri)", ErrRequest)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/atomicfile"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 )
@@ -278,7 +280,7 @@ func (c *Client) loadTrust() error {
 }
 
 // saveTrust writes the trusted light block to the trust file (temporary
-// file, synced, renamed) when it changed.
+// file, synced, renamed, directory synced) when it changed.
 func (c *Client) saveTrust() error {
 	if c.file == nil || c.trusted == nil || c.trusted.Height == c.saved {
 		return nil
@@ -287,31 +289,14 @@ func (c *Client) saveTrust() error {
 	if err != nil {
 		return err
 	}
-	if err := writeSynced(c.opt.Path+TrustSuffix, b); err != nil {
+	if err := atomicfile.Write(c.opt.Path+TrustSuffix, 0o600, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}); err != nil {
 		return err
 	}
 	c.saved = c.trusted.Height
 	return nil
-}
-
-func writeSynced(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Close closes the header file.
@@ -639,7 +624,8 @@ func (c *Client) prune() bool {
 }
 
 // rewrite replaces the file with the headers kept (after a skip or a
-// prune): written to a temporary file, synced, renamed.
+// prune): written to a temporary file, synced, renamed, then reopened
+// for appending.
 func (c *Client) rewrite() error {
 	if c.file == nil {
 		return nil
@@ -652,24 +638,14 @@ func (c *Client) rewrite() error {
 		buf.WriteByte('\n')
 	}
 	c.mu.RUnlock()
-	tmp := c.opt.Path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+	if err := atomicfile.Write(c.opt.Path, 0o600, func(w io.Writer) error {
+		_, err := w.Write(buf.Bytes())
+		return err
+	}); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(tmp, os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(c.opt.Path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := os.Rename(tmp, c.opt.Path); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Seek(0, 2); err != nil {
-		f.Close()
 		return err
 	}
 	c.file.Close()
