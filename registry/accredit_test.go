@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/zkcred/zkcred/circuits"
 	"github.com/zkcred/zkcred/registry/internal/layout"
 )
 
@@ -187,4 +189,110 @@ func TestAccreditDecode(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// accredited accredits key for kinds, by governance (2 of 3).
+func (k *govKit) accredited(key ed25519.PrivateKey, name string, kinds ...string) {
+	k.t.Helper()
+	k.mustSubmit(k.tx(k.keys[0], Accredit{PubKey: hexPub(key), Name: name, Kinds: kinds}, k.keys[1]))
+}
+
+// unchanged fails unless the issuer record of pub is still want.
+func (k *govKit) unchanged(name, pub string, want *Issuer) {
+	k.t.Helper()
+	if got := k.issuer(pub); !reflect.DeepEqual(got, want) {
+		k.t.Fatalf("%s: record %+v, was %+v", name, got, want)
+	}
+}
+
+// TestAccreditorReactivation: an accreditor reactivates only an issuer it
+// deactivated itself. One that governance deactivated (a leaked key, to
+// be followed by governance_revoke) stays inactive whatever an accreditor
+// of its kind sends, deactivating it once more included; one that
+// another accreditor deactivated too.
+func TestAccreditorReactivation(t *testing.T) {
+	k := newGovKit(t)
+	a, b := k.keys[0], k.keys[1]
+	_, ministry, _ := ed25519.GenerateKey(nil)
+	_, other, _ := ed25519.GenerateKey(nil)
+	k.accredited(ministry, "Ministry of Education", "university")
+	k.accredited(other, "Board of Universities", "university")
+	uni := hexPub(k.uni)
+	up := UpdateIssuer{PubKey: uni, Name: "Uni", Kind: "university", Active: true}
+
+	// The university anchored a credential before its key leaked.
+	c5 := circuits.F(circuits.U64(5))
+	rc := k.mustSubmit(k.tx(k.uni, Anchor{Commitments: []circuits.Field{c5}}))
+
+	// Governance deactivates: the record names nobody.
+	k.mustSubmit(k.tx(a, DeactivateIssuer{PubKey: uni}, b))
+	is := k.issuer(uni)
+	if is.Active || is.DeactivatedBy != "" {
+		t.Fatalf("deactivated by governance: %+v", is)
+	} else if j, _ := json.Marshal(is); strings.Contains(string(j), "deactivated_by") {
+		t.Fatalf("governance-deactivated record %s", j)
+	}
+	k.refused("reactivates governance's deactivation", k.tx(ministry, up), ErrNotAccredited, "which governance deactivated")
+	k.unchanged("reactivation refused", uni, is)
+	// Deactivating it again does not make the deactivation the ministry's.
+	k.mustSubmit(k.tx(ministry, DeactivateIssuer{PubKey: uni}))
+	k.mustSubmit(k.tx(ministry, UpdateIssuer{PubKey: uni, Name: "Uni", Kind: "university"}))
+	if is = k.issuer(uni); is.Active || is.DeactivatedBy != "" {
+		t.Fatalf("claimed by the accreditor: %+v", is)
+	}
+	k.refused("reactivates after deactivating again", k.tx(ministry, up), ErrNotAccredited, "which governance deactivated")
+	k.unchanged("reactivation refused", uni, is)
+	// ... and the issuer stays open to governance_revoke.
+	k.mustSubmit(k.tx(a, GovernanceRevoke{Issuer: uni, Leaves: []RevokeLeaf{{Index: rc.FirstLeaf, Commitment: c5}}}, b))
+
+	// Governance reactivates.
+	k.mustSubmit(k.tx(a, up, b))
+	if is = k.issuer(uni); !is.Active || is.DeactivatedBy != "" {
+		t.Fatalf("reactivated by governance: %+v", is)
+	}
+
+	// The ministry deactivates: only it (or governance) brings it back.
+	k.mustSubmit(k.tx(ministry, DeactivateIssuer{PubKey: uni}))
+	if is = k.issuer(uni); is.Active || is.DeactivatedBy != hexPub(ministry) {
+		t.Fatalf("deactivated by the ministry: %+v", is)
+	}
+	k.refused("another accreditor reactivates", k.tx(other, up), ErrNotAccredited, "which accreditor "+hexPub(ministry)+" deactivated")
+	k.unchanged("reactivation refused", uni, is)
+	k.mustSubmit(k.tx(ministry, up))
+	if is = k.issuer(uni); !is.Active || is.DeactivatedBy != "" {
+		t.Fatalf("reactivated by the ministry: %+v", is)
+	}
+
+	// Deactivated by an update, then by governance: governance's now.
+	k.mustSubmit(k.tx(ministry, UpdateIssuer{PubKey: uni, Name: "Uni", Kind: "university"}))
+	if is = k.issuer(uni); is.Active || is.DeactivatedBy != hexPub(ministry) {
+		t.Fatalf("deactivated by the ministry's update: %+v", is)
+	}
+	k.mustSubmit(k.tx(b, DeactivateIssuer{PubKey: uni}, a))
+	if is = k.issuer(uni); is.DeactivatedBy != "" {
+		t.Fatalf("deactivated by governance after the ministry: %+v", is)
+	}
+	k.refused("reactivates after governance took over", k.tx(ministry, up), ErrNotAccredited, "which governance deactivated")
+	k.unchanged("reactivation refused", uni, is)
+}
+
+// TestAccreditorCurrentKind: an accreditor's rights follow the issuer's
+// kind as it is, not only the kind a transaction names: a university
+// accreditor can neither deactivate a hospital nor move one into
+// "university", and neither attempt changes anything.
+func TestAccreditorCurrentKind(t *testing.T) {
+	k := newGovKit(t)
+	a, b := k.keys[0], k.keys[1]
+	_, ministry, _ := ed25519.GenerateKey(nil)
+	_, hosp, _ := ed25519.GenerateKey(nil)
+	k.accredited(ministry, "Ministry of Education", "university")
+	k.mustSubmit(k.tx(a, RegisterIssuer{PubKey: hexPub(hosp), Name: "Hospital", Kind: "hospital"}, b))
+	is := k.issuer(hexPub(hosp))
+	if is == nil || !is.Active {
+		t.Fatalf("hospital %+v", is)
+	}
+	k.refused("deactivates a hospital", k.tx(ministry, DeactivateIssuer{PubKey: hexPub(hosp)}), ErrNotAccredited, `not "hospital"`)
+	k.unchanged("deactivation refused", hexPub(hosp), is)
+	k.refused("moves a hospital into university", k.tx(ministry, UpdateIssuer{PubKey: hexPub(hosp), Name: "Hospital", Kind: "university", Active: true}), ErrNotAccredited, `not "hospital"`)
+	k.unchanged("move refused", hexPub(hosp), is)
 }

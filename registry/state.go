@@ -47,6 +47,12 @@ type Issuer struct {
 	// pubkey); omitted for an issuer that governance registered, so that
 	// such records, and their leaves, are as before accreditation.
 	RegisteredBy string `json:"registered_by,omitempty"`
+	// DeactivatedBy is the accreditor that deactivated an inactive
+	// issuer (hex pubkey); omitted for an active issuer and for one that
+	// governance deactivated. Only that accreditor, or governance, may
+	// reactivate it: an issuer governance deactivated (a leaked key) stays
+	// inactive until governance says otherwise.
+	DeactivatedBy string `json:"deactivated_by,omitempty"`
 }
 
 // Accreditor is an accreditation record: a key that governance allowed to
@@ -483,6 +489,7 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			}
 			nw := *is
 			nw.Name, nw.Kind, nw.Active, nw.Updated = body.Name, body.Kind, body.Active, b.height
+			nw.DeactivatedBy = deactivatedBy(is, body.Active, acc)
 			if err := b.bindDIDWeb(is, &nw, body.DIDWeb); err != nil {
 				return nil, err
 			}
@@ -497,6 +504,7 @@ func (b *Builder) Apply(tx *SignedTx) (*Receipt, error) {
 			}
 			nw := *is
 			nw.Active, nw.Updated = false, b.height
+			nw.DeactivatedBy = deactivatedBy(is, false, acc)
 			if err := b.putIssuer(is, &nw); err != nil {
 				return nil, err
 			}
@@ -660,10 +668,27 @@ func (b *Builder) authorise(tx *SignedTx) (*Accreditor, error) {
 	return a, nil
 }
 
+// deactivatedBy returns the DeactivatedBy of issuer is once a transaction
+// signed by acc (nil: governance) leaves it active or not: empty for an
+// active issuer or one governance deactivates; acc's key when acc
+// deactivates an active issuer; and, when acc deactivates an issuer that
+// is already inactive, whoever deactivated it first, so that an
+// accreditor cannot claim a deactivation governance made.
+func deactivatedBy(is *Issuer, active bool, acc *Accreditor) string {
+	switch {
+	case active || acc == nil:
+		return ""
+	case is.Active:
+		return acc.PubKey
+	default:
+		return is.DeactivatedBy
+	}
+}
+
 // accredited checks that accreditor a may do what body asks: every kind
 // it touches (an issuer's current kind and, for a registration or an
-// update, the new one) is one of a's, and it leaves the did:web binding as
-// it is.
+// update, the new one) is one of a's, it leaves the did:web binding as it
+// is, and it reactivates only an issuer that a itself deactivated.
 func (b *Builder) accredited(a *Accreditor, body Body) error {
 	var kinds []string
 	var key string
@@ -685,6 +710,16 @@ func (b *Builder) accredited(a *Accreditor, body Body) error {
 		kinds, bound = append(kinds, is.Kind), is.DIDWeb
 		if _, ok := body.(DeactivateIssuer); ok {
 			didWeb = bound
+		}
+		if u, ok := body.(UpdateIssuer); ok && u.Active && !is.Active && is.DeactivatedBy != a.PubKey {
+			// governance (or another accreditor) took this issuer out
+			// of service, perhaps for a leaked key: only governance
+			// brings it back
+			who := "governance"
+			if is.DeactivatedBy != "" {
+				who = "accreditor " + is.DeactivatedBy
+			}
+			return fmt.Errorf("%w: %s (%s) may not reactivate %s, which %s deactivated", ErrNotAccredited, a.Name, a.PubKey, is.Name, who)
 		}
 	}
 	if didWeb != bound {

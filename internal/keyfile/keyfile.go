@@ -119,7 +119,7 @@ func LoadAny(path string, passphrase []byte, fs ...Format) (ed25519.PrivateKey, 
 	f := fs[0]
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s %w: %v", f.What, ErrKeyFile, err)
+		return nil, fmt.Errorf("%s %w: %w", f.What, ErrKeyFile, err)
 	}
 	if _, err := plainSeed(raw); err == nil {
 		return nil, fmt.Errorf("%s %w: %s", f.What, ErrPlain, path)
@@ -160,7 +160,7 @@ func LoadAny(path string, passphrase []byte, fs ...Format) (ed25519.PrivateKey, 
 func Encrypt(path string, f Format, passphrase []byte, o Options) (ed25519.PrivateKey, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s %w: %v", f.What, ErrKeyFile, err)
+		return nil, fmt.Errorf("%s %w: %w", f.What, ErrKeyFile, err)
 	}
 	seed, err := plainSeed(raw)
 	if err != nil {

@@ -70,8 +70,13 @@ func TestSaveLoad(t *testing.T) {
 	if err := Save(filepath.Join(t.TempDir(), "e.key"), testFormat, k, nil, fast); !errors.Is(err, ErrKeyFile) {
 		t.Fatalf("empty passphrase: %v", err)
 	}
-	if _, err := Load(filepath.Join(t.TempDir(), "none"), testFormat, []byte("x")); !errors.Is(err, ErrKeyFile) {
+	// a missing file is ErrKeyFile and still os.ErrNotExist, which callers
+	// take as "this key is kept elsewhere"
+	if _, err := Load(filepath.Join(t.TempDir(), "none"), testFormat, []byte("x")); !errors.Is(err, ErrKeyFile) || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing: %v", err)
+	}
+	if _, err := Load(path, testFormat, []byte("wrong")); errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("wrong passphrase reads as a missing file: %v", err)
 	}
 }
 
