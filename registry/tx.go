@@ -289,6 +289,21 @@ func (st *SignedTx) PrepareLeaves() {
 	st.Leaves = leaves
 }
 
+// EncodeTx returns tx's JSON as it is gossiped and kept in blocks, with the
+// payload byte for byte as its signature covers it. encoding/json's
+// Marshal would escape '<', '>', '&', U+2028 and U+2029 inside the payload,
+// and every other node would then refuse the signature over bytes that a
+// client following the specification never escaped.
+func EncodeTx(tx *Tx) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(tx); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // DecodeTx parses a transaction's JSON strictly and checks its signature
 // for chainID. It needs no state, so callers can run it concurrently.
 func DecodeTx(chainID string, b []byte) (*SignedTx, error) {

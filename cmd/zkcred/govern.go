@@ -43,7 +43,9 @@ with 'submit'. A key that approves twice counts once.`,
   zkcred registry govern approve --dir reg --key other-governance.key --in tx.json
   zkcred registry govern submit --dir reg --in tx.json`,
 		newGovernRegisterCmd(), newGovernUpdateCmd(), newGovernDeactivateCmd(), newGovernPublishCmd(), newGovernRevokeCmd(),
-		newGovernValidatorCmd(), newGovernAccreditCmd(), newGovernWithdrawCmd(), newGovernApproveCmd(), newGovernSubmitCmd(), newGovernEncryptKeyCmd())
+		newGovernValidatorCmd(), newGovernAccreditCmd(), newGovernWithdrawCmd(), newGovernApproveCmd(), newGovernSubmitCmd(), newGovernEncryptKeyCmd(),
+		newChangePassphraseCmd(keyKind{name: "governance", format: node.GovernanceKeyFormat, dirSub: "registry", file: node.GovernanceFile,
+			example: "  zkcred registry govern change-passphrase --dir reg --passphrase-file old.txt --new-passphrase-file new.txt"}))
 }
 
 type governFlags struct {

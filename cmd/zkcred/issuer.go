@@ -42,7 +42,9 @@ revokes them.`+"\n\n"+issuerPassExplain,
   zkcred issuer issue-batch --dir uni --schema diploma --csv graduates.csv --public-url https://uni.example --out links/
   zkcred issuer serve --dir uni --addr 127.0.0.1:8641`,
 		newIssuerInitCmd(&c), newIssuerRegisterCmd(&c), newIssuerSchemaCmd(&c), newIssuerIssueCmd(&c),
-		newIssuerBatchCmd(&c), newIssuerCredentialsCmd(&c), newIssuerRevokeCmd(&c), newIssuerServeCmd(&c))
+		newIssuerBatchCmd(&c), newIssuerCredentialsCmd(&c), newIssuerRevokeCmd(&c), newIssuerServeCmd(&c),
+		newChangePassphraseCmd(keyKind{name: "issuer", format: issuer.KeyFormat, dirSub: "issuer", file: issuer.KeyFile,
+			example: "  zkcred issuer change-passphrase --dir uni --passphrase-file old.txt --new-passphrase-file new.txt"}))
 }
 
 const issuerPassExplain = `The issuer key is encrypted with a passphrase chosen at 'issuer init'. Every

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/zkcred/zkcred/circuits"
-	"github.com/zkcred/zkcred/issuer"
 	testenv "github.com/zkcred/zkcred/internal/wallettest"
+	"github.com/zkcred/zkcred/issuer"
 )
 
 // TestOpenID4VCIStateAcrossRestart stops 'zkcred issuer serve' and starts

@@ -43,7 +43,9 @@ govern withdraw-accreditation'.
   #   ... governance: zkcred registry govern accredit --dir reg --pubkey HEX --name "Ministry of Education" --kind university
   zkcred registry accredit register-issuer --key ministry.key --genesis genesis.json --registry http://127.0.0.1:8700 --entry uni.json
   zkcred registry accredit show --pubkey HEX --genesis genesis.json --registry http://127.0.0.1:8700`,
-		newAccreditInitCmd(), newAccreditShowCmd(), newAccreditRegisterCmd(), newUpdateIssuerCmd(true), newAccreditDeactivateCmd())
+		newAccreditInitCmd(), newAccreditShowCmd(), newAccreditRegisterCmd(), newUpdateIssuerCmd(true), newAccreditDeactivateCmd(),
+		newChangePassphraseCmd(keyKind{name: "accreditor", format: accreditorFormat,
+			example: "  zkcred registry accredit change-passphrase --key ministry.key --passphrase-file old.txt --new-passphrase-file new.txt"}))
 }
 
 // addAccreditorFlags adds the flags of the commands an accreditor signs.

@@ -173,6 +173,21 @@ func Encrypt(path string, f Format, passphrase []byte, o Options) (ed25519.Priva
 	return k, nil
 }
 
+// Rekey rewrites, in place and atomically, the encrypted key file at
+// path under a new passphrase, and returns the key. The old passphrase
+// must open it; the file is left as it was when it does not, and when the
+// new passphrase is empty.
+func Rekey(path string, f Format, old, new []byte, o Options) (ed25519.PrivateKey, error) {
+	k, err := Load(path, f, old)
+	if err != nil {
+		return nil, err
+	}
+	if err := write(path, f, k, new, o); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
 // plainSeed parses a plain key file: one line of 64 hex digits.
 func plainSeed(raw []byte) ([]byte, error) {
 	s := strings.TrimSpace(string(raw))

@@ -114,3 +114,34 @@ func TestPlainMigrate(t *testing.T) {
 		t.Fatalf("missing: %v", err)
 	}
 }
+
+// TestRekey: after a passphrase change the key opens with the new
+// passphrase only; a wrong old passphrase or an empty new one changes
+// nothing.
+func TestRekey(t *testing.T) {
+	k := newKey(t)
+	path := filepath.Join(t.TempDir(), "k.key")
+	if err := Save(path, testFormat, k, []byte("old one"), fast); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	if _, err := Rekey(path, testFormat, []byte("not it"), []byte("new one"), fast); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("wrong old passphrase: %v", err)
+	}
+	if _, err := Rekey(path, testFormat, []byte("old one"), nil, fast); !errors.Is(err, ErrKeyFile) {
+		t.Fatalf("empty new passphrase: %v", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("a refused change rewrote the file")
+	}
+	got, err := Rekey(path, testFormat, []byte("old one"), []byte("new one"), fast)
+	if err != nil || !got.Equal(k) {
+		t.Fatalf("rekey: %v", err)
+	}
+	if _, err := Load(path, testFormat, []byte("old one")); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("old passphrase still opens the key: %v", err)
+	}
+	if got, err := Load(path, testFormat, []byte("new one")); err != nil || !got.Equal(k) {
+		t.Fatalf("new passphrase: %v", err)
+	}
+}

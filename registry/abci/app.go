@@ -192,23 +192,28 @@ func (a *App) Check(b []byte) (*registry.SignedTx, error) {
 }
 
 // CheckSigned is Check for a transaction the caller has decoded already
-// (registry.DecodeTx or registry.VerifyTx for this chain), whose encoding
-// b is json.Marshal(st.Tx): it spares decoding the bytes again. The
-// signatures are verified once more for this chain, so that a transaction
-// checked for another chain is refused.
-func (a *App) CheckSigned(b []byte, st *registry.SignedTx) (*registry.SignedTx, error) {
+// (registry.DecodeTx or registry.VerifyTx for this chain): it spares
+// decoding the bytes again. It returns the transaction's bytes for the
+// mempool, encoded here by registry.EncodeTx so that they hold the payload
+// exactly as signed. The signatures are verified once more for this chain,
+// so that a transaction checked for another chain is refused.
+func (a *App) CheckSigned(st *registry.SignedTx) ([]byte, *registry.SignedTx, error) {
 	if err := registry.VerifySignatures(a.g.ChainID, st); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	b, err := registry.EncodeTx(st.Tx)
+	if err != nil {
+		return nil, nil, err
 	}
 	c := *st
 	c.Leaves = nil // hashed here, never taken from the caller
 	p := newPrepared(&c)
 	if err := a.dryRun(p, len(b)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p = a.keep(sha256Sum(b), p)
 	p.hashLeaves()
-	return p.signed(), nil
+	return b, p.signed(), nil
 }
 
 // check decodes and dry-runs tx bytes, keeping only what passes: a

@@ -99,7 +99,7 @@ func TestCheckSignedRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.CheckSigned(ob, st); !errors.Is(err, registry.ErrBadSignature) {
+	if _, _, err := a.CheckSigned(st); !errors.Is(err, registry.ErrBadSignature) {
 		t.Fatalf("CheckSigned of another chain's tx: %v", err)
 	}
 	gb := k.anchor(t, 2)
@@ -109,13 +109,13 @@ func TestCheckSignedRefuses(t *testing.T) {
 	}
 	altered := *st
 	altered.Signer, _, _ = ed25519.GenerateKey(nil)
-	if _, err := a.CheckSigned(gb, &altered); !errors.Is(err, registry.ErrBadSignature) {
+	if _, _, err := a.CheckSigned(&altered); !errors.Is(err, registry.ErrBadSignature) {
 		t.Fatalf("CheckSigned with another signer: %v", err)
 	}
 	// leaves that came with the transaction are not trusted
 	bad := *st
 	bad.Leaves = make([]fr.Element, 2)
-	got, err := a.CheckSigned(gb, &bad)
+	_, got, err := a.CheckSigned(&bad)
 	if err != nil {
 		t.Fatalf("CheckSigned of a good tx: %v", err)
 	}

@@ -127,7 +127,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 // Submit sends a transaction and waits for its receipt (after its block
 // committed).
 func (c *Client) Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt, error) {
-	b, err := json.Marshal(tx)
+	b, err := registry.EncodeTx(tx)
 	if err != nil {
 		return nil, err
 	}

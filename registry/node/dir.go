@@ -78,8 +78,8 @@ type KeyOptions struct {
 	ScryptWorkFactor int
 }
 
-// governanceFormat is the governance key's format in internal/keyfile.
-var governanceFormat = keyfile.Format{ID: "zkcred-governance-key/1", What: "governance"}
+// GovernanceKeyFormat is the governance key's format in internal/keyfile.
+var GovernanceKeyFormat = keyfile.Format{ID: "zkcred-governance-key/1", What: "governance"}
 
 // Errors reading a governance key file (wrapping keyfile.ErrKeyFile).
 var (
@@ -199,7 +199,7 @@ func InitConsortium(dirs []string, chainID string, issuers []registry.RegisterIs
 			}
 		}
 		if len(keys.Passphrase) > 0 {
-			if err := keyfile.Save(filepath.Join(d, GovernanceFile), governanceFormat, govs[i], keys.Passphrase, keyfile.Options{ScryptWorkFactor: keys.ScryptWorkFactor}); err != nil {
+			if err := keyfile.Save(filepath.Join(d, GovernanceFile), GovernanceKeyFormat, govs[i], keys.Passphrase, keyfile.Options{ScryptWorkFactor: keys.ScryptWorkFactor}); err != nil {
 				return nil, err
 			}
 		}
@@ -289,13 +289,13 @@ func OpenDir(dir string) (*Dir, error) {
 // ReadKey decrypts a governance key file (GovernanceFile, or one kept
 // elsewhere). A plain hex seed file is refused with ErrPlainKey.
 func ReadKey(path string, passphrase []byte) (ed25519.PrivateKey, error) {
-	return keyfile.Load(path, governanceFormat, passphrase)
+	return keyfile.Load(path, GovernanceKeyFormat, passphrase)
 }
 
 // EncryptKey rewrites a plain hex governance key file as an encrypted one,
 // in place, and returns the key.
 func EncryptKey(path string, keys KeyOptions) (ed25519.PrivateKey, error) {
-	return keyfile.Encrypt(path, governanceFormat, keys.Passphrase, keyfile.Options{ScryptWorkFactor: keys.ScryptWorkFactor})
+	return keyfile.Encrypt(path, GovernanceKeyFormat, keys.Passphrase, keyfile.Options{ScryptWorkFactor: keys.ScryptWorkFactor})
 }
 
 // freeAddr returns a loopback address with a port free right now.

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -327,11 +326,8 @@ func (n *Node) Submit(ctx context.Context, tx *registry.Tx) (*registry.Receipt, 
 // nothing; one whose block does not commit before ctx ends returns
 // ErrNotCommitted.
 func (n *Node) SubmitSigned(ctx context.Context, st *registry.SignedTx) (*registry.Receipt, error) {
-	b, err := json.Marshal(st.Tx)
+	b, _, err := n.app.CheckSigned(st)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := n.app.CheckSigned(b, st); err != nil {
 		return nil, err
 	}
 	ch := make(chan abci.Outcome, 1)
