@@ -99,28 +99,34 @@ func readGovKey(dir, key, passFile string) (ed25519.PrivateKey, error) {
 	return k, nil
 }
 
+// genesisOf returns the genesis of the chain the command signs for: of
+// --genesis for an accreditor, of the registry directory for governance.
+func (g *governFlags) genesisOf() (*registry.Genesis, error) {
+	if g.accreditor {
+		return readGenesis(g.genesis, "no --genesis given")
+	}
+	d, err := node.OpenDir(g.dir)
+	if err != nil {
+		return nil, localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
+	}
+	return d.Genesis, nil
+}
+
 // submit signs bodies in order with the governance key and waits for each
 // receipt; describe says what each committed (for the text output).
 func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Body) error {
-	var gen *registry.Genesis
+	gen, err := g.genesisOf()
+	if err != nil {
+		return err
+	}
 	var key ed25519.PrivateKey
 	if g.accreditor {
-		var err error
-		if gen, err = readGenesis(g.genesis, "no --genesis given"); err != nil {
-			return err
-		}
-		if key, err = readAccreditorKey(g.key, g.passFile); err != nil {
-			return err
-		}
+		key, err = readAccreditorKey(g.key, g.passFile)
 	} else {
-		d, err := node.OpenDir(g.dir)
-		if err != nil {
-			return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
-		}
-		gen = d.Genesis
-		if key, err = readGovKey(g.dir, g.key, g.passFile); err != nil {
-			return err
-		}
+		key, err = readGovKey(g.dir, g.key, g.passFile)
+	}
+	if err != nil {
+		return err
 	}
 	c, err := client.New(g.url, client.Options{})
 	if err != nil {
