@@ -69,13 +69,14 @@ type InitOptions struct {
 // ErrDIDWeb marks an issuer did:web that is not an origin did:web.
 var ErrDIDWeb = errors.New("issuer did:web")
 
-// CheckDIDWeb accepts "" or an origin did:web (did:web:host[%3Aport]).
+// CheckDIDWeb accepts "" or an origin did:web in canonical form
+// (didweb.CheckOrigin: did:web:host[%3Aport]).
 func CheckDIDWeb(did string) error {
 	if did == "" {
 		return nil
 	}
-	if d, err := didweb.FromDomain(did); err != nil || d != did {
-		return fmt.Errorf("%w: %q is not a did:web such as did:web:uni.example", ErrDIDWeb, did)
+	if err := didweb.CheckOrigin(did); err != nil {
+		return fmt.Errorf("%w: not a did:web such as did:web:uni.example in canonical form: %v", ErrDIDWeb, err)
 	}
 	return nil
 }

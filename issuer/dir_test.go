@@ -124,3 +124,22 @@ func TestInitDirRefuses(t *testing.T) {
 		t.Errorf("no passphrase: %v", err)
 	}
 }
+
+// TestCheckDIDWeb: an issuer's did:web is an origin did:web in canonical
+// form; other spellings of an origin are refused, naming the canonical one.
+func TestCheckDIDWeb(t *testing.T) {
+	for _, ok := range []string{"", "did:web:uni.example", "did:web:uni.example%3A8443"} {
+		if err := CheckDIDWeb(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for bad, canon := range map[string]string{
+		"did:web:uni.example%3A443": "did:web:uni.example", "did:web:uni.example%3a8443": "did:web:uni.example%3A8443",
+		"did:web:uni.example%3A0443": "did:web:uni.example", "did:web:uni.example.": "did:web:uni.example",
+		"uni.example": "", "did:web:uni.example#key-1": "",
+	} {
+		if err := CheckDIDWeb(bad); !errors.Is(err, ErrDIDWeb) || !strings.Contains(err.Error(), canon) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

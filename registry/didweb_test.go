@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -61,6 +62,18 @@ func TestDIDWebBinding(t *testing.T) {
 		_, err := k.submit(k.tx(a, RegisterIssuer{PubKey: uniPub, Name: "U", Kind: "university", DIDWeb: bad}, b))
 		if !errors.Is(err, ErrMalformed) {
 			t.Errorf("did_web %q: %v", bad, err)
+		}
+	}
+	// Other spellings of did:web:uni.example, which the hospital binds,
+	// cannot bind another issuer: only the canonical form is accepted.
+	for _, alias := range []string{"did:web:uni.example%3A443", "did:web:uni.example%3a443", "did:web:uni.example%3A0443", "did:web:uni.example.", "did:web:uni%2Eexample"} {
+		_, key, _ := ed25519.GenerateKey(nil)
+		_, err := k.submit(k.tx(a, RegisterIssuer{PubKey: hexPub(key), Name: "Alias", Kind: "university", DIDWeb: alias}, b))
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), `write "did:web:uni.example"`) {
+			t.Errorf("did_web %q: %v", alias, err)
+		}
+		if k.issuer(hexPub(key)) != nil {
+			t.Errorf("did_web %q: registered", alias)
 		}
 	}
 }

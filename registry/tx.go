@@ -627,8 +627,9 @@ func checkIssuerFields(pub, name, kind string) error {
 // MaxDIDWebLen bounds an issuer's did:web.
 const MaxDIDWebLen = 256
 
-// checkDIDWeb accepts "" or an origin did:web (did:web:host[%3Aport],
-// lowercase host, no path).
+// checkDIDWeb accepts "" or an origin did:web in canonical form
+// (didweb.CheckOrigin: did:web:host[%3Aport], lowercase host, no path),
+// so that no two spellings of one origin bind two issuers.
 func checkDIDWeb(did string) error {
 	if did == "" {
 		return nil
@@ -636,9 +637,8 @@ func checkDIDWeb(did string) error {
 	if len(did) > MaxDIDWebLen {
 		return malformed("did_web is longer than %d bytes", MaxDIDWebLen)
 	}
-	p, err := didweb.Parse(did)
-	if err != nil || p.DID != did {
-		return malformed("did_web %q must be an origin did:web such as did:web:uni.example (no path, no fragment)", truncate(did))
+	if err := didweb.CheckOrigin(did); err != nil {
+		return malformed("did_web must be an origin did:web such as did:web:uni.example (no path, no fragment), in canonical form: %v", err)
 	}
 	return nil
 }

@@ -144,8 +144,8 @@ func (p *Policy) validate() error {
 		return policyErr(p.Name, "issuers needs either ids (and/or dids) or kind")
 	}
 	for _, d := range p.Issuers.DIDs {
-		if got, err := didweb.FromDomain(d); err != nil || got != d {
-			return policyErr(p.Name, "issuers: dids: %q is not a did:web such as did:web:uni.example", d)
+		if err := didweb.CheckOrigin(d); err != nil {
+			return policyErr(p.Name, "issuers: dids: not a did:web such as did:web:uni.example in canonical form: %v", err)
 		}
 	}
 	if len(p.Issuers.IDs) > 0 {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"net"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,5 +195,59 @@ func TestSyncingRoots(t *testing.T) {
 	time.Sleep(minSyncGap)
 	if _, ok := syncing.RootAt(rc2.Height); !ok {
 		t.Fatal("no sync after minSyncGap")
+	}
+}
+
+// TestDIDWebOfDeactivatedIssuer: a policy that names its issuer by did:web
+// takes the issuer whose proven record binds it only while that issuer is
+// active. Once governance deactivates it, the did:web stands for no one:
+// the lookup fails with ErrUnboundDIDWeb and so does creating a request
+// under the policy.
+func TestDIDWebOfDeactivatedIssuer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	uniPub, _, _ := ed25519.GenerateKey(nil)
+	uni := registry.RegisterIssuer{PubKey: hex.EncodeToString(uniPub), Name: "Uni One", Kind: "university"}
+	d, lc := startRegistry(t, uni)
+	const did = "did:web:uni.example"
+	gov, err := lc.Registry().NewSigner(ctx, d.Genesis.ChainID, d.Governance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gov.Do(ctx, registry.UpdateIssuer{PubKey: uni.PubKey, Name: uni.Name, Kind: uni.Kind, Active: true, DIDWeb: did}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ris := NewRegistryIssuers(lc)
+	if id, err := ris.IssuerByDIDWeb(did); err != nil || id != circuits.IssuerID(uniPub) {
+		t.Fatalf("bound did:web: %v %v", id, err)
+	}
+	cfg, err := ParseConfig([]byte(`{"audience":"https://verifier.test","policies":[
+ {"name":"web","schema":` + testSchemaJSON + `,"issuers":{"dids":["` + did + `"]}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(o *Options) {
+		o.Policies = cfg.Options().Policies
+		o.Issuers = ris
+	})
+	if r := e.newRequest("web"); len(r.TrustList.Issuers) != 1 || r.TrustList.Issuers[0].El() != circuits.IssuerID(uniPub) {
+		t.Fatalf("trust list of the did:web policy: %v", r.TrustList.Issuers)
+	}
+
+	if _, err := gov.Do(ctx, registry.DeactivateIssuer{PubKey: uni.PubKey}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ris.IssuerByDIDWeb(did); !errors.Is(err, ErrUnboundDIDWeb) {
+		t.Fatalf("did:web of a deactivated issuer: %v", err)
+	}
+	var cr wire.CreatedRequest
+	if st, eb := e.do("POST", "/v1/requests", map[string]string{"policy": "web"}, &cr, auth...); st != http.StatusServiceUnavailable || !strings.Contains(eb.Error, "is deactivated") {
+		t.Fatalf("request under a did:web of a deactivated issuer: %d %+v", st, eb)
 	}
 }

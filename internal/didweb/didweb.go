@@ -22,6 +22,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,15 +96,90 @@ func FromOrigin(origin string, allowLoopbackHTTP bool) (string, error) {
 		return "", fmt.Errorf("%w: %q: did:web cannot name an IPv6 address", ErrDID, origin)
 	}
 	id := "did:web:" + host
-	if p := u.Port(); p != "" && !(scheme == "https" && p == "443") {
+	if p := u.Port(); p != "" {
 		id += "%3A" + p
 	}
-	return id, nil
+	if scheme == "http" {
+		// loopback http: port 443 is not the default there, so keep it
+		p, err := Parse(id)
+		if err != nil {
+			return "", err
+		}
+		h, port, err := canonical(p)
+		if err != nil {
+			return "", err
+		}
+		if port != "" {
+			h += "%3A" + port
+		}
+		return "did:web:" + h, nil
+	}
+	return Canonical(id)
 }
 
-// FromDomain returns the origin did:web of a domain as a person writes
-// it: "uni.example", "uni.example:8443" (did:web:uni.example%3A8443), or
-// the did:web itself.
+// Canonical returns the canonical form of an origin did:web (without
+// fragment): the host as Parse accepts it (lowercase) without a trailing
+// dot, and a port other than https's default 443 in decimal without
+// leading zeros after an uppercase %3A; nothing else percent-encoded. Every
+// spelling of one origin (did:web:uni.example%3a443, ...%3A0443,
+// did:web:uni.example.) has this one form, the only one CheckOrigin
+// accepts.
+func Canonical(did string) (string, error) {
+	p, err := Parse(did)
+	if err != nil {
+		return "", err
+	}
+	if p.DID != did {
+		return "", fmt.Errorf("%w: %q names a key (#fragment), not an origin", ErrDID, did)
+	}
+	host, port, err := canonical(p)
+	if err != nil {
+		return "", err
+	}
+	if port == "443" {
+		port = ""
+	}
+	if port != "" {
+		host += "%3A" + port
+	}
+	return "did:web:" + host, nil
+}
+
+// canonical returns p's host without a trailing dot and its port without
+// leading zeros, refusing empty labels and ports outside 1-65535.
+func canonical(p *Parsed) (host, port string, err error) {
+	host = strings.TrimSuffix(p.Host, ".")
+	if slices.Contains(strings.Split(host, "."), "") {
+		return "", "", fmt.Errorf("%w: %q: bad host (empty label)", ErrDID, p.DID)
+	}
+	if p.Port != "" {
+		n, err := strconv.ParseUint(p.Port, 10, 16)
+		if err != nil || n == 0 {
+			return "", "", fmt.Errorf("%w: %q: bad port", ErrDID, p.DID)
+		}
+		port = strconv.FormatUint(n, 10)
+	}
+	return host, port, nil
+}
+
+// CheckOrigin accepts an origin did:web in canonical form (Canonical) and
+// nothing else: the one check of every did:web zkcred stores or compares
+// (a registry binding, an issuer's configuration, a verifier policy). Its
+// error names the canonical form when the DID has one.
+func CheckOrigin(did string) error {
+	c, err := Canonical(did)
+	if err != nil {
+		return err
+	}
+	if c != did {
+		return fmt.Errorf("%w: %q is not in canonical form: write %q", ErrDID, did, c)
+	}
+	return nil
+}
+
+// FromDomain returns the origin did:web, in canonical form, of a domain as
+// a person writes it: "uni.example", "uni.example:8443"
+// (did:web:uni.example%3A8443), or the did:web itself.
 func FromDomain(domain string) (string, error) {
 	d := strings.TrimSpace(domain)
 	if !strings.HasPrefix(d, "did:web:") {
@@ -118,7 +195,7 @@ func FromDomain(domain string) (string, error) {
 	if p.DID != d {
 		return "", fmt.Errorf("%w: %q names a key (#fragment), not a domain", ErrDID, domain)
 	}
-	return p.DID, nil
+	return Canonical(p.DID)
 }
 
 // Parsed is a did:web split into its parts.

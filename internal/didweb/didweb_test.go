@@ -251,3 +251,67 @@ func TestFromDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonical: every spelling of one origin has one canonical form, and
+// CheckOrigin accepts that form only, so that aliases of an origin cannot
+// stand for different parties.
+func TestCanonical(t *testing.T) {
+	for _, c := range []struct{ in, canon string }{
+		{"did:web:uni.example", "did:web:uni.example"},
+		{"did:web:uni.example%3A8443", "did:web:uni.example%3A8443"},
+		{"did:web:127.0.0.1%3A8080", "did:web:127.0.0.1%3A8080"},
+		{"did:web:localhost%3A1", "did:web:localhost%3A1"},
+		// aliases
+		{"did:web:uni.example%3A443", "did:web:uni.example"},
+		{"did:web:uni.example%3a443", "did:web:uni.example"},
+		{"did:web:uni.example%3A0443", "did:web:uni.example"},
+		{"did:web:uni.example.", "did:web:uni.example"},
+		{"did:web:uni.example.%3A443", "did:web:uni.example"},
+		{"did:web:uni.example%3a8443", "did:web:uni.example%3A8443"},
+		{"did:web:uni.example%3A08443", "did:web:uni.example%3A8443"},
+		{"did:web:uni.example.%3A8443", "did:web:uni.example%3A8443"},
+		{"did:web:uni%2Eexample", "did:web:uni.example"},
+		{"did:web:%75ni.example", "did:web:uni.example"},
+	} {
+		got, err := Canonical(c.in)
+		if err != nil || got != c.canon {
+			t.Errorf("Canonical(%q) = %q, %v; want %q", c.in, got, err, c.canon)
+		}
+		err = CheckOrigin(c.in)
+		if ok := c.in == c.canon; ok != (err == nil) || (!ok && !errors.Is(err, ErrDID)) {
+			t.Errorf("CheckOrigin(%q) = %v", c.in, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), c.canon) {
+			t.Errorf("CheckOrigin(%q) = %v: does not name %q", c.in, err, c.canon)
+		}
+	}
+	for _, bad := range []string{
+		"", "uni.example", "did:key:z6Mk", "did:web:", "did:web:Uni.example", "did:web:uni.example#key-1",
+		"did:web:uni.example:path", "did:web:uni.example%3A0", "did:web:uni.example%3A65536", "did:web:uni.example%3A",
+		"did:web:uni..example", "did:web:.uni.example", "did:web:.", "did:web:uni.example..",
+	} {
+		if got, err := Canonical(bad); !errors.Is(err, ErrDID) {
+			t.Errorf("Canonical(%q) = %q, %v; want ErrDID", bad, got, err)
+		}
+		if err := CheckOrigin(bad); !errors.Is(err, ErrDID) {
+			t.Errorf("CheckOrigin(%q) = %v; want ErrDID", bad, err)
+		}
+	}
+	// What FromOrigin and FromDomain make is canonical.
+	for in, want := range map[string]string{
+		"https://uni.example:443": "did:web:uni.example", "https://uni.example.:0443": "did:web:uni.example",
+		"https://uni.example:08443": "did:web:uni.example%3A8443",
+	} {
+		if got, err := FromOrigin(in, false); err != nil || got != want {
+			t.Errorf("FromOrigin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"uni.example:443": "did:web:uni.example", "uni.example.": "did:web:uni.example",
+		"did:web:uni.example%3a0443": "did:web:uni.example", "uni.example:08443": "did:web:uni.example%3A8443",
+	} {
+		if got, err := FromDomain(in); err != nil || got != want {
+			t.Errorf("FromDomain(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}

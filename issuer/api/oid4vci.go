@@ -222,6 +222,10 @@ func (s *server) token(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The view's RFC 3339 expiry drops any fraction of a second: round up,
+	// so that a used code and counted tries outlive the offer, never the
+	// other way round.
+	offerExp = offerExp.Add(time.Second - time.Nanosecond)
 	v := s.vci
 	v.mu.Lock()
 	defer v.mu.Unlock()
