@@ -549,7 +549,7 @@ func (c *Client) Trust(ctx context.Context, height int64, hash []byte) (*registr
 // header hash.
 func CheckAnchor(height int64, hash []byte) error {
 	if height < 1 || len(hash) != 32 {
-		return errors.New("a trust anchor needs both a CometBFT height (1 or more) and its 32-byte header hash (64 hex digits)")
+		return errors.New("a trust anchor needs a CometBFT height of 1 or more and its 32-byte header hash (64 hex digits)")
 	}
 	return nil
 }
