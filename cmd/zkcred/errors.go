@@ -108,6 +108,11 @@ type classified struct {
 	hint string
 }
 
+// trustExpiredHint is what to do when a light client's trust expired (a
+// client offline for longer than the trust period, or a new one on a chain
+// whose block 1 is older).
+const trustExpiredHint = "re-anchor trust at a recent block: run 'zkcred registry status' on a registry member you trust, then 'zkcred wallet trust --height H --hash X' (a verifier: 'zkcred verifier serve --trust-height H --trust-hash X') with the height and hash of its trust line"
+
 // libraryErrors map library sentinels to kinds, codes and hints: the one
 // table where an error of another package gets its exit status.
 var libraryErrors = []struct {
@@ -134,7 +139,7 @@ var libraryErrors = []struct {
 	{wallet.ErrRefused, errRefused, "credential_refused", ""},
 	{light.ErrFork, errRefused, "registry_misbehaved", "the registry answered headers that contradict verified ones: tell its operators"},
 	{light.ErrRollback, errRefused, "registry_misbehaved", "the registry answered headers that contradict verified ones: tell its operators"},
-	{light.ErrTrustExpired, errRefused, "trust_expired", "re-anchor trust at a recent block: 'zkcred registry status' on a node you trust prints its --height and --hash; pass them to 'zkcred wallet trust' (or 'zkcred verifier serve --trust-height --trust-hash')"},
+	{light.ErrTrustExpired, errRefused, "trust_expired", trustExpiredHint},
 	{light.ErrInvalidHeader, errRefused, "registry_misbehaved", "the registry answered a header that does not verify against the genesis"},
 	{issuer.ErrWrongPassphrase, errLocal, "wrong_passphrase", "check the passphrase (" + passphraseEnv + " or --passphrase-file)"},
 	{issuer.ErrNoIssuer, errLocal, "no_issuer", "run 'zkcred issuer init' first, or pass --dir"},

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/circuits"
+	"github.com/zkcred/zkcred/internal/keyfile"
 	"github.com/zkcred/zkcred/registry"
 	"github.com/zkcred/zkcred/registry/client"
 	"github.com/zkcred/zkcred/registry/node"
@@ -79,48 +80,77 @@ func readGovKey(dir, key, passFile string) (ed25519.PrivateKey, error) {
 	if key == "" {
 		key = filepath.Join(dir, node.GovernanceFile)
 	}
-	if _, err := os.Stat(key); err != nil {
-		return nil, localf("no_governance_key", "give the governance key with --key", "governance key: %v", err)
+	return readSigningKey(signingKey{path: key, passFile: passFile, what: "governance",
+		give:     "give the governance key with --key ('zkcred registry init' made it)",
+		passHint: ": the one chosen at 'zkcred registry init'",
+		encrypt:  "zkcred registry govern encrypt-key --key " + key,
+		load:     node.ReadKey})
+}
+
+// signingKey is a key file a registry command signs with.
+type signingKey struct {
+	path, passFile string
+	what           string // "governance", "accreditor": names the key and its error codes
+	give           string // hint: where the right key comes from
+	passHint       string // added to the wrong passphrase hint
+	encrypt        string // command that encrypts a plain file ("": no such check)
+	load           func(path string, passphrase []byte) (ed25519.PrivateKey, error)
+}
+
+// readSigningKey decrypts k with the passphrase of --passphrase-file,
+// $ZKCRED_PASSPHRASE or a prompt; a plain (unencrypted) file is refused
+// before any prompt, with k.encrypt, the command that encrypts it.
+func readSigningKey(k signingKey) (ed25519.PrivateKey, error) {
+	if _, err := os.Stat(k.path); err != nil {
+		return nil, localf("no_"+k.what+"_key", k.give, "%s key: %v", k.what, err)
 	}
-	if _, err := node.ReadKey(key, nil); errors.Is(err, node.ErrPlainKey) {
-		return nil, localf("plain_key", "encrypt it with 'zkcred registry govern encrypt-key --key "+key+"'", "%v", err)
+	if k.encrypt != "" {
+		if _, err := k.load(k.path, nil); errors.Is(err, keyfile.ErrPlain) {
+			return nil, localf("plain_key", "encrypt it with '"+k.encrypt+"'", "%v", err)
+		}
 	}
-	pass, err := readPassphrase(passSource{file: passFile, prompt: "governance key passphrase: "})
+	pass, err := readPassphrase(passSource{file: k.passFile, prompt: k.what + " key passphrase: "})
 	if err != nil {
 		return nil, err
 	}
-	k, err := node.ReadKey(key, []byte(pass))
+	key, err := k.load(k.path, []byte(pass))
 	switch {
-	case errors.Is(err, node.ErrWrongPassphrase):
-		return nil, localf("wrong_passphrase", "check the passphrase ("+passphraseEnv+" or --passphrase-file): the one chosen at 'zkcred registry init'", "%v", err)
+	case errors.Is(err, keyfile.ErrWrongPassphrase):
+		return nil, localf("wrong_passphrase", "check the passphrase ("+passphraseEnv+" or --passphrase-file)"+k.passHint, "%v", err)
 	case err != nil:
-		return nil, localf("governance_key", "give the governance key 'zkcred registry init' made with --key", "%v", err)
+		return nil, localf(k.what+"_key", k.give, "%v", err)
 	}
-	return k, nil
+	return key, nil
+}
+
+// genesisOf returns the genesis of the chain the command signs for: of
+// --genesis for an accreditor, of the registry directory for governance.
+func (g *governFlags) genesisOf() (*registry.Genesis, error) {
+	if g.accreditor {
+		return readGenesis(g.genesis, "no --genesis given")
+	}
+	d, err := node.OpenDir(g.dir)
+	if err != nil {
+		return nil, localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
+	}
+	return d.Genesis, nil
 }
 
 // submit signs bodies in order with the governance key and waits for each
 // receipt; describe says what each committed (for the text output).
 func (g *governFlags) submit(describe func(i int) string, bodies ...registry.Body) error {
-	var gen *registry.Genesis
+	gen, err := g.genesisOf()
+	if err != nil {
+		return err
+	}
 	var key ed25519.PrivateKey
 	if g.accreditor {
-		var err error
-		if gen, err = readGenesis(g.genesis, "no --genesis given"); err != nil {
-			return err
-		}
-		if key, err = readAccreditorKey(g.key, g.passFile); err != nil {
-			return err
-		}
+		key, err = readAccreditorKey(g.key, g.passFile)
 	} else {
-		d, err := node.OpenDir(g.dir)
-		if err != nil {
-			return localf("no_registry", "give the registry directory made by 'zkcred registry init' with --dir", "%v", err)
-		}
-		gen = d.Genesis
-		if key, err = readGovKey(g.dir, g.key, g.passFile); err != nil {
-			return err
-		}
+		key, err = readGovKey(g.dir, g.key, g.passFile)
+	}
+	if err != nil {
+		return err
 	}
 	c, err := client.New(g.url, client.Options{})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -61,21 +60,11 @@ func (g *governFlags) addAccreditor(c *cobra.Command) {
 // readAccreditorKey decrypts an accreditor's key file: its own, or an
 // issuer key.
 func readAccreditorKey(path, passFile string) (ed25519.PrivateKey, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, localf("no_accreditor_key", "give the key 'zkcred registry accredit init' made with --key", "accreditor key: %v", err)
-	}
-	pass, err := readPassphrase(passSource{file: passFile, prompt: "accreditor key passphrase: "})
-	if err != nil {
-		return nil, err
-	}
-	k, err := keyfile.LoadAny(path, []byte(pass), accreditorFormat, issuer.KeyFormat)
-	switch {
-	case errors.Is(err, keyfile.ErrWrongPassphrase):
-		return nil, localf("wrong_passphrase", "check the passphrase ("+passphraseEnv+" or --passphrase-file)", "%v", err)
-	case err != nil:
-		return nil, localf("accreditor_key", "give the key 'zkcred registry accredit init' made, or an issuer key, with --key", "%v", err)
-	}
-	return k, nil
+	return readSigningKey(signingKey{path: path, passFile: passFile, what: "accreditor",
+		give: "give the key 'zkcred registry accredit init' made, or an issuer key, with --key",
+		load: func(path string, pass []byte) (ed25519.PrivateKey, error) {
+			return keyfile.LoadAny(path, pass, accreditorFormat, issuer.KeyFormat)
+		}})
 }
 
 func newAccreditInitCmd() *cobra.Command {

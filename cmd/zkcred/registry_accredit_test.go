@@ -5,7 +5,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,6 +89,32 @@ func TestAccreditCLI(t *testing.T) {
 	}
 	step(append([]string{"registry", "accredit", "update-issuer", "--pubkey", uniPub, "--name", "Uni of X", "--kind", "university"}, as...), 0)
 	step(append([]string{"registry", "accredit", "show", "--pubkey", "MINISTRY", "--genesis", genesis, "--registry", svc.URL}, "--json"), 0)
+
+	// update-issuer completes the record from the proven one, and shows
+	// the whole record before signing.
+	step(append([]string{"registry", "govern", "update-issuer", "--pubkey", uniPub, "--did-web", "uni.example", "--json"}, gov...), 0,
+		`proven record: name "Uni of X", kind university, active true, did:web none`, `name "Uni of X"`, "active true", "did:web did:web:uni.example")
+	step(append([]string{"registry", "govern", "update-issuer", "--pubkey", strings.Repeat("ab", 32), "--name", "X"}, gov...), 1, "is it registered")
+	// A registry node that forges the record is refused, and nothing is
+	// signed.
+	forged := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { u, _ := url.Parse(svc.URL); r.SetURL(u) },
+		ModifyResponse: func(r *http.Response) error {
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				return err
+			}
+			b = bytes.ReplaceAll(b, []byte(`"name":"Uni of X"`), []byte(`"name":"Forged"`))
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+			r.Header.Del("Content-Length")
+			return nil
+		},
+	})
+	defer forged.Close()
+	step([]string{"registry", "accredit", "update-issuer", "--pubkey", uniPub, "--kind", "university", "--key", mkey, "--genesis", genesis, "--registry", forged.URL}, 1, "proof")
+	if is, _ := svc.Store.Issuer(circuits.IssuerID(uni.Public().(ed25519.PublicKey))); is.Name != "Uni of X" || is.DIDWeb != "did:web:uni.example" {
+		t.Fatalf("issuer after the forged answer %+v", is)
+	}
 
 	step(append([]string{"registry", "govern", "withdraw-accreditation", "--pubkey", "MINISTRY"}, gov...), 0)
 	step(append([]string{"registry", "accredit", "deactivate-issuer", "--pubkey", uniPub}, as...), 1, "withdrawn")

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/zkcred/zkcred/registry/light"
 )
 
 // trustFlags re-anchor a light client's trust at a CometBFT block: its
@@ -27,12 +29,12 @@ func (t trustFlags) parse(prefix string) (int64, []byte, error) {
 		return 0, nil, nil
 	}
 	hint := "pass both --" + prefix + "height H and --" + prefix + "hash X as 'zkcred registry status' prints them"
-	if t.height < 1 || t.hash == "" {
-		return 0, nil, usagef(hint, "a trust anchor needs a CometBFT height of 1 or more and its header hash")
-	}
 	h, err := hex.DecodeString(t.hash)
-	if err != nil || len(h) != 32 {
+	if err != nil {
 		return 0, nil, usagef(hint, "--%shash must be 64 hex digits", prefix)
+	}
+	if err := light.CheckAnchor(t.height, h); err != nil {
+		return 0, nil, usagef(hint, "%v", err)
 	}
 	return t.height, h, nil
 }

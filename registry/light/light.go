@@ -183,8 +183,10 @@ func New(g *registry.Genesis, url string, opts Options) (*Client, error) {
 	if opts.TrustPeriod <= 0 {
 		opts.TrustPeriod = DefaultTrustPeriod
 	}
-	if opts.TrustHeight < 0 || (opts.TrustHeight > 0) != (len(opts.TrustHash) > 0) {
-		return nil, errors.New("a trust anchor needs both a CometBFT height (1 or more) and its header hash")
+	if opts.TrustHeight != 0 || len(opts.TrustHash) > 0 {
+		if err := CheckAnchor(opts.TrustHeight, opts.TrustHash); err != nil {
+			return nil, err
+		}
 	}
 	api, err := client.New(url, client.Options{HTTP: opts.HTTP})
 	if err != nil {
@@ -542,9 +544,19 @@ func (c *Client) Trust(ctx context.Context, height int64, hash []byte) (*registr
 	return c.trust(ctx, height, hash)
 }
 
+// CheckAnchor checks the form of a trust anchor (Options.TrustHeight and
+// TrustHash, Client.Trust): a CometBFT height of 1 or more and a 32-byte
+// header hash.
+func CheckAnchor(height int64, hash []byte) error {
+	if height < 1 || len(hash) != 32 {
+		return errors.New("a trust anchor needs a CometBFT height of 1 or more and its 32-byte header hash (64 hex digits)")
+	}
+	return nil
+}
+
 func (c *Client) trust(ctx context.Context, height int64, hash []byte) (*registry.Header, error) {
-	if height < 1 || len(hash) == 0 {
-		return nil, errors.New("a trust anchor needs both a CometBFT height (1 or more) and its header hash")
+	if err := CheckAnchor(height, hash); err != nil {
+		return nil, err
 	}
 	lb, err := c.fetchLightBlock(ctx, height)
 	if err != nil {

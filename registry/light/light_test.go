@@ -1,6 +1,7 @@
 package light
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -371,3 +372,24 @@ func TestRejects(t *testing.T) {
 }
 
 func cmtjsonMarshal(lb *cmttypes.LightBlock) ([]byte, error) { return cmtjson.Marshal(lb) }
+
+// TestCheckAnchor: a trust anchor is a CometBFT height of 1 or more and a
+// 32-byte header hash; New refuses a half or malformed one.
+func TestCheckAnchor(t *testing.T) {
+	k := newKit(t)
+	h32 := bytes.Repeat([]byte{1}, 32)
+	if err := CheckAnchor(5, h32); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		height int64
+		hash   []byte
+	}{{0, h32}, {-1, h32}, {5, nil}, {5, h32[:31]}, {5, append(h32, 0)}} {
+		if err := CheckAnchor(c.height, c.hash); err == nil {
+			t.Errorf("anchor %d %x accepted", c.height, c.hash)
+		}
+		if _, err := New(k.g, "http://127.0.0.1:1", Options{TrustHeight: c.height, TrustHash: c.hash}); err == nil || !strings.Contains(err.Error(), "trust anchor") {
+			t.Errorf("New with anchor %d %x: %v", c.height, c.hash, err)
+		}
+	}
+}
