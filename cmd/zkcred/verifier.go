@@ -378,7 +378,7 @@ func newVerifierPolicyCmd() *cobra.Command {
 
 type policyInitOptions struct {
 	schema, registry, name, audience, kind, out string
-	issuerIDs, disclose, predicates             []string
+	issuerIDs, issuerDIDs, disclose, predicates []string
 	maxRootAge                                  time.Duration
 	force                                       bool
 }
@@ -404,6 +404,7 @@ names), or the helpers age_at_least, age_under (years) and within_days (days).`
 	c.Flags().StringVar(&o.audience, "audience", "", "this verifier's web origin, named in every request and checked by wallets, e.g. https://verifier.example (default http://127.0.0.1:8090)")
 	c.Flags().StringVar(&o.kind, "kind", "", "accept every active issuer of this kind (e.g. university)")
 	c.Flags().StringSliceVar(&o.issuerIDs, "issuer-id", nil, "accept this issuer ID (repeatable; instead of --kind)")
+	c.Flags().StringSliceVar(&o.issuerDIDs, "issuer-did", nil, "accept the issuer the registry binds to this did:web (repeatable; instead of --kind)")
 	c.Flags().StringSliceVar(&o.disclose, "disclose", nil, "attributes the holder discloses (comma-separated or repeated)")
 	c.Flags().StringArrayVar(&o.predicates, "predicate", nil, "predicate ATTRIBUTE:OP:VALUE[,VALUE…] (repeatable)")
 	c.Flags().DurationVar(&o.maxRootAge, "max-root-age", 0, "oldest registry root accepted: the revocation latency (default 1h)")
@@ -412,21 +413,32 @@ names), or the helpers age_at_least, age_under (years) and within_days (days).`
 	return c
 }
 
+// btoi is 1 for true.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func policyInit(o policyInitOptions) error {
 	s, err := resolvePolicySchema(o.schema, o.registry)
 	if err != nil {
 		return err
 	}
-	if (o.kind == "") == (len(o.issuerIDs) == 0) {
-		return usagef("pass --kind university (every active issuer of that kind) or --issuer-id ID", "say which issuers to accept")
+	if n := btoi(o.kind != "") + btoi(len(o.issuerIDs) > 0) + btoi(len(o.issuerDIDs) > 0); n != 1 {
+		return usagef("pass one of --kind university (every active issuer of that kind), --issuer-id ID or --issuer-did did:web:uni.example", "say which issuers to accept, one way")
 	}
 	p := map[string]any{"name": o.name, "schema": s}
 	if o.name == "" {
 		p["name"] = strings.ToLower(s.Name)
 	}
-	if o.kind != "" {
+	switch {
+	case o.kind != "":
 		p["issuers"] = map[string]any{"kind": o.kind}
-	} else {
+	case len(o.issuerDIDs) > 0:
+		p["issuers"] = map[string]any{"dids": o.issuerDIDs}
+	default:
 		p["issuers"] = map[string]any{"ids": o.issuerIDs}
 	}
 	if len(o.disclose) > 0 {
@@ -457,7 +469,7 @@ func policyInit(o policyInitOptions) error {
 	}
 	b = append(b, '\n')
 	if _, err := verifier.ParseConfig(b); err != nil {
-		return usagef("check --audience (the verifier's URL), --disclose and --predicate (the schema's attributes: 'zkcred issuer schema show')", "%v", err)
+		return usagef("check --audience (the verifier's URL), --issuer-did (canonical did:web), --disclose and --predicate (the schema's attributes: 'zkcred issuer schema show')", "%v", err)
 	}
 	if o.out == "" {
 		_, err := os.Stdout.Write(b)
