@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zkcred/zkcred/internal/keyfile"
+	"github.com/zkcred/zkcred/registry/node"
 )
 
 // newPassphraseEnv holds the new passphrase of 'change-passphrase' for
@@ -54,8 +55,10 @@ func newChangePassphraseCmd(k keyKind) *cobra.Command {
 			switch {
 			case errors.Is(err, keyfile.ErrWrongPassphrase):
 				return localf("wrong_passphrase", "check the current passphrase (--passphrase-file or $"+passphraseEnv+")", "%v", err)
-			case errors.Is(err, keyfile.ErrPlain):
+			case errors.Is(err, keyfile.ErrPlain) && k.format == node.GovernanceKeyFormat:
 				return localf("plain_key", "encrypt it first with 'zkcred registry govern encrypt-key --key "+path+"'", "%v", err)
+			case errors.Is(err, keyfile.ErrPlain):
+				return localf("plain_key", "give the encrypted "+k.name+" key file with --key", "%v", err)
 			case err != nil:
 				return localf(k.name+"_key", "give a "+k.name+" key file with --key", "%v", err)
 			}

@@ -90,4 +90,8 @@ func TestChangePassphrase(t *testing.T) {
 	if code := run([]string{"registry", "govern", "change-passphrase", "--key", plain, "--passphrase-file", old, "--new-passphrase-file", nw}, &stderr); code != 4 || !strings.Contains(stderr.String(), "encrypt-key --key "+plain) {
 		t.Fatalf("plain key: exit %d\n%s", code, stderr.String())
 	}
+	stderr.Reset()
+	if code := run([]string{"registry", "accredit", "change-passphrase", "--key", plain, "--passphrase-file", old, "--new-passphrase-file", nw}, &stderr); code != 4 || strings.Contains(stderr.String(), "encrypt-key") || !strings.Contains(stderr.String(), "hint: give the encrypted accreditor key file") {
+		t.Fatalf("plain accreditor key: exit %d\n%s", code, stderr.String())
+	}
 }
