@@ -2,9 +2,9 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"crypto/ed25519"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"slices"
 	"sync"
