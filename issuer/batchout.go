@@ -40,17 +40,11 @@ func (w *fileWriter) writeJSON(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(w.dir, name)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return err
-	}
-	w.mu.Lock()
-	w.paths = append(w.paths, path)
-	w.mu.Unlock()
-	return nil
+	return w.writeFile(name, b)
 }
 
-// writeFile writes a row's other file (its offer's QR code).
+// writeFile writes a row's file (its bundle, links or offer QR code) and
+// records its path.
 func (w *fileWriter) writeFile(name string, b []byte) error {
 	path := filepath.Join(w.dir, name)
 	if err := os.WriteFile(path, b, 0o600); err != nil {

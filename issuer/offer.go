@@ -159,7 +159,7 @@ func (is *Issuer) OfferView(id, token string) (*wire.OfferView, error) {
 	ch := wire.ClaimChallenge(id, token)
 	v := &wire.OfferView{
 		ID: o.ID, Issuer: is.DID(), Schema: o.Schema, SchemaID: circuits.Dec(sid),
-		Expires: o.Expires.UTC().Format(time.RFC3339), Challenge: circuits.Dec(ch),
+		Expires: o.Expires.UTC().Format(time.RFC3339), ExpiresAt: o.Expires, Challenge: circuits.Dec(ch),
 		Claimed: o.HolderCommit != "",
 	}
 	if !o.ValidUntil.IsZero() {

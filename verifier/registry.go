@@ -51,13 +51,18 @@ func NewRegistryIssuers(lc *light.Client) RegistryIssuers {
 	return RegistryIssuers{Registry: proof.New(lc.Registry(), lc)}
 }
 
-// Issuers implements IssuerLister.
-func (r RegistryIssuers) Issuers(kind string) ([]fr.Element, error) {
+// call bounds one registry read by the Timeout.
+func (r RegistryIssuers) call() (context.Context, context.CancelFunc) {
 	t := r.Timeout
 	if t <= 0 {
 		t = 5 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), t)
+	return context.WithTimeout(context.Background(), t)
+}
+
+// Issuers implements IssuerLister.
+func (r RegistryIssuers) Issuers(kind string) ([]fr.Element, error) {
+	ctx, cancel := r.call()
 	defer cancel()
 	l, err := r.Registry.Kind(ctx, kind)
 	if err != nil {
@@ -75,11 +80,7 @@ func (r RegistryIssuers) Issuers(kind string) ([]fr.Element, error) {
 // proven record binds did, which must be active (ErrUnboundDIDWeb
 // otherwise).
 func (r RegistryIssuers) IssuerByDIDWeb(did string) (fr.Element, error) {
-	t := r.Timeout
-	if t <= 0 {
-		t = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), t)
+	ctx, cancel := r.call()
 	defer cancel()
 	is, err := r.Registry.IssuerByDIDWeb(ctx, did)
 	if errors.Is(err, proof.ErrNoDIDWeb) {

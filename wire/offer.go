@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"time"
+
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/zkcred/zkcred/circuits"
@@ -16,7 +18,10 @@ type OfferView struct {
 	Display    []DisplayField   `json:"display"`
 	ValidUntil string           `json:"validUntil,omitempty"`
 	Expires    string           `json:"expires"`
-	Challenge  string           `json:"challenge"` // ClaimChallenge(id, token)
+	// ExpiresAt is Expires to the nanosecond, for the issuer's own
+	// endpoints (RFC 3339 in Expires drops the fraction); it is not sent.
+	ExpiresAt time.Time `json:"-"`
+	Challenge string    `json:"challenge"` // ClaimChallenge(id, token)
 	// Claimed says that a holder has claimed the offer: only that holder
 	// (the same holder commitment, with a new proof) can claim it again,
 	// and receives the same credential.

@@ -63,16 +63,11 @@ func walletTrust(wf walletFlags, tf trustFlags) error {
 	if height == 0 {
 		return usagef("zkcred wallet trust --height H --hash X ('zkcred registry status' prints them)", "no --height and --hash given")
 	}
-	unlock, err := lockWallet(wf.path)
+	w, release, err := openWalletLocked(wf)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	w, err := openWallet(wf)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
+	defer release()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	h, err := w.Trust(ctx, height, hash)

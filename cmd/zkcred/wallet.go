@@ -82,6 +82,24 @@ func openWallet(wf walletFlags) (*wallet.Wallet, error) {
 	return w, err
 }
 
+// openWalletLocked opens the wallet for a command that updates it or its
+// header file, holding the wallet's lock (when the wallet exists; a
+// missing one is openWallet's error to tell). release closes it and
+// unlocks.
+func openWalletLocked(wf walletFlags) (w *wallet.Wallet, release func(), err error) {
+	unlock := func() {}
+	if _, err := os.Stat(wf.path); err == nil {
+		if unlock, err = lockWallet(wf.path); err != nil {
+			return nil, nil, err
+		}
+	}
+	if w, err = openWallet(wf); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return w, func() { w.Close(); unlock() }, nil
+}
+
 // lockWallet takes the wallet's lock for a command that updates the wallet
 // or its header file.
 func lockWallet(path string) (func(), error) {
@@ -280,18 +298,11 @@ stores a credential file, and checks the credential against the chain.`
 }
 
 func walletReceive(wf walletFlags, keysDir, txCode, src string) error {
-	if _, err := os.Stat(wf.path); err == nil {
-		unlock, err := lockWallet(wf.path)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	w, err := openWallet(wf)
+	w, release, err := openWalletLocked(wf)
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer release()
 	ctx := context.Background()
 	var e *wallet.Entry
 	var keys *circuits.Keys
@@ -539,18 +550,11 @@ func walletPresent(wf walletFlags, o presentOptions, src string) error {
 	if jsonOutput && !o.yes {
 		return usagef("add --yes: with --json nothing is asked", "--json needs --yes")
 	}
-	if _, err := os.Stat(wf.path); err == nil {
-		unlock, err := lockWallet(wf.path)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	w, err := openWallet(wf)
+	w, release, err := openWalletLocked(wf)
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer release()
 	ctx := context.Background()
 	// Prover states first, before the request is fetched (docs/wallet.md).
 	keys, err := w.LoadKeys(ctx, o.keys)

@@ -26,16 +26,11 @@ received is named.`
 }
 
 func walletSync(wf walletFlags, keysDir string) error {
-	unlock, err := lockWallet(wf.path)
+	w, release, err := openWalletLocked(wf)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	w, err := openWallet(wf)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
+	defer release()
 	ctx := context.Background()
 	keys, err := w.LoadKeys(ctx, keysDir)
 	if err != nil {

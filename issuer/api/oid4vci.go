@@ -218,14 +218,9 @@ func (s *server) token(c echo.Context) error {
 		return s.vciAnswer(c, oerr(http.StatusBadRequest, "invalid_grant", "the offer of this code cannot be claimed: %v", err))
 	}
 	now := s.is.Now()
-	offerExp, err := time.Parse(time.RFC3339, view.Expires)
-	if err != nil {
-		return err
-	}
-	// The view's RFC 3339 expiry drops any fraction of a second: round up,
-	// so that a used code and counted tries outlive the offer, never the
-	// other way round.
-	offerExp = offerExp.Add(time.Second - time.Nanosecond)
+	// a used code and counted tries are kept as long as the offer lives,
+	// to the nanosecond (both expire once now is after it)
+	offerExp := view.ExpiresAt
 	v := s.vci
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -246,19 +246,6 @@ func CometGenesis(g *registry.Genesis) (*cmttypes.GenesisDoc, error) {
 	return doc, nil
 }
 
-// ValidatorSet returns the CometBFT validator set of a registry genesis.
-func ValidatorSet(g *registry.Genesis) (*cmttypes.ValidatorSet, error) {
-	var vs []*cmttypes.Validator
-	for _, v := range g.Validators {
-		pub, err := registry.ParsePubKey(v.PubKey)
-		if err != nil {
-			return nil, err
-		}
-		vs = append(vs, cmttypes.NewValidator(cmted25519.PubKey(pub), v.Power))
-	}
-	return cmttypes.NewValidatorSet(vs), nil
-}
-
 // OpenDir reads a node directory's genesis, configuration and keys.
 func OpenDir(dir string) (*Dir, error) {
 	gj, err := os.ReadFile(filepath.Join(dir, GenesisFile))
