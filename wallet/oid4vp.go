@@ -144,7 +144,7 @@ func (w *Wallet) checkRequestObject(ctx context.Context, inv *oid4vp.Invocation,
 	}
 	out := &AuthorizedRequest{}
 	resolver := &didweb.Resolver{Client: w.hc, AllowLoopbackHTTP: o.AllowLoopbackHTTP}
-	var docURL string
+	var client *didweb.Parsed // the client's did:web, once its key is asked for
 	ar, err := oid4vp.VerifyRequest(jwt, now(), func(clientID, kid string) (ed25519.PublicKey, error) {
 		did := strings.TrimPrefix(clientID, oid4vp.PrefixDID)
 		p, err := didweb.Parse(did)
@@ -158,7 +158,7 @@ func (w *Wallet) checkRequestObject(ctx context.Context, inv *oid4vp.Invocation,
 		if err != nil {
 			return nil, err
 		}
-		docURL = p.DocumentURL(o.AllowLoopbackHTTP)
+		client = p
 		return doc.Key(kid)
 	})
 	if err != nil {
@@ -171,12 +171,11 @@ func (w *Wallet) checkRequestObject(ctx context.Context, inv *oid4vp.Invocation,
 		return nil, fmt.Errorf("%w: the link names client %q but the request object is of %q", ErrClient, inv.ClientID, ar.ClientID)
 	}
 	did := strings.TrimPrefix(ar.ClientID, oid4vp.PrefixDID)
-	p, _ := didweb.Parse(did) // parsed by the resolver above
-	if err := sameOrigin(ar.ResponseURI, p.Origin(o.AllowLoopbackHTTP)); err != nil {
+	if err := sameOrigin(ar.ResponseURI, client.Origin(o.AllowLoopbackHTTP)); err != nil {
 		return nil, fmt.Errorf("%w: response_uri %s does not belong to %s: %v", ErrClient, ar.ResponseURI, did, err)
 	}
 	out.Auth, out.Signed = ar, true
-	out.Verifier = fmt.Sprintf("%s (request signed by its key, DID document at %s)", did, docURL)
+	out.Verifier = fmt.Sprintf("%s (request signed by its key, DID document at %s)", did, client.DocumentURL(o.AllowLoopbackHTTP))
 	return w.finish(out)
 }
 
